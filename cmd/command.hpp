@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <functional>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace pt::cmd {
+
+// Options every subcommand shares, parsed once in main.
+struct Globals {
+    std::string root = "/"; // --root / PT_ROOT
+    bool json = false;      // --json
+    bool no_color = false;  // --no-color (NO_COLOR is honoured too)
+    bool quiet = false;     // -q
+};
+
+// A registered subcommand: its CLI11 node, and what to run once parsing has succeeded.
+// `run` returns the process exit code (pt::ExitCode values).
+struct Command {
+    CLI::App* app = nullptr;
+    std::function<int(const Globals&)> run;
+};
+
+// One registration function per file in cmd/; main lists them. Each adds the global options to
+// its subcommand (add_global_options), bound to main's `globals`.
+Command register_iommu_groups(CLI::App& parent, Globals& globals);
+
+} // namespace pt::cmd

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "cmd/command.hpp"
+#include "pt/out/json.hpp"
+#include "pt/out/text.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace pt::host {
+class Root;
+}
+
+namespace pt::cmd {
+
+// Adds --root, --json, --no-color and -q to `app`, bound to `globals`. main adds them to the top
+// level and every subcommand adds them to itself, so they work on either side of the subcommand
+// name and show in `pt SUB --help`.
+void add_global_options(CLI::App& app, Globals& globals);
+
+// A CLI11 validator that accepts the device selector forms (pt::pci::parse_selector), so a
+// malformed selector is a usage error (exit 2) that lists the accepted forms.
+CLI::Validator selector_validator();
+
+// The Root for --root; throws pt::UsageError when it is not a directory.
+host::Root open_root(const Globals& globals);
+
+// Text style from --no-color, NO_COLOR, whether stdout is a terminal, and -q.
+out::TextStyle text_style(const Globals& globals);
+
+// Prints one JSON document on stdout, followed by a newline.
+void print_json(const out::Json& json);
+
+// Prints "pt: warning: TEXT" on stderr.
+void warn(std::string_view text);
+
+} // namespace pt::cmd

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: MIT
+// The pt binary: global options, the list of subcommands, parse, dispatch, and the one place
+// where failures become exit codes.
+#include "cmd/common.hpp"
+#include "pt/error.hpp"
+#include "pt/exit_code.hpp"
+#include "pt/version.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <exception>
+#include <vector>
+
+namespace {
+
+int run(int argc, char** argv) {
+    using pt::ExitCode;
+    using pt::to_int;
+    CLI::App app("pt: take a Proxmox VE host from \"GPU sitting idle\" to \"GPU working inside a "
+                 "VM\", every step checked and explained",
+                 "pt");
+    app.set_version_flag("--version", fmt::format("pt {}", pt::k_version));
+    app.footer("Exit status: 0 success, 1 error, 2 usage error, 3 checks failed or nothing "
+               "usable found.\nSee pt(1) and pt-SUBCOMMAND(1).");
+
+    pt::cmd::Globals globals;
+    pt::cmd::add_global_options(app, globals);
+
+    const std::vector<pt::cmd::Command> commands = {
+        pt::cmd::register_iommu_groups(app, globals),
+    };
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        // CLI11's own codes (100-127) never leak: every parse failure is a usage error.
+        fmt::print(stderr, "pt: error: {}\nRun 'pt --help' or 'pt SUBCOMMAND --help' for usage.\n", e.what());
+        return to_int(ExitCode::usage);
+    }
+
+    try {
+        for (const auto& command : commands) {
+            if (command.app->parsed()) {
+                return command.run(globals);
+            }
+        }
+        fmt::print(stderr, "{}", app.help());
+        fmt::print(stderr, "pt: error: a subcommand is required\n");
+        return to_int(ExitCode::usage);
+    } catch (const pt::UsageError& e) {
+        fmt::print(stderr, "pt: error: {}\n", e.what());
+        return to_int(ExitCode::usage);
+    } catch (const pt::Error& e) {
+        fmt::print(stderr, "pt: error: {}\n", e.what());
+        return to_int(ExitCode::error);
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "pt: internal error: {}\n", e.what());
+        return to_int(ExitCode::error);
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv) { return run(argc, argv); }

@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: MIT
+#include "pt/host/root.hpp"
+
+#include "pt/error.hpp"
+
+#include <fmt/format.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <utility>
+
+namespace pt::host {
+namespace {
+
+// Owns one file descriptor.
+class Fd {
+public:
+    explicit Fd(int fd = -1)
+        : m_fd(fd) {}
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    Fd(Fd&& other) noexcept
+        : m_fd(std::exchange(other.m_fd, -1)) {}
+    Fd& operator=(Fd&& other) noexcept {
+        std::swap(m_fd, other.m_fd);
+        return *this;
+    }
+    ~Fd() {
+        if (m_fd >= 0) {
+            ::close(m_fd);
+        }
+    }
+    int get() const { return m_fd; }
+    int release() { return std::exchange(m_fd, -1); }
+    explicit operator bool() const { return m_fd >= 0; }
+
+private:
+    int m_fd;
+};
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+[[noreturn]] void throw_io(std::string_view what, const std::filesystem::path& path, int err) {
+    throw Error(fmt::format("cannot {} {}: {}", what, path.string(), errno_text(err)));
+}
+
+bool is_absent(int err) { return err == ENOENT || err == ENOTDIR; }
+
+// Splits "/a/b/c" into {"a", "b", "c"}, dropping empty and "." components.
+std::vector<std::string> components(std::string_view path) {
+    std::vector<std::string> parts;
+    std::size_t pos = 0;
+    while (pos <= path.size()) {
+        const std::size_t next = std::min(path.find('/', pos), path.size());
+        std::string_view part = path.substr(pos, next - pos);
+        if (!part.empty() && part != ".") {
+            parts.emplace_back(part);
+        }
+        pos = next + 1;
+    }
+    return parts;
+}
+
+std::string to_host_path(const std::vector<std::string>& parts) {
+    std::string out;
+    for (const auto& part : parts) {
+        out += '/';
+        out += part;
+    }
+    return out.empty() ? "/" : out;
+}
+
+} // namespace
+
+std::string join(std::string_view dir, std::string_view name) {
+    std::string out(dir);
+    while (out.size() > 1 && out.back() == '/') {
+        out.pop_back();
+    }
+    while (!name.empty() && name.front() == '/') {
+        name.remove_prefix(1);
+    }
+    if (out.empty() || out.back() != '/') {
+        out += '/';
+    }
+    out += name;
+    return out;
+}
+
+Root::Root(const std::filesystem::path& prefix) {
+    std::error_code ec;
+    auto absolute = std::filesystem::absolute(prefix, ec);
+    if (ec || !std::filesystem::is_directory(absolute, ec)) {
+        throw UsageError(fmt::format("--root {}: not a directory; give the top of a host tree "
+                                     "(a snapshot or fixture that contains sys/ and proc/), or / "
+                                     "for this machine",
+                                     prefix.string()));
+    }
+    m_prefix = absolute.lexically_normal();
+    std::string text = m_prefix.string();
+    while (text.size() > 1 && text.back() == '/') {
+        text.pop_back();
+    }
+    m_prefix = text;
+    const int fd = ::open(m_prefix.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        throw_io("open", m_prefix, errno);
+    }
+    m_dir_fd = std::shared_ptr<const int>(new int(fd), [](const int* p) {
+        ::close(*p);
+        delete p;
+    });
+}
+
+std::filesystem::path Root::map(std::string_view host_path) const {
+    if (is_live()) {
+        return std::filesystem::path(host_path);
+    }
+    while (!host_path.empty() && host_path.front() == '/') {
+        host_path.remove_prefix(1);
+    }
+    return m_prefix / host_path;
+}
+
+std::optional<std::string> Root::resolve(std::string_view host_path) const {
+    // A component-wise chase, like systemd's chase(CHASE_PREFIX_ROOT): every link is read with
+    // readlink and its target spliced back into the remaining components, so an absolute
+    // target is interpreted inside the prefix and ".." stops at the prefix.
+    std::vector<std::string> pending = components(host_path);
+    std::reverse(pending.begin(), pending.end());
+    std::vector<std::string> done;
+    int links_followed = 0;
+    while (!pending.empty()) {
+        std::string part = std::move(pending.back());
+        pending.pop_back();
+        if (part == "..") {
+            if (!done.empty()) {
+                done.pop_back();
+            }
+            continue;
+        }
+        done.push_back(part);
+        const auto mapped = map(to_host_path(done));
+        struct stat st {};
+        if (::lstat(mapped.c_str(), &st) != 0) {
+            if (is_absent(errno)) {
+                return std::nullopt;
+            }
+            throw_io("inspect", mapped, errno);
+        }
+        if (!S_ISLNK(st.st_mode)) {
+            continue;
+        }
+        if (++links_followed > 40) {
+            throw_io("resolve", map(host_path), ELOOP);
+        }
+        std::array<char, 4096> buf{};
+        const ssize_t len = ::readlink(mapped.c_str(), buf.data(), buf.size() - 1);
+        if (len < 0) {
+            throw_io("read link", mapped, errno);
+        }
+        const std::string_view target(buf.data(), static_cast<std::size_t>(len));
+        done.pop_back();
+        if (!target.empty() && target.front() == '/') {
+            done.clear();
+        }
+        auto target_parts = components(target);
+        for (auto it = target_parts.rbegin(); it != target_parts.rend(); ++it) {
+            pending.push_back(*it);
+        }
+    }
+    return to_host_path(done);
+}
+
+namespace {
+
+std::optional<std::string> read_fd(Fd fd, const std::filesystem::path& shown, std::size_t max) {
+    std::string out;
+    std::array<char, 8192> buf{};
+    while (out.size() < max) {
+        const ssize_t n = ::read(fd.get(), buf.data(), std::min(buf.size(), max - out.size()));
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            throw_io("read", shown, errno);
+        }
+        if (n == 0) {
+            break;
+        }
+        out.append(buf.data(), static_cast<std::size_t>(n));
+    }
+    return out;
+}
+
+constexpr std::size_t k_text_limit = 16 * 1024 * 1024;
+
+} // namespace
+
+// openat2(RESOLVE_IN_ROOT) does the same chase as Root::resolve in one system call (Linux 5.6);
+// where the kernel or a seccomp filter refuses it, pt falls back to resolving by hand.
+int Root::open_inside(std::string_view host_path, int flags) const {
+    flags |= O_CLOEXEC;
+    if (is_live()) {
+        return ::open(std::string(host_path).c_str(), flags);
+    }
+    static bool openat2_works = true;
+    if (openat2_works) {
+        open_how how{};
+        how.flags = static_cast<std::uint64_t>(flags);
+        how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+        const std::string relative(host_path);
+        const long fd = ::syscall(SYS_openat2, *m_dir_fd, relative.c_str(), &how, sizeof how);
+        if (fd >= 0 || (errno != ENOSYS && errno != EPERM)) {
+            return static_cast<int>(fd);
+        }
+        openat2_works = false;
+    }
+    const auto resolved = resolve(host_path);
+    if (!resolved) {
+        errno = ENOENT;
+        return -1;
+    }
+    return ::open(map(*resolved).c_str(), flags);
+}
+
+std::optional<std::string> Root::read_attr(std::string_view host_path) const {
+    Fd fd(open_inside(host_path, O_RDONLY));
+    if (!fd) {
+        if (is_absent(errno)) {
+            return std::nullopt;
+        }
+        throw_io("open", map(host_path), errno);
+    }
+    auto text = read_fd(std::move(fd), map(host_path), k_text_limit);
+    if (text && !text->empty() && text->back() == '\n') {
+        text->pop_back();
+    }
+    return text;
+}
+
+std::string Root::read_file(std::string_view host_path) const {
+    Fd fd(open_inside(host_path, O_RDONLY));
+    if (!fd) {
+        throw_io("open", map(host_path), errno);
+    }
+    return *read_fd(std::move(fd), map(host_path), k_text_limit);
+}
+
+std::optional<std::vector<std::uint8_t>> Root::read_bytes(std::string_view host_path,
+                                                          std::size_t max) const {
+    Fd fd(open_inside(host_path, O_RDONLY));
+    if (!fd) {
+        if (is_absent(errno)) {
+            return std::nullopt;
+        }
+        throw_io("open", map(host_path), errno);
+    }
+    const auto text = read_fd(std::move(fd), map(host_path), max);
+    return std::vector<std::uint8_t>(text->begin(), text->end());
+}
+
+std::vector<std::string> Root::list(std::string_view host_dir) const {
+    Fd fd(open_inside(host_dir, O_RDONLY | O_DIRECTORY));
+    if (!fd) {
+        if (is_absent(errno)) {
+            return {};
+        }
+        throw_io("list", map(host_dir), errno);
+    }
+    std::unique_ptr<DIR, int (*)(DIR*)> dir(::fdopendir(fd.get()), ::closedir);
+    if (!dir) {
+        throw_io("list", map(host_dir), errno);
+    }
+    fd.release();
+    std::vector<std::string> names;
+    while (const dirent* entry = ::readdir(dir.get())) {
+        const std::string_view name = entry->d_name;
+        if (name != "." && name != "..") {
+            names.emplace_back(name);
+        }
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+bool Root::exists(std::string_view host_path) const {
+    Fd fd(open_inside(host_path, O_PATH));
+    return static_cast<bool>(fd);
+}
+
+std::optional<std::string> Root::link_name(std::string_view host_path) const {
+    std::string_view parent = host_path;
+    std::string_view name = host_path;
+    if (const auto slash = host_path.rfind('/'); slash != std::string_view::npos) {
+        parent = host_path.substr(0, slash == 0 ? 1 : slash);
+        name = host_path.substr(slash + 1);
+    }
+    Fd dir(open_inside(parent, O_PATH | O_DIRECTORY));
+    if (!dir) {
+        if (is_absent(errno)) {
+            return std::nullopt;
+        }
+        throw_io("open", map(parent), errno);
+    }
+    std::array<char, 4096> buf{};
+    const std::string leaf(name);
+    const ssize_t len = ::readlinkat(dir.get(), leaf.c_str(), buf.data(), buf.size() - 1);
+    if (len < 0) {
+        if (is_absent(errno) || errno == EINVAL) {
+            return std::nullopt;
+        }
+        throw_io("read link", map(host_path), errno);
+    }
+    std::string_view target(buf.data(), static_cast<std::size_t>(len));
+    while (target.size() > 1 && target.back() == '/') {
+        target.remove_suffix(1);
+    }
+    if (const auto slash = target.rfind('/'); slash != std::string_view::npos) {
+        target.remove_prefix(slash + 1);
+    }
+    return std::string(target);
+}
+
+} // namespace pt::host

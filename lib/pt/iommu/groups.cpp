@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MIT
+#include "pt/iommu/groups.hpp"
+
+#include "pt/host/root.hpp"
+#include "pt/pci/sysfs_attr.hpp"
+
+#include <algorithm>
+
+namespace pt::iommu {
+
+IommuState read_iommu(const host::Root& root) {
+    IommuState state;
+    state.units = root.list("/sys/class/iommu");
+    for (const auto& entry : root.list("/sys/kernel/iommu_groups")) {
+        const auto number = pci::parse_decimal_attr(entry);
+        if (!number || *number < 0) {
+            continue;
+        }
+        Group group;
+        group.number = static_cast<int>(*number);
+        const std::string dir = host::join("/sys/kernel/iommu_groups", entry);
+        group.type = root.read_attr(host::join(dir, "type"));
+        for (const auto& member : root.list(host::join(dir, "devices"))) {
+            if (const auto address = pci::parse_address(member)) {
+                group.members.push_back(*address);
+            }
+        }
+        std::sort(group.members.begin(), group.members.end());
+        state.groups.push_back(std::move(group));
+    }
+    std::sort(state.groups.begin(), state.groups.end(), [](const Group& a, const Group& b) {
+        return a.number < b.number;
+    });
+    return state;
+}
+
+} // namespace pt::iommu

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pt::kernel {
+
+// One kernel command-line parameter: "intel_iommu=on" -> {"intel_iommu", "on"},
+// "quiet" -> {"quiet", nullopt}.
+struct Param {
+    std::string name;
+    std::optional<std::string> value;
+    bool operator==(const Param&) const = default;
+};
+
+// Splits a command line the way the kernel does (lib/cmdline.c next_arg): whitespace separates
+// parameters, double quotes group, and only the first '=' splits name from value.
+std::vector<Param> parse_cmdline(std::string_view text);
+
+// The kernel treats '-' and '_' in parameter names alike ("vfio-pci.ids" == "vfio_pci.ids").
+bool same_param_name(std::string_view a, std::string_view b);
+
+// The value of the last occurrence of `name` (the kernel's early params use the last one).
+// Outer nullopt: absent; inner nullopt: present without a value.
+std::optional<std::optional<std::string>> find_param(const std::vector<Param>& params,
+                                                     std::string_view name);
+
+} // namespace pt::kernel

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace pt::host {
+class Root;
+}
+
+namespace pt::pci {
+
+struct Device;
+
+// Vendor, device, subsystem and class names from the pci.ids database that lives under the root
+// (/usr/share/misc/pci.ids), looked up through libpci. This is the only part of pt that talks to
+// libpci: enumeration and attributes come from sysfs directly, because libpci's sysfs backend
+// exits the process on a partial tree. udev's hwdb and libpci's ~/.pciids-cache are never
+// consulted, since both would read the machine pt runs on instead of the root.
+class NameDb {
+public:
+    // `enabled` false (--numeric) makes every lookup return nullopt without opening anything.
+    NameDb(const host::Root& root, bool enabled);
+    ~NameDb();
+    NameDb(const NameDb&) = delete;
+    NameDb& operator=(const NameDb&) = delete;
+
+    std::optional<std::string> vendor(std::uint16_t vendor);
+    std::optional<std::string> device(std::uint16_t vendor, std::uint16_t device);
+    std::optional<std::string> subsystem(std::uint16_t vendor,
+                                         std::uint16_t device,
+                                         std::uint16_t subsystem_vendor,
+                                         std::uint16_t subsystem_device);
+    // The subclass name ("VGA compatible controller"), or the base class name when pci.ids
+    // lists no subclass.
+    std::optional<std::string> class_name(std::uint32_t class_code);
+
+    // Fills `dev.names`.
+    void name(Device& dev);
+
+    // Why names are unavailable (no pci.ids under the root, or a malformed one), or nullopt.
+    const std::optional<std::string>& problem() const { return m_problem; }
+
+private:
+    struct Impl;
+    std::optional<std::string> lookup(int flags, unsigned a, unsigned b, unsigned c, unsigned d);
+
+    std::unique_ptr<Impl> m_impl;
+    std::optional<std::string> m_problem;
+};
+
+} // namespace pt::pci

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: MIT
+#include "pt/pci/sysfs_attr.hpp"
+
+#include "pt/pci/hex.hpp"
+
+#include <charconv>
+
+namespace pt::pci {
+namespace {
+
+std::string_view trim(std::string_view text) {
+    const auto is_space = [](char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; };
+    while (!text.empty() && is_space(text.front())) {
+        text.remove_prefix(1);
+    }
+    while (!text.empty() && is_space(text.back())) {
+        text.remove_suffix(1);
+    }
+    return text;
+}
+
+} // namespace
+
+std::optional<std::uint32_t> parse_hex_attr(std::string_view text) {
+    text = trim(text);
+    if (text.size() < 3 || text[0] != '0' || (text[1] != 'x' && text[1] != 'X')) {
+        return std::nullopt;
+    }
+    return parse_hex_digits(text.substr(2));
+}
+
+std::optional<long> parse_decimal_attr(std::string_view text) {
+    text = trim(text);
+    long value = 0;
+    const auto* end = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    if (ec != std::errc() || ptr != end || text.empty()) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+std::optional<bool> parse_bool_attr(std::string_view text) {
+    text = trim(text);
+    if (text == "1") {
+        return true;
+    }
+    if (text == "0") {
+        return false;
+    }
+    return std::nullopt;
+}
+
+std::vector<std::string> parse_reset_methods(std::string_view text) {
+    std::vector<std::string> methods;
+    text = trim(text);
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        const auto next = std::min(text.find(' ', pos), text.size());
+        if (next > pos) {
+            methods.emplace_back(text.substr(pos, next - pos));
+        }
+        pos = next + 1;
+    }
+    return methods;
+}
+
+std::optional<std::string> parse_driver_override(std::string_view text) {
+    text = trim(text);
+    if (text.empty() || text == "(null)") {
+        return std::nullopt;
+    }
+    return std::string(text);
+}
+
+std::optional<std::string> parse_link_speed(std::string_view text) {
+    text = trim(text);
+    if (text.empty() || text.starts_with("Unknown")) {
+        return std::nullopt;
+    }
+    // Since Linux 4.17 the kernel appends the bus name ("8.0 GT/s PCIe"); older ones do not.
+    if (text.ends_with(" PCIe")) {
+        text.remove_suffix(5);
+    }
+    return std::string(text);
+}
+
+} // namespace pt::pci

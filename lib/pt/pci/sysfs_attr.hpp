@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pt::pci {
+
+// Parsers for the text of PCI sysfs attributes, in the kernel's formats
+// (drivers/pci/pci-sysfs.c). They take the text, never a path, and return nullopt for anything
+// that is not in the expected format, so a damaged snapshot yields "unknown", not a crash.
+
+// "0x10de\n" or "0x030000": the kernel's "0x%04x" / "0x%06x" / "0x%02x" attributes.
+std::optional<std::uint32_t> parse_hex_attr(std::string_view text);
+
+// "16", "-1": decimal attributes such as current_link_width or numa_node.
+std::optional<long> parse_decimal_attr(std::string_view text);
+
+// "1" or "0" (boot_vga, enable).
+std::optional<bool> parse_bool_attr(std::string_view text);
+
+// "flr bus" -> {"flr", "bus"}; an empty attribute (every method disabled) gives {}.
+std::vector<std::string> parse_reset_methods(std::string_view text);
+
+// driver_override: the kernel prints "(null)" when none is set.
+std::optional<std::string> parse_driver_override(std::string_view text);
+
+// "16.0 GT/s PCIe" -> "16.0 GT/s"; "Unknown" or "Unknown speed" -> nullopt.
+std::optional<std::string> parse_link_speed(std::string_view text);
+
+} // namespace pt::pci

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: MIT
+#include "pt/pci/topology.hpp"
+
+#include "pt/error.hpp"
+#include "pt/host/root.hpp"
+#include "pt/pci/names.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace pt::pci {
+
+const Device* Topology::find(const Address& address) const {
+    const auto it = std::lower_bound(
+        devices.begin(), devices.end(), address, [](const Device& dev, const Address& wanted) {
+            return dev.address < wanted;
+        });
+    return it != devices.end() && it->address == address ? &*it : nullptr;
+}
+
+Topology scan(const host::Root& root, NameDb* names) {
+    Topology topology;
+    for (const auto& entry : root.list("/sys/bus/pci/devices")) {
+        const auto address = parse_address(entry);
+        if (!address) {
+            topology.warnings.push_back(fmt::format(
+                "skipped /sys/bus/pci/devices/{}: not a PCI address (DDDD:BB:DD.F)", entry));
+            continue;
+        }
+        try {
+            auto dev = read_device(root, *address);
+            if (!dev) {
+                topology.warnings.push_back(fmt::format(
+                    "skipped /sys/bus/pci/devices/{}: the link leads nowhere inside {}",
+                    entry,
+                    root.prefix().string()));
+                continue;
+            }
+            if (names != nullptr) {
+                names->name(*dev);
+            }
+            topology.devices.push_back(std::move(*dev));
+        } catch (const UsageError&) {
+            throw;
+        } catch (const Error& e) {
+            topology.warnings.push_back(fmt::format("skipped {}: {}", entry, e.what()));
+        }
+    }
+    std::sort(topology.devices.begin(), topology.devices.end(), [](const auto& a, const auto& b) {
+        return a.address < b.address;
+    });
+    return topology;
+}
+
+} // namespace pt::pci
