@@ -12,10 +12,11 @@ namespace pt::cmd {
 
 // Options every subcommand shares, parsed once in main.
 struct Globals {
-    std::string root = "/"; // --root / PT_ROOT
-    bool json = false;      // --json
-    bool no_color = false;  // --no-color (NO_COLOR is honoured too)
-    bool quiet = false;     // -q
+    std::string root = "/";  // --root, else PT_ROOT, else /
+    bool root_given = false; // --root appeared on the command line
+    bool json = false;       // --json
+    bool no_color = false;   // --no-color (NO_COLOR is honoured too)
+    bool quiet = false;      // -q
 };
 
 // A registered subcommand: its CLI11 node, and what to run once parsing has succeeded.

@@ -32,9 +32,9 @@ CLI::Validator group_number_validator() {
     return CLI::Validator(
         [](std::string& value) -> std::string {
             const bool digits = !value.empty() && value.size() <= 9
-                             && std::all_of(value.begin(), value.end(), [](unsigned char c) {
-                                    return std::isdigit(c) != 0;
-                                });
+                                && std::all_of(value.begin(), value.end(), [](unsigned char c) {
+                                       return std::isdigit(c) != 0;
+                                   });
             return digits ? std::string()
                           : fmt::format("'{}' is not an IOMMU group number (0, 1, 2, ...)", value);
         },
@@ -45,9 +45,8 @@ CLI::Validator group_number_validator() {
 CLI::Validator class_validator() {
     return CLI::Validator(
         [](std::string& value) -> std::string {
-            const bool hex = std::all_of(value.begin(), value.end(), [](unsigned char c) {
-                return std::isxdigit(c) != 0;
-            });
+            const bool hex = std::all_of(
+                value.begin(), value.end(), [](unsigned char c) { return std::isxdigit(c) != 0; });
             if (value.empty() || value.size() > 6 || !hex) {
                 return fmt::format("'{}' is not a class prefix: give 1 to 6 hex digits of the "
                                    "class code, e.g. 03 (display), 0302 (3D controller), 0c03 "
@@ -96,11 +95,12 @@ int run(const Globals& globals, const Options& opt) {
         const iommu::VfioIds ids = iommu::vfio_ids(listing, topology);
         for (const auto& group : listing.groups) {
             if (group.verdict && !group.verdict->isolated) {
-                warn(fmt::format("IOMMU group {} is not isolated: these IDs include devices outside "
-                                 "{} (see pt iommu-groups --group {})",
-                                 group.number,
-                                 pci::format_slot(group.verdict->subject),
-                                 group.number));
+                warn(
+                    fmt::format("IOMMU group {} is not isolated: these IDs include devices outside "
+                                "{} (see pt iommu-groups --group {})",
+                                group.number,
+                                pci::format_slot(group.verdict->subject),
+                                group.number));
             }
         }
         for (const auto& address : ids.also_match) {
@@ -129,7 +129,8 @@ int run(const Globals& globals, const Options& opt) {
         return to_int(ExitCode::checks_failed);
     }
     if (opt.gpu && listing.groups.empty()) {
-        fmt::print(stderr, "pt: no display device (class 03xx) is in an IOMMU group on this host\n");
+        fmt::print(stderr,
+                   "pt: no display device (class 03xx) is in an IOMMU group on this host\n");
         return to_int(ExitCode::checks_failed);
     }
     return to_int(ExitCode::ok);
@@ -147,20 +148,25 @@ Command register_iommu_groups(CLI::App& parent, Globals& globals) {
         ->type_name("N")
         ->check(group_number_validator())
         ->take_all();
-    sub->add_option("--device", opt->devices, "Only the groups of the devices SEL matches (repeatable)")
+    sub->add_option(
+           "--device", opt->devices, "Only the groups of the devices SEL matches (repeatable)")
         ->type_name("SEL")
         ->check(selector_validator())
         ->take_all();
-    sub->add_option("--class", opt->class_prefix, "Only groups holding a device whose class starts with HEX")
+    sub->add_option(
+           "--class", opt->class_prefix, "Only groups holding a device whose class starts with HEX")
         ->type_name("HEX")
         ->check(class_validator());
-    sub->add_flag("--vfio-ids",
-                  opt->vfio_ids,
-                  "Print the vendor:device IDs of the selected group's endpoints for vfio-pci.ids=");
+    sub->add_flag(
+        "--vfio-ids",
+        opt->vfio_ids,
+        "Print the vendor:device IDs of the selected group's endpoints for vfio-pci.ids=");
     sub->add_flag("-n,--numeric", opt->numeric, "Show numeric IDs only; do not read pci.ids");
     sub->footer("SEL is 0000:01:00.0, 01:00.0, 01:00 (every function of the slot) or 10de:2204 "
                 "(vendor:device).\nSee pt-iommu-groups(1) for the JSON schema.");
-    return {sub, [opt](const Globals& parsed) { return run(parsed, *opt); }};
+    return {sub, [opt](const Globals& parsed) {
+                return run(parsed, *opt);
+            }};
 }
 
 } // namespace pt::cmd

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <vector>
 
@@ -42,8 +43,15 @@ int run(int argc, char** argv) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
         // CLI11's own codes (100-127) never leak: every parse failure is a usage error.
-        fmt::print(stderr, "pt: error: {}\nRun 'pt --help' or 'pt SUBCOMMAND --help' for usage.\n", e.what());
+        fmt::print(stderr,
+                   "pt: error: {}\nRun 'pt --help' or 'pt SUBCOMMAND --help' for usage.\n",
+                   e.what());
         return to_int(ExitCode::usage);
+    }
+
+    if (const char* env_root = std::getenv("PT_ROOT");
+        !globals.root_given && env_root != nullptr && *env_root != '\0') {
+        globals.root = env_root;
     }
 
     try {
@@ -69,4 +77,6 @@ int run(int argc, char** argv) {
 
 } // namespace
 
-int main(int argc, char** argv) { return run(argc, argv); }
+int main(int argc, char** argv) {
+    return run(argc, argv);
+}

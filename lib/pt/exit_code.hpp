@@ -11,6 +11,8 @@ enum class ExitCode : int {
     checks_failed = 3, // verify found a failure, or a listing found nothing usable (IOMMU off)
 };
 
-constexpr int to_int(ExitCode code) { return static_cast<int>(code); }
+constexpr int to_int(ExitCode code) {
+    return static_cast<int>(code);
+}
 
 } // namespace pt

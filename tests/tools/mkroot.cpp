@@ -102,7 +102,9 @@ std::pair<std::uint16_t, std::uint16_t> parse_id_pair(std::string text) {
             static_cast<std::uint16_t>(hex(text.substr(colon + 1), "device"))};
 }
 
-std::string scalar(const YAML::Node& node) { return node.as<std::string>(); }
+std::string scalar(const YAML::Node& node) {
+    return node.as<std::string>();
+}
 
 DeviceSpec parse_device(const YAML::Node& node, std::optional<int> group) {
     DeviceSpec d;
@@ -255,13 +257,15 @@ private:
             throw Fail("parent chain too deep (a cycle?)");
         }
         const std::string name = pt::pci::format(d.address);
-        const std::string root_bus = fmt::format("pci{:04x}:{:02x}", d.address.domain, d.address.bus);
+        const std::string root_bus =
+            fmt::format("pci{:04x}:{:02x}", d.address.domain, d.address.bus);
         if (!d.parent) {
             return m_out / "sys/devices" / root_bus / name;
         }
         const auto it = m_by_address.find(*d.parent);
         if (it == m_by_address.end()) {
-            throw Fail(fmt::format("{}: parent {} is not described", name, pt::pci::format(*d.parent)));
+            throw Fail(
+                fmt::format("{}: parent {} is not described", name, pt::pci::format(*d.parent)));
         }
         fs::path dir = device_dir(*it->second, depth + 1);
         if (it->second->address.domain != d.address.domain) {
@@ -357,7 +361,8 @@ private:
         }
         if ((d.class_code >> 8U) == 0x0604) {
             if (const auto secondary = secondary_bus(d.address)) {
-                fs::create_directories(dir / "pci_bus" / fmt::format("{:04x}:{:02x}", d.address.domain, *secondary));
+                fs::create_directories(
+                    dir / "pci_bus" / fmt::format("{:04x}:{:02x}", d.address.domain, *secondary));
             }
         }
         if (d.sriov_totalvfs) {
@@ -373,7 +378,8 @@ private:
         if (d.physfn) {
             const auto it = m_by_address.find(*d.physfn);
             if (it == m_by_address.end()) {
-                throw Fail(fmt::format("{}: physfn {} is not described", name, pt::pci::format(*d.physfn)));
+                throw Fail(fmt::format(
+                    "{}: physfn {} is not described", name, pt::pci::format(*d.physfn)));
             }
             link(dir / "physfn", device_dir(*it->second));
         }
@@ -427,8 +433,8 @@ private:
         }
         write_file(m_out / "proc/cpuinfo", cpuinfo);
         write_file(m_out / "proc/sys/kernel/osrelease", m_host.kernel + "\n");
-        const std::string cmdline = m_host.cmdline.value_or(
-            fmt::format("BOOT_IMAGE=/boot/vmlinuz-{} root=/dev/mapper/pve-root ro quiet", m_host.kernel));
+        const std::string cmdline = m_host.cmdline.value_or(fmt::format(
+            "BOOT_IMAGE=/boot/vmlinuz-{} root=/dev/mapper/pve-root ro quiet", m_host.kernel));
         write_file(m_out / "proc/cmdline", cmdline + "\n");
         fs::create_directories(m_out / "sys/class/iommu");
         fs::create_directories(m_out / "sys/kernel/iommu_groups");

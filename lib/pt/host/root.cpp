@@ -7,7 +7,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -16,6 +15,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <linux/openat2.h>
 #include <memory>
 #include <utility>
 
@@ -27,34 +27,45 @@ class Fd {
 public:
     explicit Fd(int fd = -1)
         : m_fd(fd) {}
+
     Fd(const Fd&) = delete;
     Fd& operator=(const Fd&) = delete;
+
     Fd(Fd&& other) noexcept
         : m_fd(std::exchange(other.m_fd, -1)) {}
+
     Fd& operator=(Fd&& other) noexcept {
         std::swap(m_fd, other.m_fd);
         return *this;
     }
+
     ~Fd() {
         if (m_fd >= 0) {
             ::close(m_fd);
         }
     }
+
     int get() const { return m_fd; }
+
     int release() { return std::exchange(m_fd, -1); }
+
     explicit operator bool() const { return m_fd >= 0; }
 
 private:
     int m_fd;
 };
 
-std::string errno_text(int err) { return std::strerror(err); }
+std::string errno_text(int err) {
+    return std::strerror(err);
+}
 
 [[noreturn]] void throw_io(std::string_view what, const std::filesystem::path& path, int err) {
     throw Error(fmt::format("cannot {} {}: {}", what, path.string(), errno_text(err)));
 }
 
-bool is_absent(int err) { return err == ENOENT || err == ENOTDIR; }
+bool is_absent(int err) {
+    return err == ENOENT || err == ENOTDIR;
+}
 
 // Splits "/a/b/c" into {"a", "b", "c"}, dropping empty and "." components.
 std::vector<std::string> components(std::string_view path) {
@@ -151,7 +162,9 @@ std::optional<std::string> Root::resolve(std::string_view host_path) const {
         }
         done.push_back(part);
         const auto mapped = map(to_host_path(done));
+
         struct stat st {};
+
         if (::lstat(mapped.c_str(), &st) != 0) {
             if (is_absent(errno)) {
                 return std::nullopt;

@@ -44,14 +44,17 @@ Diagnosis diagnose_no_groups(const IommuState& state, const kernel::HostFacts& f
     if (facts.release) {
         d.evidence.push_back(fmt::format("/proc/sys/kernel/osrelease: {}", facts.release->text));
     }
-    d.evidence.push_back(fmt::format("/proc/cpuinfo vendor: {}{}",
-                                     kernel::to_string(facts.cpu),
-                                     facts.hypervisor ? " (running as a virtual machine guest)" : ""));
+    d.evidence.push_back(
+        fmt::format("/proc/cpuinfo vendor: {}{}",
+                    kernel::to_string(facts.cpu),
+                    facts.hypervisor ? " (running as a virtual machine guest)" : ""));
 
     if (facts.hypervisor) {
-        d.cause = "this system is a virtual machine: the host's IOMMU is not visible inside a guest";
-        d.fix = "run pt iommu-groups on the Proxmox host; inside the guest, pt verify --guest checks "
-                "the passed-through GPU";
+        d.cause =
+            "this system is a virtual machine: the host's IOMMU is not visible inside a guest";
+        d.fix =
+            "run pt iommu-groups on the Proxmox host; inside the guest, pt verify --guest checks "
+            "the passed-through GPU";
         return d;
     }
     if (!state.units.empty()) {

@@ -11,10 +11,12 @@ bool is_vfio_safe_endpoint_driver(std::string_view driver) {
     // Variant drivers are named <vendor>[_-]vfio[_-]pci and register through
     // vfio_pci_core, which sets driver_managed_dma like vfio-pci itself.
     return driver == "vfio-pci" || driver == "pci-stub" || driver.ends_with("vfio-pci")
-        || driver.ends_with("vfio_pci");
+           || driver.ends_with("vfio_pci");
 }
 
-bool is_vfio_safe_bridge_driver(std::string_view driver) { return driver == "pcieport"; }
+bool is_vfio_safe_bridge_driver(std::string_view driver) {
+    return driver == "pcieport";
+}
 
 Danger danger_of(std::uint32_t class_code) {
     if (pci::is_storage(class_code)) {

@@ -45,12 +45,13 @@ bool has_device_criteria(const Filter& filter) {
 }
 
 std::string describe(const pci::Device& dev) {
-    return fmt::format("{} {} [{:04x}:{:04x}]{}",
-                       pci::format(dev.address),
-                       dev.names.class_name.value_or("class " + pci::format_class_short(dev.class_code)),
-                       dev.vendor,
-                       dev.device,
-                       dev.names.device ? " " + *dev.names.device : std::string());
+    return fmt::format(
+        "{} {} [{:04x}:{:04x}]{}",
+        pci::format(dev.address),
+        dev.names.class_name.value_or("class " + pci::format_class_short(dev.class_code)),
+        dev.vendor,
+        dev.device,
+        dev.names.device ? " " + *dev.names.device : std::string());
 }
 
 } // namespace
@@ -102,11 +103,10 @@ Listing build_listing(const pci::Topology& topology,
             throw Error(fmt::format(
                 "IOMMU group {} does not exist under /sys/kernel/iommu_groups{}",
                 number,
-                state.groups.empty()
-                    ? std::string(" (there are no groups: the IOMMU is off)")
-                    : fmt::format(" (groups here: {} to {})",
-                                  state.groups.front().number,
-                                  state.groups.back().number)));
+                state.groups.empty() ? std::string(" (there are no groups: the IOMMU is off)")
+                                     : fmt::format(" (groups here: {} to {})",
+                                                   state.groups.front().number,
+                                                   state.groups.back().number)));
         }
     }
 
@@ -131,10 +131,10 @@ Listing build_listing(const pci::Topology& topology,
                 report.devices.push_back(*dev);
                 wanted = wanted || device_wanted(*dev, filter);
             } else {
-                listing.warnings.push_back(fmt::format(
-                    "IOMMU group {} lists {}, which is not in /sys/bus/pci/devices",
-                    group.number,
-                    pci::format(address)));
+                listing.warnings.push_back(
+                    fmt::format("IOMMU group {} lists {}, which is not in /sys/bus/pci/devices",
+                                group.number,
+                                pci::format(address)));
             }
         }
         if (has_device_criteria(filter) && !wanted) {
@@ -163,7 +163,8 @@ Listing build_listing(const pci::Topology& topology,
     }
 
     for (const auto& dev : topology.devices) {
-        if (grouped.count(dev.address) == 0 && filter.groups.empty() && device_wanted(dev, filter)) {
+        if (grouped.count(dev.address) == 0 && filter.groups.empty()
+            && device_wanted(dev, filter)) {
             listing.ungrouped.push_back(dev);
         }
     }

@@ -24,9 +24,9 @@ struct IommuState;
 
 // Which groups `pt iommu-groups` shows. Criteria combine with AND; an empty filter shows all.
 struct Filter {
-    bool gpu_only = false;                 // groups that hold a display device (class 03xx)
-    std::vector<int> groups;               // --group N
-    std::vector<pci::Selector> devices;    // --device SEL: groups holding a matching device
+    bool gpu_only = false;                   // groups that hold a display device (class 03xx)
+    std::vector<int> groups;                 // --group N
+    std::vector<pci::Selector> devices;      // --device SEL: groups holding a matching device
     std::optional<std::string> class_prefix; // --class HEX: groups holding a device whose
                                              // six-digit class starts with this
 };
@@ -60,9 +60,9 @@ Listing build_listing(const pci::Topology& topology,
 
 // The vendor:device IDs of the endpoints of the listed groups, for vfio-pci.ids=.
 struct VfioIds {
-    std::vector<std::string> ids;          // "10de:2204", unique, in address order
-    std::vector<pci::Address> endpoints;   // the devices they come from
-    std::vector<pci::Address> also_match;  // devices outside the selection with one of the IDs
+    std::vector<std::string> ids;         // "10de:2204", unique, in address order
+    std::vector<pci::Address> endpoints;  // the devices they come from
+    std::vector<pci::Address> also_match; // devices outside the selection with one of the IDs
 };
 
 VfioIds vfio_ids(const Listing& listing, const pci::Topology& topology);

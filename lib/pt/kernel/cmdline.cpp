@@ -4,9 +4,13 @@
 namespace pt::kernel {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
-char normalise(char c) { return c == '-' ? '_' : c; }
+char normalise(char c) {
+    return c == '-' ? '_' : c;
+}
 
 } // namespace
 

@@ -21,6 +21,7 @@ struct Release {
     int major = 0;
     int minor = 0;
     std::string text;
+
     bool at_least(int want_major, int want_minor) const {
         return major > want_major || (major == want_major && minor >= want_minor);
     }
@@ -42,11 +43,11 @@ bool parse_hypervisor_flag(std::string_view cpuinfo);
 // missing from the root.
 struct HostFacts {
     CpuVendor cpu = CpuVendor::unknown;
-    std::optional<Release> release;          // /proc/sys/kernel/osrelease
+    std::optional<Release> release;            // /proc/sys/kernel/osrelease
     std::optional<std::vector<Param>> cmdline; // /proc/cmdline
     std::optional<std::string> cmdline_text;
-    bool efi = false;                        // /sys/firmware/efi exists
-    bool hypervisor = false;                 // cpuinfo flags say pt runs inside a VM
+    bool efi = false;        // /sys/firmware/efi exists
+    bool hypervisor = false; // cpuinfo flags say pt runs inside a VM
 };
 
 HostFacts read_host_facts(const host::Root& root);

@@ -46,14 +46,17 @@ std::string device_details(const pci::Device& dev) {
         parts.push_back(fmt::format("Override: {}", *dev.driver_override));
     }
     if (dev.reset_methods) {
-        parts.push_back(fmt::format(
-            "Reset: {}", dev.reset_methods->empty() ? "none" : fmt::format("{}", fmt::join(*dev.reset_methods, " "))));
+        parts.push_back(fmt::format("Reset: {}",
+                                    dev.reset_methods->empty()
+                                        ? "none"
+                                        : fmt::format("{}", fmt::join(*dev.reset_methods, " "))));
     }
     if (dev.boot_vga) {
         parts.push_back(fmt::format("Boot VGA: {}", *dev.boot_vga ? "yes" : "no"));
     }
     if (dev.link.current_speed && dev.link.current_width) {
-        parts.push_back(fmt::format("Link: {} x{}", *dev.link.current_speed, *dev.link.current_width));
+        parts.push_back(
+            fmt::format("Link: {} x{}", *dev.link.current_speed, *dev.link.current_width));
     }
     if (dev.physfn) {
         parts.push_back(fmt::format("VF of {}", pci::format(*dev.physfn)));
@@ -90,6 +93,13 @@ void render_verdict(std::string& out, const iommu::GroupReport& group, const Tex
     const iommu::Verdict& v = *group.verdict;
     const std::string slot = pci::format_slot(v.subject);
     out += fmt::format("  Verdict for {}:\n", pci::format(v.subject));
+    if (const pci::Device* subject = member(group, v.subject);
+        subject && subject->boot_vga == true) {
+        out += fmt::format(
+            "    {}     the firmware and the host console use this card (boot VGA);\n"
+            "              passing it through leaves the host without a local display\n",
+            paint(style, "33", "note:"));
+    }
     if (v.isolated) {
         out += fmt::format("    isolated: {}  every endpoint in the group is a function of {}\n",
                            yes_no(style, true),
@@ -116,9 +126,10 @@ void render_verdict(std::string& out, const iommu::GroupReport& group, const Tex
                                danger.empty() ? std::string() : ": " + paint(style, "33", danger));
         }
         if (!style.quiet) {
-            out += "      Proxmox binds every non-bridge device of a group to vfio-pci when the VM\n"
-                   "      starts, so the host loses all of them. Fix: move the card to a slot wired\n"
-                   "      to the CPU, or look for an ACS setting in the firmware.\n";
+            out +=
+                "      Proxmox binds every non-bridge device of a group to vfio-pci when the VM\n"
+                "      starts, so the host loses all of them. Fix: move the card to a slot wired\n"
+                "      to the CPU, or look for an ACS setting in the firmware.\n";
         }
     }
     if (v.viable) {
@@ -126,13 +137,17 @@ void render_verdict(std::string& out, const iommu::GroupReport& group, const Tex
     } else {
         std::vector<std::string> uses;
         for (const auto& b : v.blockers) {
-            uses.push_back(fmt::format("{}{} uses {}", b.bridge ? "bridge " : "", pci::format(b.address), b.driver));
+            uses.push_back(fmt::format(
+                "{}{} uses {}", b.bridge ? "bridge " : "", pci::format(b.address), b.driver));
         }
         out += fmt::format("    viable:   {}   {}\n", yes_no(style, false), fmt::join(uses, ", "));
         if (!style.quiet) {
-            out += "      Every endpoint must be unbound or on vfio-pci/pci-stub, every bridge unbound\n"
-                   "      or on pcieport. Fix: bind the endpoints to vfio-pci at boot (vfio-pci.ids=\n"
-                   "      or pt bind); Proxmox rebinds them at VM start only if the host driver lets go.\n";
+            out +=
+                "      Every endpoint must be unbound or on vfio-pci/pci-stub, every bridge "
+                "unbound\n"
+                "      or on pcieport. Fix: bind the endpoints to vfio-pci at boot (vfio-pci.ids=\n"
+                "      or pt bind); Proxmox rebinds them at VM start only if the host driver lets "
+                "go.\n";
         }
     }
 }
@@ -148,8 +163,8 @@ std::string describe_device(const pci::Device& dev) {
                            dev.device,
                            rev);
     }
-    const std::string cls =
-        dev.names.class_name.value_or(fmt::format("Class {}", pci::format_class_short(dev.class_code)));
+    const std::string cls = dev.names.class_name.value_or(
+        fmt::format("Class {}", pci::format_class_short(dev.class_code)));
     const std::string vendor = dev.names.vendor.value_or(fmt::format("Vendor {:04x}", dev.vendor));
     const std::string device = dev.names.device.value_or(fmt::format("Device {:04x}", dev.device));
     return fmt::format("{} [{}]: {} {} [{:04x}:{:04x}]{}",
@@ -213,8 +228,8 @@ std::string render_text(const iommu::Listing& listing, const TextStyle& style) {
                                listing.groups.size() == 1 ? "" : "s",
                                devices,
                                devices == 1 ? "" : "s");
-            out += gpus.empty() ? std::string(".\n")
-                                : fmt::format("; {}.\n", fmt::join(gpus, "; "));
+            out +=
+                gpus.empty() ? std::string(".\n") : fmt::format("; {}.\n", fmt::join(gpus, "; "));
         }
     }
     return out;

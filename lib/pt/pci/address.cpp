@@ -31,11 +31,8 @@ std::optional<Address> parse_address(std::string_view text) {
 }
 
 std::string format(const Address& address) {
-    return fmt::format("{:04x}:{:02x}:{:02x}.{:x}",
-                       address.domain,
-                       address.bus,
-                       address.device,
-                       address.function);
+    return fmt::format(
+        "{:04x}:{:02x}:{:02x}.{:x}", address.domain, address.bus, address.device, address.function);
 }
 
 std::string format_slot(const Address& address) {

@@ -24,9 +24,8 @@ std::uint32_t required_hex(const host::Root& root, const std::string& dir, const
     }
     const auto value = parse_hex_attr(*text);
     if (!value) {
-        throw Error(fmt::format("{}: expected a hex value like 0x10de, found '{}'",
-                                root.map(path).string(),
-                                *text));
+        throw Error(fmt::format(
+            "{}: expected a hex value like 0x10de, found '{}'", root.map(path).string(), *text));
     }
     return *value;
 }
@@ -41,9 +40,8 @@ std::optional<T> optional_hex(const host::Root& root, const std::string& dir, co
     return std::nullopt;
 }
 
-std::optional<long> optional_decimal(const host::Root& root,
-                                     const std::string& dir,
-                                     const char* name) {
+std::optional<long>
+optional_decimal(const host::Root& root, const std::string& dir, const char* name) {
     if (const auto text = root.read_attr(host::join(dir, name))) {
         return parse_decimal_attr(*text);
     }
@@ -68,9 +66,13 @@ std::optional<Address> parent_of(const std::string& sysfs_path) {
 
 } // namespace
 
-bool Device::is_bridge() const { return is_pci_bridge(class_code); }
+bool Device::is_bridge() const {
+    return is_pci_bridge(class_code);
+}
 
-bool Device::is_display() const { return pci::is_display(class_code); }
+bool Device::is_display() const {
+    return pci::is_display(class_code);
+}
 
 std::optional<Device> read_device(const host::Root& root, const Address& address) {
     const std::string link = host::join("/sys/bus/pci/devices", format(address));

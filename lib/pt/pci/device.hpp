@@ -48,10 +48,10 @@ struct Device {
     std::optional<std::vector<std::string>> reset_methods;
     Link link;
     std::optional<long> numa_node;
-    std::optional<Address> parent;       // upstream bridge, from the resolved sysfs path
-    std::optional<Address> physfn;       // SR-IOV: the physical function of a virtual function
-    std::vector<Address> virtfns;        // SR-IOV: the virtual functions of a physical function
-    std::string sysfs_path;              // resolved host path, /sys/devices/pci0000:00/...
+    std::optional<Address> parent; // upstream bridge, from the resolved sysfs path
+    std::optional<Address> physfn; // SR-IOV: the physical function of a virtual function
+    std::vector<Address> virtfns;  // SR-IOV: the virtual functions of a physical function
+    std::string sysfs_path;        // resolved host path, /sys/devices/pci0000:00/...
     Names names;
 
     bool is_bridge() const;

@@ -60,14 +60,8 @@ struct NameDb::Impl {
             broken = true;
             return false;
         }
-        const char* found = pci_lookup_name(access,
-                                            buf,
-                                            size,
-                                            flags | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB,
-                                            a,
-                                            b,
-                                            c,
-                                            d);
+        const char* found = pci_lookup_name(
+            access, buf, size, flags | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB, a, b, c, d);
         g_error_jump = nullptr;
         return found != nullptr;
     }
@@ -102,11 +96,8 @@ NameDb::~NameDb() {
     }
 }
 
-std::optional<std::string> NameDb::lookup(int flags,
-                                          unsigned a,
-                                          unsigned b,
-                                          unsigned c,
-                                          unsigned d) {
+std::optional<std::string>
+NameDb::lookup(int flags, unsigned a, unsigned b, unsigned c, unsigned d) {
     if (!m_impl) {
         return std::nullopt;
     }

@@ -92,7 +92,8 @@ Selector parse_selector(std::string_view text) {
     if (auto sel = try_parse(text)) {
         return *sel;
     }
-    throw UsageError(fmt::format("'{}' is not a device selector; use one of:\n{}", text, k_selector_forms));
+    throw UsageError(
+        fmt::format("'{}' is not a device selector; use one of:\n{}", text, k_selector_forms));
 }
 
 bool Selector::matches(const Device& dev) const {

@@ -18,10 +18,10 @@ struct Device;
 struct Selector {
     enum class Kind { function, slot, ids };
     Kind kind = Kind::function;
-    Address address;            // function and slot (function ignored for slot)
-    std::uint16_t vendor = 0;   // ids
-    std::uint16_t device = 0;   // ids
-    std::string text;           // as the user typed it, for messages
+    Address address;          // function and slot (function ignored for slot)
+    std::uint16_t vendor = 0; // ids
+    std::uint16_t device = 0; // ids
+    std::string text;         // as the user typed it, for messages
 
     bool matches(const Device& dev) const;
 };

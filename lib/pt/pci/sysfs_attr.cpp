@@ -9,7 +9,9 @@ namespace pt::pci {
 namespace {
 
 std::string_view trim(std::string_view text) {
-    const auto is_space = [](char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; };
+    const auto is_space = [](char c) {
+        return c == ' ' || c == '\n' || c == '\t' || c == '\r';
+    };
     while (!text.empty() && is_space(text.front())) {
         text.remove_prefix(1);
     }

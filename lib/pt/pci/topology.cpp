@@ -31,10 +31,10 @@ Topology scan(const host::Root& root, NameDb* names) {
         try {
             auto dev = read_device(root, *address);
             if (!dev) {
-                topology.warnings.push_back(fmt::format(
-                    "skipped /sys/bus/pci/devices/{}: the link leads nowhere inside {}",
-                    entry,
-                    root.prefix().string()));
+                topology.warnings.push_back(
+                    fmt::format("skipped /sys/bus/pci/devices/{}: the link leads nowhere inside {}",
+                                entry,
+                                root.prefix().string()));
                 continue;
             }
             if (names != nullptr) {
