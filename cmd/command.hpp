@@ -4,9 +4,9 @@
 #include <functional>
 #include <string>
 
-namespace CLI {
+namespace CLI { // NOLINT(readability-identifier-naming): CLI11's namespace
 class App;
-}
+} // namespace CLI
 
 namespace pt::cmd {
 

@@ -31,7 +31,7 @@ void add_global_options(CLI::App& app, Globals& globals) {
 }
 
 CLI::Validator selector_validator() {
-    return CLI::Validator(
+    return {
         [](std::string& value) -> std::string {
             try {
                 pci::parse_selector(value);
@@ -41,7 +41,7 @@ CLI::Validator selector_validator() {
             }
         },
         "",
-        "device selector");
+        "device selector"};
 }
 
 host::Root open_root(const Globals& globals) {

@@ -29,7 +29,7 @@ struct Options {
 };
 
 CLI::Validator group_number_validator() {
-    return CLI::Validator(
+    return {
         [](std::string& value) -> std::string {
             const bool digits = !value.empty() && value.size() <= 9
                                 && std::all_of(value.begin(), value.end(), [](unsigned char c) {
@@ -39,11 +39,11 @@ CLI::Validator group_number_validator() {
                           : fmt::format("'{}' is not an IOMMU group number (0, 1, 2, ...)", value);
         },
         "",
-        "group number");
+        "group number"};
 }
 
 CLI::Validator class_validator() {
-    return CLI::Validator(
+    return {
         [](std::string& value) -> std::string {
             const bool hex = std::all_of(
                 value.begin(), value.end(), [](unsigned char c) { return std::isxdigit(c) != 0; });
@@ -59,7 +59,7 @@ CLI::Validator class_validator() {
             return {};
         },
         "",
-        "class prefix");
+        "class prefix"};
 }
 
 int run(const Globals& globals, const Options& opt) {
@@ -70,7 +70,7 @@ int run(const Globals& globals, const Options& opt) {
     const host::Root root = open_root(globals);
     pci::NameDb names(root, !opt.numeric);
     const pci::Topology topology = pci::scan(root, &names);
-    const iommu::IommuState state = iommu::read_iommu(root);
+    const iommu::IommuState state = iommu::read_iommu(root, &topology);
     const kernel::HostFacts facts = kernel::read_host_facts(root);
 
     iommu::Filter filter;

@@ -78,5 +78,11 @@ int run(int argc, char** argv) {
 } // namespace
 
 int main(int argc, char** argv) {
-    return run(argc, argv);
+    try {
+        return run(argc, argv);
+    } catch (...) {
+        // Only an allocation failure while building the CLI can get here.
+        static_cast<void>(std::fputs("pt: internal error while starting\n", stderr));
+        return pt::to_int(pt::ExitCode::error);
+    }
 }

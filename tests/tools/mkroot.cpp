@@ -341,6 +341,26 @@ private:
         attr("local_cpulist", "0-3");
         attr("resource", "0x0000000000000000 0x0000000000000000 0x0000000000000000");
         write_file(dir / "config", config_space(d));
+        // drivers/pci/hotplug.c pci_uevent, after the driver core's DRIVER= line.
+        std::string uevent = d.driver ? fmt::format("DRIVER={}\n", *d.driver) : std::string();
+        uevent +=
+            fmt::format("PCI_CLASS={:04X}\nPCI_ID={:04X}:{:04X}\nPCI_SUBSYS_ID={:04X}:{:04X}\n"
+                        "PCI_SLOT_NAME={}\nMODALIAS=pci:v{:08X}d{:08X}sv{:08X}sd{:08X}"
+                        "bc{:02X}sc{:02X}i{:02x}\n",
+                        d.class_code,
+                        d.vendor,
+                        d.device,
+                        d.subsystem_vendor,
+                        d.subsystem_device,
+                        name,
+                        d.vendor,
+                        d.device,
+                        d.subsystem_vendor,
+                        d.subsystem_device,
+                        (d.class_code >> 16U) & 0xffU,
+                        (d.class_code >> 8U) & 0xffU,
+                        d.class_code & 0xffU);
+        write_file(dir / "uevent", uevent);
         if ((d.class_code >> 8U) == 0x0300) {
             // The kernel creates boot_vga only for VGA-class devices (pci_is_vga).
             attr("boot_vga", d.boot_vga.value_or(false) ? "1" : "0");

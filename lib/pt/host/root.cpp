@@ -91,6 +91,54 @@ std::string to_host_path(const std::vector<std::string>& parts) {
     return out.empty() ? "/" : out;
 }
 
+std::shared_ptr<const int> share_fd(int fd) {
+    return {new int(fd), [](const int* p) {
+                ::close(*p);
+                delete p;
+            }};
+}
+
+// "/a/b" + "../c" -> "/a/c", never above "/".
+std::string join_lexically(std::string_view dir, std::string_view relative) {
+    std::vector<std::string> parts = components(dir);
+    if (!relative.empty() && relative.front() == '/') {
+        parts.clear();
+    }
+    for (auto& part : components(relative)) {
+        if (part == "..") {
+            if (!parts.empty()) {
+                parts.pop_back();
+            }
+        } else {
+            parts.push_back(std::move(part));
+        }
+    }
+    return to_host_path(parts);
+}
+
+std::optional<std::string>
+read_link_at(int dir_fd, const std::string& name, const std::filesystem::path& shown) {
+    std::array<char, 4096> buf{};
+    const ssize_t len = ::readlinkat(dir_fd, name.c_str(), buf.data(), buf.size() - 1);
+    if (len < 0) {
+        if (is_absent(errno) || errno == EINVAL) {
+            return std::nullopt;
+        }
+        throw_io("read link", shown / name, errno);
+    }
+    return std::string(buf.data(), static_cast<std::size_t>(len));
+}
+
+std::string last_component(std::string_view target) {
+    while (target.size() > 1 && target.back() == '/') {
+        target.remove_suffix(1);
+    }
+    if (const auto slash = target.rfind('/'); slash != std::string_view::npos) {
+        target.remove_prefix(slash + 1);
+    }
+    return std::string(target);
+}
+
 } // namespace
 
 std::string join(std::string_view dir, std::string_view name) {
@@ -127,15 +175,12 @@ Root::Root(const std::filesystem::path& prefix) {
     if (fd < 0) {
         throw_io("open", m_prefix, errno);
     }
-    m_dir_fd = std::shared_ptr<const int>(new int(fd), [](const int* p) {
-        ::close(*p);
-        delete p;
-    });
+    m_dir_fd = share_fd(fd);
 }
 
 std::filesystem::path Root::map(std::string_view host_path) const {
     if (is_live()) {
-        return std::filesystem::path(host_path);
+        return {host_path};
     }
     while (!host_path.empty() && host_path.front() == '/') {
         host_path.remove_prefix(1);
@@ -188,9 +233,7 @@ std::optional<std::string> Root::resolve(std::string_view host_path) const {
             done.clear();
         }
         auto target_parts = components(target);
-        for (auto it = target_parts.rbegin(); it != target_parts.rend(); ++it) {
-            pending.push_back(*it);
-        }
+        pending.insert(pending.end(), target_parts.rbegin(), target_parts.rend());
     }
     return to_host_path(done);
 }
@@ -216,7 +259,7 @@ std::optional<std::string> read_fd(Fd fd, const std::filesystem::path& shown, st
     return out;
 }
 
-constexpr std::size_t k_text_limit = 16 * 1024 * 1024;
+constexpr std::size_t k_text_limit = std::size_t{16} << 20U; // 16 MiB
 
 } // namespace
 
@@ -312,13 +355,20 @@ bool Root::exists(std::string_view host_path) const {
     return static_cast<bool>(fd);
 }
 
-std::optional<std::string> Root::link_name(std::string_view host_path) const {
-    std::string_view parent = host_path;
-    std::string_view name = host_path;
-    if (const auto slash = host_path.rfind('/'); slash != std::string_view::npos) {
-        parent = host_path.substr(0, slash == 0 ? 1 : slash);
-        name = host_path.substr(slash + 1);
+namespace {
+
+std::pair<std::string_view, std::string_view> split_last(std::string_view host_path) {
+    const auto slash = host_path.rfind('/');
+    if (slash == std::string_view::npos) {
+        return {".", host_path};
     }
+    return {host_path.substr(0, slash == 0 ? 1 : slash), host_path.substr(slash + 1)};
+}
+
+} // namespace
+
+std::optional<std::string> Root::link_name(std::string_view host_path) const {
+    const auto [parent, name] = split_last(host_path);
     Fd dir(open_inside(parent, O_PATH | O_DIRECTORY));
     if (!dir) {
         if (is_absent(errno)) {
@@ -326,23 +376,109 @@ std::optional<std::string> Root::link_name(std::string_view host_path) const {
         }
         throw_io("open", map(parent), errno);
     }
-    std::array<char, 4096> buf{};
-    const std::string leaf(name);
-    const ssize_t len = ::readlinkat(dir.get(), leaf.c_str(), buf.data(), buf.size() - 1);
-    if (len < 0) {
-        if (is_absent(errno) || errno == EINVAL) {
+    const auto target = read_link_at(dir.get(), std::string(name), map(parent));
+    return target ? std::optional<std::string>(last_component(*target)) : std::nullopt;
+}
+
+std::optional<std::string> Root::link_target(std::string_view host_path) const {
+    const auto [parent, name] = split_last(host_path);
+    Fd dir(open_inside(parent, O_PATH | O_DIRECTORY));
+    if (!dir) {
+        if (is_absent(errno)) {
             return std::nullopt;
         }
-        throw_io("read link", map(host_path), errno);
+        throw_io("open", map(parent), errno);
     }
-    std::string_view target(buf.data(), static_cast<std::size_t>(len));
-    while (target.size() > 1 && target.back() == '/') {
-        target.remove_suffix(1);
+    const auto target = read_link_at(dir.get(), std::string(name), map(parent));
+    if (!target) {
+        return std::nullopt;
     }
-    if (const auto slash = target.rfind('/'); slash != std::string_view::npos) {
-        target.remove_prefix(slash + 1);
+    return join_lexically(parent, *target);
+}
+
+std::optional<Dir> Root::open_dir(std::string_view host_path) const {
+    const int fd = open_inside(host_path, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) {
+        if (is_absent(errno)) {
+            return std::nullopt;
+        }
+        throw_io("open", map(host_path), errno);
     }
-    return std::string(target);
+    return Dir(*this, share_fd(fd), std::string(host_path), map(host_path));
+}
+
+std::optional<std::string> Dir::link_target(std::string_view name) const {
+    const auto target = read_link_at(*m_fd, std::string(name), m_shown);
+    if (!target) {
+        return std::nullopt;
+    }
+    return join_lexically(m_host_path, *target);
+}
+
+std::optional<Dir> Dir::open_dir(std::string_view relative) const {
+    // Through the root, so that a link among the components is followed inside it.
+    return m_root.open_dir(join(m_host_path, relative));
+}
+
+std::optional<std::string> Dir::read_attr(std::string_view name) const {
+    const std::string leaf(name);
+    Fd fd(::openat(*m_fd, leaf.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd) {
+        if (is_absent(errno) || errno == ELOOP) {
+            return std::nullopt;
+        }
+        throw_io("open", m_shown / leaf, errno);
+    }
+    // A sysfs attribute is at most one page and the kernel hands it over in one read(), so a
+    // short first read is the whole value; only a full page needs the general loop.
+    std::array<char, 4096> buf{};
+    ssize_t n = 0;
+    do {
+        n = ::read(fd.get(), buf.data(), buf.size());
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        throw_io("read", m_shown / leaf, errno);
+    }
+    std::optional<std::string> text(std::in_place, buf.data(), static_cast<std::size_t>(n));
+    if (static_cast<std::size_t>(n) == buf.size()) {
+        *text += *read_fd(std::move(fd), m_shown / leaf, k_text_limit);
+    }
+    if (text && !text->empty() && text->back() == '\n') {
+        text->pop_back();
+    }
+    return text;
+}
+
+std::optional<std::string> Dir::link_name(std::string_view name) const {
+    const auto target = read_link_at(*m_fd, std::string(name), m_shown);
+    return target ? std::optional<std::string>(last_component(*target)) : std::nullopt;
+}
+
+bool Dir::has(std::string_view name) const {
+    struct stat st {};
+
+    return ::fstatat(*m_fd, std::string(name).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+std::vector<std::string> Dir::list() const {
+    const int fd = ::openat(*m_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        throw_io("list", m_shown, errno);
+    }
+    std::unique_ptr<DIR, int (*)(DIR*)> dir(::fdopendir(fd), ::closedir);
+    if (!dir) {
+        ::close(fd);
+        throw_io("list", m_shown, errno);
+    }
+    std::vector<std::string> names;
+    while (const dirent* entry = ::readdir(dir.get())) {
+        const std::string_view entry_name = entry->d_name;
+        if (entry_name != "." && entry_name != "..") {
+            names.emplace_back(entry_name);
+        }
+    }
+    std::sort(names.begin(), names.end());
+    return names;
 }
 
 } // namespace pt::host

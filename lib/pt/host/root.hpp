@@ -12,6 +12,8 @@
 
 namespace pt::host {
 
+class Dir;
+
 // The single door to the host. Every path pt reads names a host path ("/sys/bus/pci/devices"),
 // and Root maps it under its prefix, so `--root DIR` makes pt inspect a snapshot or a fixture
 // tree exactly as it would inspect the live machine. Symbolic links are followed inside the
@@ -37,7 +39,8 @@ public:
     // nullopt when it does not exist. Throws pt::Error on other failures (EACCES, EIO, ...).
     std::optional<std::string> read_attr(std::string_view host_path) const;
 
-    // Like read_attr, but a missing file is an error too.
+    // The whole file, byte for byte (no newline is removed: config files are edited exactly).
+    // Throws pt::Error when it is missing or unreadable.
     std::string read_file(std::string_view host_path) const;
 
     // At most `max` bytes of a file; nullopt when it does not exist.
@@ -55,6 +58,16 @@ public:
     // iommu_group link), or nullopt when `host_path` is not a symbolic link.
     std::optional<std::string> link_name(std::string_view host_path) const;
 
+    // Opens a directory inside the root; nullopt when it does not exist.
+    std::optional<Dir> open_dir(std::string_view host_path) const;
+
+    // The host path a symbolic link points to, one level, joined lexically with the link's
+    // directory and clamped at the root ("/sys/bus/pci/devices/0000:01:00.0" ->
+    // "/sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0"). nullopt when `host_path` is not a
+    // link. Cheaper than resolve() when the path components in between are known to be
+    // directories, as under /sys/devices.
+    std::optional<std::string> link_target(std::string_view host_path) const;
+
     // The host path that `host_path` designates after following every link inside the root
     // ("/sys/bus/pci/devices/0000:01:00.0" -> "/sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0"),
     // or nullopt when some component does not exist. Throws pt::Error on a link loop.
@@ -66,6 +79,52 @@ private:
 
     std::filesystem::path m_prefix;
     std::shared_ptr<const int> m_dir_fd; // O_PATH descriptor of the prefix, shared by copies
+};
+
+// A directory opened once inside a Root. Its entries are read with single-component lookups
+// relative to the open directory, which is what makes reading a few thousand sysfs devices cheap.
+// Entries are never followed as links (O_NOFOLLOW): sysfs attributes are plain files, and a link
+// planted in a snapshot cannot lead a read outside the root.
+class Dir {
+public:
+    // The host path this directory was opened as.
+    const std::string& host_path() const { return m_host_path; }
+
+    // As Root::read_attr, for the entry `name` of this directory.
+    std::optional<std::string> read_attr(std::string_view name) const;
+
+    // As Root::link_target, for the entry `name` of this directory.
+    std::optional<std::string> link_target(std::string_view name) const;
+
+    // Opens the subdirectory `relative` (which may have several components) of this directory,
+    // staying inside the root; nullopt when it does not exist.
+    std::optional<Dir> open_dir(std::string_view relative) const;
+
+    // As Root::link_name, for the entry `name` of this directory.
+    std::optional<std::string> link_name(std::string_view name) const;
+
+    // True when the entry exists (links are not followed).
+    bool has(std::string_view name) const;
+
+    // The entry names, sorted bytewise.
+    std::vector<std::string> list() const;
+
+private:
+    friend class Root;
+
+    Dir(Root root,
+        std::shared_ptr<const int> fd,
+        std::string host_path,
+        std::filesystem::path shown)
+        : m_root(std::move(root))
+        , m_fd(std::move(fd))
+        , m_host_path(std::move(host_path))
+        , m_shown(std::move(shown)) {}
+
+    Root m_root; // cheap to copy: a path and a shared descriptor
+    std::shared_ptr<const int> m_fd;
+    std::string m_host_path;
+    std::filesystem::path m_shown; // the mapped path, for messages
 };
 
 // Joins host path components with exactly one '/' between them.

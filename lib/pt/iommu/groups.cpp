@@ -3,14 +3,24 @@
 
 #include "pt/host/root.hpp"
 #include "pt/pci/sysfs_attr.hpp"
+#include "pt/pci/topology.hpp"
 
 #include <algorithm>
+#include <map>
 
 namespace pt::iommu {
 
-IommuState read_iommu(const host::Root& root) {
+IommuState read_iommu(const host::Root& root, const pci::Topology* topology) {
     IommuState state;
     state.units = root.list("/sys/class/iommu");
+    std::map<int, std::vector<pci::Address>> linked;
+    if (topology != nullptr) {
+        for (const auto& dev : topology->devices) {
+            if (dev.iommu_group) {
+                linked[*dev.iommu_group].push_back(dev.address);
+            }
+        }
+    }
     for (const auto& entry : root.list("/sys/kernel/iommu_groups")) {
         const auto number = pci::parse_decimal_attr(entry);
         if (!number || *number < 0) {
@@ -20,9 +30,13 @@ IommuState read_iommu(const host::Root& root) {
         group.number = static_cast<int>(*number);
         const std::string dir = host::join("/sys/kernel/iommu_groups", entry);
         group.type = root.read_attr(host::join(dir, "type"));
-        for (const auto& member : root.list(host::join(dir, "devices"))) {
-            if (const auto address = pci::parse_address(member)) {
-                group.members.push_back(*address);
+        if (topology != nullptr) {
+            group.members = std::move(linked[group.number]);
+        } else {
+            for (const auto& member : root.list(host::join(dir, "devices"))) {
+                if (const auto address = pci::parse_address(member)) {
+                    group.members.push_back(*address);
+                }
             }
         }
         std::sort(group.members.begin(), group.members.end());

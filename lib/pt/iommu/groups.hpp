@@ -11,6 +11,10 @@ namespace pt::host {
 class Root;
 }
 
+namespace pt::pci {
+struct Topology;
+}
+
 namespace pt::iommu {
 
 // One IOMMU group as the kernel lists it under /sys/kernel/iommu_groups/<number>.
@@ -33,6 +37,10 @@ struct IommuState {
 
 // Reads /sys/class/iommu and /sys/kernel/iommu_groups. Group directories whose names are not
 // numbers and member names that are not PCI addresses are ignored.
-IommuState read_iommu(const host::Root& root);
+//
+// Members come from each group's devices/ directory, unless `topology` is given: then they come
+// from the devices' own iommu_group links, which the scan has already read (the kernel keeps
+// both views in step). That saves listing thousands of directories on SR-IOV hosts.
+IommuState read_iommu(const host::Root& root, const pci::Topology* topology = nullptr);
 
 } // namespace pt::iommu

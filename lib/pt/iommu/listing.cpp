@@ -180,13 +180,16 @@ VfioIds vfio_ids(const Listing& listing, const pci::Topology& topology) {
                 continue;
             }
             endpoints.insert(dev.address);
-            const auto id = fmt::format("{:04x}:{:04x}", dev.vendor, dev.device);
-            if (std::find(out.ids.begin(), out.ids.end(), id) == out.ids.end()) {
-                out.ids.push_back(id);
-            }
         }
     }
     out.endpoints.assign(endpoints.begin(), endpoints.end());
+    for (const auto& address : out.endpoints) {
+        const pci::Device* dev = topology.find(address);
+        const auto id = fmt::format("{:04x}:{:04x}", dev->vendor, dev->device);
+        if (std::find(out.ids.begin(), out.ids.end(), id) == out.ids.end()) {
+            out.ids.push_back(id);
+        }
+    }
     for (const auto& dev : topology.devices) {
         if (endpoints.count(dev.address) != 0) {
             continue;

@@ -18,7 +18,7 @@ struct Address {
     std::uint8_t function = 0; // 0..7
 
     // Ordered by (domain, bus, device, function), the order lspci and the kernel use.
-    auto operator<=>(const Address&) const = default;
+    auto operator<=>(const Address&) const = default; // NOLINT(modernize-use-nullptr): tidy 14 bug
 
     // True when both are functions of the same slot (domain, bus and device equal).
     bool same_slot(const Address& other) const {

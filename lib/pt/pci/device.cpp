@@ -13,26 +13,24 @@
 namespace pt::pci {
 namespace {
 
-std::uint32_t required_hex(const host::Root& root, const std::string& dir, const char* name) {
-    const std::string path = host::join(dir, name);
-    const auto text = root.read_attr(path);
+std::uint32_t required_hex(const host::Dir& dir, const char* name) {
+    const auto text = dir.read_attr(name);
+    const std::string shown = host::join(dir.host_path(), name);
     if (!text) {
-        throw Error(fmt::format("{} is missing: a PCI device directory always has it; the tree "
-                                "under {} is incomplete (re-capture it with pt snapshot)",
-                                root.map(path).string(),
-                                root.prefix().string()));
+        throw Error(fmt::format("{} is missing: a PCI device directory always has it, so this "
+                                "tree is incomplete (capture it again from the host)",
+                                shown));
     }
     const auto value = parse_hex_attr(*text);
     if (!value) {
-        throw Error(fmt::format(
-            "{}: expected a hex value like 0x10de, found '{}'", root.map(path).string(), *text));
+        throw Error(fmt::format("{}: expected a hex value like 0x10de, found '{}'", shown, *text));
     }
     return *value;
 }
 
 template <typename T>
-std::optional<T> optional_hex(const host::Root& root, const std::string& dir, const char* name) {
-    if (const auto text = root.read_attr(host::join(dir, name))) {
+std::optional<T> optional_hex(const host::Dir& dir, const char* name) {
+    if (const auto text = dir.read_attr(name)) {
         if (const auto value = parse_hex_attr(*text)) {
             return static_cast<T>(*value);
         }
@@ -40,9 +38,8 @@ std::optional<T> optional_hex(const host::Root& root, const std::string& dir, co
     return std::nullopt;
 }
 
-std::optional<long>
-optional_decimal(const host::Root& root, const std::string& dir, const char* name) {
-    if (const auto text = root.read_attr(host::join(dir, name))) {
+std::optional<long> optional_decimal(const host::Dir& dir, const char* name) {
+    if (const auto text = dir.read_attr(name)) {
         return parse_decimal_attr(*text);
     }
     return std::nullopt;
@@ -64,6 +61,22 @@ std::optional<Address> parent_of(const std::string& sysfs_path) {
     return std::nullopt;
 }
 
+// /sys/bus/pci/devices/<address> is a relative link into /sys/devices. Reading it once and
+// joining lexically costs one system call; the full chase is the fallback for trees whose
+// directories are themselves links (never the case in a real sysfs).
+std::optional<host::Dir>
+open_device_dir(const host::Root& root, const host::Dir& bus_devices, const std::string& name) {
+    if (const auto target = bus_devices.link_target(name)) {
+        if (auto dir = root.open_dir(*target)) {
+            return dir;
+        }
+    }
+    if (const auto resolved = root.resolve(host::join(bus_devices.host_path(), name))) {
+        return root.open_dir(*resolved);
+    }
+    return std::nullopt;
+}
+
 } // namespace
 
 bool Device::is_bridge() const {
@@ -75,58 +88,80 @@ bool Device::is_display() const {
 }
 
 std::optional<Device> read_device(const host::Root& root, const Address& address) {
-    const std::string link = host::join("/sys/bus/pci/devices", format(address));
-    const auto resolved = root.resolve(link);
-    if (!resolved) {
+    const auto bus_devices = root.open_dir("/sys/bus/pci/devices");
+    if (!bus_devices) {
         return std::nullopt;
     }
-    // Attributes are read from the resolved directory: plain files, no further links.
-    const std::string& dir = *resolved;
+    return read_device(root, *bus_devices, address);
+}
+
+std::optional<Device>
+read_device(const host::Root& root, const host::Dir& bus_devices, const Address& address) {
+    const auto opened = open_device_dir(root, bus_devices, format(address));
+    if (!opened) {
+        return std::nullopt;
+    }
+    const host::Dir& dir = *opened;
     Device dev;
     dev.address = address;
-    dev.sysfs_path = dir;
-    dev.vendor = static_cast<std::uint16_t>(required_hex(root, dir, "vendor"));
-    dev.device = static_cast<std::uint16_t>(required_hex(root, dir, "device"));
-    dev.class_code = required_hex(root, dir, "class") & 0xffffffU;
-    dev.subsystem_vendor = optional_hex<std::uint16_t>(root, dir, "subsystem_vendor");
-    dev.subsystem_device = optional_hex<std::uint16_t>(root, dir, "subsystem_device");
-    dev.revision = optional_hex<std::uint8_t>(root, dir, "revision");
-    dev.driver = root.link_name(host::join(dir, "driver"));
-    if (const auto text = root.read_attr(host::join(dir, "driver_override"))) {
+    dev.sysfs_path = dir.host_path();
+    // uevent carries the IDs, the class and the driver in one file; the separate attributes are
+    // the fallback for trees that lack it or carry an incomplete one.
+    const auto uevent = dir.read_attr("uevent");
+    const Uevent ue = uevent ? parse_uevent(*uevent) : Uevent{};
+    if (ue.vendor && ue.device && ue.class_code) {
+        dev.vendor = *ue.vendor;
+        dev.device = *ue.device;
+        dev.class_code = *ue.class_code;
+        dev.subsystem_vendor = ue.subsystem_vendor;
+        dev.subsystem_device = ue.subsystem_device;
+        dev.driver = ue.driver;
+    } else {
+        dev.vendor = static_cast<std::uint16_t>(required_hex(dir, "vendor"));
+        dev.device = static_cast<std::uint16_t>(required_hex(dir, "device"));
+        dev.class_code = required_hex(dir, "class") & 0xffffffU;
+        dev.subsystem_vendor = optional_hex<std::uint16_t>(dir, "subsystem_vendor");
+        dev.subsystem_device = optional_hex<std::uint16_t>(dir, "subsystem_device");
+        dev.driver = dir.link_name("driver");
+    }
+    dev.revision = optional_hex<std::uint8_t>(dir, "revision");
+    if (const auto text = dir.read_attr("driver_override")) {
         dev.driver_override = parse_driver_override(*text);
     }
-    if (const auto group = root.link_name(host::join(dir, "iommu_group"))) {
+    if (const auto group = dir.link_name("iommu_group")) {
         if (const auto number = parse_decimal_attr(*group); number && *number >= 0) {
             dev.iommu_group = static_cast<int>(*number);
         }
     }
-    if (const auto text = root.read_attr(host::join(dir, "boot_vga"))) {
-        dev.boot_vga = parse_bool_attr(*text);
+    if (pci::is_display(dev.class_code)) {
+        // The kernel creates boot_vga for VGA-class devices only (pci_dev_attr_is_visible).
+        if (const auto text = dir.read_attr("boot_vga")) {
+            dev.boot_vga = parse_bool_attr(*text);
+        }
     }
-    if (const auto text = root.read_attr(host::join(dir, "reset_method"))) {
+    if (const auto text = dir.read_attr("reset_method")) {
         dev.reset_methods = parse_reset_methods(*text);
-    } else if (!root.exists(host::join(dir, "reset"))) {
+    } else if (!dir.has("reset")) {
         // reset_method is hidden when no method exists (pci_dev_reset_method_attr_is_visible);
         // without `reset` either, the device cannot be reset at all.
         dev.reset_methods = std::vector<std::string>{};
     }
-    if (const auto text = root.read_attr(host::join(dir, "current_link_speed"))) {
+    if (const auto text = dir.read_attr("current_link_speed")) {
         dev.link.current_speed = parse_link_speed(*text);
+        dev.link.current_width = optional_decimal(dir, "current_link_width");
+        if (const auto max = dir.read_attr("max_link_speed")) {
+            dev.link.max_speed = parse_link_speed(*max);
+        }
+        dev.link.max_width = optional_decimal(dir, "max_link_width");
     }
-    if (const auto text = root.read_attr(host::join(dir, "max_link_speed"))) {
-        dev.link.max_speed = parse_link_speed(*text);
-    }
-    dev.link.current_width = optional_decimal(root, dir, "current_link_width");
-    dev.link.max_width = optional_decimal(root, dir, "max_link_width");
-    dev.numa_node = optional_decimal(root, dir, "numa_node");
-    dev.parent = parent_of(dir);
-    if (const auto pf = root.link_name(host::join(dir, "physfn"))) {
+    dev.numa_node = optional_decimal(dir, "numa_node");
+    dev.parent = parent_of(dev.sysfs_path);
+    if (const auto pf = dir.link_name("physfn")) {
         dev.physfn = parse_address(*pf);
-    }
-    if (root.exists(host::join(dir, "sriov_totalvfs"))) {
-        for (const auto& entry : root.list(dir)) {
+    } else if (dir.has("sriov_totalvfs")) {
+        for (const auto& entry : dir.list()) {
             if (entry.starts_with("virtfn")) {
-                if (const auto vf = root.link_name(host::join(dir, entry))) {
+                if (const auto vf = dir.link_name(entry)) {
                     if (const auto vf_address = parse_address(*vf)) {
                         dev.virtfns.push_back(*vf_address);
                     }

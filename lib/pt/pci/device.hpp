@@ -9,8 +9,9 @@
 #include <vector>
 
 namespace pt::host {
+class Dir;
 class Root;
-}
+} // namespace pt::host
 
 namespace pt::pci {
 
@@ -62,5 +63,9 @@ struct Device {
 // exist. Throws pt::Error when the device directory exists but its identity (vendor, device,
 // class) cannot be read, naming the file.
 std::optional<Device> read_device(const host::Root& root, const Address& address);
+
+// The same, with /sys/bus/pci/devices already open (what a scan of every device uses).
+std::optional<Device>
+read_device(const host::Root& root, const host::Dir& bus_devices, const Address& address);
 
 } // namespace pt::pci

@@ -27,15 +27,16 @@ constexpr const char* k_ids_path = "/usr/share/misc/pci.ids";
 thread_local std::jmp_buf* g_error_jump = nullptr;
 thread_local char g_error_text[512];
 
-[[noreturn]] void on_error(char* msg, ...) {
-    va_list args;
+// libpci's hook type carries GNU noreturn, so the attribute must be the GNU one to match.
+__attribute__((noreturn)) void on_error(char* msg, ...) {
+    va_list args; // NOLINT(cppcoreguidelines-init-variables): filled by va_start
     va_start(args, msg);
-    std::vsnprintf(g_error_text, sizeof g_error_text, msg, args);
+    static_cast<void>(std::vsnprintf(g_error_text, sizeof g_error_text, msg, args));
     va_end(args);
     if (g_error_jump != nullptr) {
         std::longjmp(*g_error_jump, 1);
     }
-    std::fprintf(stderr, "pt: error: libpci: %s\n", g_error_text);
+    static_cast<void>(std::fprintf(stderr, "pt: error: libpci: %s\n", g_error_text));
     std::_Exit(1);
 }
 
@@ -90,8 +91,10 @@ NameDb::NameDb(const host::Root& root, bool enabled) {
 }
 
 NameDb::~NameDb() {
-    // After a longjmp out of the parser libpci's tables are half built; leave them alone.
-    if (m_impl && m_impl->access != nullptr && !m_impl->broken) {
+    // Also after a longjmp out of the parser: the entries inserted so far form a consistent
+    // table that pci_cleanup frees. Only the FILE that pci_load_name_list had open is lost
+    // (see the LSan suppression in scripts/lsan.supp).
+    if (m_impl && m_impl->access != nullptr) {
         pci_cleanup(m_impl->access);
     }
 }
@@ -104,9 +107,13 @@ NameDb::lookup(int flags, unsigned a, unsigned b, unsigned c, unsigned d) {
     char buf[1024];
     const bool found = m_impl->lookup(buf, sizeof buf, flags, a, b, c, d);
     if (m_impl->broken && !m_problem) {
+        std::string_view reason = g_error_text;
+        while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) {
+            reason.remove_suffix(1);
+        }
         m_problem = fmt::format("{} cannot be parsed ({}), so devices are shown without names",
                                 m_impl->ids_file,
-                                g_error_text);
+                                reason);
     }
     return found ? std::optional<std::string>(buf) : std::nullopt;
 }
@@ -138,7 +145,14 @@ std::optional<std::string> NameDb::subsystem(std::uint16_t vendor,
 }
 
 std::optional<std::string> NameDb::class_name(std::uint32_t class_code) {
-    return lookup(PCI_LOOKUP_CLASS, class_code >> 8U, 0, 0, 0);
+    auto name = lookup(PCI_LOOKUP_CLASS, class_code >> 8U, 0, 0, 0);
+    // For a subclass pci.ids does not list, libpci answers "<base class name> [0c80]"; the
+    // number is shown beside the name anyway.
+    const std::string suffix = fmt::format(" [{:04x}]", class_code >> 8U);
+    if (name && name->ends_with(suffix)) {
+        name->resize(name->size() - suffix.size());
+    }
+    return name;
 }
 
 void NameDb::name(Device& dev) {

@@ -28,6 +28,21 @@ std::vector<std::string> parse_reset_methods(std::string_view text);
 // driver_override: the kernel prints "(null)" when none is set.
 std::optional<std::string> parse_driver_override(std::string_view text);
 
+// What a PCI device's `uevent` attribute says (drivers/pci/hotplug.c pci_uevent, plus the driver
+// core's DRIVER= line): one read instead of five.
+struct Uevent {
+    std::optional<std::string> driver;       // DRIVER=, absent when unbound
+    std::optional<std::uint32_t> class_code; // PCI_CLASS=30000 (%04X of the 24-bit class)
+    std::optional<std::uint16_t> vendor;     // PCI_ID=10DE:2204
+    std::optional<std::uint16_t> device;
+    std::optional<std::uint16_t> subsystem_vendor; // PCI_SUBSYS_ID=1458:403B
+    std::optional<std::uint16_t> subsystem_device;
+};
+
+// Parses the text of a PCI device's uevent file; unknown lines are ignored, malformed values
+// stay nullopt.
+Uevent parse_uevent(std::string_view text);
+
 // "16.0 GT/s PCIe" -> "16.0 GT/s"; "Unknown" or "Unknown speed" -> nullopt.
 std::optional<std::string> parse_link_speed(std::string_view text);
 

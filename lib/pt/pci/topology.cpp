@@ -21,7 +21,11 @@ const Device* Topology::find(const Address& address) const {
 
 Topology scan(const host::Root& root, NameDb* names) {
     Topology topology;
-    for (const auto& entry : root.list("/sys/bus/pci/devices")) {
+    const auto bus_devices = root.open_dir("/sys/bus/pci/devices");
+    if (!bus_devices) {
+        return topology;
+    }
+    for (const auto& entry : bus_devices->list()) {
         const auto address = parse_address(entry);
         if (!address) {
             topology.warnings.push_back(fmt::format(
@@ -29,7 +33,7 @@ Topology scan(const host::Root& root, NameDb* names) {
             continue;
         }
         try {
-            auto dev = read_device(root, *address);
+            auto dev = read_device(root, *bus_devices, *address);
             if (!dev) {
                 topology.warnings.push_back(
                     fmt::format("skipped /sys/bus/pci/devices/{}: the link leads nowhere inside {}",

@@ -240,12 +240,22 @@ suite_iommu_groups() {
 
     TEST "a device whose vendor file is damaged is skipped with a warning"
     use_root x570-two-gpus
+    rm "$ROOT/sys/devices/pci0000:00/0000:00:08.2/0000:0e:00.0/uevent"
     echo garbage >"$ROOT/sys/devices/pci0000:00/0000:00:08.2/0000:0e:00.0/vendor"
     run_pt iommu-groups --json
     expect_exit 0
     expect_stderr_contains "0000:0e:00.0"
     expect_stderr_contains "expected a hex value"
     expect_jq '[.groups[].devices[].address] | index("0000:0e:00.0") == null'
+
+    TEST "without uevent the separate attributes give the same devices"
+    use_root x570-two-gpus
+    run_pt iommu-groups --json
+    cp "$OUT" "$TESTDIR/with-uevent.json"
+    find "$ROOT/sys/devices" -name uevent -delete
+    run_pt iommu-groups --json
+    expect_exit 0
+    diff -u "$TESTDIR/with-uevent.json" "$OUT" >"$TESTDIR/diff" || fail "JSON differs:" "$(head -n 20 "$TESTDIR/diff")"
 
     TEST "an absolute symlink in the root does not escape it"
     use_root x570-two-gpus

@@ -1,0 +1,94 @@
+# SPDX-License-Identifier: MIT
+# fish completion for pt(1). Installed as share/fish/vendor_completions.d/pt.fish.
+#
+# Adding a subcommand is a local change here:
+#   1. add its name to __pt_subcommands;
+#   2. add a `complete` line naming it and a block with its flags, conditioned on
+#      "__fish_seen_subcommand_from NAME", like the iommu-groups block below.
+# The global options need no change: they are offered everywhere. tests/cli/suites/docs.bash
+# checks that every flag of `pt SUB --help` appears in this file.
+
+function __pt_subcommands
+    echo iommu-groups
+end
+
+# True while no subcommand is on the command line yet.
+function __pt_needs_subcommand
+    not __fish_seen_subcommand_from (__pt_subcommands)
+end
+
+# The root pt would read: the last --root DIR (or --root=DIR) on the command line, else
+# $PT_ROOT, else /.
+function __pt_root
+    set -l tokens (commandline -opc)
+    set -l root /
+    set -q PT_ROOT[1]; and test -n "$PT_ROOT"; and set root $PT_ROOT
+    set -l count (count $tokens)
+    for i in (seq 2 $count)
+        switch $tokens[$i]
+            case --root
+                if test $i -lt $count
+                    set root $tokens[(math $i + 1)]
+                end
+            case '--root=*'
+                set root (string replace -- --root= '' $tokens[$i])
+        end
+    end
+    string replace -r -- '^~(?=/|$)' $HOME $root
+end
+
+# PCI addresses under $root/sys/bus/pci/devices, each described by its class and IDs.
+function __pt_devices
+    set -l dir (string replace -r -- '/$' '' (__pt_root))/sys/bus/pci/devices
+    test -d $dir; or return 0
+    for entry in $dir/*
+        set -l class (string sub -s 3 -l 4 -- (cat $entry/class 2>/dev/null))
+        set -l vendor (string sub -s 3 -- (cat $entry/vendor 2>/dev/null))
+        set -l device (string sub -s 3 -- (cat $entry/device 2>/dev/null))
+        printf '%s\tclass %s [%s:%s]\n' (string replace -r -- '.*/' '' $entry) "$class" "$vendor" "$device"
+    end
+end
+
+# IOMMU group numbers under $root/sys/kernel/iommu_groups, in numeric order.
+function __pt_groups
+    set -l dir (string replace -r -- '/$' '' (__pt_root))/sys/kernel/iommu_groups
+    test -d $dir; or return 0
+    for entry in $dir/*
+        printf '%s\tIOMMU group\n' (string replace -r -- '.*/' '' $entry)
+    end | sort -n
+end
+
+# Common class-code prefixes, with what they select.
+function __pt_classes
+    printf '%s\t%s\n' \
+        03 'display controller' \
+        0300 'VGA compatible controller' \
+        0302 '3D controller' \
+        0380 'display controller' \
+        01 'mass storage controller' \
+        0108 'NVMe controller' \
+        02 'network controller' \
+        0c03 'USB controller'
+end
+
+complete -c pt -f
+
+# Global options: before or after the subcommand name.
+complete -c pt -l root -x -a '(__fish_complete_directories (commandline -ct))' -d "Treat DIR as the host's / for every read and write"
+complete -c pt -l json -d 'Print one JSON document instead of text'
+complete -c pt -l no-color -d 'Never colour the output'
+complete -c pt -s q -l quiet -d 'Leave out explanations; keep the facts'
+complete -c pt -s h -l help -d 'Print the help and exit'
+complete -c pt -n __pt_needs_subcommand -l version -d 'Print the version and exit'
+
+# Subcommands.
+complete -c pt -n __pt_needs_subcommand -a iommu-groups -d "List IOMMU groups with their devices, and judge each GPU's isolation"
+
+# pt iommu-groups
+set -l iommu_groups '__fish_seen_subcommand_from iommu-groups'
+complete -c pt -n $iommu_groups -l gpu -d 'Only groups that hold a display device (class 03xx)'
+complete -c pt -n $iommu_groups -l group -x -a '(__pt_groups)' -d 'Only IOMMU group N (repeatable)'
+complete -c pt -n $iommu_groups -l device -x -a '(__pt_devices)' -d 'Only the groups of the devices SEL matches (repeatable)'
+complete -c pt -n $iommu_groups -l class -x -a '(__pt_classes)' -d 'Only groups holding a device whose class starts with HEX'
+complete -c pt -n $iommu_groups -l vfio-ids -d "Print the vendor:device IDs of the selected group's endpoints for vfio-pci.ids="
+complete -c pt -n $iommu_groups -s n -l numeric -d 'Show numeric IDs only; do not read pci.ids'
