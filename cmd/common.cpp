@@ -31,17 +31,16 @@ void add_global_options(CLI::App& app, Globals& globals) {
 }
 
 CLI::Validator selector_validator() {
-    return {
-        [](std::string& value) -> std::string {
-            try {
-                pci::parse_selector(value);
-                return {};
-            } catch (const UsageError& e) {
-                return e.what();
-            }
-        },
-        "",
-        "device selector"};
+    return {[](std::string& value) -> std::string {
+                try {
+                    pci::parse_selector(value);
+                    return {};
+                } catch (const UsageError& e) {
+                    return e.what();
+                }
+            },
+            "",
+            "device selector"};
 }
 
 host::Root open_root(const Globals& globals) {

@@ -29,37 +29,37 @@ struct Options {
 };
 
 CLI::Validator group_number_validator() {
-    return {
-        [](std::string& value) -> std::string {
-            const bool digits = !value.empty() && value.size() <= 9
-                                && std::all_of(value.begin(), value.end(), [](unsigned char c) {
-                                       return std::isdigit(c) != 0;
-                                   });
-            return digits ? std::string()
-                          : fmt::format("'{}' is not an IOMMU group number (0, 1, 2, ...)", value);
-        },
-        "",
-        "group number"};
+    return {[](std::string& value) -> std::string {
+                const bool digits = !value.empty() && value.size() <= 9
+                                    && std::all_of(value.begin(), value.end(), [](unsigned char c) {
+                                           return std::isdigit(c) != 0;
+                                       });
+                return digits
+                           ? std::string()
+                           : fmt::format("'{}' is not an IOMMU group number (0, 1, 2, ...)", value);
+            },
+            "",
+            "group number"};
 }
 
 CLI::Validator class_validator() {
-    return {
-        [](std::string& value) -> std::string {
-            const bool hex = std::all_of(
-                value.begin(), value.end(), [](unsigned char c) { return std::isxdigit(c) != 0; });
-            if (value.empty() || value.size() > 6 || !hex) {
-                return fmt::format("'{}' is not a class prefix: give 1 to 6 hex digits of the "
-                                   "class code, e.g. 03 (display), 0302 (3D controller), 0c03 "
-                                   "(USB)",
-                                   value);
-            }
-            std::transform(value.begin(), value.end(), value.begin(), [](unsigned char c) {
-                return static_cast<char>(std::tolower(c));
-            });
-            return {};
-        },
-        "",
-        "class prefix"};
+    return {[](std::string& value) -> std::string {
+                const bool hex = std::all_of(value.begin(), value.end(), [](unsigned char c) {
+                    return std::isxdigit(c) != 0;
+                });
+                if (value.empty() || value.size() > 6 || !hex) {
+                    return fmt::format("'{}' is not a class prefix: give 1 to 6 hex digits of the "
+                                       "class code, e.g. 03 (display), 0302 (3D controller), 0c03 "
+                                       "(USB)",
+                                       value);
+                }
+                std::transform(value.begin(), value.end(), value.begin(), [](unsigned char c) {
+                    return static_cast<char>(std::tolower(c));
+                });
+                return {};
+            },
+            "",
+            "class prefix"};
 }
 
 int run(const Globals& globals, const Options& opt) {

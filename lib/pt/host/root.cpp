@@ -369,31 +369,14 @@ std::pair<std::string_view, std::string_view> split_last(std::string_view host_p
 
 std::optional<std::string> Root::link_name(std::string_view host_path) const {
     const auto [parent, name] = split_last(host_path);
-    Fd dir(open_inside(parent, O_PATH | O_DIRECTORY));
-    if (!dir) {
-        if (is_absent(errno)) {
-            return std::nullopt;
-        }
-        throw_io("open", map(parent), errno);
-    }
-    const auto target = read_link_at(dir.get(), std::string(name), map(parent));
-    return target ? std::optional<std::string>(last_component(*target)) : std::nullopt;
+    const auto dir = open_dir(parent);
+    return dir ? dir->link_name(name) : std::nullopt;
 }
 
 std::optional<std::string> Root::link_target(std::string_view host_path) const {
     const auto [parent, name] = split_last(host_path);
-    Fd dir(open_inside(parent, O_PATH | O_DIRECTORY));
-    if (!dir) {
-        if (is_absent(errno)) {
-            return std::nullopt;
-        }
-        throw_io("open", map(parent), errno);
-    }
-    const auto target = read_link_at(dir.get(), std::string(name), map(parent));
-    if (!target) {
-        return std::nullopt;
-    }
-    return join_lexically(parent, *target);
+    const auto dir = open_dir(parent);
+    return dir ? dir->link_target(name) : std::nullopt;
 }
 
 std::optional<Dir> Root::open_dir(std::string_view host_path) const {

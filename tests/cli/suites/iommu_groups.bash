@@ -1,6 +1,25 @@
 # pt iommu-groups over every fixture root: text, JSON (checked with jq) and exit codes.
 
 suite_iommu_groups() {
+    local dir name want
+    for dir in "$FIXTURES"/*/; do
+        name=$(basename "$dir")
+        TEST "$name: text and JSON list the same groups"
+        use_root "$name"
+        want=0
+        case $name in iommu-off*) want=3 ;; esac
+        run_pt iommu-groups
+        expect_exit "$want"
+        grep -oE '^IOMMU group [0-9]+' "$OUT" | awk '{print $3}' >"$TESTDIR/text-groups"
+        run_pt iommu-groups --json
+        expect_exit "$want"
+        expect_jq '.iommu_enabled == (.groups | length > 0)'
+        jq -r '.groups[].group' "$OUT" >"$TESTDIR/json-groups"
+        cmp -s "$TESTDIR/text-groups" "$TESTDIR/json-groups" || fail "text and JSON groups differ"
+        expect_stderr_empty
+        expect_unchanged
+    done
+
     TEST "x570: full text listing matches the expected file"
     use_root x570-two-gpus
     run_pt iommu-groups
