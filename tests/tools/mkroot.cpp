@@ -381,8 +381,8 @@ private:
         }
         if ((d.class_code >> 8U) == 0x0604) {
             if (const auto secondary = secondary_bus(d.address)) {
-                fs::create_directories(
-                    dir / "pci_bus" / fmt::format("{:04x}:{:02x}", d.address.domain, *secondary));
+                const std::string bus = fmt::format("{:04x}:{:02x}", d.address.domain, *secondary);
+                write_file(dir / "pci_bus" / bus / "cpuaffinity", "ffff\n");
             }
         }
         if (d.sriov_totalvfs) {
@@ -462,11 +462,15 @@ private:
         write_file(m_out / "sys/bus/pci/drivers_probe", "");
         for (const auto& unit : m_host.iommu_units) {
             const fs::path target = m_out / "sys/devices/virtual/iommu" / unit;
-            fs::create_directories(target);
+            if (unit.starts_with("ivhd")) {
+                write_file(target / "amd-iommu/cap", "0x00190000\n");
+            } else {
+                write_file(target / "intel-iommu/version", "1:0\n");
+            }
             link(m_out / "sys/class/iommu" / unit, target);
         }
         if (m_host.efi) {
-            fs::create_directories(m_out / "sys/firmware/efi/efivars");
+            write_file(m_out / "sys/firmware/efi/fw_platform_size", "64\n");
         }
         for (const auto& [path, content] : m_host.files) {
             write_file(m_out / fs::path(path).relative_path(), content);
