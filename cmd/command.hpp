@@ -29,5 +29,10 @@ struct Command {
 // One registration function per file in cmd/; main lists them. Each adds the global options to
 // its subcommand (add_global_options), bound to main's `globals`.
 Command register_iommu_groups(CLI::App& parent, Globals& globals);
+Command register_grub(CLI::App& parent, Globals& globals);
+Command register_blacklist(CLI::App& parent, Globals& globals);
+Command register_bind(CLI::App& parent, Globals& globals);   // cmd/bind.cpp
+Command register_unbind(CLI::App& parent, Globals& globals); // cmd/bind.cpp
+Command register_undo(CLI::App& parent, Globals& globals);
 
 } // namespace pt::cmd

@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "cmd/common.hpp"
 
+#include "pt/edit/apply.hpp"
+#include "pt/edit/journal.hpp"
+#include "pt/edit/plan.hpp"
+#include "pt/edit/render.hpp"
 #include "pt/error.hpp"
+#include "pt/exit_code.hpp"
 #include "pt/host/root.hpp"
 #include "pt/pci/selector.hpp"
 
@@ -55,11 +60,145 @@ out::TextStyle text_style(const Globals& globals) {
 }
 
 void print_json(const out::Json& json) {
-    fmt::print("{}\n", json.dump(2));
+    // File contents (diffs) need not be UTF-8; JSON strings must be, so bad bytes become U+FFFD.
+    fmt::print("{}\n", json.dump(2, ' ', false, out::Json::error_handler_t::replace));
 }
 
 void warn(std::string_view text) {
     fmt::print(stderr, "pt: warning: {}\n", text);
+}
+
+void add_writer_options(CLI::App& app, WriterOptions& options) {
+    app.add_flag("--apply",
+                 options.apply,
+                 "Carry the plan out: write the files atomically (the previous versions go to "
+                 "the journal; pt undo restores them), do the sysfs writes, run the follow-up "
+                 "commands. Without it, only show the plan");
+    app.add_flag("--no-refresh",
+                 options.no_refresh,
+                 "With --apply, do not run update-initramfs / update-grub / proxmox-boot-tool "
+                 "refresh afterwards; run them yourself before rebooting");
+}
+
+namespace {
+
+std::string_view done_word(edit::FileAction action) {
+    switch (action) {
+    case edit::FileAction::create:
+        return "created";
+    case edit::FileAction::modify:
+        return "wrote";
+    case edit::FileAction::remove:
+        return "removed";
+    }
+    return {};
+}
+
+// Why the follow-ups were not run, or "" when they were.
+std::string_view not_run_reason(const host::Root& root, const WriterOptions& options) {
+    if (!root.is_live()) {
+        return "offline root";
+    }
+    return options.no_refresh ? "--no-refresh" : "";
+}
+
+} // namespace
+
+int run_plan(const Globals& globals,
+             const host::Root& root,
+             const edit::Plan& plan,
+             const WriterOptions& options) {
+    const auto style = text_style(globals);
+    if (!options.apply || plan.empty()) {
+        if (globals.json) {
+            auto json = edit::to_json(plan);
+            json["applied"] = false;
+            json["journal"] = nullptr;
+            print_json(json);
+        } else {
+            fmt::print("{}", edit::render_text(plan, style));
+            if (!plan.empty()) {
+                fmt::print("\ndry run: nothing was changed; run again with --apply to carry "
+                           "this out\n");
+            }
+        }
+        return to_int(ExitCode::ok);
+    }
+
+    if (!globals.json) {
+        if (!style.quiet) {
+            fmt::print("{}\n", edit::render_text(plan, style));
+        }
+        std::fflush(stdout);
+    }
+    const auto reason = not_run_reason(root, options);
+    edit::ApplyOptions apply_options;
+    apply_options.run_follow_ups = reason.empty();
+    apply_options.check_links = root.is_live();
+    apply_options.child_stdout_to_stderr = globals.json;
+    apply_options.on_lock_wait = [&root] {
+        fmt::print(stderr,
+                   "pt: waiting for another pt to finish changing this host (lock {})...\n",
+                   root.map(edit::k_lock_path).string());
+    };
+    apply_options.on_follow_up = [&globals](const std::string& command) {
+        if (!globals.json) {
+            fmt::print("running: {}\n", command);
+        }
+        std::fflush(stdout);
+    };
+    const auto result = edit::apply(plan, root, apply_options);
+
+    if (globals.json) {
+        auto json = edit::to_json(plan);
+        json["applied"] = true;
+        json["journal"] = result.journal_id ? out::Json(*result.journal_id) : out::Json(nullptr);
+        auto runs = out::Json::array();
+        for (const auto& run : result.follow_ups) {
+            runs.push_back(out::Json{
+                {"command", run.command},
+                {"ran", run.ran},
+                {"exit_status", run.ran ? out::Json(run.exit_status) : out::Json(nullptr)},
+                {"not_run_reason", run.ran ? out::Json(nullptr) : out::Json(reason)},
+            });
+        }
+        json["follow_up_results"] = runs;
+        print_json(json);
+        return to_int(ExitCode::ok);
+    }
+
+    for (std::size_t i = 0; i < result.files_written; ++i) {
+        const auto& file = plan.files[i];
+        fmt::print("{} {}\n", done_word(edit::action_of(file)), file.path);
+    }
+    for (std::size_t i = 0; i < result.writes_done; ++i) {
+        const auto& write = plan.writes[i];
+        fmt::print("wrote {} > {}\n", edit::quote_value(write.value), write.path);
+    }
+    if (result.journal_id) {
+        fmt::print("journal: {}{}\n",
+                   *result.journal_id,
+                   plan.files.empty() ? "" : " (pt undo restores the files)");
+    }
+    for (const auto& run : result.follow_ups) {
+        if (run.ran) {
+            fmt::print("ran: {} (exit status {})\n", run.command, run.exit_status);
+        }
+    }
+    if (!result.follow_ups.empty() && !reason.empty()) {
+        if (reason == "--no-refresh") {
+            fmt::print("not run (--no-refresh); run these yourself before rebooting:\n");
+        } else {
+            fmt::print("not run under --root {}; on that host, run:\n", root.prefix().string());
+        }
+        for (const auto& run : result.follow_ups) {
+            fmt::print("run: {}\n", run.command);
+        }
+    }
+    fmt::print("{}\n",
+               plan.reboot_needed ? "reboot needed: the change takes effect at the next boot"
+                                  : "no reboot needed");
+    return to_int(ExitCode::ok);
 }
 
 } // namespace pt::cmd

@@ -14,6 +14,10 @@ namespace pt::host {
 class Root;
 }
 
+namespace pt::edit {
+struct Plan;
+}
+
 namespace pt::cmd {
 
 // Adds --root, --json, --no-color and -q to `app`, bound to `globals`. main adds them to the top
@@ -36,5 +40,23 @@ void print_json(const out::Json& json);
 
 // Prints "pt: warning: TEXT" on stderr.
 void warn(std::string_view text);
+
+// Options every writer shares.
+struct WriterOptions {
+    bool apply = false;      // --apply: carry the plan out; otherwise only show it
+    bool no_refresh = false; // --no-refresh: skip update-initramfs / update-grub / refresh
+};
+
+// Adds --apply and --no-refresh to a writer subcommand.
+void add_writer_options(CLI::App& app, WriterOptions& options);
+
+// Shows `plan` (a unified diff per file, each sysfs write, the follow-up commands; "nothing to
+// do" when empty; JSON with --json), or with --apply carries it out through edit::apply and
+// reports what was written, the journal entry, the commands run and whether to reboot.
+// Returns the exit code.
+int run_plan(const Globals& globals,
+             const host::Root& root,
+             const edit::Plan& plan,
+             const WriterOptions& options);
 
 } // namespace pt::cmd

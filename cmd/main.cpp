@@ -31,6 +31,11 @@ int run(int argc, char** argv) {
 
     const std::vector<pt::cmd::Command> commands = {
         pt::cmd::register_iommu_groups(app, globals),
+        pt::cmd::register_grub(app, globals),
+        pt::cmd::register_blacklist(app, globals),
+        pt::cmd::register_bind(app, globals),
+        pt::cmd::register_unbind(app, globals),
+        pt::cmd::register_undo(app, globals),
     };
 
     try {

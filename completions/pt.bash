@@ -13,7 +13,7 @@
 
 # The subcommands, in the order pt --help lists them.
 _pt_subcommands() {
-    echo "iommu-groups"
+    echo "iommu-groups grub blacklist bind unbind undo"
 }
 
 # Options every subcommand accepts, before or after its name.
@@ -30,23 +30,38 @@ _pt_top_options() {
 _pt_subcommand_options() {
     case $1 in
     iommu-groups) echo "--gpu --group --device --class --vfio-ids -n --numeric" ;;
+    grub) echo "--iommu-pt --sysfb-off --vfio-ids --acs-override --add --remove --apply --no-refresh" ;;
+    blacklist) echo "--softdep --hard --remove --apply --no-refresh" ;;
+    bind) echo "--include-group --force --now --apply --no-refresh" ;;
+    unbind) echo "--now --apply --no-refresh" ;;
+    undo) echo "--list" ;;
     esac
 }
 
-# What the argument of an option is: dir, device, group, class; nothing for a flag.
+# What a subcommand's positional argument is (the device selector SEL), or nothing.
+_pt_positional_kind() {
+    case $1 in
+    blacklist | bind | unbind) echo device ;;
+    esac
+}
+
+# What the argument of option $1 of subcommand $2 is: dir, device, group, class, param;
+# nothing for a flag.
 _pt_option_kind() {
     case $1 in
     --root) echo dir ;;
     --device) echo device ;;
     --group) echo group ;;
     --class) echo class ;;
+    --vfio-ids) [[ $2 == grub ]] && echo device ;;
+    --add | --remove) [[ $2 == grub ]] && echo param ;;
     esac
 }
 
 # Options that take several values after one flag (--group 1 14, --device 01:00 02:00).
 _pt_multi_value() {
     case $1 in
-    --device | --group) return 0 ;;
+    --device | --group | --vfio-ids | --add | --remove) return 0 ;;
     esac
     return 1
 }
@@ -91,6 +106,10 @@ _pt_complete_kind() {
     group)
         root=$(_pt_root)
         compgen -W "$(_pt_list_dir "${root%/}/sys/kernel/iommu_groups" -n)" -- "$cur"
+        ;;
+    param)
+        # The parameters pt knows about; anything else can be typed.
+        compgen -W "intel_iommu=on iommu=pt initcall_blacklist=sysfb_init amd_iommu=on video=efifb:off pcie_acs_override=downstream,multifunction" -- "$cur"
         ;;
     class)
         # Common class prefixes: display, VGA, 3D, storage, NVMe, network, USB.
@@ -138,7 +157,7 @@ _pt() {
             ;;
         -*)
             active=""
-            if [[ -n $(_pt_option_kind "$word") ]]; then
+            if [[ -n $(_pt_option_kind "$word" "$subcommand") ]]; then
                 if _pt_multi_value "$word"; then
                     active=$word
                 elif ((i + 1 < _pt_cword)); then
@@ -158,13 +177,13 @@ _pt() {
         esac
     done
 
-    if [[ $cur == --*=* && -n $(_pt_option_kind "${cur%%=*}") ]]; then
+    if [[ $cur == --*=* && -n $(_pt_option_kind "${cur%%=*}" "$subcommand") ]]; then
         # --root=DIR, --device=SEL
-        kind=$(_pt_option_kind "${cur%%=*}")
+        kind=$(_pt_option_kind "${cur%%=*}" "$subcommand")
         prefix=${cur%%=*}=
         candidates=$(_pt_complete_kind "$kind" "${cur#*=}")
     elif [[ -n $active && $cur != -* ]]; then
-        kind=$(_pt_option_kind "$active")
+        kind=$(_pt_option_kind "$active" "$subcommand")
         candidates=$(_pt_complete_kind "$kind" "$cur")
     elif [[ $cur == -* ]]; then
         if [[ -z $subcommand ]]; then
@@ -174,6 +193,9 @@ _pt() {
         fi
     elif [[ -z $subcommand ]]; then
         candidates=$(compgen -W "$(_pt_subcommands)" -- "$cur")
+    elif [[ -n $(_pt_positional_kind "$subcommand") ]]; then
+        kind=$(_pt_positional_kind "$subcommand")
+        candidates=$(_pt_complete_kind "$kind" "$cur")
     fi
 
     [[ $kind == dir ]] && compopt -o filenames 2>/dev/null

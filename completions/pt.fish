@@ -9,7 +9,7 @@
 # checks that every flag of `pt SUB --help` appears in this file.
 
 function __pt_subcommands
-    echo iommu-groups
+    printf "%s\n" iommu-groups grub blacklist bind unbind undo
 end
 
 # True while no subcommand is on the command line yet.
@@ -92,3 +92,43 @@ complete -c pt -n $iommu_groups -l device -x -a '(__pt_devices)' -d 'Only the gr
 complete -c pt -n $iommu_groups -l class -x -a '(__pt_classes)' -d 'Only groups holding a device whose class starts with HEX'
 complete -c pt -n $iommu_groups -l vfio-ids -d "Print the vendor:device IDs of the selected group's endpoints for vfio-pci.ids="
 complete -c pt -n $iommu_groups -s n -l numeric -d 'Show numeric IDs only; do not read pci.ids'
+
+complete -c pt -n __pt_needs_subcommand -a grub -d 'Put the IOMMU flags on the kernel command line, GRUB or systemd-boot'
+complete -c pt -n __pt_needs_subcommand -a blacklist -d 'Keep host drivers off the passthrough GPU'
+complete -c pt -n __pt_needs_subcommand -a bind -d 'Hand a device and its IOMMU group to vfio-pci'
+complete -c pt -n __pt_needs_subcommand -a unbind -d 'Give a device back to the host'
+complete -c pt -n __pt_needs_subcommand -a undo -d 'Restore the files of the last --apply'
+
+# The options every writer shares.
+set -l writers '__fish_seen_subcommand_from grub blacklist bind unbind'
+complete -c pt -n $writers -l apply -d 'Carry the plan out; without it, only show it'
+complete -c pt -n $writers -l no-refresh -d 'With --apply, do not run update-initramfs / update-grub / refresh'
+
+# pt grub
+set -l grub '__fish_seen_subcommand_from grub'
+complete -c pt -n $grub -l iommu-pt -d 'Add iommu=pt (identity DMA for host devices)'
+complete -c pt -n $grub -l sysfb-off -d 'Add initcall_blacklist=sysfb_init'
+complete -c pt -n $grub -l vfio-ids -x -a '(__pt_devices)' -d 'Add vfio-pci.ids= for the groups of SEL'
+complete -c pt -n $grub -l acs-override -d 'Add pcie_acs_override=downstream,multifunction'
+complete -c pt -n $grub -l add -x -d 'Add kernel parameter PARAM'
+complete -c pt -n $grub -l remove -x -d 'Remove kernel parameter PARAM'
+
+# pt blacklist [SEL]
+set -l blacklist '__fish_seen_subcommand_from blacklist'
+complete -c pt -n $blacklist -f -a '(__pt_devices)'
+complete -c pt -n $blacklist -l softdep -d 'Write softdep DRIVER pre: vfio-pci instead'
+complete -c pt -n $blacklist -l hard -d 'Also write install DRIVER /bin/false'
+complete -c pt -n $blacklist -l remove -d "Take pt's entries out"
+
+# pt bind SEL, pt unbind SEL
+set -l bind '__fish_seen_subcommand_from bind'
+set -l unbind '__fish_seen_subcommand_from unbind'
+complete -c pt -n "$bind; or $unbind" -f -a '(__pt_devices)'
+complete -c pt -n $bind -l include-group -d 'Also bind the other slots of the IOMMU group'
+complete -c pt -n $bind -l force -d 'Bind even a device the host needs'
+complete -c pt -n $bind -l now -d 'Also bind at runtime'
+complete -c pt -n $unbind -l now -d 'Also unbind at runtime'
+
+# pt undo
+set -l undo '__fish_seen_subcommand_from undo'
+complete -c pt -n $undo -l list -d 'List the journal entries instead of undoing'

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: MIT
+// pt blacklist: keep a GPU vendor's host drivers off the GPU being passed through.
+#include "pt/driver/blacklist.hpp"
+
+#include "cmd/common.hpp"
+#include "pt/edit/plan.hpp"
+#include "pt/host/root.hpp"
+#include "pt/pci/topology.hpp"
+
+#include <memory>
+
+namespace pt::cmd {
+namespace {
+
+struct Options {
+    std::string selector;
+    bool softdep = false;
+    bool hard = false;
+    bool remove = false;
+    WriterOptions writer;
+};
+
+int run(const Globals& globals, const Options& opt) {
+    const host::Root root = open_root(globals);
+    const pci::Topology topology = pci::scan(root, nullptr);
+
+    driver::BlacklistRequest request;
+    if (!opt.selector.empty()) {
+        request.selector = opt.selector;
+    }
+    request.softdep = opt.softdep;
+    request.hard = opt.hard;
+    request.remove = opt.remove;
+    request.title = "pt blacklist";
+    if (!opt.selector.empty()) {
+        request.title += " " + opt.selector;
+    }
+    for (const auto& [flag, on] : {std::pair{"--softdep", opt.softdep},
+                                   std::pair{"--hard", opt.hard},
+                                   std::pair{"--remove", opt.remove}}) {
+        if (on) {
+            request.title += std::string(" ") + flag;
+        }
+    }
+
+    const edit::Plan plan = driver::plan_blacklist(root, topology, request);
+    if (!globals.quiet) {
+        for (const auto& text : topology.warnings) {
+            warn(text);
+        }
+    }
+    return run_plan(globals, root, plan, opt.writer);
+}
+
+} // namespace
+
+Command register_blacklist(CLI::App& parent, Globals& globals) {
+    auto opt = std::make_shared<Options>();
+    auto* sub = parent.add_subcommand(
+        "blacklist",
+        "Keep the host's GPU drivers off the GPU being passed through (one modprobe.d file)");
+    add_global_options(*sub, globals);
+    sub->add_option("SEL",
+                    opt->selector,
+                    "The GPU (default: the display devices on vfio-pci, else the only one that "
+                    "is not the boot VGA)")
+        ->check(selector_validator());
+    sub->add_flag("--softdep",
+                  opt->softdep,
+                  "Write softdep DRIVER pre: vfio-pci instead of blacklisting (vfio-pci loads "
+                  "first; the driver stays usable)");
+    sub->add_flag("--hard",
+                  opt->hard,
+                  "Also write install DRIVER /bin/false: blacklist only stops loading by device "
+                  "alias, this stops every load");
+    sub->add_flag(
+        "--remove",
+        opt->remove,
+        "Take pt's entries out: remove pt's file, or with SEL only that GPU vendor's entries");
+    add_writer_options(*sub, opt->writer);
+    sub->footer("SEL is 0000:01:00.0, 01:00.0, 01:00 (every function of the slot) or 10de:2204 "
+                "(vendor:device).\npt writes only /etc/modprobe.d/pt-blacklist.conf. See "
+                "pt-blacklist(1).");
+    return {sub, [opt](const Globals& parsed) {
+                return run(parsed, *opt);
+            }};
+}
+
+} // namespace pt::cmd

@@ -1,0 +1,589 @@
+// SPDX-License-Identifier: MIT
+#include "pt/boot/cmdline_plan.hpp"
+
+#include "pt/conf/grub_default.hpp"
+#include "pt/error.hpp"
+#include "pt/host/root.hpp"
+#include "pt/iommu/groups.hpp"
+#include "pt/iommu/listing.hpp"
+#include "pt/pci/address.hpp"
+#include "pt/pci/topology.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <utility>
+
+namespace pt::boot {
+namespace {
+
+constexpr std::string_view k_grub_main = "/etc/default/grub";
+constexpr std::string_view k_grub_dropins = "/etc/default/grub.d";
+constexpr std::string_view k_kernel_cmdline = "/etc/kernel/cmdline";
+
+std::string format_param(const kernel::Param& param) {
+    return param.value ? fmt::format("{}={}", param.name, *param.value) : param.name;
+}
+
+conf::ParamOp set_op(std::string name, std::optional<std::string> value, std::string reason) {
+    return {conf::ParamOp::Kind::set, {std::move(name), std::move(value)}, std::move(reason)};
+}
+
+bool is_grub(Bootloader kind) {
+    return kind == Bootloader::grub || kind == Bootloader::proxmox_grub;
+}
+
+edit::FollowUp follow_up_for(Bootloader kind) {
+    // proxmox-boot-tool refresh copies the kernels to every ESP and, on GRUB hosts, runs
+    // update-grub with each ESP mounted on /boot (proxmox-kernel-helper).
+    return kind == Bootloader::grub ? edit::FollowUp::update_grub
+                                    : edit::FollowUp::proxmox_boot_refresh;
+}
+
+// /etc/default/grub, then /etc/default/grub.d/*.cfg in glob order (grub-mkconfig sources them
+// with `for x in ${sysconfdir}/default/grub.d/*.cfg`). nullopt when the main file is missing.
+std::optional<conf::GrubConfig> read_grub(const host::Root& root) {
+    if (!root.exists(std::string(k_grub_main))) {
+        return std::nullopt;
+    }
+    std::vector<conf::GrubFile> files;
+    files.push_back({std::string(k_grub_main), root.read_file(std::string(k_grub_main))});
+    for (const auto& name : root.list(k_grub_dropins)) {
+        if (!name.ends_with(".cfg") || name.starts_with(".")) {
+            continue;
+        }
+        const auto path = host::join(k_grub_dropins, name);
+        files.push_back({path, root.read_file(path)});
+    }
+    return conf::GrubConfig(std::move(files));
+}
+
+// The command line proxmox-boot-tool uses when /etc/kernel/cmdline is missing: /proc/cmdline
+// without the initrd= the EFI stub got (zz-proxmox-boot) and without GRUB's BOOT_IMAGE=.
+std::string cmdline_from_proc(std::string_view proc) {
+    std::string out;
+    for (const auto& token : conf::tokenize_params(proc)) {
+        if (token.param.name == "initrd" || token.param.name == "BOOT_IMAGE") {
+            continue;
+        }
+        out += out.empty() ? "" : " ";
+        out += proc.substr(token.begin, token.end - token.begin);
+    }
+    return out;
+}
+
+// Parameters the bootloader adds by itself, left out when configured and running lines are
+// compared: GRUB's 10_linux writes BOOT_IMAGE=, root= and ro; the EFI stub gets initrd=.
+bool added_by_loader(const kernel::Param& param, Bootloader kind) {
+    if (param.name == "BOOT_IMAGE" || param.name == "initrd") {
+        return true;
+    }
+    return is_grub(kind) && (param.name == "root" || param.name == "ro" || param.name == "rw");
+}
+
+bool contains(const std::vector<kernel::Param>& params, const kernel::Param& param) {
+    return std::any_of(params.begin(), params.end(), [&](const kernel::Param& p) {
+        return kernel::same_param_name(p.name, param.name) && p.value == param.value;
+    });
+}
+
+std::vector<std::string> missing_from(const std::vector<kernel::Param>& from,
+                                      const std::vector<kernel::Param>& in,
+                                      Bootloader kind) {
+    std::vector<std::string> out;
+    for (const auto& param : from) {
+        if (!added_by_loader(param, kind) && !contains(in, param)) {
+            out.push_back(format_param(param));
+        }
+    }
+    return out;
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view sep = " ") {
+    std::string out;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        out += i == 0 ? "" : std::string(sep);
+        out += items[i];
+    }
+    return out;
+}
+
+struct VfioSelection {
+    std::vector<std::string> ids;
+    std::vector<std::string> warnings;
+};
+
+// The IDs of the endpoints of the selected devices' IOMMU groups, as `pt iommu-groups --vfio-ids`
+// prints them, with its warnings. When the IOMMU is off there are no groups: the selected
+// devices' own IDs are taken, with a warning that their groups are unknown.
+VfioSelection select_vfio_ids(const host::Root& root,
+                              const kernel::HostFacts& facts,
+                              const std::vector<pci::Selector>& selectors) {
+    VfioSelection out;
+    const pci::Topology topology = pci::scan(root, nullptr);
+    const iommu::IommuState state = iommu::read_iommu(root, &topology);
+    iommu::Filter filter;
+    filter.devices = selectors;
+    const iommu::Listing listing = iommu::build_listing(topology, state, facts, filter);
+    std::vector<pci::Address> endpoints;
+    std::vector<pci::Address> also_match;
+    if (listing.iommu_enabled) {
+        const iommu::VfioIds ids = iommu::vfio_ids(listing, topology);
+        out.ids = ids.ids;
+        endpoints = ids.endpoints;
+        also_match = ids.also_match;
+        for (const auto& group : listing.groups) {
+            if (group.verdict && !group.verdict->isolated) {
+                out.warnings.push_back(fmt::format(
+                    "IOMMU group {} is not isolated: vfio-pci.ids= takes devices outside {} from "
+                    "the host too (see pt iommu-groups --group {})",
+                    group.number,
+                    pci::format_slot(group.verdict->subject),
+                    group.number));
+            }
+        }
+    } else {
+        for (const auto& dev : topology.devices) {
+            const bool selected =
+                std::any_of(selectors.begin(), selectors.end(), [&](const pci::Selector& s) {
+                    return s.matches(dev);
+                });
+            if (!selected || dev.is_bridge()) {
+                continue;
+            }
+            endpoints.push_back(dev.address);
+            const auto id = fmt::format("{:04x}:{:04x}", dev.vendor, dev.device);
+            if (std::find(out.ids.begin(), out.ids.end(), id) == out.ids.end()) {
+                out.ids.push_back(id);
+            }
+        }
+        for (const auto& dev : topology.devices) {
+            const auto id = fmt::format("{:04x}:{:04x}", dev.vendor, dev.device);
+            if (std::find(endpoints.begin(), endpoints.end(), dev.address) == endpoints.end()
+                && std::find(out.ids.begin(), out.ids.end(), id) != out.ids.end()) {
+                also_match.push_back(dev.address);
+            }
+        }
+        out.warnings.emplace_back(
+            "the IOMMU is off, so pt cannot tell which devices share an IOMMU group with the "
+            "selection; after the reboot check pt iommu-groups --vfio-ids with the same devices");
+    }
+    for (const auto& address : also_match) {
+        const pci::Device* dev = topology.find(address);
+        out.warnings.push_back(fmt::format(
+            "{} has the ID {:04x}:{:04x} too but is not selected: vfio-pci.ids= would take it "
+            "from the host as well; bind by address instead (driver_override), which pt bind does",
+            pci::format(address),
+            dev->vendor,
+            dev->device));
+    }
+    if (out.ids.empty()) {
+        throw UsageError("--vfio-ids selected no device that vfio-pci can take (bridges are "
+                         "never bound); see pt iommu-groups");
+    }
+    return out;
+}
+
+struct Source {
+    Bootloader kind = Bootloader::unknown;
+    std::vector<kernel::Param> configured;
+};
+
+std::vector<conf::ParamOp> all_ops(const host::Root& root,
+                                   const kernel::HostFacts& facts,
+                                   const std::vector<kernel::Param>& configured,
+                                   const Request& request,
+                                   std::vector<std::string>& warnings) {
+    std::vector<conf::ParamOp> ops = default_ops(facts, configured);
+    if (!request.vfio_devices.empty()) {
+        auto selection = select_vfio_ids(root, facts, request.vfio_devices);
+        warnings.insert(warnings.end(), selection.warnings.begin(), selection.warnings.end());
+        ops.push_back(
+            set_op("vfio-pci.ids",
+                   join(selection.ids, ","),
+                   "vfio-pci claims these devices as it loads, before their own drivers "
+                   "(vfio_pci ids= module parameter, vendor:device; every device with one of "
+                   "these IDs, not only the selected ones)"));
+    }
+    const auto options = option_ops(request);
+    ops.insert(ops.end(), options.begin(), options.end());
+    if (request.acs_override) {
+        warnings.emplace_back(
+            "SECURITY: pcie_acs_override makes the kernel treat devices as isolated when the "
+            "hardware does not say so; peer-to-peer DMA between devices that share a real group "
+            "can then bypass the IOMMU, so a VM may read or write memory of devices (and through "
+            "them the host) that it was not given. Use it only on a machine whose guests you "
+            "trust");
+    }
+    return ops;
+}
+
+std::string change_note(const PlannedChange& c) {
+    return fmt::format("{} line {}: {}: {}", c.path, c.line, c.change.describe(), c.change.reason);
+}
+
+} // namespace
+
+bool Request::any_option() const {
+    return iommu_pt || sysfb_off || !vfio_devices.empty() || acs_override || !add.empty()
+           || !remove.empty();
+}
+
+kernel::Param parse_request_param(std::string_view text, std::string_view flag) {
+    const auto params = kernel::parse_cmdline(text);
+    if (params.size() != 1 || params.front().name.empty()
+        || text.find_first_of("\"'\\$` \t\n") != std::string_view::npos) {
+        throw UsageError(fmt::format(
+            "{} '{}': give one kernel parameter such as iommu=pt or quiet, without spaces, quotes, "
+            "backslashes, '$' or backticks",
+            flag,
+            text));
+    }
+    return params.front();
+}
+
+void check_request(const Request& request) {
+    for (const auto& add : request.add) {
+        for (const auto& remove : request.remove) {
+            if (kernel::same_param_name(add.name, remove.name)
+                && (!remove.value || remove.value == add.value)) {
+                throw UsageError(fmt::format("--add {} and --remove {} contradict each other",
+                                             format_param(add),
+                                             format_param(remove)));
+            }
+        }
+        if (!request.vfio_devices.empty() && kernel::same_param_name(add.name, "vfio-pci.ids")) {
+            throw UsageError("--add vfio-pci.ids= and --vfio-ids both set vfio-pci.ids: give one");
+        }
+    }
+}
+
+std::vector<conf::ParamOp> default_ops(const kernel::HostFacts& facts,
+                                       const std::vector<kernel::Param>& configured) {
+    std::vector<conf::ParamOp> ops;
+    switch (facts.cpu) {
+    case kernel::CpuVendor::intel: {
+        if (!facts.release) {
+            ops.push_back(
+                set_op("intel_iommu",
+                       "on",
+                       "the kernel release is unknown: the Intel IOMMU is off by "
+                       "default before kernel 6.8, and intel_iommu=on is harmless after"));
+        } else if (!facts.release->at_least(6, 8)) {
+            ops.push_back(set_op("intel_iommu",
+                                 "on",
+                                 fmt::format("the Intel IOMMU is off by default before kernel 6.8 "
+                                             "(this host runs {}; pve-docs)",
+                                             facts.release->text)));
+        } else {
+            // 6.8+: on by default; only an explicit off needs turning around.
+            bool off = false;
+            for (const auto& p : configured) {
+                if (kernel::same_param_name(p.name, "intel_iommu") && p.value) {
+                    const auto& v = *p.value;
+                    if (v == "off" || v.starts_with("off,") || v.ends_with(",off")
+                        || v.find(",off,") != std::string::npos) {
+                        off = true;
+                    }
+                }
+            }
+            if (off) {
+                ops.push_back(set_op("intel_iommu",
+                                     "on",
+                                     "intel_iommu=off disables the Intel IOMMU that kernel 6.8+ "
+                                     "enables by default"));
+            }
+        }
+        break;
+    }
+    case kernel::CpuVendor::amd:
+        ops.push_back({conf::ParamOp::Kind::remove,
+                       {"amd_iommu", "on"},
+                       "amd_iommu=on is not a value the kernel knows (it logs \"AMD-Vi: Unknown "
+                       "option - 'on'\"); the AMD IOMMU is on whenever the firmware enables it"});
+        break;
+    case kernel::CpuVendor::other:
+    case kernel::CpuVendor::unknown:
+        break;
+    }
+    return ops;
+}
+
+std::vector<conf::ParamOp> option_ops(const Request& request) {
+    std::vector<conf::ParamOp> ops;
+    if (request.iommu_pt) {
+        ops.push_back(set_op("iommu",
+                             "pt",
+                             "host-owned devices use identity (untranslated) DMA; it changes no "
+                             "IOMMU group and is not needed for passthrough"));
+    }
+    if (request.sysfb_off) {
+        ops.push_back(set_op("initcall_blacklist",
+                             "sysfb_init",
+                             "no firmware framebuffer device is registered, so nothing holds the "
+                             "boot GPU's memory (and the host has no console after boot)"));
+    }
+    if (request.acs_override) {
+        ops.push_back(set_op("pcie_acs_override",
+                             "downstream,multifunction",
+                             "Proxmox's ACS override patch splits IOMMU groups the hardware does "
+                             "not isolate (asked with --acs-override; see the warning)"));
+    }
+    for (const auto& param : request.add) {
+        ops.push_back(set_op(param.name, param.value, "asked with --add"));
+    }
+    for (const auto& param : request.remove) {
+        ops.push_back({conf::ParamOp::Kind::remove, param, "asked with --remove"});
+    }
+    return ops;
+}
+
+Planned plan_cmdline_changes(const host::Root& root, const Request& request) {
+    check_request(request);
+    Planned out;
+    out.detection = detect(root);
+    const Bootloader kind = out.detection.kind;
+    if (kind == Bootloader::unknown) {
+        throw Error(fmt::format(
+            "cannot tell whether proxmox-boot-tool boots this host with GRUB or systemd-boot, so "
+            "pt does not know which file holds the kernel command line; run proxmox-boot-tool "
+            "status: \"grub\" means edit /etc/default/grub, \"uefi\" (systemd-boot) means edit "
+            "the first line of /etc/kernel/cmdline; then run proxmox-boot-tool refresh ({})",
+            join(out.detection.evidence, "; ")));
+    }
+    const kernel::HostFacts facts = kernel::read_host_facts(root);
+    const std::string reason_prefix = "kernel command line";
+
+    if (is_grub(kind)) {
+        const auto config = read_grub(root);
+        if (!config) {
+            throw Error(fmt::format("{} does not exist on this {} host; restore it (Debian's "
+                                    "grub2-common ships it) and run pt grub again",
+                                    k_grub_main,
+                                    describe(kind)));
+        }
+        if (const auto problem = config->first_problem()) {
+            throw Error(*problem);
+        }
+        const auto configured = kernel::parse_cmdline(config->cmdline());
+        const auto ops = all_ops(root, facts, configured, request, out.warnings);
+        const conf::GrubEdit edited = conf::edit_grub_cmdline(*config, ops);
+        for (const auto& change : edited.changes) {
+            out.changes.push_back({change.change, change.path, change.line});
+        }
+        for (std::size_t i = 0; i < config->files.size(); ++i) {
+            std::vector<std::string> what;
+            for (const auto& change : edited.changes) {
+                if (change.path == config->files[i].path) {
+                    what.push_back(change.change.describe());
+                }
+            }
+            edit::add_file(out.plan,
+                           {config->files[i].path,
+                            config->files[i].text,
+                            edited.texts[i],
+                            0644,
+                            fmt::format("{}: {}", reason_prefix, join(what, ", "))});
+        }
+    } else {
+        std::optional<std::string> before;
+        if (root.exists(std::string(k_kernel_cmdline))) {
+            before = root.read_file(std::string(k_kernel_cmdline));
+        }
+        std::string base;
+        if (before) {
+            base = *before;
+        } else {
+            const auto proc = root.read_attr("/proc/cmdline");
+            if (!proc) {
+                throw Error(fmt::format("{} does not exist and neither does /proc/cmdline to start "
+                                        "it from; write the first line by hand (root=... and "
+                                        "the parameters), then run pt grub again",
+                                        k_kernel_cmdline));
+            }
+            base = cmdline_from_proc(*proc) + "\n";
+        }
+        const auto configured = kernel::parse_cmdline(conf::split_kernel_cmdline(base).first_line);
+        const auto ops = all_ops(root, facts, configured, request, out.warnings);
+        const conf::KernelCmdlineEdit edited =
+            conf::edit_kernel_cmdline(base, ops, k_kernel_cmdline);
+        for (const auto& change : edited.changes) {
+            out.changes.push_back({change, std::string(k_kernel_cmdline), 1});
+        }
+        if (!edited.changes.empty()) {
+            std::vector<std::string> what;
+            for (const auto& change : edited.changes) {
+                what.push_back(change.describe());
+            }
+            edit::add_file(out.plan,
+                           {std::string(k_kernel_cmdline),
+                            before,
+                            edited.text,
+                            0644,
+                            fmt::format("{}: {}", reason_prefix, join(what, ", "))});
+            if (!before) {
+                out.plan.notes.push_back(
+                    fmt::format("{} does not exist: proxmox-boot-tool uses /proc/cmdline without "
+                                "initrd= then, so pt starts the file from that line",
+                                k_kernel_cmdline));
+            }
+        }
+    }
+    for (const auto& change : out.changes) {
+        out.plan.notes.push_back(change_note(change));
+    }
+    if (!out.plan.empty()) {
+        edit::add_follow_up(out.plan, follow_up_for(kind));
+        out.plan.reboot_needed = true;
+        out.plan.notes.push_back(fmt::format(
+            "the kernel reads its command line only at boot: reboot after {} ({} boots this "
+            "host: {})",
+            edit::command_line(follow_up_for(kind)),
+            describe(kind),
+            out.detection.evidence.back()));
+    }
+    return out;
+}
+
+edit::Plan plan_cmdline(const host::Root& root, const Request& request) {
+    return plan_cmdline_changes(root, request).plan;
+}
+
+Status read_status(const host::Root& root) {
+    Status out;
+    out.detection = detect(root);
+    const Bootloader kind = out.detection.kind;
+    const kernel::HostFacts facts = kernel::read_host_facts(root);
+    out.cpu = facts.cpu;
+    if (facts.release) {
+        out.kernel_release = facts.release->text;
+    }
+    out.running = facts.cmdline_text;
+
+    std::optional<conf::GrubConfig> grub;
+    try {
+        grub = read_grub(root);
+    } catch (const Error& e) {
+        out.problems.emplace_back(e.what());
+    }
+    std::optional<std::string> kernel_file;
+    if (root.exists(std::string(k_kernel_cmdline))) {
+        kernel_file = root.read_file(std::string(k_kernel_cmdline));
+    }
+    std::optional<std::string> grub_line;
+    if (grub) {
+        const auto problems = grub->problems();
+        if (problems.empty()) {
+            grub_line = grub->cmdline();
+        } else if (is_grub(kind)) {
+            out.problems.insert(out.problems.end(), problems.begin(), problems.end());
+        }
+    }
+    std::optional<std::string> sd_line;
+    if (kernel_file) {
+        sd_line = conf::split_kernel_cmdline(*kernel_file).first_line;
+    }
+
+    if (is_grub(kind)) {
+        if (grub) {
+            for (const auto variable : {conf::k_grub_cmdline, conf::k_grub_cmdline_default}) {
+                const auto value = grub->evaluate(variable);
+                for (const auto& ref : value.chain) {
+                    const auto& a = grub->at(ref);
+                    const auto& file = grub->files[ref.file];
+                    out.sources.push_back(
+                        {file.path,
+                         a.line,
+                         a.variable,
+                         file.text.substr(a.value_begin, a.value_end - a.value_begin)});
+                }
+            }
+            out.configured = grub_line;
+        } else {
+            out.problems.push_back(fmt::format("{} does not exist", k_grub_main));
+        }
+    } else if (kind == Bootloader::proxmox_systemd_boot) {
+        if (sd_line) {
+            out.sources.push_back({std::string(k_kernel_cmdline), 1, {}, *sd_line});
+            out.configured = sd_line;
+            if (!conf::has_root_param(*sd_line)) {
+                out.problems.push_back(
+                    fmt::format("{} line 1 has no root=: proxmox-boot-tool refresh refuses it",
+                                k_kernel_cmdline));
+            }
+        } else if (out.running) {
+            out.configured = cmdline_from_proc(*out.running);
+            out.notes.push_back(fmt::format("{} does not exist: proxmox-boot-tool refresh uses "
+                                            "/proc/cmdline without initrd=",
+                                            k_kernel_cmdline));
+        }
+    } else {
+        out.problems.emplace_back("the bootloader is unknown (see the evidence), so pt does not "
+                                  "know which configuration the next boot uses");
+    }
+
+    if (out.configured && out.running) {
+        const auto configured = kernel::parse_cmdline(*out.configured);
+        const auto running = kernel::parse_cmdline(*out.running);
+        out.pending = missing_from(configured, running, kind);
+        out.not_configured = missing_from(running, configured, kind);
+        if (!out.pending.empty()) {
+            out.notes.push_back(fmt::format(
+                "configured but not in the running kernel: {}; a reboot is pending (after {})",
+                join(out.pending),
+                kind == Bootloader::grub ? "update-grub" : "proxmox-boot-tool refresh"));
+        }
+        if (!out.not_configured.empty()) {
+            out.notes.push_back(fmt::format(
+                "in the running kernel but not configured: {}; removed since the last boot "
+                "(reboot pending), or set in a file this bootloader does not read",
+                join(out.not_configured)));
+        }
+    }
+    // The wrong file: parameters written where this bootloader never looks.
+    const auto ignore_root = [](const std::vector<kernel::Param>& params) {
+        std::vector<kernel::Param> out_params;
+        for (const auto& p : params) {
+            if (p.name != "root" && p.name != "boot" && p.name != "ro" && p.name != "rw") {
+                out_params.push_back(p);
+            }
+        }
+        return out_params;
+    };
+    if (is_grub(kind) && sd_line && grub_line) {
+        const auto extra = missing_from(
+            ignore_root(kernel::parse_cmdline(*sd_line)), kernel::parse_cmdline(*grub_line), kind);
+        if (!extra.empty()) {
+            out.notes.push_back(
+                fmt::format("{} sets {}, but {} does not read that file (only systemd-boot under "
+                            "proxmox-boot-tool does); the wrong file was edited",
+                            k_kernel_cmdline,
+                            join(extra),
+                            describe(kind)));
+        }
+    }
+    if (kind == Bootloader::proxmox_systemd_boot && grub_line && out.configured) {
+        const auto extra = missing_from(
+            kernel::parse_cmdline(*grub_line), kernel::parse_cmdline(*out.configured), kind);
+        if (!extra.empty()) {
+            out.notes.push_back(fmt::format(
+                "/etc/default/grub sets {}, but systemd-boot does not read it (it uses the first "
+                "line of {}); the wrong file was edited",
+                join(extra),
+                k_kernel_cmdline));
+        }
+    }
+
+    if (kind != Bootloader::unknown && out.problems.empty()) {
+        try {
+            Planned planned = plan_cmdline_changes(root, Request{});
+            out.needed = std::move(planned.changes);
+            out.follow_ups = planned.plan.follow_ups;
+        } catch (const Error& e) {
+            out.problems.emplace_back(e.what());
+        }
+    }
+    return out;
+}
+
+} // namespace pt::boot

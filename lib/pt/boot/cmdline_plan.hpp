@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "pt/boot/detect.hpp"
+#include "pt/conf/kernel_cmdline_file.hpp"
+#include "pt/edit/plan.hpp"
+#include "pt/kernel/cmdline.hpp"
+#include "pt/kernel/host_facts.hpp"
+#include "pt/pci/selector.hpp"
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pt::host {
+class Root;
+}
+
+namespace pt::boot {
+
+// What `pt grub` is asked to put on (or take off) the kernel command line. The defaults (what
+// this CPU vendor and kernel need, ground-truth §5) always apply; the options add to them.
+struct Request {
+    bool iommu_pt = false;                   // --iommu-pt: iommu=pt
+    bool sysfb_off = false;                  // --sysfb-off: initcall_blacklist=sysfb_init
+    std::vector<pci::Selector> vfio_devices; // --vfio-ids SEL: vfio-pci.ids= of their groups
+    bool acs_override = false;               // --acs-override
+    std::vector<kernel::Param> add;          // --add PARAM
+    std::vector<kernel::Param> remove;       // --remove PARAM
+
+    // True when anything beyond the defaults was asked for.
+    bool any_option() const;
+};
+
+// Parses the PARAM of --add / --remove: exactly one kernel parameter ("iommu=pt", "quiet"),
+// without quotes, backslashes, '$' or backticks (pt writes values inside the file's own quotes).
+// Throws pt::UsageError naming `flag` otherwise.
+kernel::Param parse_request_param(std::string_view text, std::string_view flag);
+
+// Throws pt::UsageError when the request contradicts itself (the same parameter added and
+// removed, --add vfio-pci.ids= together with --vfio-ids, ...).
+void check_request(const Request& request);
+
+// The ops for the defaults, pure over the host facts and the configured command line:
+//   Intel, kernel older than 6.8 (or unknown): set intel_iommu=on; the Intel IOMMU is on by
+//     default from Proxmox kernel 6.8 (pve-docs), so on 6.8+ only an intel_iommu=off is turned
+//     back on.
+//   AMD: never amd_iommu=on (not a value the kernel knows: "AMD-Vi: Unknown option - 'on'"); an
+//     existing one is removed. The AMD IOMMU is on when the firmware enables it.
+//   Other or unknown CPU: nothing.
+std::vector<conf::ParamOp> default_ops(const kernel::HostFacts& facts,
+                                       const std::vector<kernel::Param>& configured);
+
+// The ops for the options, in a fixed order (iommu=pt, sysfb, acs, --add, --remove); --vfio-ids
+// is resolved by the planner, which needs the PCI topology.
+std::vector<conf::ParamOp> option_ops(const Request& request);
+
+// One parameter-level change of a plan, with its place.
+struct PlannedChange {
+    conf::ParamChange change;
+    std::string path;     // "/etc/default/grub"
+    std::size_t line = 0; // line of the assignment, or 1 for /etc/kernel/cmdline
+};
+
+struct Planned {
+    edit::Plan plan;
+    Detection detection;
+    std::vector<PlannedChange> changes;
+    std::vector<std::string> warnings; // for stderr: --acs-override, --vfio-ids matching more
+};
+
+// The planner. Detects the bootloader, reads the configuration that holds the command line
+// (GRUB: /etc/default/grub then /etc/default/grub.d/*.cfg; systemd-boot: the first line of
+// /etc/kernel/cmdline, or /proc/cmdline minus initrd= when that file is missing), applies the
+// defaults and the request, and plans the file edits with the follow-up (update-grub for plain
+// GRUB, proxmox-boot-tool refresh under proxmox-boot-tool) and reboot_needed. A request that is
+// already satisfied plans nothing. Reads only.
+// Throws pt::Error when the bootloader is unknown, when /etc/default/grub is missing on a GRUB
+// host, when a file holds shell pt cannot follow (naming the file and line), or when
+// /etc/kernel/cmdline would lack root=; pt::UsageError for a bad request or a --vfio-ids
+// selector that matches nothing.
+Planned plan_cmdline_changes(const host::Root& root, const Request& request);
+
+// plan_cmdline_changes(root, request).plan.
+edit::Plan plan_cmdline(const host::Root& root, const Request& request);
+
+// ---- What `pt grub` shows when no change is asked for ------------------------------------
+
+// One assignment (GRUB) or line (/etc/kernel/cmdline) the configured command line comes from.
+struct ConfigSource {
+    std::string path;
+    std::size_t line = 0;
+    std::string variable; // "GRUB_CMDLINE_LINUX_DEFAULT"; empty for /etc/kernel/cmdline
+    std::string value;    // as written (expanded value for GRUB: the assignment's own text)
+};
+
+struct Status {
+    Detection detection;
+    kernel::CpuVendor cpu = kernel::CpuVendor::unknown;
+    std::optional<std::string> kernel_release;
+    std::vector<ConfigSource> sources;
+    std::optional<std::string> configured;   // what the next boot gets; nullopt: unknown
+    std::optional<std::string> running;      // /proc/cmdline
+    std::vector<std::string> pending;        // configured, not running: reboot pending
+    std::vector<std::string> not_configured; // running, not configured
+    std::vector<std::string> notes;          // sentences about the differences, wrong files
+    std::vector<std::string> problems;       // why the configuration cannot be read or planned
+    std::vector<PlannedChange> needed;       // what `pt grub --apply` would change by default
+    std::vector<edit::FollowUp> follow_ups;  // what would run after those changes
+};
+
+// Never throws pt::Error for a configuration pt cannot follow; it lands in `problems`.
+Status read_status(const host::Root& root);
+
+} // namespace pt::boot

@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: MIT
+#include "pt/conf/kernel_cmdline_file.hpp"
+
+#include "pt/error.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+namespace pt::conf {
+namespace {
+
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+std::string format_param(std::string_view name, const std::optional<std::string>& value) {
+    return value ? fmt::format("{}={}", name, *value) : std::string(name);
+}
+
+std::vector<std::string> split_commas(std::string_view text) {
+    std::vector<std::string> items;
+    std::size_t pos = 0;
+    while (true) {
+        const auto comma = text.find(',', pos);
+        items.emplace_back(
+            text.substr(pos, comma == std::string_view::npos ? text.npos : comma - pos));
+        if (comma == std::string_view::npos) {
+            return items;
+        }
+        pos = comma + 1;
+    }
+}
+
+std::string join_commas(const std::vector<std::string>& items) {
+    std::string out;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        out += i == 0 ? "" : ",";
+        out += items[i];
+    }
+    return out;
+}
+
+// The opposite of an option of an option_list parameter: intel_iommu_setup (drivers/iommu/intel/
+// iommu.c) takes "on" and "off" in turn; x86 iommu_setup (arch/x86/kernel/pci-dma.c) takes "pt"
+// and "nopt".
+std::vector<std::string_view> opposites(std::string_view name, std::string_view option) {
+    if (kernel::same_param_name(name, "intel_iommu")) {
+        if (option == "on") {
+            return {"off"};
+        }
+        if (option == "off") {
+            return {"on"};
+        }
+    }
+    if (kernel::same_param_name(name, "iommu")) {
+        if (option == "pt") {
+            return {"nopt"};
+        }
+        if (option == "nopt") {
+            return {"pt"};
+        }
+    }
+    return {};
+}
+
+struct Located {
+    std::size_t segment = 0;
+    ParamToken token;
+};
+
+std::vector<Located> locate(const std::vector<Segment>& segments, std::string_view name) {
+    std::vector<Located> found;
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+        for (auto& token : tokenize_params(segments[i].text)) {
+            if (kernel::same_param_name(token.param.name, name)) {
+                found.push_back({i, std::move(token)});
+            }
+        }
+    }
+    return found;
+}
+
+// The token's original name spelling with a new value ("vfio_pci.ids" stays "vfio_pci.ids").
+void replace_token(Segment& segment,
+                   const ParamToken& token,
+                   const std::optional<std::string>& value) {
+    segment.text.replace(
+        token.begin, token.end - token.begin, format_param(token.param.name, value));
+}
+
+// Takes the token out with the whitespace before it (or, first in the piece, after it), then
+// restores the separator a neighbouring self-reference needs.
+void remove_token(Segment& segment, const ParamToken& token) {
+    std::string& text = segment.text;
+    std::size_t begin = token.begin;
+    std::size_t end = token.end;
+    if (begin > 0 && is_space(text[begin - 1])) {
+        while (begin > 0 && is_space(text[begin - 1])) {
+            --begin;
+        }
+    } else {
+        while (end < text.size() && is_space(text[end])) {
+            ++end;
+        }
+    }
+    text.erase(begin, end - begin);
+    if (std::all_of(text.begin(), text.end(), is_space)) {
+        text.clear();
+        return;
+    }
+    if (segment.ref_before && !is_space(text.front())) {
+        text.insert(text.begin(), ' ');
+    }
+    if (segment.ref_after && !is_space(text.back())) {
+        text += ' ';
+    }
+}
+
+void append_token(Segment& segment, const std::string& token) {
+    std::string& text = segment.text;
+    std::size_t core_end = text.size();
+    while (core_end > 0 && is_space(text[core_end - 1])) {
+        --core_end;
+    }
+    std::string trail = text.substr(core_end);
+    text.erase(core_end);
+    if (!text.empty() || segment.ref_before) {
+        text += ' ';
+    }
+    text += token;
+    if (trail.empty() && segment.ref_after) {
+        trail = " ";
+    }
+    text += trail;
+}
+
+void apply_set(std::vector<Segment>& segments,
+               std::size_t add_to,
+               const ParamOp& op,
+               std::vector<ParamChange>& changes) {
+    const auto& want = op.param;
+    const auto found = locate(segments, want.name);
+    const auto add = [&] {
+        append_token(segments[add_to], format_param(want.name, want.value));
+        changes.push_back(
+            {ParamChange::Kind::add, want.name, std::nullopt, want.value, add_to, op.reason});
+    };
+    const ParamRule rule = want.value ? param_rule(want.name) : ParamRule::last_wins;
+    if (rule == ParamRule::accumulate) {
+        const bool present = std::any_of(found.begin(), found.end(), [&](const Located& l) {
+            if (!l.token.param.value) {
+                return false;
+            }
+            if (kernel::same_param_name(want.name, "initcall_blacklist")) {
+                const auto items = split_commas(*l.token.param.value);
+                return std::find(items.begin(), items.end(), *want.value) != items.end();
+            }
+            return *l.token.param.value == *want.value;
+        });
+        if (!present) {
+            add();
+        }
+        return;
+    }
+    if (rule == ParamRule::option_list) {
+        const auto against = opposites(want.name, *want.value);
+        // The last option that is the wanted one or its opposite, across every occurrence.
+        std::optional<std::pair<std::size_t, std::size_t>> last; // (found index, option index)
+        for (std::size_t i = 0; i < found.size(); ++i) {
+            if (!found[i].token.param.value) {
+                continue;
+            }
+            const auto items = split_commas(*found[i].token.param.value);
+            for (std::size_t j = 0; j < items.size(); ++j) {
+                if (items[j] == *want.value
+                    || std::find(against.begin(), against.end(), items[j]) != against.end()) {
+                    last = {i, j};
+                }
+            }
+        }
+        if (!last) {
+            add();
+            return;
+        }
+        const Located& where = found[last->first];
+        auto items = split_commas(*where.token.param.value);
+        if (items[last->second] == *want.value) {
+            return;
+        }
+        const std::string old_value = *where.token.param.value;
+        items[last->second] = *want.value;
+        const std::string new_value = join_commas(items);
+        replace_token(segments[where.segment], where.token, new_value);
+        changes.push_back({ParamChange::Kind::replace,
+                           where.token.param.name,
+                           old_value,
+                           new_value,
+                           where.segment,
+                           op.reason});
+        return;
+    }
+    if (found.empty()) {
+        add();
+        return;
+    }
+    const Located& where = found.back();
+    if (where.token.param.value == want.value) {
+        return;
+    }
+    replace_token(segments[where.segment], where.token, want.value);
+    changes.push_back({ParamChange::Kind::replace,
+                       where.token.param.name,
+                       where.token.param.value,
+                       want.value,
+                       where.segment,
+                       op.reason});
+}
+
+void apply_remove(std::vector<Segment>& segments,
+                  const ParamOp& op,
+                  std::vector<ParamChange>& changes) {
+    // Later tokens first, so that the spans of earlier ones stay valid; reported in text order.
+    const auto found = locate(segments, op.param.name);
+    std::vector<ParamChange> removed;
+    for (auto it = found.rbegin(); it != found.rend(); ++it) {
+        if (op.param.value && it->token.param.value != op.param.value) {
+            continue;
+        }
+        remove_token(segments[it->segment], it->token);
+        removed.push_back({ParamChange::Kind::remove,
+                           it->token.param.name,
+                           it->token.param.value,
+                           std::nullopt,
+                           it->segment,
+                           op.reason});
+    }
+    changes.insert(changes.end(), removed.rbegin(), removed.rend());
+}
+
+} // namespace
+
+std::vector<ParamToken> tokenize_params(std::string_view text) {
+    std::vector<ParamToken> tokens;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        while (pos < text.size() && is_space(text[pos])) {
+            ++pos;
+        }
+        if (pos >= text.size()) {
+            break;
+        }
+        const std::size_t begin = pos;
+        bool quoted = false;
+        while (pos < text.size() && (quoted || !is_space(text[pos]))) {
+            if (text[pos] == '"') {
+                quoted = !quoted;
+            }
+            ++pos;
+        }
+        auto params = kernel::parse_cmdline(text.substr(begin, pos - begin));
+        if (params.empty()) {
+            continue;
+        }
+        tokens.push_back({begin, pos, std::move(params.front())});
+    }
+    return tokens;
+}
+
+ParamRule param_rule(std::string_view name) {
+    static constexpr std::array<std::string_view, 2> option_lists = {"intel_iommu", "iommu"};
+    // initcall_blacklist: every occurrence adds to the list (init/main.c initcall_blacklist);
+    // video= and console= name one output each; modprobe.blacklist is collected by kmod from
+    // every occurrence.
+    static constexpr std::array<std::string_view, 4> accumulating = {
+        "initcall_blacklist", "video", "console", "modprobe.blacklist"};
+    for (const auto n : option_lists) {
+        if (kernel::same_param_name(name, n)) {
+            return ParamRule::option_list;
+        }
+    }
+    for (const auto n : accumulating) {
+        if (kernel::same_param_name(name, n)) {
+            return ParamRule::accumulate;
+        }
+    }
+    return ParamRule::last_wins;
+}
+
+std::string ParamChange::describe() const {
+    switch (kind) {
+    case Kind::add:
+        return fmt::format("add {}", format_param(name, new_value));
+    case Kind::replace:
+        return fmt::format(
+            "replace {} with {}", format_param(name, old_value), format_param(name, new_value));
+    case Kind::remove:
+        return fmt::format("remove {}", format_param(name, old_value));
+    }
+    return {};
+}
+
+EditResult
+edit_params(std::vector<Segment> segments, std::size_t add_to, const std::vector<ParamOp>& ops) {
+    if (add_to >= segments.size()) {
+        throw UsageError("no place to add kernel parameters to");
+    }
+    EditResult result;
+    for (const auto& op : ops) {
+        if (op.kind == ParamOp::Kind::set) {
+            apply_set(segments, add_to, op, result.changes);
+        } else {
+            apply_remove(segments, op, result.changes);
+        }
+    }
+    result.segments = std::move(segments);
+    return result;
+}
+
+KernelCmdlineFile split_kernel_cmdline(std::string_view text) {
+    KernelCmdlineFile file;
+    const auto newline = text.find('\n');
+    if (newline == std::string_view::npos) {
+        file.first_line = std::string(text);
+        return file;
+    }
+    file.first_line = std::string(text.substr(0, newline));
+    file.newline = true;
+    file.rest = std::string(text.substr(newline + 1));
+    return file;
+}
+
+bool has_root_param(std::string_view line) {
+    const auto params = kernel::parse_cmdline(line);
+    return std::any_of(params.begin(), params.end(), [](const kernel::Param& p) {
+        return p.name == "root" && p.value && !p.value->empty();
+    });
+}
+
+std::string with_first_line(std::string_view text, std::string_view line) {
+    const auto file = split_kernel_cmdline(text);
+    std::string out(line);
+    if (file.newline) {
+        out += '\n';
+        out += file.rest;
+    }
+    return out;
+}
+
+KernelCmdlineEdit
+edit_kernel_cmdline(std::string_view text, const std::vector<ParamOp>& ops, std::string_view path) {
+    const auto file = split_kernel_cmdline(text);
+    if (!has_root_param(file.first_line)) {
+        throw Error(fmt::format(
+            "{} line 1 has no root= parameter, and proxmox-boot-tool refresh refuses such a file; "
+            "put the root= of /proc/cmdline first on that line by hand (e.g. "
+            "root=ZFS=rpool/ROOT/pve-1 boot=zfs), then run pt grub again",
+            path));
+    }
+    auto result = edit_params({Segment{file.first_line}}, 0, ops);
+    const std::string& line = result.segments.front().text;
+    if (!has_root_param(line)) {
+        throw Error(fmt::format("refusing to edit {}: the first line would lose its root= "
+                                "parameter, and proxmox-boot-tool needs it to find the root file "
+                                "system",
+                                path));
+    }
+    return {with_first_line(text, line), std::move(result.changes)};
+}
+
+} // namespace pt::conf

@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: MIT
+#include "pt/edit/apply.hpp"
+
+#include "pt/error.hpp"
+#include "pt/host/root.hpp"
+#include "pt/host/write.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+extern char** environ; // NOLINT: POSIX; handed to the follow-up commands unchanged
+
+namespace pt::edit {
+namespace {
+
+std::string parent_of(std::string_view host_path) {
+    const auto slash = host_path.rfind('/');
+    return slash == 0 || slash == std::string_view::npos ? "/"
+                                                         : std::string(host_path.substr(0, slash));
+}
+
+// An absolute host path without empty, "." or ".." components: a planner bug, never a reason to
+// write somewhere else than the plan says.
+void check_path(std::string_view path, std::string_view what) {
+    bool good = path.size() > 1 && path.front() == '/' && path.back() != '/'
+                && path.find('\0') == std::string_view::npos;
+    for (std::size_t pos = 1; good && pos <= path.size();) {
+        const auto next = std::min(path.find('/', pos), path.size());
+        const auto part = path.substr(pos, next - pos);
+        good = !part.empty() && part != "." && part != "..";
+        pos = next + 1;
+    }
+    if (!good) {
+        throw Error(fmt::format("refusing a plan with {} path {:?}: not a plain absolute path "
+                                "(this is a bug in pt)",
+                                what,
+                                path));
+    }
+}
+
+void check_plan(const Plan& plan) {
+    std::set<std::string_view> seen;
+    for (const auto& file : plan.files) {
+        check_path(file.path, "file");
+        if (!seen.insert(file.path).second) {
+            throw Error(fmt::format("refusing a plan that edits {} twice (this is a bug in pt)",
+                                    file.path));
+        }
+        if (file.before == file.after) {
+            throw Error(fmt::format("refusing a plan whose edit of {} changes nothing (this is a "
+                                    "bug in pt)",
+                                    file.path));
+        }
+    }
+    for (const auto& write : plan.writes) {
+        check_path(write.path, "sysfs");
+        if (write.path.rfind("/sys/", 0) != 0) {
+            throw Error(fmt::format("refusing a plan that writes an attribute outside /sys: {} "
+                                    "(this is a bug in pt)",
+                                    write.path));
+        }
+        if (write.expect_link) {
+            check_path(write.expect_link->first, "link");
+        }
+    }
+}
+
+std::vector<std::string> split_words(std::string_view line) {
+    std::vector<std::string> words;
+    std::size_t pos = 0;
+    while (pos < line.size()) {
+        const auto start = line.find_first_not_of(' ', pos);
+        if (start == std::string_view::npos) {
+            break;
+        }
+        const auto end = std::min(line.find(' ', start), line.size());
+        words.emplace_back(line.substr(start, end - start));
+        pos = end;
+    }
+    return words;
+}
+
+// "the files are written: /etc/a (create), /etc/b (modify)"-style lists.
+std::string file_list(const Plan& plan, std::size_t from, std::size_t to) {
+    std::vector<std::string> names;
+    for (std::size_t i = from; i < to; ++i) {
+        names.push_back(
+            fmt::format("{} ({})", plan.files[i].path, to_string(action_of(plan.files[i]))));
+    }
+    return fmt::format("{}", fmt::join(names, ", "));
+}
+
+// What a failure midway leaves behind, for the error message.
+std::string progress(const Plan& plan,
+                     const ApplyResult& result,
+                     const std::optional<std::string>& journal_id) {
+    std::string out;
+    if (result.files_written == 0 && result.writes_done == 0) {
+        return "\n  nothing was changed";
+    }
+    if (result.files_written > 0) {
+        out += fmt::format("\n  written before the failure: {}",
+                           file_list(plan, 0, result.files_written));
+    }
+    if (result.files_written < plan.files.size()) {
+        out += fmt::format("\n  not written (still as before): {}",
+                           file_list(plan, result.files_written, plan.files.size()));
+    }
+    if (result.writes_done > 0) {
+        out +=
+            fmt::format("\n  sysfs writes done: {} of {}", result.writes_done, plan.writes.size());
+    }
+    out += "\n  every file is either as before or as planned, none is half-written";
+    if (result.files_written > 0) {
+        out += fmt::format("; `pt undo` restores the written ones (journal entry {})",
+                           journal_id.value_or("?"));
+    }
+    return out;
+}
+
+void mark(const host::Root& root,
+          JournalEntry& entry,
+          EntryStatus status,
+          std::optional<std::string> error) {
+    entry.status = status;
+    entry.error = std::move(error);
+    update_entry(root, entry);
+}
+
+host::FileMeta meta_for(const host::Root& root, const FileEdit& file) {
+    if (const auto meta = host::file_meta(root, file.path)) {
+        return *meta;
+    }
+    return host::FileMeta{file.mode, ::geteuid(), ::getegid()};
+}
+
+} // namespace
+
+int run_command(const std::vector<std::string>& argv, bool stdout_to_stderr) {
+    if (argv.empty()) {
+        throw Error("cannot run an empty command");
+    }
+    std::vector<char*> args;
+    for (const auto& arg : argv) {
+        args.push_back(const_cast<char*>(arg.c_str())); // NOLINT: posix_spawn's signature
+    }
+    args.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    if (stdout_to_stderr) {
+        posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
+    }
+    pid_t pid = 0;
+    const int err = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (err != 0) {
+        throw Error(fmt::format("cannot run {}: {}", argv[0], std::strerror(err)));
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            throw Error(fmt::format("cannot wait for {}: {}", argv[0], std::strerror(errno)));
+        }
+    }
+    if (WIFEXITED(status)) {
+        return WEXITSTATUS(status);
+    }
+    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
+}
+
+ApplyResult apply(const Plan& plan, const host::Root& root, const ApplyOptions& options) {
+    check_plan(plan);
+    ApplyResult result;
+    if (plan.empty()) {
+        return result;
+    }
+    const auto lock = host::lock_file(
+        root, k_lock_path, options.lock_notify_after, options.lock_timeout, options.on_lock_wait);
+
+    // Everything is checked before the first write, so a refusal changes nothing.
+    std::vector<JournalFile> recorded;
+    for (const auto& file : plan.files) {
+        if (host::read_if_exists(root, file.path) != file.before) {
+            throw Error(fmt::format("{} changed since the plan was made; run again (nothing was "
+                                    "changed)",
+                                    root.map(file.path).string()));
+        }
+        const auto meta = meta_for(root, file);
+        recorded.push_back(JournalFile{
+            file.path, action_of(file), meta.mode, meta.uid, meta.gid, file.before, file.after});
+    }
+    JournalEntry entry;
+    try {
+        entry = create_entry(root,
+                             plan,
+                             std::move(recorded),
+                             options.now.value_or(std::chrono::system_clock::now()));
+    } catch (const Error& e) {
+        throw Error(fmt::format("{}\n  the journal could not be written, so nothing was changed",
+                                e.what()));
+    }
+    result.journal_id = entry.id;
+
+    try {
+        for (std::size_t i = 0; i < plan.files.size(); ++i) {
+            const auto& file = plan.files[i];
+            // Again, just before: the window since the first check held no lock of the editor's.
+            if (host::read_if_exists(root, file.path) != file.before) {
+                throw Error(fmt::format("{} changed since the plan was made; run again",
+                                        root.map(file.path).string()));
+            }
+            const auto& journal_file = entry.files[i];
+            if (file.after) {
+                host::make_dirs(root, parent_of(file.path));
+                host::replace_file(
+                    root,
+                    file.path,
+                    *file.after,
+                    host::FileMeta{journal_file.mode, journal_file.uid, journal_file.gid});
+            } else {
+                host::remove_file(root, file.path);
+            }
+            ++result.files_written;
+        }
+        for (const auto& write : plan.writes) {
+            host::write_attr(root, write.path, write.value);
+            ++result.writes_done;
+            if (options.check_links && write.expect_link) {
+                const auto& [link, name] = *write.expect_link;
+                const auto got = root.link_name(link);
+                if (got != name) {
+                    throw Error(fmt::format(
+                        "after writing {:?} to {}, {} {} instead of {}: a probe can succeed "
+                        "with nothing bound",
+                        write.value,
+                        root.map(write.path).string(),
+                        root.map(link).string(),
+                        got ? fmt::format("names {}", *got) : std::string("does not exist"),
+                        name));
+                }
+            }
+        }
+    } catch (const Error& e) {
+        const std::string message = e.what() + progress(plan, result, entry.id);
+        try {
+            mark(root, entry, EntryStatus::failed, e.what());
+        } catch (const Error&) {
+            // The entry stays "applying"; undo works from the contents either way.
+        }
+        throw Error(message);
+    }
+    mark(root, entry, EntryStatus::applied, std::nullopt);
+
+    for (const auto follow_up : plan.follow_ups) {
+        result.follow_ups.push_back({std::string(command_line(follow_up)), false, 0});
+    }
+    if (!options.run_follow_ups) {
+        return result;
+    }
+    for (std::size_t i = 0; i < result.follow_ups.size(); ++i) {
+        auto& run = result.follow_ups[i];
+        if (options.on_follow_up) {
+            options.on_follow_up(run.command);
+        }
+        std::string failure;
+        try {
+            run.exit_status = options.runner ? options.runner(split_words(run.command))
+                                             : run_command(split_words(run.command),
+                                                           options.child_stdout_to_stderr);
+            run.ran = true;
+            if (run.exit_status != 0) {
+                failure =
+                    fmt::format("`{}` failed with exit status {}", run.command, run.exit_status);
+            }
+        } catch (const Error& e) {
+            failure = e.what();
+        }
+        if (!failure.empty()) {
+            std::vector<std::string> rest;
+            for (std::size_t k = i; k < result.follow_ups.size(); ++k) {
+                rest.push_back(result.follow_ups[k].command);
+            }
+            throw Error(fmt::format(
+                "{}\n  the files ARE written ({}; journal entry {}, `pt undo` restores them){}"
+                "\n  fix the cause, then run: {}",
+                failure,
+                plan.files.empty() ? "no files" : file_list(plan, 0, plan.files.size()),
+                entry.id,
+                plan.writes.empty() ? "" : "; the sysfs writes are done",
+                fmt::join(rest, " && ")));
+        }
+    }
+    return result;
+}
+
+std::optional<UndoResult> undo_last(const host::Root& root, const UndoOptions& options) {
+    const auto pending = [](const JournalEntry& e) {
+        return e.status != EntryStatus::undone;
+    };
+    // Nothing to undo touches nothing, not even the lock file; the answer is checked again
+    // under the lock.
+    if (const auto peek = list_entries(root); std::none_of(peek.begin(), peek.end(), pending)) {
+        return std::nullopt;
+    }
+    const auto lock = host::lock_file(
+        root, k_lock_path, options.lock_notify_after, options.lock_timeout, options.on_lock_wait);
+    auto entries = list_entries(root);
+    const auto last = std::find_if(entries.rbegin(), entries.rend(), pending);
+    if (last == entries.rend()) {
+        return std::nullopt;
+    }
+    UndoResult result;
+    result.entry = *last;
+    auto& entry = result.entry;
+
+    // Decide for every file before restoring any, so a refusal restores nothing.
+    std::vector<bool> restore;
+    for (const auto& file : entry.files) {
+        const auto current = host::read_if_exists(root, file.path);
+        if (current == file.after) {
+            restore.push_back(true);
+        } else if (current == file.before) {
+            restore.push_back(false); // never written (a failed apply), or restored by hand
+        } else {
+            throw Error(fmt::format(
+                "cannot undo {} ({}): {} was changed since pt wrote it (its content is not what "
+                "pt wrote); nothing was restored. Put it back as pt left it, or restore it by hand "
+                "from {}",
+                entry.id,
+                entry.title,
+                root.map(file.path).string(),
+                root.map(entry_dir(entry.id)).string()));
+        }
+    }
+    try {
+        for (std::size_t i = 0; i < entry.files.size(); ++i) {
+            const auto& file = entry.files[i];
+            if (!restore[i]) {
+                result.files.push_back({file.path, "unchanged"});
+                continue;
+            }
+            if (file.before) {
+                host::make_dirs(root, parent_of(file.path));
+                host::replace_file(
+                    root, file.path, *file.before, host::FileMeta{file.mode, file.uid, file.gid});
+                result.files.push_back({file.path, file.after ? "restored" : "recreated"});
+            } else {
+                host::remove_file(root, file.path);
+                result.files.push_back({file.path, "removed"});
+            }
+        }
+    } catch (const Error& e) {
+        std::vector<std::string> done;
+        for (const auto& file : result.files) {
+            done.push_back(file.path);
+        }
+        throw Error(fmt::format("{}\n  restored before the failure: {}\n  every file is either "
+                                "as pt wrote it or as before; run `pt undo` again once the cause "
+                                "is fixed",
+                                e.what(),
+                                done.empty() ? "none" : fmt::format("{}", fmt::join(done, ", "))));
+    }
+    entry.status = EntryStatus::undone;
+    entry.undone_time = utc_time(options.now.value_or(std::chrono::system_clock::now()));
+    update_entry(root, entry);
+    return result;
+}
+
+} // namespace pt::edit

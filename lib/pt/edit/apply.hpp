@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "pt/edit/journal.hpp"
+#include "pt/edit/plan.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pt::host {
+class Root;
+}
+
+namespace pt::edit {
+
+// Runs one command (argv, no shell) and returns its exit status, 128 + N when signal N killed
+// it; throws pt::Error when it cannot be started.
+using CommandRunner = std::function<int(const std::vector<std::string>& argv)>;
+
+struct ApplyOptions {
+    // Run the plan's follow-up commands after the writes. The command sets it only for the live
+    // root ("/") without --no-refresh; under any other root they are shown, never run.
+    bool run_follow_ups = false;
+    // Check each write's expect_link afterwards. Only meaningful on the live root: in a
+    // snapshot or fixture tree no kernel reacts to the write, so the command turns it off there.
+    bool check_links = true;
+    // The lock: after `lock_notify_after` of waiting, on_lock_wait is called once (the command
+    // prints why it waits); after `lock_timeout` apply gives up with pt::Error.
+    std::chrono::milliseconds lock_notify_after{500};
+    std::chrono::milliseconds lock_timeout{120'000};
+    std::function<void()> on_lock_wait;
+    // Called before each follow-up runs, with its command line (the command prints it and
+    // flushes stdout, so the child's output comes after it).
+    std::function<void(const std::string&)> on_follow_up;
+    // Runs the follow-ups; empty: run_command (posix_spawnp) with `child_stdout_to_stderr`.
+    CommandRunner runner;
+    bool child_stdout_to_stderr = false; // keep stdout for one JSON document under --json
+    // The journal time; empty: now.
+    std::optional<std::chrono::system_clock::time_point> now;
+};
+
+struct FollowUpRun {
+    std::string command; // "update-initramfs -u -k all"
+    bool ran = false;    // false: not run (offline root, --no-refresh)
+    int exit_status = 0; // when it ran
+};
+
+struct ApplyResult {
+    std::optional<std::string> journal_id; // nullopt: the plan was empty, nothing recorded
+    std::size_t files_written = 0;         // plan.files[0 .. files_written) are written
+    std::size_t writes_done = 0;           // plan.writes[0 .. writes_done) are done
+    std::vector<FollowUpRun> follow_ups;   // every follow-up of the plan
+};
+
+// Carries out `plan`, the only writer of pt:
+//  1. checks the plan (absolute host paths without "." or ".."; writes only under /sys; no file
+//     twice), so bad input never reaches the disk;
+//  2. takes the lock k_lock_path (flock; see ApplyOptions);
+//  3. re-reads every file and refuses, before anything is written, when one is no longer what
+//     the plan was made from: "PATH changed since the plan was made; run again";
+//  4. records the journal entry (journal.hpp) with the previous and the new contents;
+//  5. replaces, creates or removes each file atomically (host::replace_file), re-checking it
+//     just before, keeping an existing file's mode and owner;
+//  6. does the sysfs writes in order (host::write_attr), checking expect_link after each when
+//     check_links is set;
+//  7. runs the follow-ups once, in order, when run_follow_ups is set, stopping at the first that
+//     fails.
+// An empty plan does nothing: no lock, no journal entry. A failure throws pt::Error whose
+// message names what failed, which files were written before it (every file is either as
+// before or as planned, never torn), and that `pt undo` restores them; a failing follow-up's
+// message says the files ARE written and how to run it again.
+ApplyResult apply(const Plan& plan, const host::Root& root, const ApplyOptions& options);
+
+struct UndoOptions {
+    std::chrono::milliseconds lock_notify_after{500};
+    std::chrono::milliseconds lock_timeout{120'000};
+    std::function<void()> on_lock_wait;
+    std::optional<std::chrono::system_clock::time_point> now;
+};
+
+struct UndoneFile {
+    std::string path;
+    // "restored" (modified file back to before), "removed" (a created file), "recreated" (a
+    // removed file), "unchanged" (it was already as before, e.g. after an apply that failed).
+    std::string what;
+};
+
+struct UndoResult {
+    JournalEntry entry; // as now recorded (status undone)
+    std::vector<UndoneFile> files;
+};
+
+// Restores the files of the last entry that is not undone yet, and marks it undone. Under the
+// lock. Refuses with pt::Error, restoring nothing, when a file's current content is neither what
+// pt wrote nor what was there before ("changed since"). Each file is restored atomically, with
+// the mode and owner it had. The entry's sysfs writes are not undone (the caller says so).
+// nullopt when there is nothing left to undo.
+std::optional<UndoResult> undo_last(const host::Root& root, const UndoOptions& options);
+
+// Runs `argv` with posix_spawnp (PATH lookup, no shell), waits, and returns the exit status
+// (128 + N when signal N killed it). With `stdout_to_stderr` the child's standard output goes
+// to pt's standard error. Throws pt::Error when it cannot be started.
+int run_command(const std::vector<std::string>& argv, bool stdout_to_stderr);
+
+} // namespace pt::edit

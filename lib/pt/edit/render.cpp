@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: MIT
+#include "pt/edit/render.hpp"
+
+#include "pt/edit/diff.hpp"
+#include "pt/edit/plan.hpp"
+#include "pt/out/text.hpp"
+
+#include <fmt/format.h>
+
+#include <string_view>
+
+namespace pt::edit {
+namespace {
+
+constexpr std::string_view k_red = "\033[31m";
+constexpr std::string_view k_green = "\033[32m";
+constexpr std::string_view k_cyan = "\033[36m";
+constexpr std::string_view k_bold = "\033[1m";
+constexpr std::string_view k_reset = "\033[0m";
+
+// Colours a diff line by line; the text itself is unchanged.
+std::string colour_diff(std::string_view diff) {
+    std::string out;
+    std::size_t pos = 0;
+    while (pos < diff.size()) {
+        const auto nl = diff.find('\n', pos);
+        const auto end = nl == std::string_view::npos ? diff.size() : nl;
+        const auto line = diff.substr(pos, end - pos);
+        std::string_view colour;
+        if (line.rfind("---", 0) == 0 || line.rfind("+++", 0) == 0) {
+            colour = k_bold;
+        } else if (line.rfind("@@", 0) == 0) {
+            colour = k_cyan;
+        } else if (line.rfind('-', 0) == 0) {
+            colour = k_red;
+        } else if (line.rfind('+', 0) == 0) {
+            colour = k_green;
+        }
+        if (colour.empty()) {
+            out += line;
+        } else {
+            out += fmt::format("{}{}{}", colour, line, k_reset);
+        }
+        out += '\n';
+        pos = end + 1;
+    }
+    return out;
+}
+
+std::string mode_text(unsigned mode) {
+    return fmt::format("{:04o}", mode & 07777U);
+}
+
+} // namespace
+
+std::string quote_value(std::string_view value) {
+    return fmt::format("{:?}", value);
+}
+
+std::string render_text(const Plan& plan, const out::TextStyle& style) {
+    std::string out;
+    const auto add_notes = [&] {
+        if (style.quiet || plan.notes.empty()) {
+            return;
+        }
+        if (!out.empty()) {
+            out += '\n';
+        }
+        for (const auto& note : plan.notes) {
+            out += fmt::format("note: {}\n", note);
+        }
+    };
+    if (plan.empty()) {
+        out += "nothing to do\n";
+        add_notes();
+        return out;
+    }
+    for (const auto& file : plan.files) {
+        if (!out.empty()) {
+            out += '\n';
+        }
+        out += fmt::format("# {} {}", to_string(action_of(file)), file.path);
+        if (action_of(file) == FileAction::create) {
+            out += fmt::format(" (mode {})", mode_text(file.mode));
+        }
+        if (!file.reason.empty()) {
+            out += fmt::format(": {}", file.reason);
+        }
+        out += '\n';
+        const auto diff = unified_diff(file.path, file.before, file.after);
+        out += style.color ? colour_diff(diff) : diff;
+    }
+    if (!plan.writes.empty()) {
+        if (!out.empty()) {
+            out += '\n';
+        }
+        for (const auto& write : plan.writes) {
+            out += fmt::format("write {} > {}", quote_value(write.value), write.path);
+            if (!write.reason.empty()) {
+                out += fmt::format("   # {}", write.reason);
+            }
+            out += '\n';
+        }
+    }
+    add_notes();
+    if (!plan.follow_ups.empty()) {
+        out += '\n';
+        for (const auto follow_up : plan.follow_ups) {
+            out += fmt::format("then run: {}\n", command_line(follow_up));
+        }
+    }
+    if (plan.reboot_needed) {
+        out += plan.follow_ups.empty() ? "\n" : "";
+        out += "a reboot is needed for this to take effect\n";
+    }
+    return out;
+}
+
+nlohmann::ordered_json to_json(const Plan& plan) {
+    using Json = nlohmann::ordered_json;
+    Json files = Json::array();
+    for (const auto& file : plan.files) {
+        const auto action = action_of(file);
+        files.push_back(Json{
+            {"path", file.path},
+            {"action", to_string(action)},
+            {"mode", action == FileAction::create ? Json(mode_text(file.mode)) : Json(nullptr)},
+            {"reason", file.reason},
+            {"diff", unified_diff(file.path, file.before, file.after)},
+        });
+    }
+    Json writes = Json::array();
+    for (const auto& write : plan.writes) {
+        Json link = nullptr;
+        if (write.expect_link) {
+            link = Json{{"path", write.expect_link->first}, {"name", write.expect_link->second}};
+        }
+        writes.push_back(Json{
+            {"path", write.path},
+            {"value", write.value},
+            {"reason", write.reason},
+            {"expect_link", link},
+        });
+    }
+    Json follow_ups = Json::array();
+    for (const auto follow_up : plan.follow_ups) {
+        follow_ups.push_back(command_line(follow_up));
+    }
+    return Json{
+        {"title", plan.title},
+        {"changes", !plan.empty()},
+        {"files", files},
+        {"writes", writes},
+        {"follow_ups", follow_ups},
+        {"notes", plan.notes},
+        {"reboot_needed", plan.reboot_needed},
+    };
+}
+
+} // namespace pt::edit

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace pt::out {
+struct TextStyle;
+}
+
+namespace pt::edit {
+
+struct Plan;
+
+// The text rendering of a plan, what a writer prints without --apply:
+//
+//   # modify /etc/default/grub: turn the IOMMU on          one block per file, in plan order:
+//   --- a/etc/default/grub                                 a comment line with the action and
+//   +++ b/etc/default/grub                                 the reason, then a unified diff
+//   @@ -6,7 +6,7 @@                                        (edit::unified_diff, 3 lines of
+//   ...                                                    context)
+//
+//   write "vfio-pci" > /sys/bus/pci/devices/0000:01:00.0/driver_override   # reason
+//
+//   note: ...                                              (left out with style.quiet)
+//
+//   then run: update-grub
+//   a reboot is needed for this to take effect
+//
+// An empty plan renders as "nothing to do" followed by its notes. With style.color, diff lines
+// are coloured (red removals, green additions, cyan hunk headers).
+std::string render_text(const Plan& plan, const out::TextStyle& style);
+
+// The JSON rendering of a plan; the schema is documented in pt-undo(1) (PLAN JSON):
+//   {"title": str, "changes": bool,
+//    "files": [{"path", "action": "create"|"modify"|"remove", "mode": "0644"|null, "reason",
+//               "diff"}],
+//    "writes": [{"path", "value", "reason", "expect_link": {"path", "name"}|null}],
+//    "follow_ups": [str], "notes": [str], "reboot_needed": bool}
+// "mode" is the mode of a created file (null otherwise: an existing file keeps its own).
+nlohmann::ordered_json to_json(const Plan& plan);
+
+// `value` in double quotes with C escapes, as the write lines show it: "vfio-pci".
+std::string quote_value(std::string_view value);
+
+} // namespace pt::edit

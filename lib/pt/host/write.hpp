@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace pt::host {
+
+class Root;
+
+// The only code in pt that changes the host. Called from edit::apply and edit::undo, never from
+// a planner. Every path is a host path, mapped under the Root; links among its directories are
+// followed inside the root (Root::resolve), and a file that is itself a link is replaced at its
+// target, so /etc/default/grub -> grub.pt stays a link. Failures throw pt::Error naming the
+// mapped path and the system's reason.
+
+// Mode and owner of an existing file.
+struct FileMeta {
+    unsigned mode = 0644; // permission bits only
+    uid_t uid = 0;
+    gid_t gid = 0;
+};
+
+// The mode and owner of `host_path`, or nullopt when it does not exist. Throws pt::Error when it
+// exists but is not a regular file.
+std::optional<FileMeta> file_meta(const Root& root, std::string_view host_path);
+
+// The content of `host_path`, or nullopt when it does not exist.
+std::optional<std::string> read_if_exists(const Root& root, std::string_view host_path);
+
+// Creates `host_dir` and missing parents (mode 0755), inside the root.
+void make_dirs(const Root& root, std::string_view host_dir);
+
+// Creates the one directory `host_dir` (mode 0755; its parent must exist). Returns false when
+// it exists already, which makes it a way to claim a unique name.
+bool make_dir(const Root& root, std::string_view host_dir);
+
+// Replaces `host_path` with `content` atomically: a temporary file ".NAME.pt-XXXXXX" in the same
+// directory (a name that modprobe.d's *.conf and grub.d's *.cfg globs never match), written,
+// given `meta`'s mode and owner, fsync'ed, renamed over the file, and the directory fsync'ed.
+// A reader sees the old content or the new, never a mix; on failure the temporary file is
+// removed and the file is untouched. The parent directory must exist.
+void replace_file(const Root& root,
+                  std::string_view host_path,
+                  std::string_view content,
+                  const FileMeta& meta);
+
+// Removes `host_path` (a regular file) and fsyncs its directory. A missing file is not an error.
+void remove_file(const Root& root, std::string_view host_path);
+
+// Writes `value` to the sysfs attribute `host_path` with one write(): open(O_WRONLY) without
+// O_CREAT, so a missing attribute is an error and never a new file. The kernel reports EBUSY,
+// ENODEV or EINVAL from write(), which the error names: `cannot write "vfio-pci" to
+// /sys/bus/pci/devices/0000:01:00.0/driver_override: Device or resource busy`.
+void write_attr(const Root& root, std::string_view host_path, std::string_view value);
+
+// An exclusive flock(2) on a lock file, released by the destructor (or when the process dies).
+class Lock {
+public:
+    Lock(const Lock&) = delete;
+    Lock& operator=(const Lock&) = delete;
+    Lock(Lock&& other) noexcept;
+    Lock& operator=(Lock&& other) noexcept;
+    ~Lock();
+
+private:
+    friend Lock lock_file(const Root&,
+                          std::string_view,
+                          std::chrono::milliseconds,
+                          std::chrono::milliseconds,
+                          const std::function<void()>&);
+
+    explicit Lock(int fd)
+        : m_fd(fd) {}
+
+    int m_fd = -1;
+};
+
+// Takes the lock `host_path` (created, with its directory, when missing). When another process
+// holds it, waits: after `notify_after` calls `on_wait` once (so the command can say why it
+// hangs), and after `timeout` throws pt::Error naming the lock and the pid written in it.
+Lock lock_file(const Root& root,
+               std::string_view host_path,
+               std::chrono::milliseconds notify_after,
+               std::chrono::milliseconds timeout,
+               const std::function<void()>& on_wait);
+
+// A seam for tests of failure midway (disk full, read-only file system, a busy device): the
+// next write operation (replace_file, remove_file, write_attr) on exactly `host_path` fails
+// with `err` (ENOSPC, EROFS, EBUSY, ...) at the point where the system call would, after the
+// temporary file exists, so the cleanup path runs exactly as for a real failure. It fires once;
+// an empty `host_path` turns it off. Keyed by path rather than by count so that a test does not
+// depend on how many journal files apply writes first. Only the unit tests call it (the binary
+// never does), and it is not thread-safe: set it while no apply runs.
+void fail_next_write_to(std::string host_path, int err);
+
+} // namespace pt::host

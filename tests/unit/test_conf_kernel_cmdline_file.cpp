@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: MIT
+// Shapes follow published /etc/kernel/cmdline files (ZFS root=, CPU isolation parameters, with
+// and without a trailing newline) and systemd-boot options lines with quoted values.
+#include "pt/conf/kernel_cmdline_file.hpp"
+#include "pt/error.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+using pt::conf::edit_kernel_cmdline;
+using pt::conf::edit_params;
+using pt::conf::ParamChange;
+using pt::conf::ParamOp;
+using pt::conf::Segment;
+using pt::conf::tokenize_params;
+
+namespace {
+
+ParamOp set(std::string name, std::optional<std::string> value = std::nullopt) {
+    return {ParamOp::Kind::set, {std::move(name), std::move(value)}, "test"};
+}
+
+ParamOp drop(std::string name, std::optional<std::string> value = std::nullopt) {
+    return {ParamOp::Kind::remove, {std::move(name), std::move(value)}, "test"};
+}
+
+std::string edit_line(const std::string& line, const std::vector<ParamOp>& ops) {
+    return edit_params({Segment{line}}, 0, ops).segments.front().text;
+}
+
+} // namespace
+
+TEST_CASE("conf::tokenize_params keeps spans", "[conf][cmdline]") {
+    const std::string text = "options root=UUID=486b ro  vfio-pci.ids=\"1002:aaf8,1002:687f\"";
+    const auto tokens = tokenize_params(text);
+    REQUIRE(tokens.size() == 4);
+    CHECK(text.substr(tokens[3].begin, tokens[3].end - tokens[3].begin)
+          == "vfio-pci.ids=\"1002:aaf8,1002:687f\"");
+    CHECK(tokens[3].param.value == "1002:aaf8,1002:687f");
+    CHECK(tokens[1].param.value == "UUID=486b");
+}
+
+TEST_CASE("conf::edit_params rules", "[conf][cmdline]") {
+    SECTION("last_wins: replace the last occurrence, keep the name's spelling") {
+        CHECK(edit_line("quiet vfio_pci.ids=10de:1c82,10de:0fb9 vt.handoff=7",
+                        {set("vfio-pci.ids", "10de:2204")})
+              == "quiet vfio_pci.ids=10de:2204 vt.handoff=7");
+        CHECK(edit_line("quiet vfio-pci.ids=\"1002:aaf8\"", {set("vfio-pci.ids", "1002:aaf8")})
+              == "quiet vfio-pci.ids=\"1002:aaf8\"");
+    }
+    SECTION("option_list: intel_iommu=off -> on inside its token, sub-options kept") {
+        CHECK(edit_line("quiet intel_iommu=off,igfx_off", {set("intel_iommu", "on")})
+              == "quiet intel_iommu=on,igfx_off");
+        CHECK(edit_line("intel_iommu=on intel_iommu=igfx_off", {set("intel_iommu", "on")})
+              == "intel_iommu=on intel_iommu=igfx_off");
+        CHECK(edit_line("intel_iommu=on intel_iommu=off", {set("intel_iommu", "on")})
+              == "intel_iommu=on intel_iommu=on");
+        CHECK(edit_line("intel_iommu=igfx_off", {set("intel_iommu", "on")})
+              == "intel_iommu=igfx_off intel_iommu=on");
+        CHECK(edit_line("iommu=1 amd_iommu=on iommu=pt", {set("iommu", "pt")})
+              == "iommu=1 amd_iommu=on iommu=pt");
+        CHECK(edit_line("iommu=soft", {set("iommu", "pt")}) == "iommu=soft iommu=pt");
+    }
+    SECTION("accumulate: initcall_blacklist and video add occurrences") {
+        CHECK(edit_line("initcall_blacklist=foo", {set("initcall_blacklist", "sysfb_init")})
+              == "initcall_blacklist=foo initcall_blacklist=sysfb_init");
+        CHECK(edit_line("initcall_blacklist=foo,sysfb_init",
+                        {set("initcall_blacklist", "sysfb_init")})
+              == "initcall_blacklist=foo,sysfb_init");
+        CHECK(edit_line("video=vesafb:off", {set("video", "efifb:off")})
+              == "video=vesafb:off video=efifb:off");
+    }
+    SECTION("remove: by name and value, or every occurrence by name") {
+        CHECK(edit_line("quiet amd_iommu=on iommu=pt", {drop("amd_iommu", "on")})
+              == "quiet iommu=pt");
+        CHECK(edit_line("amd_iommu=on iommu=pt", {drop("amd_iommu", "on")}) == "iommu=pt");
+        CHECK(edit_line("quiet amd_iommu=on", {drop("amd_iommu", "on")}) == "quiet");
+        CHECK(edit_line("quiet amd_iommu=1", {drop("amd_iommu", "on")}) == "quiet amd_iommu=1");
+        CHECK(edit_line("video=vesafb:off quiet video=efifb:off", {drop("video")}) == "quiet");
+    }
+    SECTION("flags") {
+        CHECK(edit_line("", {set("quiet")}) == "quiet");
+        CHECK(edit_line("quiet", {set("quiet")}) == "quiet");
+    }
+    SECTION("changes are reported") {
+        const auto result =
+            edit_params({Segment{"intel_iommu=off amd_iommu=on"}},
+                        0,
+                        {set("intel_iommu", "on"), drop("amd_iommu", "on"), set("iommu", "pt")});
+        REQUIRE(result.changes.size() == 3);
+        CHECK(result.changes[0].describe() == "replace intel_iommu=off with intel_iommu=on");
+        CHECK(result.changes[1].describe() == "remove amd_iommu=on");
+        CHECK(result.changes[2].describe() == "add iommu=pt");
+        CHECK(result.segments[0].text == "intel_iommu=on iommu=pt");
+    }
+    SECTION("pieces next to a self-reference keep their separator") {
+        Segment after{" iommu=pt", true, false};
+        CHECK(edit_params({after}, 0, {drop("iommu")}).segments[0].text.empty());
+        CHECK(edit_params({Segment{"", true, false}}, 0, {set("iommu", "pt")}).segments[0].text
+              == " iommu=pt");
+        CHECK(edit_params({Segment{"a ", false, true}}, 0, {set("b")}).segments[0].text == "a b ");
+        CHECK(edit_params({Segment{"a b ", false, true}}, 0, {drop("b")}).segments[0].text == "a ");
+    }
+}
+
+TEST_CASE("conf::edit_kernel_cmdline edits the first line only", "[conf][cmdline]") {
+    const std::string zfs =
+        "root=ZFS=rpool/ROOT/pve-1 boot=zfs intel_iommu=on iommu=pt isolcpus=2-7 nohz_full=2-7 "
+        "rcu_nocbs=2-7\n";
+    SECTION("adds at the end of the first line") {
+        const auto out = edit_kernel_cmdline(zfs, {set("initcall_blacklist", "sysfb_init")});
+        CHECK(out.text
+              == "root=ZFS=rpool/ROOT/pve-1 boot=zfs intel_iommu=on iommu=pt isolcpus=2-7 "
+                 "nohz_full=2-7 rcu_nocbs=2-7 initcall_blacklist=sysfb_init\n");
+        CHECK(out.changes.size() == 1);
+    }
+    SECTION("satisfied: the same bytes, no change") {
+        const auto out = edit_kernel_cmdline(zfs, {set("intel_iommu", "on"), set("iommu", "pt")});
+        CHECK(out.text == zfs);
+        CHECK(out.changes.empty());
+    }
+    SECTION("later lines and a missing newline are kept") {
+        const std::string two = "root=ZFS=rpool/ROOT/pve-1 boot=zfs quiet\n# old: root=/dev/x\n";
+        CHECK(edit_kernel_cmdline(two, {set("iommu", "pt")}).text
+              == "root=ZFS=rpool/ROOT/pve-1 boot=zfs quiet iommu=pt\n# old: root=/dev/x\n");
+        CHECK(edit_kernel_cmdline("root=ZFS=rpool/ROOT/pve-1 boot=zfs", {set("iommu", "pt")}).text
+              == "root=ZFS=rpool/ROOT/pve-1 boot=zfs iommu=pt");
+    }
+    SECTION("idempotent") {
+        const std::vector<ParamOp> ops = {
+            set("intel_iommu", "on"), drop("amd_iommu", "on"), set("vfio-pci.ids", "10de:2204")};
+        const auto once = edit_kernel_cmdline(zfs, ops).text;
+        CHECK(edit_kernel_cmdline(once, ops).text == once);
+    }
+    SECTION("refuses to lose root=, or a file without it") {
+        CHECK_THROWS_WITH(edit_kernel_cmdline(zfs, {drop("root")}),
+                          Catch::Contains("would lose its root="));
+        CHECK_THROWS_WITH(edit_kernel_cmdline("quiet intel_iommu=on\n", {set("iommu", "pt")}),
+                          Catch::Contains("/etc/kernel/cmdline line 1 has no root="));
+        CHECK_THROWS_AS(edit_kernel_cmdline("", {}), pt::Error);
+    }
+}

@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: MIT
+#include "pt/error.hpp"
+#include "pt/host/root.hpp"
+#include "pt/host/write.hpp"
+#include "support/temp_root.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+using pt::host::FileMeta;
+using pt::host::Root;
+using pt::test::TempRoot;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string slurp(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+}
+
+struct stat stat_of(const fs::path& path) {
+    struct stat st {};
+
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    return st;
+}
+
+// The entries of a directory, to prove no temporary file is left behind.
+std::size_t entries(const fs::path& dir) {
+    return static_cast<std::size_t>(
+        std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
+}
+
+// A mount for the duration of a test, when the test runs as root and the kernel allows it
+// (containers often do not); unmounted before the TempRoot under it is removed.
+class Mount {
+public:
+    // A read-only bind mount of `dir` onto itself.
+    static bool read_only(Mount& m, const fs::path& dir) {
+        if (::geteuid() != 0 || ::mount(dir.c_str(), dir.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+            return false;
+        }
+        m.m_path = dir;
+        return ::mount(nullptr, dir.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr)
+               == 0;
+    }
+
+    // A tmpfs of `size` ("64k") on `dir`.
+    static bool tmpfs(Mount& m, const fs::path& dir, const char* size) {
+        const std::string options = std::string("size=") + size;
+        if (::geteuid() != 0 || ::mount("tmpfs", dir.c_str(), "tmpfs", 0, options.c_str()) != 0) {
+            return false;
+        }
+        m.m_path = dir;
+        return true;
+    }
+
+    Mount() = default;
+    Mount(const Mount&) = delete;
+    Mount& operator=(const Mount&) = delete;
+
+    ~Mount() {
+        if (!m_path.empty()) {
+            ::umount2(m_path.c_str(), MNT_DETACH);
+        }
+    }
+
+private:
+    fs::path m_path;
+};
+
+} // namespace
+
+TEST_CASE("host::replace_file", "[host][write]") {
+    TempRoot tmp;
+    const Root root(tmp.path());
+    tmp.write("/etc/default/grub", "old\n");
+    const auto file = tmp.host("/etc/default/grub");
+    ::chmod(file.c_str(), 0640);
+
+    SECTION("replaces the content and keeps mode and owner; no temporary file stays") {
+        const bool root_user = ::geteuid() == 0;
+        if (root_user) {
+            REQUIRE(::chown(file.c_str(), 1234, 4321) == 0);
+        }
+        const auto meta = pt::host::file_meta(root, "/etc/default/grub");
+        REQUIRE(meta);
+        CHECK(meta->mode == 0640);
+        pt::host::replace_file(root, "/etc/default/grub", "new\n", *meta);
+        CHECK(slurp(file) == "new\n");
+        const auto st = stat_of(file);
+        CHECK((st.st_mode & 07777) == 0640);
+        if (root_user) {
+            CHECK(st.st_uid == 1234);
+            CHECK(st.st_gid == 4321);
+        }
+        CHECK(entries(tmp.host("/etc/default")) == 1);
+    }
+    SECTION("a new file gets the given mode") {
+        pt::host::replace_file(
+            root, "/etc/default/new", "x", FileMeta{0600, ::geteuid(), ::getegid()});
+        CHECK(slurp(tmp.host("/etc/default/new")) == "x");
+        CHECK((stat_of(tmp.host("/etc/default/new")).st_mode & 07777) == 0600);
+    }
+    SECTION("a file that is a link is replaced at its target; the link stays") {
+        tmp.write("/etc/default/grub.real", "real\n");
+        fs::remove(file);
+        tmp.symlink("/etc/default/grub", "grub.real");
+        pt::host::replace_file(
+            root, "/etc/default/grub", "new\n", FileMeta{0644, ::geteuid(), ::getegid()});
+        CHECK(fs::is_symlink(file));
+        CHECK(slurp(tmp.host("/etc/default/grub.real")) == "new\n");
+    }
+    SECTION("a missing directory is an error naming the path") {
+        CHECK_THROWS_WITH(pt::host::replace_file(root, "/etc/nope/x", "x", FileMeta{}),
+                          Catch::Contains(tmp.host("/etc/nope/x").string())
+                              && Catch::Contains("No such file or directory"));
+    }
+    SECTION("an injected failure (the test seam) leaves the file untouched") {
+        pt::host::fail_next_write_to("/etc/default/grub", ENOSPC);
+        CHECK_THROWS_WITH(
+            pt::host::replace_file(root, "/etc/default/grub", "new\n", FileMeta{0640}),
+            Catch::Contains("No space left on device"));
+        CHECK(slurp(file) == "old\n");
+        CHECK(entries(tmp.host("/etc/default")) == 1);
+        // It fires once.
+        pt::host::replace_file(
+            root, "/etc/default/grub", "new\n", FileMeta{0640, ::geteuid(), ::getegid()});
+        CHECK(slurp(file) == "new\n");
+    }
+}
+
+TEST_CASE("host::replace_file on a full or read-only file system", "[host][write][mount]") {
+    TempRoot tmp;
+    const Root root(tmp.path());
+    tmp.write("/etc/x/file", "old\n");
+    const auto dir = tmp.host("/etc/x");
+    const FileMeta meta{0644, ::geteuid(), ::getegid()};
+
+    SECTION("read-only") {
+        Mount mount;
+        if (!Mount::read_only(mount, dir)) {
+            WARN("no read-only bind mount here (not root, or not allowed); using the seam");
+            pt::host::fail_next_write_to("/etc/x/file", EROFS);
+        }
+        CHECK_THROWS_WITH(pt::host::replace_file(root, "/etc/x/file", "new\n", meta),
+                          Catch::Contains("Read-only file system"));
+        CHECK(slurp(tmp.host("/etc/x/file")) == "old\n");
+        CHECK(entries(dir) == 1);
+    }
+    SECTION("full") {
+        Mount mount;
+        if (Mount::tmpfs(mount, dir, "64k")) {
+            tmp.write("/etc/x/file", "old\n");
+        } else {
+            WARN("no tmpfs mount here (not root, or not allowed); using the seam");
+            pt::host::fail_next_write_to("/etc/x/file", ENOSPC);
+        }
+        CHECK_THROWS_WITH(
+            pt::host::replace_file(root, "/etc/x/file", std::string(256 * 1024, 'x'), meta),
+            Catch::Contains("No space left on device"));
+        CHECK(slurp(tmp.host("/etc/x/file")) == "old\n");
+        CHECK(entries(dir) == 1);
+    }
+}
+
+TEST_CASE("host::remove_file", "[host][write]") {
+    TempRoot tmp;
+    const Root root(tmp.path());
+    tmp.write("/etc/a", "x");
+    pt::host::remove_file(root, "/etc/a");
+    CHECK_FALSE(fs::exists(tmp.host("/etc/a")));
+    CHECK_NOTHROW(pt::host::remove_file(root, "/etc/a"));
+}
+
+TEST_CASE("host::write_attr", "[host][write]") {
+    TempRoot tmp;
+    const Root root(tmp.path());
+    pt::test::DeviceSpec spec;
+    spec.address = "0000:01:00.0";
+    spec.attrs = {{"driver_override", "(null)\n"}};
+    tmp.add_device(spec);
+
+    SECTION("writes exactly the value, through the device link") {
+        pt::host::write_attr(root, "/sys/bus/pci/devices/0000:01:00.0/driver_override", "vfio-pci");
+        CHECK(*root.read_attr("/sys/bus/pci/devices/0000:01:00.0/driver_override") == "vfio-pci");
+    }
+    SECTION("a missing attribute is an error naming value and path, and is never created") {
+        CHECK_THROWS_WITH(pt::host::write_attr(root, "/sys/bus/pci/devices/0000:01:00.0/nope", "1"),
+                          "cannot write \"1\" to "
+                              + tmp.host("/sys/bus/pci/devices/0000:01:00.0/nope").string()
+                              + ": No such file or directory");
+        CHECK_FALSE(root.exists("/sys/bus/pci/devices/0000:01:00.0/nope"));
+    }
+    SECTION("the kernel's errno is named") {
+        pt::host::fail_next_write_to("/sys/bus/pci/devices/0000:01:00.0/driver_override", EBUSY);
+        CHECK_THROWS_WITH(pt::host::write_attr(root,
+                                               "/sys/bus/pci/devices/0000:01:00.0/driver_override",
+                                               "vfio-pci"),
+                          Catch::Contains("cannot write \"vfio-pci\" to")
+                              && Catch::Contains("driver_override: Device or resource busy"));
+    }
+}
+
+TEST_CASE("host::lock_file", "[host][write]") {
+    TempRoot tmp;
+    const Root root(tmp.path());
+    using std::chrono::milliseconds;
+    auto held = pt::host::lock_file(root, "/var/lib/pt/lock", milliseconds(0), milliseconds(0), {});
+    CHECK(fs::exists(tmp.host("/var/lib/pt/lock")));
+
+    SECTION("a second taker waits, is told, and gives up after the timeout naming the holder") {
+        std::atomic<bool> told = false;
+        std::string error;
+        std::thread other([&] {
+            try {
+                pt::host::lock_file(
+                    root, "/var/lib/pt/lock", milliseconds(20), milliseconds(200), [&] {
+                        told = true;
+                    });
+            } catch (const pt::Error& e) {
+                error = e.what();
+            }
+        });
+        other.join();
+        CHECK(told);
+        CHECK_THAT(error,
+                   Catch::Contains("another pt is changing this host")
+                       && Catch::Contains(std::to_string(::getpid())));
+    }
+    SECTION("released by the destructor") {
+        { const auto gone = std::move(held); }
+        CHECK_NOTHROW(
+            pt::host::lock_file(root, "/var/lib/pt/lock", milliseconds(0), milliseconds(0), {}));
+    }
+}
+
+TEST_CASE("host::make_dirs and make_dir", "[host][write]") {
+    TempRoot tmp;
+    const Root root(tmp.path());
+    pt::host::make_dirs(root, "/var/lib/pt/journal");
+    CHECK(fs::is_directory(tmp.host("/var/lib/pt/journal")));
+    CHECK_FALSE(pt::host::make_dir(root, "/var/lib/pt/journal"));
+    CHECK(pt::host::make_dir(root, "/var/lib/pt/journal/x"));
+}
