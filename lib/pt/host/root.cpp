@@ -2,6 +2,7 @@
 #include "pt/host/root.hpp"
 
 #include "pt/error.hpp"
+#include "pt/host/fd.hpp"
 
 #include <fmt/format.h>
 
@@ -21,39 +22,6 @@
 
 namespace pt::host {
 namespace {
-
-// Owns one file descriptor.
-class Fd {
-public:
-    explicit Fd(int fd = -1)
-        : m_fd(fd) {}
-
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-
-    Fd(Fd&& other) noexcept
-        : m_fd(std::exchange(other.m_fd, -1)) {}
-
-    Fd& operator=(Fd&& other) noexcept {
-        std::swap(m_fd, other.m_fd);
-        return *this;
-    }
-
-    ~Fd() {
-        if (m_fd >= 0) {
-            ::close(m_fd);
-        }
-    }
-
-    int get() const { return m_fd; }
-
-    int release() { return std::exchange(m_fd, -1); }
-
-    explicit operator bool() const { return m_fd >= 0; }
-
-private:
-    int m_fd;
-};
 
 std::string errno_text(int err) {
     return std::strerror(err);

@@ -2,6 +2,7 @@
 #include "pt/host/write.hpp"
 
 #include "pt/error.hpp"
+#include "pt/host/fd.hpp"
 #include "pt/host/root.hpp"
 
 #include <fmt/format.h>
@@ -35,43 +36,6 @@ int injected_failure(std::string_view host_path) {
     g_fail_path.clear();
     return g_fail_errno;
 }
-
-class Fd {
-public:
-    explicit Fd(int fd = -1)
-        : m_fd(fd) {}
-
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-
-    Fd(Fd&& other) noexcept
-        : m_fd(std::exchange(other.m_fd, -1)) {}
-
-    Fd& operator=(Fd&& other) noexcept {
-        std::swap(m_fd, other.m_fd);
-        return *this;
-    }
-
-    ~Fd() { reset(); }
-
-    int get() const { return m_fd; }
-
-    int release() { return std::exchange(m_fd, -1); }
-
-    explicit operator bool() const { return m_fd >= 0; }
-
-    // Closes now and reports close()'s result: on NFS a deferred write error surfaces here.
-    int close_checked() { return ::close(std::exchange(m_fd, -1)); }
-
-    void reset() {
-        if (m_fd >= 0) {
-            ::close(std::exchange(m_fd, -1));
-        }
-    }
-
-private:
-    int m_fd;
-};
 
 [[noreturn]] void throw_io(std::string_view what, const std::filesystem::path& path, int err) {
     throw Error(fmt::format("cannot {} {}: {}", what, path.string(), std::strerror(err)));
