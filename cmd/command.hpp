@@ -34,5 +34,10 @@ Command register_blacklist(CLI::App& parent, Globals& globals);
 Command register_bind(CLI::App& parent, Globals& globals);   // cmd/bind.cpp
 Command register_unbind(CLI::App& parent, Globals& globals); // cmd/bind.cpp
 Command register_undo(CLI::App& parent, Globals& globals);
+Command register_vmconf(CLI::App& parent, Globals& globals);
+Command register_mapping(CLI::App& parent, Globals& globals);
+Command register_rom_dump(CLI::App& parent, Globals& globals);
+Command register_verify(CLI::App& parent, Globals& globals);
+Command register_snapshot(CLI::App& parent, Globals& globals);
 
 } // namespace pt::cmd

@@ -36,6 +36,11 @@ int run(int argc, char** argv) {
         pt::cmd::register_bind(app, globals),
         pt::cmd::register_unbind(app, globals),
         pt::cmd::register_undo(app, globals),
+        pt::cmd::register_vmconf(app, globals),
+        pt::cmd::register_mapping(app, globals),
+        pt::cmd::register_rom_dump(app, globals),
+        pt::cmd::register_verify(app, globals),
+        pt::cmd::register_snapshot(app, globals),
     };
 
     try {

@@ -13,7 +13,7 @@
 
 # The subcommands, in the order pt --help lists them.
 _pt_subcommands() {
-    echo "iommu-groups grub blacklist bind unbind undo"
+    echo "iommu-groups grub blacklist bind unbind undo vmconf mapping rom-dump verify snapshot"
 }
 
 # Options every subcommand accepts, before or after its name.

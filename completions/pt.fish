@@ -9,7 +9,7 @@
 # checks that every flag of `pt SUB --help` appears in this file.
 
 function __pt_subcommands
-    printf "%s\n" iommu-groups grub blacklist bind unbind undo
+    printf "%s\n" iommu-groups grub blacklist bind unbind undo vmconf mapping rom-dump verify snapshot
 end
 
 # True while no subcommand is on the command line yet.
@@ -98,6 +98,11 @@ complete -c pt -n __pt_needs_subcommand -a blacklist -d 'Keep host drivers off t
 complete -c pt -n __pt_needs_subcommand -a bind -d 'Hand a device and its IOMMU group to vfio-pci'
 complete -c pt -n __pt_needs_subcommand -a unbind -d 'Give a device back to the host'
 complete -c pt -n __pt_needs_subcommand -a undo -d 'Restore the files of the last --apply'
+complete -c pt -n __pt_needs_subcommand -a vmconf -d 'Add a PCI device to a Proxmox VM config, or lint VM configs'
+complete -c pt -n __pt_needs_subcommand -a mapping -d "Add or check this node's entry of a cluster PCI mapping"
+complete -c pt -n __pt_needs_subcommand -a rom-dump -d "Dump a GPU's option ROM and validate it, or check a ROM file"
+complete -c pt -n __pt_needs_subcommand -a verify -d 'Check the whole passthrough chain, with cause and fix'
+complete -c pt -n __pt_needs_subcommand -a snapshot -d 'Capture what pt reads into a .tar.gz for offline verify'
 
 # The options every writer shares.
 set -l writers '__fish_seen_subcommand_from grub blacklist bind unbind'

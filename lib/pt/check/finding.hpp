@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace pt::check {
+
+// The outcome of one check. The words are the JSON schema of `pt verify` and `pt vmconf
+// --check`; scripts compare them.
+enum class Status { pass, warn, fail, skip };
+
+constexpr std::string_view to_string(Status status) {
+    switch (status) {
+    case Status::pass:
+        return "pass";
+    case Status::warn:
+        return "warn";
+    case Status::fail:
+        return "fail";
+    case Status::skip:
+        return "skip";
+    }
+    return "fail";
+}
+
+// One result that a person can act on: what was checked or found, what pt saw, and the exact
+// fix. Producers: the VM config lint (lib/pt/proxmox), the mapping check, the ROM checks and
+// every host and guest check of `pt verify` (lib/pt/check).
+struct Finding {
+    std::string id; // stable, listed in the man page: "vm.pcie-without-q35", "iommu.enabled"
+    Status status = Status::pass;
+    std::string summary;  // one line: what was checked, or what is wrong
+    std::string evidence; // the file or device and the value seen ("/proc/cmdline: ...")
+    std::string fix;      // the exact command or edit; empty when there is nothing to do
+};
+
+} // namespace pt::check
