@@ -72,6 +72,9 @@ void check_plan(const Plan& plan) {
             check_path(write.expect_link->first, "link");
         }
     }
+    for (const auto& lock : plan.locks) {
+        check_path(lock, "lock");
+    }
 }
 
 std::vector<std::string> split_words(std::string_view line) {
@@ -185,6 +188,11 @@ ApplyResult apply(const Plan& plan, const host::Root& root, const ApplyOptions& 
     }
     const auto lock = host::lock_file(
         root, k_lock_path, options.lock_notify_after, options.lock_timeout, options.on_lock_wait);
+    std::vector<host::Lock> extra_locks; // the plan's own (a VM's lock), held until the end
+    for (const auto& path : plan.locks) {
+        extra_locks.push_back(host::lock_file(
+            root, path, options.lock_notify_after, options.lock_timeout, options.on_lock_wait));
+    }
 
     // Everything is checked before the first write, so a refusal changes nothing.
     std::vector<JournalFile> recorded;

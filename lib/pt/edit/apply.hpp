@@ -59,7 +59,7 @@ struct ApplyResult {
 // Carries out `plan`, the only writer of pt:
 //  1. checks the plan (absolute host paths without "." or ".."; writes only under /sys; no file
 //     twice), so bad input never reaches the disk;
-//  2. takes the lock k_lock_path (flock; see ApplyOptions);
+//  2. takes the lock k_lock_path (flock; see ApplyOptions), then each of plan.locks in order;
 //  3. re-reads every file and refuses, before anything is written, when one is no longer what
 //     the plan was made from: "PATH changed since the plan was made; run again";
 //  4. records the journal entry (journal.hpp) with the previous and the new contents;

@@ -154,6 +154,16 @@ std::string unified_diff(std::string_view path,
     if (before == after) {
         return {};
     }
+    // Binary content (a ROM file from pt rom-dump --install): a line diff would print raw bytes
+    // to the terminal, so say what git says instead.
+    const auto binary = [](const std::optional<std::string>& s) {
+        return s && s->find('\0') != std::string::npos;
+    };
+    if (binary(before) || binary(after)) {
+        return fmt::format("Binary files {} and {} differ\n",
+                           before ? header_path('a', path) : "/dev/null",
+                           after ? header_path('b', path) : "/dev/null");
+    }
     // The texts outlive the line views into them.
     const std::string_view before_text = before ? std::string_view(*before) : std::string_view();
     const std::string_view after_text = after ? std::string_view(*after) : std::string_view();

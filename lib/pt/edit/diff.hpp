@@ -17,9 +17,11 @@ namespace pt::edit {
 // `path` is a host path ("/etc/default/grub"); its leading '/' is dropped after "a/" and "b/".
 // Hunks carry `context` lines of context on each side and hunks closer than twice that merge, as
 // in GNU diff. A last line without a newline is followed by "\ No newline at end of file".
-// Returns "" when `before` equals `after`. The diff is minimal (longest common subsequence of
-// lines) except for very large changed regions (more than about 16 million line pairs), which
-// are shown as removed and added as a whole: still a correct diff, only a longer one.
+// Returns "" when `before` equals `after`. When either side holds a NUL byte (binary content, such
+// as a ROM file), the diff is one line, as git prints it: "Binary files /dev/null and b/x differ".
+// The diff is minimal (longest common subsequence of lines) except for very large changed regions
+// (more than about 16 million line pairs), which are shown as removed and added as a whole: still a
+// correct diff, only a longer one.
 std::string unified_diff(std::string_view path,
                          const std::optional<std::string>& before,
                          const std::optional<std::string>& after,

@@ -48,7 +48,11 @@ struct Plan {
     std::vector<AttrWrite> writes;
     std::vector<FollowUp> follow_ups; // unique, in the order they must run
     std::vector<std::string> notes;   // explanations shown with the plan (warnings, why)
-    bool reboot_needed = false;       // a change that only takes effect at the next boot
+    // Further lock files (host paths) that edit::apply holds with flock(2), after its own lock
+    // and in this order, while it writes: e.g. qemu-server's per-VM lock
+    // /var/lock/qemu-server/lock-<vmid>.conf, so pt never writes a VM config under qm's feet.
+    std::vector<std::string> locks;
+    bool reboot_needed = false; // a change that only takes effect at the next boot
 
     // Nothing to write: no file edits and no attribute writes.
     bool empty() const { return files.empty() && writes.empty(); }
