@@ -29,6 +29,8 @@
 #include <string>
 #include <vector>
 
+#include "../unit/support/rom_builder.hpp"
+
 namespace fs = std::filesystem;
 using pt::pci::Address;
 
@@ -57,11 +59,16 @@ struct DeviceSpec {
     std::optional<int> sriov_totalvfs;
     std::optional<Address> physfn;
     int numa_node = -1;
+    bool rom = false; // a `rom` attribute (the device has a ROM BAR)
+    // Its bytes (rom: {kind: ...}): a synthetic ROM from tests/unit/support/rom_builder.hpp.
+    std::vector<std::uint8_t> rom_bytes;
+    bool rom_dir = false; // rom: {kind: dir}: a directory, so that reading it fails (EISDIR)
 };
 
 struct HostSpec {
     std::string cpu = "intel";
     bool hypervisor = false;
+    bool virtualization = true; // vmx/svm in the cpuinfo flags
     std::string kernel = "6.8.12-4-pve";
     std::optional<std::string> cmdline;
     bool efi = true;
@@ -160,6 +167,30 @@ DeviceSpec parse_device(const YAML::Node& node, std::optional<int> group) {
     if (node["numa_node"]) {
         d.numa_node = node["numa_node"].as<int>();
     }
+    if (const auto rom = node["rom"]; rom && rom.IsMap()) {
+        // rom: {kind: legacy|legacy+efi|nvidia|efi|ff|dir, ids: VVVV:DDDD, truncate: BYTES}
+        d.rom = true;
+        const std::string kind = scalar(rom["kind"]);
+        auto [vendor, device] = std::pair{d.vendor, d.device};
+        if (rom["ids"]) {
+            std::tie(vendor, device) = parse_id_pair(scalar(rom["ids"]));
+        }
+        if (kind == "dir") {
+            d.rom_dir = true;
+        } else if (kind == "ff") {
+            d.rom_bytes.assign(65536, 0xff); // what a hidden or disabled ROM reads as
+        } else {
+            d.rom_bytes = pt::test::build_rom_kind(kind, vendor, device);
+            if (d.rom_bytes.empty()) {
+                throw Fail("rom: unknown kind " + kind);
+            }
+        }
+        if (rom["truncate"]) {
+            d.rom_bytes.resize(std::min(d.rom_bytes.size(), rom["truncate"].as<std::size_t>()));
+        }
+    } else if (rom) {
+        d.rom = rom.as<bool>();
+    }
     return d;
 }
 
@@ -173,6 +204,9 @@ HostSpec parse_host(const YAML::Node& doc) {
     }
     if (doc["hypervisor"]) {
         host.hypervisor = doc["hypervisor"].as<bool>();
+    }
+    if (doc["virtualization"]) {
+        host.virtualization = doc["virtualization"].as<bool>();
     }
     if (doc["kernel"]) {
         host.kernel = scalar(doc["kernel"]);
@@ -371,6 +405,12 @@ private:
                 write_file(dir / "reset", "");
             }
         }
+        if (d.rom_dir) {
+            fs::create_directories(dir / "rom");
+            write_file(dir / "rom" / "README", "a directory where the rom attribute should be\n");
+        } else if (d.rom) {
+            write_file(dir / "rom", std::string(d.rom_bytes.begin(), d.rom_bytes.end()));
+        }
         if (d.link_speed) {
             attr("current_link_speed", *d.link_speed);
             attr("max_link_speed", d.max_link_speed.value_or(*d.link_speed));
@@ -436,7 +476,9 @@ private:
         const bool amd = m_host.cpu == "amd";
         std::string flags = "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat "
                             "pse36 clflush mmx fxsr sse sse2 ht syscall nx lm constant_tsc";
-        flags += amd ? " svm" : " vmx";
+        if (m_host.virtualization) {
+            flags += amd ? " svm" : " vmx";
+        }
         if (m_host.hypervisor) {
             flags += " hypervisor";
         }
