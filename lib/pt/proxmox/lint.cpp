@@ -1,0 +1,550 @@
+// SPDX-License-Identifier: MIT
+#include "pt/proxmox/lint.hpp"
+
+#include "pt/error.hpp"
+#include "pt/host/root.hpp"
+#include "pt/iommu/isolation.hpp"
+#include "pt/pci/topology.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+
+namespace pt::proxmox {
+namespace {
+
+std::string lower(std::string_view text) {
+    std::string out(text);
+    for (auto& c : out) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return out;
+}
+
+// The machine type of a `machine:` value: the default key or type= (Machine.pm).
+std::string machine_type(const std::optional<std::string>& machine) {
+    if (!machine) {
+        return "";
+    }
+    std::string_view rest = *machine;
+    std::size_t pos = 0;
+    while (pos <= rest.size()) {
+        const auto next = std::min(rest.find(',', pos), rest.size());
+        const auto part = rest.substr(pos, next - pos);
+        pos = next + 1;
+        if (part.starts_with("type=")) {
+            return std::string(part.substr(5));
+        }
+        if (part.find('=') == std::string_view::npos && !part.empty()) {
+            return std::string(part);
+        }
+    }
+    return "";
+}
+
+bool has_cpu_option(std::string_view args) {
+    // QEMU takes -cpu and --cpu; args is split like a shell line (PVE::Tools::split_args).
+    std::size_t pos = 0;
+    while (pos < args.size()) {
+        const auto start = args.find_first_not_of(" \t'\"", pos);
+        if (start == std::string_view::npos) {
+            break;
+        }
+        const auto end = std::min(args.find_first_of(" \t'\"", start), args.size());
+        const auto word = args.substr(start, end - start);
+        if (word == "-cpu" || word == "--cpu" || word.starts_with("-cpu=")
+            || word.starts_with("--cpu=")) {
+            return true;
+        }
+        pos = end;
+    }
+    return false;
+}
+
+struct Entry {
+    int index = 0;
+    std::string key;
+    std::string value;
+    int line = 0;
+    HostPci hostpci;
+};
+
+// The devices an entry passes: each host ID's functions present on the host (or, without a
+// topology, the ID's own address).
+std::vector<pci::Address> functions_of(const HostId& id, const pci::Topology* topology) {
+    std::vector<pci::Address> out;
+    if (!id.all_functions || !topology) {
+        out.push_back(id.address);
+        return out;
+    }
+    for (const auto& dev : topology->devices) {
+        if (dev.address.same_slot(id.address)) {
+            out.push_back(dev.address);
+        }
+    }
+    if (out.empty()) {
+        out.push_back(id.address);
+    }
+    return out;
+}
+
+bool overlaps(const HostId& a, const HostId& b) {
+    if (!a.address.same_slot(b.address)) {
+        return false;
+    }
+    return a.all_functions || b.all_functions || a.address.function == b.address.function;
+}
+
+std::vector<Entry> hostpci_entries(const VmConfig& config) {
+    std::map<std::string, Entry> by_key; // last occurrence wins, as in qemu-server
+    for (const auto& option : config.options()) {
+        const auto index = hostpci_index(option.key);
+        if (!index) {
+            continue;
+        }
+        by_key[option.key] =
+            Entry{*index, option.key, option.value, option.line, parse_hostpci(option.value)};
+    }
+    std::vector<Entry> out;
+    for (auto& [key, entry] : by_key) {
+        out.push_back(std::move(entry));
+    }
+    std::sort(
+        out.begin(), out.end(), [](const Entry& a, const Entry& b) { return a.index < b.index; });
+    return out;
+}
+
+std::string lower_ids(const Entry& entry) {
+    // Only the host IDs; every other part stays as written.
+    HostPci hostpci = entry.hostpci;
+    for (auto& [key, val] : hostpci.items) {
+        if (key == "host") {
+            val = lower(val);
+        }
+    }
+    return format_hostpci(hostpci);
+}
+
+} // namespace
+
+bool any_failed(const std::vector<check::Finding>& findings) {
+    return std::any_of(findings.begin(), findings.end(), [](const check::Finding& f) {
+        return f.status == check::Status::fail;
+    });
+}
+
+std::vector<check::Finding>
+lint_config(const VmFile& vm, const VmConfig& config, const LintContext& context) {
+    std::vector<check::Finding> out;
+    const int vmid = vm.vmid;
+    const auto at = [&](int line, std::string_view key, std::string_view value) {
+        return fmt::format("{}:{}: {}: {}", vm.path, line, key, value);
+    };
+    const auto add = [&](std::string id,
+                         check::Status status,
+                         std::string summary,
+                         std::string evidence,
+                         std::string fix) {
+        out.push_back(check::Finding{
+            std::move(id), status, std::move(summary), std::move(evidence), std::move(fix)});
+    };
+    const bool hardware = vm.local && context.topology != nullptr;
+    const auto entries = hostpci_entries(config);
+    const auto machine = config.find("machine");
+    const auto type = machine_type(machine ? std::optional(machine->value) : std::nullopt);
+    const bool q35 = type.find("q35") != std::string::npos;
+    const auto bios = config.find("bios");
+    const bool ovmf = bios && lower(bios->value) == "ovmf";
+
+    for (const auto& entry : entries) {
+        const auto evidence = at(entry.line, entry.key, entry.value);
+        const auto& h = entry.hostpci;
+        if (entry.index >= k_max_hostpci) {
+            add("vm.hostpci-index",
+                check::Status::fail,
+                fmt::format("VM {}: {} does not exist: Proxmox knows hostpci0 to hostpci15 and "
+                            "ignores this line",
+                            vmid,
+                            entry.key),
+                evidence,
+                fmt::format("move it to a free index from hostpci0 to hostpci15 (pt vmconf {} "
+                            "SEL picks the lowest free one)",
+                            vmid));
+        }
+        if (!h.problems.empty()) {
+            add("vm.hostpci-invalid",
+                check::Status::fail,
+                fmt::format("VM {}: {} is not a value Proxmox accepts ({}); Proxmox drops the line "
+                            "(\"unable to parse value of '{}'\")",
+                            vmid,
+                            entry.key,
+                            fmt::join(h.problems, "; "),
+                            entry.key),
+                evidence,
+                fmt::format("write it as {}: [host=]0000:BB:DD[.F][,pcie=1][,x-vga=1] or "
+                            "{}: mapping=ID[,...]",
+                            entry.key,
+                            entry.key));
+        }
+        if (std::any_of(
+                h.hosts.begin(), h.hosts.end(), [](const HostId& id) { return id.upper_case; })) {
+            add("vm.uppercase-hex",
+                check::Status::fail,
+                fmt::format("VM {}: {} writes hex in upper case; Proxmox's pattern is lower case "
+                            "only, so it drops the line and the device is not passed",
+                            vmid,
+                            entry.key),
+                evidence,
+                fmt::format("{}: {}", entry.key, lower_ids(entry)));
+        }
+        if (h.pcie.value_or(false) && !q35) {
+            add("vm.pcie-without-q35",
+                check::Status::fail,
+                fmt::format("VM {}: {} has pcie=1 but the machine is {}; Proxmox refuses to start "
+                            "it (\"q35 machine model is not enabled\")",
+                            vmid,
+                            entry.key,
+                            machine ? fmt::format("{:?}", machine->value)
+                                    : std::string("the default i440fx")),
+                machine
+                    ? fmt::format("{}; {}", evidence, at(machine->line, "machine", machine->value))
+                    : fmt::format("{} (no machine: line)", evidence),
+                fmt::format("qm set {} --machine q35 (a Windows guest may need its devices "
+                            "redetected), or drop pcie=1 from {}",
+                            vmid,
+                            entry.key));
+        }
+        if (h.romfile) {
+            if (h.romfile->starts_with('/')) {
+                const auto slash = h.romfile->rfind('/');
+                const auto name = h.romfile->substr(slash + 1);
+                add("vm.romfile-absolute",
+                    check::Status::fail,
+                    fmt::format("VM {}: romfile={} is an absolute path, but Proxmox always puts "
+                                "/usr/share/kvm/ in front (QEMU would open /usr/share/kvm/{})",
+                                vmid,
+                                *h.romfile,
+                                *h.romfile),
+                    evidence,
+                    fmt::format("cp {} /usr/share/kvm/{} and write romfile={} in {}",
+                                *h.romfile,
+                                name,
+                                name,
+                                entry.key));
+            } else if (vm.local
+                       && std::find(context.kvm_files.begin(), context.kvm_files.end(), *h.romfile)
+                              == context.kvm_files.end()) {
+                add("vm.romfile-missing",
+                    check::Status::fail,
+                    fmt::format("VM {}: romfile={} does not exist as /usr/share/kvm/{}; QEMU "
+                                "cannot open it and the VM does not start",
+                                vmid,
+                                *h.romfile,
+                                *h.romfile),
+                    evidence,
+                    fmt::format("put the ROM at /usr/share/kvm/{} (pt rom-dump can make one), or "
+                                "drop romfile= from {}",
+                                *h.romfile,
+                                entry.key));
+            }
+        }
+        if (h.x_vga.value_or(false) && ovmf) {
+            add("vm.xvga-with-ovmf",
+                check::Status::warn,
+                fmt::format("VM {}: {} has x-vga=1 with bios: ovmf; Proxmox does not pass x-vga to "
+                            "vfio-pci under OVMF, it only hides KVM (kvm=off) and sets vga: none",
+                            vmid,
+                            entry.key),
+                evidence,
+                fmt::format("drop x-vga=1 from {} (pt vmconf {} SEL --no-x-vga), or keep it "
+                            "knowingly for kvm=off",
+                            entry.key,
+                            vmid));
+        }
+        if (h.mapping && context.mappings) {
+            const auto* mapping = context.mappings->find(*h.mapping);
+            if (!mapping) {
+                add("vm.mapping-unknown",
+                    check::Status::fail,
+                    fmt::format("VM {}: {} uses mapping {} which {} does not define; the VM does "
+                                "not start",
+                                vmid,
+                                entry.key,
+                                *h.mapping,
+                                k_mapping_file),
+                    evidence,
+                    fmt::format("pt mapping {} SEL --apply", *h.mapping));
+            } else if (std::none_of(mapping->maps.begin(),
+                                    mapping->maps.end(),
+                                    [&](const MapEntry& m) { return m.node == vm.node; })) {
+                add("vm.mapping-no-node-entry",
+                    check::Status::fail,
+                    fmt::format("VM {}: {} uses mapping {}, which has no entry for node {} where "
+                                "the VM lives; it cannot start there",
+                                vmid,
+                                entry.key,
+                                *h.mapping,
+                                vm.node),
+                    fmt::format(
+                        "{}; {}:{}: {}", evidence, k_mapping_file, mapping->line, mapping->id),
+                    fmt::format("on node {}: pt mapping {} SEL --apply", vm.node, *h.mapping));
+            }
+        } else if (h.mapping && !context.mappings) {
+            add("vm.mapping-unknown",
+                check::Status::fail,
+                fmt::format("VM {}: {} uses mapping {} but {} does not exist; the VM does not "
+                            "start",
+                            vmid,
+                            entry.key,
+                            *h.mapping,
+                            k_mapping_file),
+                evidence,
+                fmt::format("pt mapping {} SEL --apply", *h.mapping));
+        }
+
+        if (!hardware) {
+            continue;
+        }
+        for (const auto& id : h.hosts) {
+            const auto functions = functions_of(id, context.topology);
+            const auto* dev = context.topology->find(functions.front());
+            if (!dev) {
+                add("vm.hostpci-missing-device",
+                    check::Status::fail,
+                    fmt::format("VM {}: {} passes {}, which does not exist on this host (a moved "
+                                "card, or a BIOS update that renumbered the buses); the VM does "
+                                "not start",
+                                vmid,
+                                entry.key,
+                                id.text),
+                    evidence,
+                    fmt::format("find the device with `pt iommu-groups --gpu`, then pt vmconf {} "
+                                "NEW-ADDRESS --apply (and remove {})",
+                                vmid,
+                                entry.key));
+                continue;
+            }
+            if (!dev->iommu_group) {
+                add("vm.hostpci-not-isolated",
+                    check::Status::fail,
+                    fmt::format("VM {}: {} ({}) is in no IOMMU group: the IOMMU is off, so "
+                                "Proxmox cannot pass it through",
+                                vmid,
+                                entry.key,
+                                id.text),
+                    evidence,
+                    "pt grub --apply, reboot, then pt iommu-groups");
+                continue;
+            }
+            std::vector<pci::Device> members;
+            for (const auto& other : context.topology->devices) {
+                if (other.iommu_group == dev->iommu_group) {
+                    members.push_back(other);
+                }
+            }
+            const auto verdict = iommu::judge(members, dev->address);
+            if (!verdict.isolated) {
+                std::vector<std::string> names;
+                for (const auto& f : verdict.foreign) {
+                    names.push_back(fmt::format(
+                        "{}{}", pci::format(f.address), f.driver ? " (" + *f.driver + ")" : ""));
+                }
+                add("vm.hostpci-not-isolated",
+                    check::Status::fail,
+                    fmt::format("VM {}: {} ({}) shares IOMMU group {} with {}; Proxmox takes all "
+                                "of them from the host when the VM starts",
+                                vmid,
+                                entry.key,
+                                id.text,
+                                *dev->iommu_group,
+                                fmt::join(names, ", ")),
+                    evidence,
+                    "put the card in a slot with its own group (pt iommu-groups shows them), or "
+                    "pass the whole group knowingly");
+            }
+            std::vector<std::string> bound;
+            for (const auto& member : members) {
+                if (!member.is_bridge() && member.driver
+                    && !iommu::is_vfio_safe_endpoint_driver(*member.driver)) {
+                    bound.push_back(
+                        fmt::format("{} ({})", pci::format(member.address), *member.driver));
+                }
+            }
+            if (!bound.empty()) {
+                add("vm.hostpci-not-vfio",
+                    check::Status::warn,
+                    fmt::format("VM {}: in the IOMMU group of {} ({}), {} {} not on vfio-pci; "
+                                "Proxmox unbinds {} at VM start, which fails while the host "
+                                "uses {}",
+                                vmid,
+                                entry.key,
+                                id.text,
+                                fmt::join(bound, ", "),
+                                bound.size() == 1 ? "is" : "are",
+                                bound.size() == 1 ? "it" : "them",
+                                bound.size() == 1 ? "it" : "them"),
+                    evidence,
+                    fmt::format(
+                        "pt bind {} --apply (and pt blacklist {} --apply to keep the host "
+                        "driver off at boot)",
+                        id.all_functions ? pci::format_slot(id.address) : pci::format(id.address),
+                        id.all_functions ? pci::format_slot(id.address) : pci::format(id.address)));
+            }
+        }
+    }
+
+    // The same device twice in this VM, or functions of one slot in separate entries.
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        for (std::size_t k = i + 1; k < entries.size(); ++k) {
+            for (const auto& a : entries[i].hostpci.hosts) {
+                for (const auto& b : entries[k].hostpci.hosts) {
+                    if (!a.address.same_slot(b.address)) {
+                        continue;
+                    }
+                    const auto evidence =
+                        fmt::format("{}; {}",
+                                    at(entries[i].line, entries[i].key, entries[i].value),
+                                    at(entries[k].line, entries[k].key, entries[k].value));
+                    if (overlaps(a, b)) {
+                        add("vm.duplicate-slot",
+                            check::Status::fail,
+                            fmt::format("VM {}: {} and {} both pass {}; Proxmox refuses to start "
+                                        "(\"assigned more than once\")",
+                                        vmid,
+                                        entries[i].key,
+                                        entries[k].key,
+                                        a.all_functions ? b.text : a.text),
+                            evidence,
+                            fmt::format("qm set {} --delete {}", vmid, entries[k].key));
+                    } else {
+                        add("vm.split-slot",
+                            check::Status::warn,
+                            fmt::format("VM {}: {} and {} pass functions of one slot ({}, {}) as "
+                                        "two guest devices; a GPU's functions belong in one "
+                                        "entry",
+                                        vmid,
+                                        entries[i].key,
+                                        entries[k].key,
+                                        a.text,
+                                        b.text),
+                            evidence,
+                            fmt::format("pt vmconf {} {} --apply (one entry for every function), "
+                                        "then qm set {} --delete {}",
+                                        vmid,
+                                        pci::format_slot(a.address),
+                                        vmid,
+                                        entries[k].key));
+                    }
+                }
+            }
+        }
+    }
+
+    // The same device in another VM of the same node: one finding per entry and other VM.
+    for (const auto& entry : entries) {
+        for (const auto& [other, other_config] : context.others) {
+            if (other.vmid == vmid || other.node != vm.node) {
+                continue;
+            }
+            std::vector<std::string> keys;
+            std::vector<std::string> lines;
+            for (const auto& other_entry : hostpci_entries(other_config)) {
+                const auto& hosts = other_entry.hostpci.hosts;
+                const bool shared = std::any_of(
+                    entry.hostpci.hosts.begin(), entry.hostpci.hosts.end(), [&](const HostId& id) {
+                        return std::any_of(hosts.begin(), hosts.end(), [&](const HostId& o) {
+                            return overlaps(id, o);
+                        });
+                    });
+                if (shared) {
+                    keys.push_back(other_entry.key);
+                    lines.push_back(fmt::format("{}:{}: {}: {}",
+                                                other.path,
+                                                other_entry.line,
+                                                other_entry.key,
+                                                other_entry.value));
+                }
+            }
+            if (keys.empty()) {
+                continue;
+            }
+            add("vm.device-in-two-vms",
+                check::Status::warn,
+                fmt::format("VM {}: {} passes a device that VM {} also passes ({}); only one of "
+                            "them can run at a time",
+                            vmid,
+                            entry.key,
+                            other.vmid,
+                            fmt::join(keys, ", ")),
+                fmt::format(
+                    "{}; {}", at(entry.line, entry.key, entry.value), fmt::join(lines, "; ")),
+                fmt::format(
+                    "keep it if the VMs never run together; otherwise qm set {} --delete {}",
+                    vmid,
+                    entry.key));
+        }
+    }
+
+    if (const auto args = config.find("args"); args && has_cpu_option(args->value)) {
+        add("vm.args-cpu",
+            check::Status::warn,
+            fmt::format("VM {}: args: passes -cpu, which QEMU takes instead of Proxmox's whole "
+                        "generated -cpu (Hyper-V enlightenments, kvm=off, enforce)",
+                        vmid),
+            at(args->line, "args", args->value),
+            fmt::format("remove -cpu ... from args: and use the cpu: key (qm set {} --cpu "
+                        "host,hidden=1; pt vmconf {} SEL --hide-hypervisor)",
+                        vmid,
+                        vmid));
+    }
+
+    if (out.empty()) {
+        add("vm.ok",
+            check::Status::pass,
+            entries.empty() ? fmt::format("VM {}: no hostpci entries", vmid)
+                            : fmt::format("VM {}: {} hostpci {}, no problem found",
+                                          vmid,
+                                          entries.size(),
+                                          entries.size() == 1 ? "entry" : "entries"),
+            vm.path,
+            "");
+    }
+    return out;
+}
+
+std::vector<VmLint> lint_vms(const host::Root& root, std::optional<int> vmid) {
+    LintContext context;
+    const auto topology = pci::scan(root, nullptr);
+    context.topology = &topology;
+    if (root.exists(k_mapping_file)) {
+        context.mappings = parse_mapping_file(root.read_file(k_mapping_file));
+    }
+    context.kvm_files = root.list(k_kvm_dir);
+    std::vector<VmFile> wanted;
+    if (vmid) {
+        wanted.push_back(find_vm(root, *vmid));
+    }
+    for (const auto& vm : find_vms(root)) {
+        context.others.emplace_back(vm, VmConfig::parse(root.read_file(vm.path)));
+        if (!vmid) {
+            wanted.push_back(vm);
+        }
+    }
+    std::vector<VmLint> out;
+    for (const auto& vm : wanted) {
+        const auto it = std::find_if(context.others.begin(),
+                                     context.others.end(),
+                                     [&](const auto& pair) { return pair.first.path == vm.path; });
+        out.push_back(VmLint{vm, lint_config(vm, it->second, context)});
+    }
+    return out;
+}
+
+std::vector<check::Finding> lint_vm(const host::Root& root, int vmid) {
+    return lint_vms(root, vmid).front().findings;
+}
+
+} // namespace pt::proxmox

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "pt/check/finding.hpp"
+#include "pt/proxmox/mapping.hpp"
+#include "pt/proxmox/vm_config.hpp"
+#include "pt/proxmox/vm_files.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pt::host {
+class Root;
+}
+
+namespace pt::pci {
+struct Topology;
+}
+
+namespace pt::proxmox {
+
+// pt vmconf --check: what is wrong with a VM's passthrough configuration, each finding with the
+// cause and the exact fix (ground truth §1, §2, §12). Finding ids, all prefixed "vm.":
+//   fail (exit 3 in pt vmconf --check):
+//     vm.pcie-without-q35       pcie=1 on a machine that is not q35 (qemu-server dies)
+//     vm.romfile-absolute       romfile=/... (qemu-server always prefixes /usr/share/kvm/)
+//     vm.romfile-missing        romfile=NAME with no /usr/share/kvm/NAME (local VMs only)
+//     vm.hostpci-invalid        a value qemu-server rejects (and drops)
+//     vm.hostpci-index          hostpci16 and above (only hostpci0..15 exist)
+//     vm.uppercase-hex          A-F in a host ID (qemu-server's pattern is lower case only)
+//     vm.duplicate-slot         the same function twice ("assigned more than once")
+//     vm.hostpci-missing-device no such device on this host (local VMs only)
+//     vm.hostpci-not-isolated   the group holds other endpoints, or there is no IOMMU group
+//     vm.mapping-unknown        mapping=ID with no such mapping in /etc/pve/mapping/pci.cfg
+//     vm.mapping-no-node-entry  the mapping has no entry for the VM's node
+//   warn:
+//     vm.args-cpu               args: with -cpu replaces Proxmox's whole generated -cpu
+//     vm.xvga-with-ovmf         x-vga=1 with bios: ovmf (not passed to vfio-pci; still kvm=off)
+//     vm.hostpci-not-vfio       group endpoints on a host driver (Proxmox rebinds them at start)
+//     vm.device-in-two-vms      another VM of the node passes the same device
+//     vm.split-slot             functions of one slot in separate hostpci entries
+//   pass: vm.ok (no problem found).
+// Evidence is "PATH:LINE: key: value"; fix is the exact line to write or command to run.
+
+// What a VM is checked against.
+struct LintContext {
+    // This node's hardware; nullptr (or a VM of another node) skips the hardware checks.
+    const pci::Topology* topology = nullptr;
+    // The mapping file; nullopt when it does not exist.
+    std::optional<MappingFile> mappings;
+    // Names of the files under /usr/share/kvm (local VMs' romfile= are looked up there).
+    std::vector<std::string> kvm_files;
+    // Every VM of the cluster with its parsed config, for vm.device-in-two-vms.
+    std::vector<std::pair<VmFile, VmConfig>> others;
+};
+
+// Lints one config (the main section). Pure: everything comes from `config` and `context`.
+std::vector<check::Finding>
+lint_config(const VmFile& vm, const VmConfig& config, const LintContext& context);
+
+struct VmLint {
+    VmFile vm;
+    std::vector<check::Finding> findings;
+};
+
+// Reads every VM config (find_vms), the topology, /etc/pve/mapping/pci.cfg and /usr/share/kvm
+// through `root`, and lints `vmid` (pt::Error when it does not exist or exists twice, as
+// find_vm) or, with nullopt, every VM.
+std::vector<VmLint> lint_vms(const host::Root& root, std::optional<int> vmid);
+
+// lint_vms(root, vmid).front().findings.
+std::vector<check::Finding> lint_vm(const host::Root& root, int vmid);
+
+// True when a finding of `findings` has status fail.
+bool any_failed(const std::vector<check::Finding>& findings);
+
+} // namespace pt::proxmox

@@ -1,0 +1,616 @@
+// SPDX-License-Identifier: MIT
+#include "pt/proxmox/vm_config.hpp"
+
+#include "pt/pci/hex.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <set>
+
+namespace pt::proxmox {
+namespace {
+
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+std::string_view trim(std::string_view text) {
+    while (!text.empty() && is_space(text.front())) {
+        text.remove_prefix(1);
+    }
+    while (!text.empty() && is_space(text.back())) {
+        text.remove_suffix(1);
+    }
+    return text;
+}
+
+std::string lower(std::string_view text) {
+    std::string out(text);
+    for (auto& c : out) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return out;
+}
+
+bool is_lower_alpha(char c) {
+    return c >= 'a' && c <= 'z';
+}
+
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+
+// A section header: "[NAME]" followed only by whitespace (qemu-server: m/^\[(...)\]\s*$/).
+std::optional<std::string> header_name(std::string_view line) {
+    if (line.empty() || line.front() != '[') {
+        return std::nullopt;
+    }
+    const auto close = line.find(']');
+    if (close == std::string_view::npos || !trim(line.substr(close + 1)).empty()) {
+        return std::nullopt;
+    }
+    return std::string(line.substr(1, close - 1));
+}
+
+// qemu-server's snapshot names: [a-z][a-z0-9_\-]+, case-insensitive.
+bool is_snapshot_name(std::string_view name) {
+    if (name.size() < 2 || !std::isalpha(static_cast<unsigned char>(name.front()))) {
+        return false;
+    }
+    return std::all_of(name.begin() + 1, name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
+    });
+}
+
+SectionKind kind_of_header(std::string_view name) {
+    const auto low = lower(name);
+    if (low == "pending") {
+        return SectionKind::pending;
+    }
+    if (low.starts_with("special:") && low.size() > 8) {
+        return SectionKind::special;
+    }
+    return is_snapshot_name(name) ? SectionKind::snapshot : SectionKind::unknown;
+}
+
+std::string line_ending(std::string_view line) {
+    if (line.ends_with("\r\n")) {
+        return "\r\n";
+    }
+    return line.ends_with('\n') ? "\n" : "";
+}
+
+std::vector<std::string> split_list(std::string_view text, char sep) {
+    std::vector<std::string> out;
+    std::size_t pos = 0;
+    while (pos <= text.size()) {
+        const auto next = std::min(text.find(sep, pos), text.size());
+        const auto part = trim(text.substr(pos, next - pos));
+        if (!part.empty()) {
+            out.emplace_back(part);
+        }
+        pos = next + 1;
+    }
+    return out;
+}
+
+} // namespace
+
+bool is_option_key(std::string_view key) {
+    std::size_t i = 0;
+    if (key.empty() || !is_lower_alpha(key[0])) {
+        return false;
+    }
+    ++i;
+    while (i < key.size() && (is_lower_alpha(key[i]) || key[i] == '_' || key[i] == '-')) {
+        ++i;
+    }
+    while (i < key.size() && is_digit(key[i])) {
+        ++i;
+    }
+    return i == key.size();
+}
+
+std::optional<int> hostpci_index(std::string_view key) {
+    constexpr std::string_view prefix = "hostpci";
+    if (!key.starts_with(prefix) || key.size() == prefix.size() || key.size() > prefix.size() + 3) {
+        return std::nullopt;
+    }
+    const auto digits = key.substr(prefix.size());
+    if (!std::all_of(digits.begin(), digits.end(), is_digit)
+        || (digits.size() > 1 && digits[0] == '0')) {
+        return std::nullopt;
+    }
+    int n = 0;
+    for (const char c : digits) {
+        n = n * 10 + (c - '0');
+    }
+    return n;
+}
+
+std::optional<bool> parse_bool(std::string_view text) {
+    const auto low = lower(text);
+    if (low == "1" || low == "on" || low == "yes" || low == "true") {
+        return true;
+    }
+    if (low == "0" || low == "off" || low == "no" || low == "false") {
+        return false;
+    }
+    return std::nullopt;
+}
+
+VmConfig VmConfig::parse(std::string text) {
+    VmConfig config;
+    config.m_text = std::move(text);
+    config.reparse();
+    return config;
+}
+
+void VmConfig::reparse() {
+    m_lines.clear();
+    m_sections.clear();
+    m_sections.push_back(Section{SectionKind::main, "", 0, 0});
+    std::size_t pos = 0;
+    int number = 0;
+    while (pos < m_text.size()) {
+        const auto newline = m_text.find('\n', pos);
+        const auto end = newline == std::string::npos ? m_text.size() : newline + 1;
+        std::string_view raw(m_text.data() + pos, end - pos);
+        std::string_view line = raw;
+        if (line.ends_with('\n')) {
+            line.remove_suffix(1);
+        }
+        ConfigLine entry;
+        entry.number = ++number;
+        entry.offset = pos;
+        entry.length = end - pos;
+        if (trim(line).empty()) {
+            entry.kind = ConfigLine::Kind::blank;
+        } else if (const auto name = header_name(line)) {
+            entry.kind = ConfigLine::Kind::header;
+            m_sections.back().end_line = m_lines.size();
+            m_sections.push_back(Section{kind_of_header(*name), *name, m_lines.size(), 0});
+        } else if (line.front() == '#') {
+            entry.kind = ConfigLine::Kind::comment;
+        } else {
+            // m/^([a-z][a-z_\-]*\d*):\s*(.+?)\s*$/ (and description/args/delete, same shape)
+            const auto colon = line.find(':');
+            const auto value =
+                colon == std::string_view::npos ? std::string_view{} : trim(line.substr(colon + 1));
+            if (colon != std::string_view::npos && is_option_key(line.substr(0, colon))
+                && !value.empty()) {
+                entry.kind = ConfigLine::Kind::option;
+                entry.key = std::string(line.substr(0, colon));
+                entry.value = std::string(value);
+            } else {
+                entry.kind = ConfigLine::Kind::invalid;
+            }
+        }
+        entry.section = m_sections.size() - 1;
+        m_lines.push_back(std::move(entry));
+        pos = end;
+    }
+    m_sections.back().end_line = m_lines.size();
+}
+
+std::optional<std::string> VmConfig::lookup(std::size_t section, std::string_view key) const {
+    std::optional<std::string> found;
+    const auto& sec = m_sections[section];
+    for (std::size_t i = sec.first_line; i < sec.end_line; ++i) {
+        if (m_lines[i].kind == ConfigLine::Kind::option && m_lines[i].key == key) {
+            found = m_lines[i].value;
+        }
+    }
+    return found;
+}
+
+std::optional<std::string> VmConfig::get(std::string_view key) const {
+    return lookup(0, key);
+}
+
+std::optional<Option> VmConfig::find(std::string_view key) const {
+    std::optional<Option> found;
+    const auto& sec = m_sections[0];
+    for (std::size_t i = sec.first_line; i < sec.end_line; ++i) {
+        if (m_lines[i].kind == ConfigLine::Kind::option && m_lines[i].key == key) {
+            found = Option{m_lines[i].key, m_lines[i].value, m_lines[i].number};
+        }
+    }
+    return found;
+}
+
+std::vector<Option> VmConfig::options() const {
+    std::vector<Option> out;
+    const auto& sec = m_sections[0];
+    for (std::size_t i = sec.first_line; i < sec.end_line; ++i) {
+        if (m_lines[i].kind == ConfigLine::Kind::option) {
+            out.push_back(Option{m_lines[i].key, m_lines[i].value, m_lines[i].number});
+        }
+    }
+    return out;
+}
+
+std::optional<std::size_t> VmConfig::pending_section() const {
+    for (std::size_t i = 1; i < m_sections.size(); ++i) {
+        if (m_sections[i].kind == SectionKind::pending) {
+            return i;
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> VmConfig::get_pending(std::string_view key) const {
+    const auto pending = pending_section();
+    return pending ? lookup(*pending, key) : std::nullopt;
+}
+
+std::vector<std::string> VmConfig::pending_deletes() const {
+    const auto list = get_pending("delete");
+    return list ? split_list(*list, ',') : std::vector<std::string>{};
+}
+
+std::vector<std::pair<std::string, std::string>> VmConfig::effective() const {
+    std::map<std::string, std::string> merged;
+    for (const auto& option : options()) {
+        merged[option.key] = option.value;
+    }
+    if (const auto pending = pending_section()) {
+        const auto& sec = m_sections[*pending];
+        for (std::size_t i = sec.first_line; i < sec.end_line; ++i) {
+            if (m_lines[i].kind == ConfigLine::Kind::option && m_lines[i].key != "delete") {
+                merged[m_lines[i].key] = m_lines[i].value;
+            }
+        }
+        for (const auto& key : pending_deletes()) {
+            merged.erase(key);
+        }
+    }
+    return {merged.begin(), merged.end()};
+}
+
+void VmConfig::splice(std::size_t offset, std::size_t length, std::string_view replacement) {
+    m_text.replace(offset, length, replacement);
+    reparse();
+}
+
+bool VmConfig::set_in(std::size_t section, std::string_view key, std::string_view value) {
+    const auto& sec = m_sections[section];
+    std::optional<std::size_t> last_same;
+    std::optional<std::size_t> first_greater;
+    std::optional<std::size_t> last_option;
+    std::optional<std::size_t> last_comment;
+    for (std::size_t i = sec.first_line; i < sec.end_line; ++i) {
+        const auto& line = m_lines[i];
+        if (line.kind == ConfigLine::Kind::comment) {
+            last_comment = i;
+        }
+        if (line.kind != ConfigLine::Kind::option) {
+            continue;
+        }
+        last_option = i;
+        if (line.key == key) {
+            last_same = i;
+        } else if (!first_greater && line.key > key) {
+            first_greater = i;
+        }
+    }
+    const std::string content = fmt::format("{}: {}", key, value);
+    if (last_same) {
+        const auto& line = m_lines[*last_same];
+        const std::string_view raw(m_text.data() + line.offset, line.length);
+        const std::string replacement = content + line_ending(raw);
+        if (raw == replacement) {
+            return false;
+        }
+        splice(line.offset, line.length, replacement);
+        return true;
+    }
+    // Where qemu-server's writer (keys sorted) would put it: before the first greater key, else
+    // after the last option, else after the header or the description.
+    if (first_greater) {
+        splice(m_lines[*first_greater].offset, 0, content + "\n");
+        return true;
+    }
+    std::optional<std::size_t> after = last_option;
+    if (!after) {
+        after = section == 0 ? last_comment : std::optional<std::size_t>(sec.first_line);
+    }
+    if (!after) {
+        splice(0, 0, content + "\n");
+        return true;
+    }
+    const auto& line = m_lines[*after];
+    const auto end = line.offset + line.length;
+    if (m_text[end - 1] != '\n') {
+        // The file ends without a newline: keep it that way.
+        splice(end, 0, "\n" + content);
+    } else {
+        splice(end, 0, content + "\n");
+    }
+    return true;
+}
+
+bool VmConfig::remove_in(std::size_t section, std::string_view key) {
+    bool changed = false;
+    for (;;) {
+        const auto& sec = m_sections[section];
+        std::optional<std::size_t> hit;
+        for (std::size_t i = sec.first_line; i < sec.end_line && !hit; ++i) {
+            if (m_lines[i].kind == ConfigLine::Kind::option && m_lines[i].key == key) {
+                hit = i;
+            }
+        }
+        if (!hit) {
+            return changed;
+        }
+        const auto& line = m_lines[*hit];
+        auto offset = line.offset;
+        auto length = line.length;
+        if (m_text[offset + length - 1] != '\n' && offset > 0) {
+            // The last line of a file without a final newline: take the newline before it.
+            --offset;
+            ++length;
+        }
+        splice(offset, length, "");
+        changed = true;
+    }
+}
+
+bool VmConfig::set(std::string_view key, std::string_view value) {
+    return set_in(0, key, value);
+}
+
+bool VmConfig::remove(std::string_view key) {
+    return remove_in(0, key);
+}
+
+bool VmConfig::set_pending(std::string_view key, std::string_view value) {
+    if (const auto pending = pending_section()) {
+        return set_in(*pending, key, value);
+    }
+    const std::string block = fmt::format("[PENDING]\n{}: {}\n", key, value);
+    if (m_sections.size() > 1) {
+        // Before the first [special:...] or snapshot section, where qemu-server writes it.
+        splice(m_lines[m_sections[1].first_line].offset, 0, block + "\n");
+        return true;
+    }
+    std::string tail;
+    if (!m_text.empty() && m_text.back() != '\n') {
+        tail += "\n";
+    }
+    if (!m_text.empty()) {
+        tail += "\n";
+    }
+    splice(m_text.size(), 0, tail + block);
+    return true;
+}
+
+bool VmConfig::remove_pending(std::string_view key) {
+    const auto pending = pending_section();
+    return pending ? remove_in(*pending, key) : false;
+}
+
+bool VmConfig::add_pending_delete(std::string_view key) {
+    auto list = pending_deletes();
+    if (std::find(list.begin(), list.end(), key) != list.end()) {
+        return false;
+    }
+    list.emplace_back(key);
+    return set_pending("delete", fmt::format("{}", fmt::join(list, ",")));
+}
+
+bool VmConfig::remove_pending_delete(std::string_view key) {
+    auto list = pending_deletes();
+    const auto it = std::find(list.begin(), list.end(), key);
+    if (it == list.end()) {
+        return false;
+    }
+    list.erase(it);
+    if (list.empty()) {
+        return remove_pending("delete");
+    }
+    return set_pending("delete", fmt::format("{}", fmt::join(list, ",")));
+}
+
+std::optional<HostId> parse_host_id(std::string_view text) {
+    HostId id;
+    id.text = std::string(text);
+    std::string_view rest = text;
+    // [DDDD:]BB:DD[.F]
+    const auto colons = std::count(rest.begin(), rest.end(), ':');
+    if (colons == 2) {
+        const auto colon = rest.find(':');
+        const auto domain = rest.substr(0, colon);
+        if (domain.size() < 4 || domain.size() > 8) {
+            return std::nullopt;
+        }
+        const auto value = pci::parse_hex_digits(domain);
+        if (!value) {
+            return std::nullopt;
+        }
+        id.address.domain = *value;
+        id.domain_given = true;
+        rest.remove_prefix(colon + 1);
+    } else if (colons != 1) {
+        return std::nullopt;
+    }
+    const auto bus = rest.substr(0, 2);
+    if (rest.size() < 5 || rest[2] != ':') {
+        return std::nullopt;
+    }
+    const auto dev = rest.substr(3, 2);
+    const auto b = pci::parse_hex_digits(bus);
+    const auto d = pci::parse_hex_digits(dev);
+    if (!b || !d || bus.size() != 2 || dev.size() != 2) {
+        return std::nullopt;
+    }
+    id.address.bus = static_cast<std::uint8_t>(*b);
+    id.address.device = static_cast<std::uint8_t>(*d);
+    rest.remove_prefix(5);
+    if (rest.empty()) {
+        id.all_functions = true;
+    } else {
+        if (rest.size() != 2 || rest[0] != '.') {
+            return std::nullopt;
+        }
+        const auto f = pci::parse_hex_digits(rest.substr(1));
+        if (!f) {
+            return std::nullopt;
+        }
+        id.address.function = static_cast<std::uint8_t>(*f);
+    }
+    id.upper_case =
+        std::any_of(text.begin(), text.end(), [](char c) { return c >= 'A' && c <= 'F'; });
+    return id;
+}
+
+HostPci parse_hostpci(std::string_view value) {
+    static const std::set<std::string, std::less<>> bools = {
+        "pcie", "x-vga", "rombar", "legacy-igd"};
+    static const std::set<std::string, std::less<>> strings = {"mapping",
+                                                               "romfile",
+                                                               "mdev",
+                                                               "vendor-id",
+                                                               "device-id",
+                                                               "sub-vendor-id",
+                                                               "sub-device-id",
+                                                               "driver"};
+    HostPci out;
+    std::set<std::string> seen;
+    std::size_t pos = 0;
+    while (pos <= value.size()) {
+        const auto next = std::min(value.find(',', pos), value.size());
+        const auto part = value.substr(pos, next - pos);
+        pos = next + 1;
+        if (trim(part).empty()) {
+            continue;
+        }
+        std::string key;
+        std::string val;
+        const auto eq = part.find('=');
+        if (eq == std::string_view::npos) {
+            key = "host";
+            val = std::string(part);
+            if (seen.count("host") != 0) {
+                out.problems.push_back(fmt::format("{:?}: the host IDs are given twice", part));
+                continue;
+            }
+            out.host_implicit = true;
+        } else {
+            key = std::string(part.substr(0, eq));
+            val = std::string(part.substr(eq + 1));
+        }
+        out.items.emplace_back(key, val);
+        if (!seen.insert(key).second) {
+            out.problems.push_back(fmt::format("duplicate key {:?}", key));
+            continue;
+        }
+        if (key == "host") {
+            for (const auto& text : split_list(val, ';')) {
+                if (auto id = parse_host_id(text)) {
+                    out.hosts.push_back(std::move(*id));
+                } else {
+                    out.problems.push_back(
+                        fmt::format("{:?} is not a host PCI ID ([DDDD:]BB:DD[.F])", text));
+                }
+            }
+            if (split_list(val, ';').empty()) {
+                out.problems.push_back("host= is empty");
+            }
+        } else if (bools.count(key) != 0) {
+            const auto b = parse_bool(val);
+            if (!b) {
+                out.problems.push_back(
+                    fmt::format("{}={:?} is not a boolean (use 1 or 0)", key, val));
+            } else if (key == "pcie") {
+                out.pcie = b;
+            } else if (key == "x-vga") {
+                out.x_vga = b;
+            } else if (key == "rombar") {
+                out.rombar = b;
+            } else {
+                out.legacy_igd = b;
+            }
+        } else if (strings.count(key) != 0) {
+            if (key == "mapping") {
+                out.mapping = val;
+            } else if (key == "romfile") {
+                out.romfile = val;
+            } else if (key == "mdev") {
+                out.mdev = val;
+            }
+        } else {
+            out.problems.push_back(fmt::format("unknown key {:?}", key));
+        }
+    }
+    if (seen.count("host") != 0 && out.mapping) {
+        out.problems.push_back("host and mapping are both set (qemu-server: \"Cannot set both\")");
+    }
+    if (seen.count("host") == 0 && !out.mapping) {
+        out.problems.push_back("neither host nor mapping is set");
+    }
+    return out;
+}
+
+std::string format_hostpci(const HostPci& hostpci) {
+    std::string out;
+    for (const auto& [key, value] : hostpci.items) {
+        if (!out.empty()) {
+            out += ',';
+        }
+        if (key == "host" && hostpci.host_implicit) {
+            out += value;
+        } else {
+            out += fmt::format("{}={}", key, value);
+        }
+    }
+    return out;
+}
+
+void set_item(HostPci& hostpci, std::string_view key, std::string_view value) {
+    auto& items = hostpci.items;
+    if (key == "host" || key == "mapping") {
+        const std::string_view other = key == "host" ? "mapping" : "host";
+        remove_item(hostpci, other);
+        const auto it = std::find_if(
+            items.begin(), items.end(), [&](const auto& item) { return item.first == key; });
+        if (it != items.end()) {
+            it->second = std::string(value);
+        } else {
+            items.emplace(items.begin(), std::string(key), std::string(value));
+        }
+        // The device comes first, written bare as the GUI and qm set write it.
+        hostpci.host_implicit = key == "host";
+        return;
+    }
+    const auto it = std::find_if(
+        items.begin(), items.end(), [&](const auto& item) { return item.first == key; });
+    if (it != items.end()) {
+        it->second = std::string(value);
+        return;
+    }
+    // PVE::JSONSchema::print_property_string: the default key, then the others sorted.
+    auto at = items.begin();
+    while (at != items.end()
+           && (at->first == "host" || at->first == "mapping" || at->first < key)) {
+        ++at;
+    }
+    items.emplace(at, std::string(key), std::string(value));
+}
+
+void remove_item(HostPci& hostpci, std::string_view key) {
+    auto& items = hostpci.items;
+    items.erase(std::remove_if(items.begin(),
+                               items.end(),
+                               [&](const auto& item) { return item.first == key; }),
+                items.end());
+    if (key == "host") {
+        hostpci.host_implicit = false;
+    }
+}
+
+} // namespace pt::proxmox

@@ -1,0 +1,617 @@
+// SPDX-License-Identifier: MIT
+#include "pt/proxmox/vmconf_plan.hpp"
+
+#include "pt/error.hpp"
+#include "pt/host/root.hpp"
+#include "pt/pci/class_code.hpp"
+#include "pt/pci/selector.hpp"
+#include "pt/pci/topology.hpp"
+#include "pt/proxmox/mapping.hpp"
+#include "pt/proxmox/vm_config.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <set>
+
+namespace pt::proxmox {
+namespace {
+
+std::string lower(std::string_view text) {
+    std::string out(text);
+    for (auto& c : out) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return out;
+}
+
+std::vector<std::string> split(std::string_view text, char sep) {
+    std::vector<std::string> out;
+    std::size_t pos = 0;
+    while (pos <= text.size()) {
+        const auto next = std::min(text.find(sep, pos), text.size());
+        if (next > pos) {
+            out.emplace_back(text.substr(pos, next - pos));
+        }
+        pos = next + 1;
+    }
+    return out;
+}
+
+// A property string with a default key (machine: type, cpu: cputype): `key`=`value` replaced in
+// place, or inserted after the default key among the others in sorted order, as
+// PVE::JSONSchema::print_property_string writes them. `key` equal to `default_key` sets the bare
+// first part.
+std::string set_property(std::string_view text,
+                         std::string_view default_key,
+                         std::string_view key,
+                         std::string_view value) {
+    auto parts = split(text, ',');
+    const auto bare = [](const std::string& p) {
+        return p.find('=') == std::string::npos;
+    };
+    if (key == default_key) {
+        for (auto& part : parts) {
+            if (bare(part) || part.starts_with(fmt::format("{}=", default_key))) {
+                part = std::string(value);
+                return fmt::format("{}", fmt::join(parts, ","));
+            }
+        }
+        parts.insert(parts.begin(), std::string(value));
+        return fmt::format("{}", fmt::join(parts, ","));
+    }
+    const auto prefix = fmt::format("{}=", key);
+    for (auto& part : parts) {
+        if (part.starts_with(prefix)) {
+            part = prefix + std::string(value);
+            return fmt::format("{}", fmt::join(parts, ","));
+        }
+    }
+    auto at = parts.begin();
+    while (at != parts.end()
+           && (bare(*at) || at->starts_with(fmt::format("{}=", default_key))
+               || at->substr(0, at->find('=')) < key)) {
+        ++at;
+    }
+    parts.insert(at, prefix + std::string(value));
+    return fmt::format("{}", fmt::join(parts, ","));
+}
+
+std::optional<std::string>
+get_property(std::string_view text, std::string_view default_key, std::string_view key) {
+    for (const auto& part : split(text, ',')) {
+        const auto eq = part.find('=');
+        if (eq == std::string::npos) {
+            if (key == default_key) {
+                return part;
+            }
+        } else if (part.substr(0, eq) == key) {
+            return part.substr(eq + 1);
+        }
+    }
+    return std::nullopt;
+}
+
+// The functions an ID stands for, as (address, all functions).
+struct Target {
+    pci::Address address;
+    bool all = false;
+    std::string text; // what pt writes: 0000:0b:00 or 0000:0b:00.0
+};
+
+bool covers(const Target& t, const HostId& id) {
+    if (!t.address.same_slot(id.address)) {
+        return false;
+    }
+    return t.all || id.all_functions || t.address.function == id.address.function;
+}
+
+Target target_of(const pci::Topology& topology,
+                 std::string_view text,
+                 bool function_only,
+                 const VmFile& vm) {
+    const auto sel = pci::parse_selector(text);
+    Target t;
+    if (sel.kind == pci::Selector::Kind::ids) {
+        std::vector<const pci::Device*> hits;
+        for (const auto& dev : topology.devices) {
+            if (sel.matches(dev)) {
+                hits.push_back(&dev);
+            }
+        }
+        if (hits.empty()) {
+            throw Error(fmt::format("no device {} on this host; `pt iommu-groups` lists the "
+                                    "devices",
+                                    sel.text));
+        }
+        for (const auto* dev : hits) {
+            if (!dev->address.same_slot(hits.front()->address)) {
+                std::vector<std::string> where;
+                for (const auto* d : hits) {
+                    where.push_back(pci::format(d->address));
+                }
+                throw UsageError(fmt::format("{} matches devices in several slots ({}); give the "
+                                             "address of the one for VM {}",
+                                             sel.text,
+                                             fmt::join(where, ", "),
+                                             vm.vmid));
+            }
+        }
+        t.address = hits.front()->address;
+        t.all = !function_only;
+    } else {
+        t.address = sel.address;
+        if (sel.kind == pci::Selector::Kind::slot) {
+            if (function_only) {
+                throw UsageError(fmt::format("--function-only needs a function (0000:BB:DD.F); "
+                                             "{} is a whole slot",
+                                             sel.text));
+            }
+            t.address.function = 0;
+            t.all = true;
+        } else {
+            t.all = !function_only;
+        }
+    }
+    t.text = t.all ? pci::format_slot(t.address) : pci::format(t.address);
+    return t;
+}
+
+struct Entry {
+    std::string key;
+    int index = 0;
+    std::string value;
+    HostPci hostpci;
+};
+
+std::string machine_type_of(const std::optional<std::string>& machine) {
+    if (!machine) {
+        return "";
+    }
+    return get_property(*machine, "type", "type").value_or("");
+}
+
+bool shell_safe(std::string_view text) {
+    return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0
+               || std::string_view("=,:._/+-@").find(c) != std::string_view::npos;
+    });
+}
+
+std::string quote(std::string_view text) {
+    if (shell_safe(text)) {
+        return std::string(text);
+    }
+    std::string out = "'";
+    for (const char c : text) {
+        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    }
+    return out + "'";
+}
+
+} // namespace
+
+std::optional<std::string> qm_command(const VmconfPlan& plan) {
+    if (plan.sets.empty() && plan.deletes.empty()) {
+        return std::nullopt;
+    }
+    std::string out = fmt::format("qm set {}", plan.vm.vmid);
+    for (const auto& [key, value] : plan.sets) {
+        out += fmt::format(" --{} {}", key, quote(value));
+    }
+    if (!plan.deletes.empty()) {
+        out += fmt::format(" --delete {}", fmt::join(plan.deletes, ","));
+    }
+    return out;
+}
+
+VmconfPlan
+plan_vmconf(const host::Root& root, const pci::Topology& topology, const VmconfRequest& request) {
+    const bool adding = request.selector || request.mapping;
+    if (request.remove && adding) {
+        throw UsageError("--remove takes the device itself; give either SEL (or --mapping) to "
+                         "add, or --remove SEL to remove");
+    }
+    if (!adding
+        && (request.function_only || !request.x_vga || request.rombar || request.romfile
+            || request.set_machine)) {
+        throw UsageError("--function-only, --no-x-vga, --rombar, --romfile and --set-machine "
+                         "describe the device being added: give SEL (or --mapping ID)");
+    }
+    if (!adding && !request.remove && !request.ovmf && !request.hide_hypervisor) {
+        throw UsageError("nothing to do: give SEL (the device to add), --remove SEL, --ovmf or "
+                         "--hide-hypervisor, or --check to lint the VM");
+    }
+    if (request.romfile) {
+        const auto& name = *request.romfile;
+        if (name.find('/') != std::string::npos) {
+            throw UsageError(fmt::format(
+                "--romfile {}: give a bare file name under /usr/share/kvm/, not a path; Proxmox "
+                "always puts /usr/share/kvm/ in front (QemuServer/PCI.pm), so romfile={} would "
+                "open /usr/share/kvm/{}. Copy the file there first: cp {} /usr/share/kvm/",
+                name,
+                name,
+                name,
+                name));
+        }
+        if (name.empty() || name.find_first_of(",;") != std::string::npos) {
+            throw UsageError(fmt::format("--romfile {:?}: the name may not be empty or contain "
+                                         "',' or ';' (qemu-server's pattern [^,;]+)",
+                                         name));
+        }
+    }
+    if (request.mapping && !is_config_id(*request.mapping)) {
+        throw UsageError(fmt::format("--mapping {:?} is not a mapping ID (a letter, then "
+                                     "letters, digits, '_' or '-')",
+                                     *request.mapping));
+    }
+    // Selector syntax before any file is read: a typo is a usage error whatever the host.
+    for (const auto* text : {&request.selector, &request.remove}) {
+        if (*text) {
+            pci::parse_selector(**text);
+        }
+    }
+
+    VmconfPlan out;
+    out.vm = find_vm(root, request.vmid);
+    const auto& vm = out.vm;
+    out.pid = vm.local ? running_pid(root, vm.vmid) : std::nullopt;
+    out.running = out.pid.has_value();
+    const std::string before = root.read_file(vm.path);
+    auto config = VmConfig::parse(before);
+    auto& plan = out.plan;
+    plan.title = request.title;
+
+    // What the VM runs with once pending changes apply (for a running VM), or its main section.
+    std::map<std::string, std::string> current;
+    if (out.running) {
+        for (auto& [key, value] : config.effective()) {
+            current[key] = value;
+        }
+    } else {
+        for (const auto& option : config.options()) {
+            current[option.key] = option.value;
+        }
+    }
+    const auto value_of = [&](const std::string& key) -> std::optional<std::string> {
+        const auto it = current.find(key);
+        return it == current.end() ? std::nullopt : std::optional(it->second);
+    };
+    std::vector<Entry> entries;
+    for (const auto& [key, value] : current) {
+        if (const auto index = hostpci_index(key)) {
+            entries.push_back(Entry{key, *index, value, parse_hostpci(value)});
+        }
+    }
+    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+        return a.index < b.index;
+    });
+
+    std::map<std::string, std::optional<std::string>> changes; // nullopt: delete
+    const auto change = [&](const std::string& key, std::optional<std::string> value) {
+        if (value_of(key) != value) {
+            changes[key] = std::move(value);
+        }
+    };
+
+    const auto bios = value_of("bios");
+    const bool ovmf = request.ovmf || (bios && lower(*bios) == "ovmf");
+    if (request.ovmf) {
+        change("bios", "ovmf");
+        if (!value_of("efidisk0")) {
+            plan.notes.push_back(fmt::format(
+                "VM {} has no efidisk0, so OVMF keeps its EFI variables (boot entries, Secure "
+                "Boot keys) on a temporary disk; creating one needs a storage, so pt leaves it to "
+                "you: qm set {} --efidisk0 STORAGE:1,efitype=4m (STORAGE: e.g. local-lvm)",
+                vm.vmid,
+                vm.vmid));
+        }
+    }
+    if (request.hide_hypervisor) {
+        const auto cpu = value_of("cpu");
+        const auto hidden = cpu ? get_property(*cpu, "cputype", "hidden") : std::nullopt;
+        if (!hidden || !parse_bool(*hidden).value_or(false)) {
+            change("cpu", cpu ? set_property(*cpu, "cputype", "hidden", "1") : "host,hidden=1");
+        }
+    }
+
+    if (adding) {
+        std::optional<Target> target;
+        const pci::Device* dev = nullptr;
+        if (request.selector) {
+            target = target_of(topology, *request.selector, request.function_only, vm);
+            // The slot's function 0 speaks for a whole slot (the GPU, not its audio).
+            pci::Address first = target->address;
+            if (target->all) {
+                first.function = 0;
+            }
+            dev = topology.find(first);
+            if (!dev) {
+                dev = topology.find(target->address);
+            }
+            if (!dev && vm.local) {
+                throw Error(fmt::format(
+                    "no PCI device {} on this host ({} does not exist); `pt "
+                    "iommu-groups` lists the devices",
+                    target->text,
+                    root.map("/sys/bus/pci/devices/" + pci::format(target->address)).string()));
+            }
+            if (!vm.local) {
+                plan.notes.push_back(fmt::format(
+                    "VM {} lives on node {}: pt cannot check {} against that node's hardware",
+                    vm.vmid,
+                    vm.node,
+                    target->text));
+            }
+        }
+        if (request.mapping) {
+            const auto file = root.exists(k_mapping_file)
+                                  ? parse_mapping_file(root.read_file(k_mapping_file))
+                                  : MappingFile{};
+            const auto* mapping = file.find(*request.mapping);
+            if (!mapping) {
+                throw Error(fmt::format("there is no PCI mapping {:?} in {}; create this node's "
+                                        "entry first: pt mapping {} SEL --apply",
+                                        *request.mapping,
+                                        root.map(k_mapping_file).string(),
+                                        *request.mapping));
+            }
+            const MapEntry* mine = nullptr;
+            for (const auto& m : mapping->maps) {
+                if (m.node == vm.node && !mine) {
+                    mine = &m;
+                }
+            }
+            if (!mine) {
+                plan.notes.push_back(fmt::format("mapping {} has no entry for node {}, where VM {} "
+                                                 "lives; add one there with pt mapping {} SEL "
+                                                 "--apply before starting the VM",
+                                                 *request.mapping,
+                                                 vm.node,
+                                                 vm.vmid,
+                                                 *request.mapping));
+            } else if (!dev && vm.local && !mine->paths.empty()) {
+                dev = topology.find(mine->paths.front().address);
+            }
+        }
+
+        // The entry to update: the one passing the device, else the lowest free index.
+        const Entry* reuse = nullptr;
+        std::vector<std::string> also;
+        for (const auto& entry : entries) {
+            const bool hit = (target
+                              && std::any_of(entry.hostpci.hosts.begin(),
+                                             entry.hostpci.hosts.end(),
+                                             [&](const HostId& id) { return covers(*target, id); }))
+                             || (request.mapping && entry.hostpci.mapping == request.mapping);
+            if (!hit) {
+                continue;
+            }
+            if (!reuse) {
+                reuse = &entry;
+            } else {
+                also.push_back(entry.key);
+            }
+        }
+        HostPci hostpci;
+        if (reuse) {
+            out.hostpci_key = reuse->key;
+            hostpci = reuse->hostpci;
+        } else {
+            std::set<std::string> used;
+            for (const auto& line : config.lines()) {
+                if (line.kind == ConfigLine::Kind::option) {
+                    used.insert(line.key);
+                }
+            }
+            for (int i = 0; i < k_max_hostpci && out.hostpci_key.empty(); ++i) {
+                if (used.count(fmt::format("hostpci{}", i)) == 0) {
+                    out.hostpci_key = fmt::format("hostpci{}", i);
+                }
+            }
+            if (out.hostpci_key.empty()) {
+                throw Error(fmt::format("VM {} already has hostpci0 to hostpci15, the most "
+                                        "Proxmox allows; remove one first (pt vmconf {} --remove "
+                                        "SEL)",
+                                        vm.vmid,
+                                        vm.vmid));
+            }
+        }
+        // Further entries the new one covers completely (a slot split over several entries)
+        // are merged into it: one device, one entry; Proxmox refuses a function passed twice.
+        std::vector<std::string> kept;
+        for (const auto& key : also) {
+            const auto it = std::find_if(
+                entries.begin(), entries.end(), [&](const Entry& e) { return e.key == key; });
+            const auto& hosts = it->hostpci.hosts;
+            const bool covered = target && target->all && !hosts.empty() && !it->hostpci.mapping
+                                 && std::all_of(hosts.begin(), hosts.end(), [&](const HostId& id) {
+                                        return covers(*target, id);
+                                    });
+            if (covered) {
+                change(key, std::nullopt);
+                plan.notes.push_back(fmt::format("{} is removed: {} now passes every function of "
+                                                 "{}",
+                                                 key,
+                                                 out.hostpci_key,
+                                                 target->text));
+            } else {
+                kept.push_back(key);
+            }
+        }
+        if (!kept.empty()) {
+            plan.notes.push_back(fmt::format("{} also pass{} {}; pt updates {} only (pt vmconf {} "
+                                             "--check explains)",
+                                             fmt::join(kept, ", "),
+                                             kept.size() == 1 ? "es" : "",
+                                             target ? target->text : *request.mapping,
+                                             out.hostpci_key,
+                                             vm.vmid));
+        }
+        if (request.mapping) {
+            if (hostpci.mapping != request.mapping) {
+                set_item(hostpci, "mapping", *request.mapping);
+            }
+        } else {
+            const bool same = hostpci.hosts.size() == 1 && !hostpci.hosts.front().upper_case
+                              && hostpci.hosts.front().all_functions == target->all
+                              && hostpci.hosts.front().address == target->address;
+            if (!same) {
+                set_item(hostpci, "host", target->text);
+            }
+        }
+        // pcie=1 needs q35 (qemu-server dies with "q35 machine model is not enabled").
+        const auto machine = value_of("machine");
+        const auto type = machine_type_of(machine);
+        if (!machine) {
+            change("machine", "q35");
+        } else if (type.find("q35") == std::string::npos) {
+            if (!request.set_machine) {
+                throw Error(fmt::format(
+                    "VM {} has machine: {}, an i440fx machine, and pcie=1 needs q35 (Proxmox "
+                    "refuses to start otherwise); run again with --set-machine to switch it to "
+                    "q35 (the guest sees a new chipset: Windows redetects its devices)",
+                    vm.vmid,
+                    *machine));
+            }
+            change("machine", set_property(*machine, "type", "type", "q35"));
+        }
+        if (!hostpci.pcie.value_or(false)) {
+            set_item(hostpci, "pcie", "1");
+        }
+        bool vga = dev ? (dev->class_code >> 8) == 0x0300 : true;
+        if (dev && target && target->all) {
+            vga = std::any_of(topology.devices.begin(), topology.devices.end(), [&](const auto& d) {
+                return d.address.same_slot(target->address) && (d.class_code >> 8) == 0x0300;
+            });
+        }
+        if (!request.x_vga) {
+            remove_item(hostpci, "x-vga");
+        } else if (vga && !ovmf && !hostpci.x_vga.value_or(false)) {
+            set_item(hostpci, "x-vga", "1");
+        } else if (vga && ovmf && hostpci.x_vga.value_or(false)) {
+            plan.notes.push_back(fmt::format(
+                "{} keeps x-vga=1, which Proxmox does not pass to vfio-pci under OVMF (it only "
+                "hides KVM); --no-x-vga removes it",
+                out.hostpci_key));
+        } else if (vga && ovmf) {
+            plan.notes.push_back("no x-vga=1: the VM boots with OVMF, where Proxmox does not "
+                                 "pass x-vga to vfio-pci (the GPU's UEFI GOP drives the display)");
+        }
+        if (request.rombar && hostpci.rombar != request.rombar) {
+            set_item(hostpci, "rombar", *request.rombar ? "1" : "0");
+        }
+        if (request.romfile) {
+            const auto path = host::join(k_kvm_dir, *request.romfile);
+            if (vm.local && !root.exists(path)) {
+                throw Error(fmt::format("--romfile {}: {} does not exist; put the ROM there first "
+                                        "(pt rom-dump can make one)",
+                                        *request.romfile,
+                                        root.map(path).string()));
+            }
+            if (hostpci.romfile != request.romfile) {
+                set_item(hostpci, "romfile", *request.romfile);
+            }
+        }
+        if (!request.romfile && hostpci.romfile && hostpci.romfile->starts_with('/')) {
+            plan.notes.push_back(fmt::format(
+                "{} keeps romfile={}, which Proxmox opens as /usr/share/kvm/{}: copy the file "
+                "to /usr/share/kvm/ and give --romfile NAME",
+                out.hostpci_key,
+                *hostpci.romfile,
+                *hostpci.romfile));
+        }
+        change(out.hostpci_key, format_hostpci(hostpci));
+    }
+
+    if (request.remove) {
+        const auto target = target_of(topology, *request.remove, false, vm);
+        const auto sel = pci::parse_selector(*request.remove);
+        Target exact = target;
+        if (sel.kind == pci::Selector::Kind::function) {
+            exact.all = false; // --remove 0000:0b:00.1 removes entries passing that function
+        }
+        bool any = false;
+        for (const auto& entry : entries) {
+            if (std::any_of(entry.hostpci.hosts.begin(),
+                            entry.hostpci.hosts.end(),
+                            [&](const HostId& id) { return covers(exact, id); })) {
+                change(entry.key, std::nullopt);
+                any = true;
+            }
+        }
+        if (!any) {
+            plan.notes.push_back(fmt::format(
+                "VM {} passes no device of {}: nothing to remove", vm.vmid, *request.remove));
+        }
+    }
+
+    // Carry the changes into the file.
+    bool dropped_stale = false;
+    for (const auto& [key, value] : changes) {
+        if (value) {
+            out.sets.emplace_back(key, *value);
+        } else {
+            out.deletes.push_back(key);
+        }
+        if (out.running) {
+            const auto main = config.get(key);
+            if (main == value) {
+                config.remove_pending(key);
+                config.remove_pending_delete(key);
+            } else if (value) {
+                config.set_pending(key, *value);
+                config.remove_pending_delete(key);
+            } else {
+                config.remove_pending(key);
+                if (main) {
+                    config.add_pending_delete(key);
+                }
+            }
+        } else {
+            if (value) {
+                config.set(key, *value);
+            } else {
+                config.remove(key);
+            }
+            dropped_stale = config.remove_pending(key) || dropped_stale;
+            dropped_stale = config.remove_pending_delete(key) || dropped_stale;
+        }
+    }
+    if (dropped_stale) {
+        plan.notes.push_back("the VM is stopped, so the [PENDING] values of the keys pt sets are "
+                             "dropped (qm set on a stopped VM applies them at once; Proxmox "
+                             "would apply them over pt's values at the next start)");
+    }
+    edit::add_file(
+        plan,
+        edit::FileEdit{
+            vm.path, before, config.text(), 0640, fmt::format("VM {} ({})", vm.vmid, vm.node)});
+    if (!plan.empty()) {
+        if (vm.local) {
+            plan.locks.push_back(vm_lock_path(vm.vmid));
+        } else {
+            plan.notes.push_back(fmt::format(
+                "VM {} lives on node {}: its qemu-server lock is a local file on that node, so pt "
+                "cannot take it from here; make sure nobody edits the VM meanwhile",
+                vm.vmid,
+                vm.node));
+        }
+        if (out.running) {
+            plan.notes.push_back(fmt::format(
+                "VM {} is running (pid {}): the change is written to [PENDING], as qm set does, "
+                "and takes effect at the next full stop and start (qm shutdown {} && qm start "
+                "{}); a reboot inside the guest is not enough",
+                vm.vmid,
+                *out.pid,
+                vm.vmid,
+                vm.vmid));
+        }
+    }
+    return out;
+}
+
+} // namespace pt::proxmox

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "pt/edit/plan.hpp"
+#include "pt/proxmox/vm_files.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pt::host {
+class Root;
+}
+
+namespace pt::pci {
+struct Topology;
+}
+
+namespace pt::proxmox {
+
+// pt vmconf VMID SEL: the VM config edit that passes a device with the defaults the Proxmox docs
+// lead to (ground truth §1.4 to §1.6, §12b-d). Planning reads through Root and writes nothing.
+struct VmconfRequest {
+    int vmid = 0;
+    std::optional<std::string> selector; // the device to add (pci::parse_selector forms)
+    std::optional<std::string> remove;   // --remove SEL: drop the entries that pass it
+    std::optional<std::string> mapping;  // --mapping ID: mapping=ID instead of host=
+    bool function_only = false;          // host=0000:BB:DD.F instead of the whole slot
+    bool x_vga = true;                   // false with --no-x-vga
+    bool set_machine = false;            // --set-machine: switch an explicit i440fx to q35
+    bool ovmf = false;                   // --ovmf: bios: ovmf
+    std::optional<bool> rombar;          // --rombar 0|1
+    std::optional<std::string> romfile;  // --romfile NAME (under /usr/share/kvm)
+    bool hide_hypervisor = false;        // --hide-hypervisor: cpu: ...,hidden=1
+    std::string title;                   // the command line, journalled
+};
+
+struct VmconfPlan {
+    edit::Plan plan; // one FileEdit of the VM's file (none when nothing changes), its lock
+    VmFile vm;       // the VM's file
+    bool running = false;
+    std::optional<long> pid;
+    std::string hostpci_key; // "hostpci0": the entry written (empty for --remove)
+    // What is set ("hostpci0" -> "0000:0b:00,pcie=1,x-vga=1", "machine" -> "q35") and deleted,
+    // for --qm: `qm set VMID --KEY VALUE ... --delete KEY,...`.
+    std::vector<std::pair<std::string, std::string>> sets;
+    std::vector<std::string> deletes;
+};
+
+// Plans the edit:
+// - the entry: the one that already passes the device (any overlap with the selected slot or
+//   function; with --mapping also an entry with mapping=ID) is updated in place, else the lowest
+//   free hostpci index (0 to 15) is used; host IDs already written with the same meaning keep
+//   their spelling, others are written 0000:bb:dd[.f] in lower case;
+// - pcie=1, and machine: q35 when absent; an explicit non-q35 machine is switched only with
+//   set_machine, else pt::Error; x-vga=1 for a VGA-class device unless the VM uses OVMF (where
+//   Proxmox ignores it) or x_vga is false (which removes it); rombar/romfile when given;
+// - bios: ovmf with `ovmf`, with a note giving `qm set VMID --efidisk0 STORAGE:1,efitype=4m`
+//   when the VM has no efidisk0; cpu hidden=1 with hide_hypervisor;
+// - a running VM (running_pid) gets the changes in [PENDING] (deletions as `delete:`), as
+//   qm set does, with a note that they apply at the next full stop and start; a stopped VM gets
+//   them in the main section, and stale [PENDING] values of the same keys are dropped;
+// - plan.locks holds vm_lock_path(vmid), taken by edit::apply while writing.
+// Throws pt::UsageError for a bad selector, romfile or flag combination; pt::Error for a VM that
+// is missing or on two nodes, a device missing on this host (for a VM of this node), a missing
+// romfile or mapping, no free hostpci index, and an i440fx machine without set_machine.
+VmconfPlan
+plan_vmconf(const host::Root& root, const pci::Topology& topology, const VmconfRequest& request);
+
+// The `qm set` command line equivalent to `plan` (with shell quoting where needed), or nullopt
+// when nothing changes.
+std::optional<std::string> qm_command(const VmconfPlan& plan);
+
+} // namespace pt::proxmox

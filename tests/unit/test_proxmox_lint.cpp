@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: MIT
+#include "pt/pci/topology.hpp"
+#include "pt/proxmox/lint.hpp"
+#include "support/devices.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <string>
+
+using pt::check::Status;
+using pt::proxmox::lint_config;
+using pt::proxmox::LintContext;
+using pt::proxmox::VmConfig;
+using pt::proxmox::VmFile;
+
+namespace {
+
+pt::pci::Topology topology() {
+    pt::pci::Topology t;
+    auto gpu = pt::test::make_device("0000:0b:00.0", 0x030000, "vfio-pci");
+    gpu.iommu_group = 16;
+    auto audio = pt::test::make_device("0000:0b:00.1", 0x040300, "vfio-pci");
+    audio.iommu_group = 16;
+    auto shared = pt::test::make_device("0000:0e:00.0", 0x030000, "nouveau");
+    shared.iommu_group = 20;
+    auto sata = pt::test::make_device("0000:0f:00.0", 0x010601, "ahci");
+    sata.iommu_group = 20;
+    auto noiommu = pt::test::make_device("0000:10:00.0", 0x030000, "vfio-pci");
+    t.devices = {gpu, audio, shared, sata, noiommu};
+    return t;
+}
+
+const VmFile k_vm{100, "pve1", "/etc/pve/nodes/pve1/qemu-server/100.conf", true};
+
+struct Linted {
+    std::vector<pt::check::Finding> findings;
+
+    const pt::check::Finding* find(const std::string& id) const {
+        const auto it = std::find_if(
+            findings.begin(), findings.end(), [&](const auto& f) { return f.id == id; });
+        return it == findings.end() ? nullptr : &*it;
+    }
+
+    std::size_t count(const std::string& id) const {
+        return static_cast<std::size_t>(std::count_if(
+            findings.begin(), findings.end(), [&](const auto& f) { return f.id == id; }));
+    }
+};
+
+Linted lint(const std::string& text, LintContext context = {}) {
+    static const auto t = topology();
+    if (!context.topology) {
+        context.topology = &t;
+    }
+    context.kvm_files = {"good.rom"};
+    return Linted{lint_config(k_vm, VmConfig::parse(text), context)};
+}
+
+} // namespace
+
+TEST_CASE("a correct config passes", "[proxmox][lint]") {
+    const auto l = lint("bios: ovmf\nhostpci0: 0000:0b:00,pcie=1,romfile=good.rom\nmachine: q35\n");
+    REQUIRE(l.findings.size() == 1);
+    CHECK(l.findings[0].id == "vm.ok");
+    CHECK(l.findings[0].status == Status::pass);
+    CHECK_FALSE(pt::proxmox::any_failed(l.findings));
+}
+
+TEST_CASE("each lint finding", "[proxmox][lint]") {
+    struct Case {
+        std::string text;
+        std::string id;
+        Status status;
+    };
+
+    const std::vector<Case> cases = {
+        {"hostpci0: 0b:00,pcie=1\n", "vm.pcie-without-q35", Status::fail},
+        {"hostpci0: 0b:00,pcie=1\nmachine: pc-i440fx-8.1\n", "vm.pcie-without-q35", Status::fail},
+        {"args: -cpu host,kvm=off\n", "vm.args-cpu", Status::warn},
+        {"hostpci0: 0b:00,romfile=/var/lib/vz/gpu.rom\n", "vm.romfile-absolute", Status::fail},
+        {"hostpci0: 0b:00,romfile=nope.rom\n", "vm.romfile-missing", Status::fail},
+        {"bios: ovmf\nhostpci0: 0b:00,x-vga=1\n", "vm.xvga-with-ovmf", Status::warn},
+        {"hostpci0: 0c:00\n", "vm.hostpci-missing-device", Status::fail},
+        {"hostpci0: 0e:00\n", "vm.hostpci-not-isolated", Status::fail},
+        {"hostpci0: 10:00.0\n", "vm.hostpci-not-isolated", Status::fail},
+        {"hostpci0: 0e:00\n", "vm.hostpci-not-vfio", Status::warn},
+        {"hostpci0: 0B:00\n", "vm.uppercase-hex", Status::fail},
+        {"hostpci0: 0b:00\nhostpci1: 0b:00.1\n", "vm.duplicate-slot", Status::fail},
+        {"hostpci0: 0b:00.0\nhostpci1: 0b:00.1\n", "vm.split-slot", Status::warn},
+        {"hostpci16: 0b:00\n", "vm.hostpci-index", Status::fail},
+        {"hostpci0: 0b:00,pcie=sure\n", "vm.hostpci-invalid", Status::fail},
+        {"hostpci0: mapping=gpu0\n", "vm.mapping-unknown", Status::fail},
+    };
+    for (const auto& c : cases) {
+        INFO(c.text);
+        const auto l = lint(c.text);
+        const auto* f = l.find(c.id);
+        REQUIRE(f);
+        CHECK(f->status == c.status);
+        CHECK(f->evidence.find("/etc/pve/nodes/pve1/qemu-server/100.conf:") == 0);
+        CHECK_FALSE(f->fix.empty());
+        CHECK_FALSE(l.find("vm.ok"));
+    }
+    // The fixes are exact.
+    CHECK(lint("hostpci0: 0B:00,pcie=1\nmachine: q35\n").find("vm.uppercase-hex")->fix
+          == "hostpci0: 0b:00,pcie=1");
+    CHECK(lint("args: -cpu host\n").find("vm.args-cpu")->evidence
+          == "/etc/pve/nodes/pve1/qemu-server/100.conf:1: args: -cpu host");
+}
+
+TEST_CASE("lint with mappings and other VMs", "[proxmox][lint]") {
+    LintContext context;
+    context.mappings = pt::proxmox::parse_mapping_file(
+        "gpu0\n\tmap id=10de:2204,node=pve2,path=0000:41:00\n\nnic\n\tmap "
+        "id=8086:1539,node=pve1,path=0000:05:00.0\n");
+    CHECK(lint("hostpci0: mapping=gpu0\n", context).find("vm.mapping-no-node-entry"));
+    CHECK(lint("hostpci0: mapping=nic\n", context).find("vm.ok"));
+    CHECK(lint("hostpci0: mapping=other\n", context).find("vm.mapping-unknown"));
+
+    LintContext others;
+    others.others.emplace_back(VmFile{101, "pve1", "/x/101.conf", true},
+                               VmConfig::parse("hostpci0: 0b:00.1\nhostpci1: 0000:0b:00.0\n"));
+    others.others.emplace_back(VmFile{200, "pve2", "/y/200.conf", false},
+                               VmConfig::parse("hostpci0: 0b:00\n"));
+    const auto l = lint("hostpci0: 0000:0b:00,pcie=1\nmachine: q35\n", others);
+    CHECK(l.count("vm.device-in-two-vms") == 1); // one per other VM of the same node
+    CHECK(l.find("vm.device-in-two-vms")->summary.find("hostpci0, hostpci1") != std::string::npos);
+
+    // A VM of another node is not checked against this node's hardware.
+    const VmFile remote{201, "pve2", "/z/201.conf", false};
+    const auto t = topology();
+    LintContext hw;
+    hw.topology = &t;
+    const auto findings = lint_config(remote, VmConfig::parse("hostpci0: 0c:00\n"), hw);
+    REQUIRE(findings.size() == 1);
+    CHECK(findings[0].id == "vm.ok");
+}

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+#include "pt/error.hpp"
+#include "pt/pci/topology.hpp"
+#include "pt/proxmox/mapping.hpp"
+#include "support/devices.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+using pt::check::Status;
+using pt::proxmox::check_mappings;
+using pt::proxmox::format_map_value;
+using pt::proxmox::parse_mapping_file;
+using pt::proxmox::set_node_map;
+
+namespace {
+
+const std::string k_file = "# comment\n"
+                           "gpu0\n"
+                           "\tmap id=10de:2204,iommugroup=16,node=pve1,path=0000:0b:00,"
+                           "subsystem-id=1458:403b\n"
+                           "\tmap id=10de:2204,iommugroup=22,node=pve2,path=0000:41:00\n"
+                           "\tdescription the GPU\n"
+                           "\n"
+                           "nic\n"
+                           "\tmap id=8086:1539,node=pve2,path=0000:05:00.0\n";
+
+pt::pci::Topology topology() {
+    pt::pci::Topology t;
+    auto gpu = pt::test::make_device("0000:0b:00.0", 0x030000, "vfio-pci", 0x10de, 0x2204);
+    gpu.subsystem_vendor = 0x1458;
+    gpu.subsystem_device = 0x403b;
+    gpu.iommu_group = 16;
+    t.devices.push_back(gpu);
+    return t;
+}
+
+} // namespace
+
+TEST_CASE("parse_mapping_file", "[proxmox][mapping]") {
+    const auto file = parse_mapping_file(k_file);
+    REQUIRE(file.mappings.size() == 2);
+    const auto* gpu = file.find("gpu0");
+    REQUIRE(gpu);
+    CHECK(gpu->line == 2);
+    REQUIRE(gpu->maps.size() == 2);
+    CHECK(gpu->maps[0].node == "pve1");
+    CHECK(gpu->maps[0].iommugroup == 16);
+    CHECK(gpu->maps[0].subsystem_id == "1458:403b");
+    CHECK(gpu->maps[0].paths.size() == 1);
+    CHECK(gpu->maps[0].problems.empty());
+    CHECK(gpu->maps[1].line == 4);
+    CHECK_FALSE(file.find("nope"));
+    const auto bad = parse_mapping_file("x1\n\tmap node=a,path=0b:00\n");
+    REQUIRE(bad.mappings.size() == 1);
+    CHECK(bad.mappings[0].maps[0].problems.size() == 2); // no domain, no id
+}
+
+TEST_CASE("set_node_map changes one line only", "[proxmox][mapping]") {
+    const auto value = format_map_value("10de:2204", 17, "pve1", "0000:0c:00", std::nullopt);
+    CHECK(value == "id=10de:2204,iommugroup=17,node=pve1,path=0000:0c:00");
+    SECTION("the node's only line is replaced") {
+        const auto out = set_node_map(k_file, "gpu0", "pve1", "0000:0c:00", value);
+        std::string want = k_file;
+        const auto line = std::string("\tmap id=10de:2204,iommugroup=16,node=pve1,path=0000:0b:00,"
+                                      "subsystem-id=1458:403b");
+        want.replace(want.find(line), line.size(), "\tmap " + value);
+        CHECK(out == want);
+        CHECK(set_node_map(out, "gpu0", "pve1", "0000:0c:00", value) == out);
+    }
+    SECTION("a node without a line gets one after the mapping's last line") {
+        const auto out = set_node_map(k_file, "nic", "pve1", "0000:0c:00", value);
+        CHECK(out == k_file + "\tmap " + value + "\n");
+    }
+    SECTION("a new mapping is appended as a section") {
+        const auto out = set_node_map(k_file, "new", "pve1", "0000:0c:00", value);
+        CHECK(out == k_file + "\nnew\n\tmap " + value + "\n");
+        CHECK(set_node_map("", "new", "pve1", "0000:0c:00", value) == "new\n\tmap " + value + "\n");
+    }
+}
+
+TEST_CASE("check_mappings compares like qemu-server", "[proxmox][mapping]") {
+    const auto t = topology();
+    SECTION("valid entry, and a mapping with no entry for the node") {
+        const auto findings = check_mappings(parse_mapping_file(k_file), t, "pve1", std::nullopt);
+        REQUIRE(findings.size() == 2);
+        CHECK(findings[0].id == "mapping.valid");
+        CHECK(findings[0].status == Status::pass);
+        CHECK(findings[1].id == "mapping.no-node-entry");
+        CHECK(findings[1].status == Status::warn);
+    }
+    SECTION("renumbered group, changed card, missing device, subsystem") {
+        const auto check_one = [&](const std::string& map) {
+            const auto findings =
+                check_mappings(parse_mapping_file("m1\n\tmap " + map + "\n"), t, "pve1", "m1");
+            REQUIRE(findings.size() == 1);
+            CHECK(findings[0].status == Status::fail);
+            CHECK(findings[0].evidence.find("pci.cfg:2") != std::string::npos);
+            return findings[0].id;
+        };
+        CHECK(check_one("id=10de:2204,iommugroup=12,node=pve1,path=0000:0b:00,subsystem-id=1458:"
+                        "403b")
+              == "mapping.iommugroup-mismatch");
+        CHECK(check_one("id=10de:2206,node=pve1,path=0000:0b:00.0,subsystem-id=1458:403b")
+              == "mapping.id-mismatch");
+        CHECK(check_one("id=10de:2204,node=pve1,path=0000:0c:00.0") == "mapping.device-missing");
+        CHECK(check_one("id=10de:2204,node=pve1,path=0000:0b:00.0")
+              == "mapping.subsystem-mismatch");
+        CHECK(check_one("node=pve1,path=0000:0b:00.0") == "mapping.invalid");
+    }
+    SECTION("an unknown mapping name is an error") {
+        CHECK_THROWS_AS(check_mappings(parse_mapping_file(k_file), t, "pve1", "nope"), pt::Error);
+    }
+}
