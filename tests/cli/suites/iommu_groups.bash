@@ -6,8 +6,9 @@ suite_iommu_groups() {
         name=$(basename "$dir")
         TEST "$name: text and JSON list the same groups"
         use_root "$name"
+        # Exit 3 exactly when the fixture has no IOMMU groups (IOMMU off, or a guest).
         want=0
-        case $name in iommu-off*) want=3 ;; esac
+        [ -n "$(ls -A "$dir/sys/kernel/iommu_groups" 2>/dev/null)" ] || want=3
         run_pt iommu-groups
         expect_exit "$want"
         grep -oE '^IOMMU group [0-9]+' "$OUT" | awk '{print $3}' >"$TESTDIR/text-groups"

@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: MIT
+// cmdline.iommu, cmdline.invalid, cmdline.configured.
+#include "pt/boot/cmdline_plan.hpp"
+#include "pt/check/host_context.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace pt::check {
+namespace {
+
+// The comma options of every occurrence of `name` contain `value`.
+bool has_option(const std::vector<kernel::Param>& params,
+                std::string_view name,
+                std::string_view value) {
+    bool found = false;
+    for (const auto& p : params) {
+        if (!kernel::same_param_name(p.name, name) || !p.value) {
+            continue;
+        }
+        std::string_view rest = *p.value;
+        while (!rest.empty()) {
+            const auto comma = std::min(rest.find(','), rest.size());
+            if (rest.substr(0, comma) == value) {
+                found = true;
+            }
+            rest.remove_prefix(std::min(comma + 1, rest.size()));
+        }
+    }
+    return found;
+}
+
+std::string apply_fix(const boot::Status& status) {
+    std::string fix = "pt grub --apply";
+    if (!status.follow_ups.empty() || status.detection.kind != boot::Bootloader::unknown) {
+        fix += " (it runs ";
+        fix += status.detection.kind == boot::Bootloader::grub ? "update-grub"
+                                                               : "proxmox-boot-tool refresh";
+        fix += "), then reboot";
+    }
+    return fix;
+}
+
+} // namespace
+
+void check_cmdline(const HostContext& ctx, std::vector<Check>& out) {
+    const boot::Status status = boot::read_status(ctx.root);
+    const std::string running_text = ctx.facts.cmdline_text.value_or("");
+    const std::vector<kernel::Param> running =
+        ctx.facts.cmdline.value_or(std::vector<kernel::Param>{});
+    const std::vector<kernel::Param> configured = status.configured
+                                                      ? kernel::parse_cmdline(*status.configured)
+                                                      : std::vector<kernel::Param>{};
+    const std::string release = ctx.facts.release ? ctx.facts.release->text : "(unknown)";
+    const std::string evidence =
+        "/proc/cmdline: " + running_text + "\n/proc/sys/kernel/osrelease: " + release;
+
+    // cmdline.iommu: what this CPU and kernel need.
+    const std::string what = "kernel command line for the IOMMU";
+    if (!ctx.facts.cmdline) {
+        out.push_back(make(what, "cmdline.iommu", Status::skip, "/proc/cmdline is missing"));
+    } else if (has_option(running, "iommu", "off")) {
+        out.push_back(make(what,
+                           "cmdline.iommu",
+                           Status::fail,
+                           "iommu=off switches the IOMMU off",
+                           evidence,
+                           "pt grub --remove iommu=off --apply, then reboot"));
+    } else if (ctx.facts.cpu == kernel::CpuVendor::intel) {
+        const bool new_kernel = ctx.facts.release && ctx.facts.release->at_least(6, 8);
+        if (has_option(running, "intel_iommu", "off")) {
+            out.push_back(make(what,
+                               "cmdline.iommu",
+                               Status::fail,
+                               "intel_iommu=off switches the Intel IOMMU off",
+                               evidence,
+                               apply_fix(status)));
+        } else if (!new_kernel && !has_option(running, "intel_iommu", "on")) {
+            out.push_back(make(what,
+                               "cmdline.iommu",
+                               Status::fail,
+                               fmt::format("kernel {} needs intel_iommu=on (the Intel IOMMU is on "
+                                           "by default only from 6.8)",
+                                           release),
+                               evidence,
+                               apply_fix(status)));
+        } else if (new_kernel && has_option(running, "intel_iommu", "on")) {
+            out.push_back(make(what,
+                               "cmdline.iommu",
+                               Status::pass,
+                               fmt::format("intel_iommu=on is set; kernel {} does not need it (on "
+                                           "by default from 6.8), it is harmless",
+                                           release),
+                               evidence));
+        } else {
+            out.push_back(make(what,
+                               "cmdline.iommu",
+                               Status::pass,
+                               new_kernel ? fmt::format("kernel {} enables the Intel IOMMU by "
+                                                        "default; no parameter is needed",
+                                                        release)
+                                          : std::string("intel_iommu=on is set"),
+                               evidence));
+        }
+    } else if (ctx.facts.cpu == kernel::CpuVendor::amd) {
+        if (has_option(running, "amd_iommu", "off")) {
+            out.push_back(make(what,
+                               "cmdline.iommu",
+                               Status::fail,
+                               "amd_iommu=off switches the AMD IOMMU off",
+                               evidence,
+                               apply_fix(status)));
+        } else {
+            out.push_back(make(what,
+                               "cmdline.iommu",
+                               Status::pass,
+                               "the AMD IOMMU is on whenever the firmware enables it; no "
+                               "parameter is needed",
+                               evidence));
+        }
+    } else {
+        out.push_back(make(what,
+                           "cmdline.iommu",
+                           Status::skip,
+                           "unknown CPU vendor: pt does not know what the kernel needs"));
+    }
+
+    // cmdline.invalid: folklore that the kernel rejects.
+    std::vector<std::string> invalid;
+    if (has_option(running, "amd_iommu", "on")) {
+        invalid.emplace_back("/proc/cmdline: amd_iommu=on");
+    }
+    if (has_option(configured, "amd_iommu", "on") && status.sources.size() > 0) {
+        invalid.push_back(fmt::format("{}: amd_iommu=on", status.sources.back().path));
+    }
+    for (const auto& line : ctx.log_facts.unknown_options) {
+        invalid.push_back(ctx.log.source + ": " + line);
+    }
+    const std::string what_invalid = "kernel command line for invalid values";
+    if (invalid.empty()) {
+        out.push_back(make(what_invalid,
+                           "cmdline.invalid",
+                           Status::pass,
+                           "no parameter the kernel rejects",
+                           "/proc/cmdline: " + running_text));
+    } else {
+        out.push_back(make(what_invalid,
+                           "cmdline.invalid",
+                           Status::warn,
+                           "amd_iommu=on is not a valid value (the valid ones are off, "
+                           "force_isolation, force_enable, fullflush, pgtbl_v1, pgtbl_v2, "
+                           "irtcachedis); the kernel ignores it and logs \"AMD-Vi: Unknown option "
+                           "- 'on'\". The AMD IOMMU needs no parameter",
+                           fmt::format("{}", fmt::join(invalid, "\n")),
+                           apply_fix(status) + " (pt grub removes amd_iommu=on)"));
+    }
+
+    // cmdline.configured: the next boot versus this one.
+    const std::string what_conf =
+        fmt::format("configured command line ({})", boot::describe(status.detection.kind));
+    std::vector<std::string> source_lines;
+    for (const auto& s : status.sources) {
+        source_lines.push_back(
+            s.variable.empty()
+                ? fmt::format("{} line {}: {}", s.path, s.line, s.value)
+                : fmt::format("{} line {}: {}=\"{}\"", s.path, s.line, s.variable, s.value));
+    }
+    source_lines.push_back("/proc/cmdline: " + running_text);
+    const std::string conf_evidence = fmt::format("{}", fmt::join(source_lines, "\n"));
+    std::vector<std::string> wrong_file;
+    for (const auto& note : status.notes) {
+        if (note.find("wrong file") != std::string::npos) {
+            wrong_file.push_back(note);
+        }
+    }
+    if (!status.problems.empty()) {
+        out.push_back(make(what_conf,
+                           "cmdline.configured",
+                           Status::warn,
+                           "pt cannot tell what the next boot gets: "
+                               + fmt::format("{}", fmt::join(status.problems, "; ")),
+                           conf_evidence + "\n"
+                               + fmt::format("{}", fmt::join(status.detection.evidence, "\n")),
+                           "see pt grub for the details"));
+    } else if (!wrong_file.empty()) {
+        out.push_back(make(what_conf,
+                           "cmdline.configured",
+                           Status::fail,
+                           "edited a file this bootloader does not read: "
+                               + fmt::format("{}", fmt::join(wrong_file, "; ")),
+                           conf_evidence,
+                           status.detection.kind == boot::Bootloader::proxmox_systemd_boot
+                               ? "put the parameters on the first line of /etc/kernel/cmdline "
+                                 "(pt grub --add PARAM --apply does), then proxmox-boot-tool "
+                                 "refresh and reboot"
+                               : "put the parameters in GRUB_CMDLINE_LINUX_DEFAULT of "
+                                 "/etc/default/grub (pt grub --add PARAM --apply does), then "
+                                 "update-grub and reboot"));
+    } else if (!status.pending.empty()) {
+        out.push_back(make(what_conf,
+                           "cmdline.configured",
+                           Status::warn,
+                           fmt::format("reboot pending: configured but not in the running "
+                                       "kernel: {}",
+                                       fmt::join(status.pending, " ")),
+                           conf_evidence,
+                           status.detection.kind == boot::Bootloader::grub
+                               ? "update-grub, then reboot"
+                               : "proxmox-boot-tool refresh, then reboot"));
+    } else if (!status.not_configured.empty()) {
+        out.push_back(make(what_conf,
+                           "cmdline.configured",
+                           Status::warn,
+                           fmt::format("in the running kernel but no longer configured: {}; the "
+                                       "next boot drops them (reboot pending)",
+                                       fmt::join(status.not_configured, " ")),
+                           conf_evidence,
+                           "reboot when the removal is intended; otherwise pt grub --add PARAM "
+                           "--apply"));
+    } else if (!status.configured) {
+        out.push_back(make(
+            what_conf, "cmdline.configured", Status::skip, "no configured command line found"));
+    } else {
+        out.push_back(make(what_conf,
+                           "cmdline.configured",
+                           Status::pass,
+                           "the next boot gets the same parameters as this one",
+                           conf_evidence));
+    }
+}
+
+} // namespace pt::check

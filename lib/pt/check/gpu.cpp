@@ -1,0 +1,613 @@
+// SPDX-License-Identifier: MIT
+// gpu.select, gpu.driver, gpu.host-driver, gpu.group-bound, gpu.group-isolated, gpu.boot-vga,
+// gpu.reset, gpu.rom.
+#include "pt/check/host_context.hpp"
+#include "pt/driver/blacklist.hpp"
+#include "pt/error.hpp"
+#include "pt/iommu/isolation.hpp"
+#include "pt/pci/selector.hpp"
+#include "pt/proxmox/vm_files.hpp"
+#include "pt/rom/parse.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+
+namespace pt::check {
+namespace {
+
+bool is_vfio(const std::optional<std::string>& driver) {
+    return driver && (*driver == "vfio-pci" || iommu::is_vfio_safe_endpoint_driver(*driver))
+           && *driver != "pci-stub";
+}
+
+// vendor:device pairs of a vfio-pci ids= value ("10de:2204,10de:1aef" or with subvendor parts).
+bool ids_cover(std::string_view ids, const pci::Device& dev) {
+    const std::string want = fmt::format("{:04x}:{:04x}", dev.vendor, dev.device);
+    std::string_view rest = ids;
+    while (!rest.empty()) {
+        const auto comma = std::min(rest.find(','), rest.size());
+        std::string item(rest.substr(0, comma));
+        std::transform(item.begin(), item.end(), item.begin(), [](unsigned char c) {
+            return static_cast<char>(std::tolower(c));
+        });
+        if (item == want || item.starts_with(want + ":")) {
+            return true;
+        }
+        rest.remove_prefix(std::min(comma + 1, rest.size()));
+    }
+    return false;
+}
+
+// Where vfio-pci is told to claim `dev` by ID at boot, or empty.
+std::string ids_source(const HostContext& ctx, const pci::Device& dev) {
+    if (ctx.facts.cmdline) {
+        if (const auto v = kernel::find_param(*ctx.facts.cmdline, "vfio_pci.ids");
+            v && *v && ids_cover(**v, dev)) {
+            return "/proc/cmdline: vfio-pci.ids=" + **v;
+        }
+    }
+    // modprobe joins every `options vfio-pci` line; the kernel keeps the last ids=.
+    const auto ids = conf::module_option(ctx.modprobe, "vfio_pci", "ids");
+    if (!ids || !ids_cover(*ids, dev)) {
+        return {};
+    }
+    std::string path;
+    for (const auto& file : ctx.modprobe) {
+        for (const auto& cmd : file.commands) {
+            if (cmd.verb == "options" && cmd.module == "vfio_pci"
+                && cmd.rest.find("ids=") != std::string::npos) {
+                path = file.path;
+            }
+        }
+    }
+    return fmt::format("{}: options vfio-pci ids={}", path, *ids);
+    return {};
+}
+
+// How module `m` is kept off devices by modprobe.d, or empty.
+std::string module_kept_off(const HostContext& ctx, const std::string& m) {
+    if (conf::is_install_disabled(ctx.modprobe, m)) {
+        return fmt::format("install {} /bin/false", m);
+    }
+    if (conf::is_blacklisted(ctx.modprobe, m)) {
+        return fmt::format("blacklist {}", m);
+    }
+    const auto pre = conf::softdep_pre(ctx.modprobe, m);
+    for (const auto& p : pre) {
+        if (conf::normalise_module(p) == "vfio_pci") {
+            return fmt::format("softdep {} pre: vfio-pci", m);
+        }
+    }
+    return {};
+}
+
+// AMD GPUs whose reset does not work without gnif/vendor-reset (its README: Polaris 10/11/12,
+// Vega 10/20, Navi 10/12/14), by device ID range as in vendor-reset's device table.
+std::optional<std::string_view> amd_reset_family(std::uint16_t device) {
+    struct Range {
+        std::uint16_t first;
+        std::uint16_t last;
+        std::string_view family;
+    };
+
+    static constexpr std::array<Range, 9> ranges = {{
+        {0x67c0, 0x67df, "Polaris 10"},
+        {0x6fdf, 0x6fdf, "Polaris 10"},
+        {0x67e0, 0x67ff, "Polaris 11"},
+        {0x6980, 0x699f, "Polaris 12"},
+        {0x6860, 0x687f, "Vega 10"},
+        {0x66a0, 0x66af, "Vega 20"},
+        {0x7310, 0x731f, "Navi 10"},
+        {0x7360, 0x736f, "Navi 12"},
+        {0x7340, 0x734f, "Navi 14"},
+    }};
+    for (const auto& r : ranges) {
+        if (device >= r.first && device <= r.last) {
+            return r.family;
+        }
+    }
+    return std::nullopt;
+}
+
+std::string addr(const pci::Device& dev) {
+    return pci::format(dev.address);
+}
+
+std::string driver_text(const std::optional<std::string>& driver) {
+    return driver ? *driver : std::string("(none)");
+}
+
+void check_driver(const HostContext& ctx, const pci::Device& gpu, std::vector<Check>& out) {
+    const std::string what = addr(gpu) + " driver in use";
+    const std::string evidence =
+        fmt::format("/sys/bus/pci/devices/{}/driver: {}", addr(gpu), driver_text(gpu.driver));
+    (void)ctx;
+    if (is_vfio(gpu.driver)) {
+        out.push_back(make(what, "gpu.driver", Status::pass, "bound to " + *gpu.driver, evidence));
+    } else if (!gpu.driver) {
+        out.push_back(make(what,
+                           "gpu.driver",
+                           Status::pass,
+                           "no driver bound; Proxmox binds vfio-pci when the VM starts",
+                           evidence));
+    } else {
+        out.push_back(make(
+            what,
+            "gpu.driver",
+            Status::fail,
+            fmt::format("the host driver {} still has the GPU instead of vfio-pci (Proxmox shows "
+                        "it as unassigned and cannot hand it over cleanly)",
+                        *gpu.driver),
+            evidence,
+            fmt::format("pt blacklist {} --apply (then update-initramfs -u -k all and reboot); "
+                        "to switch now without a reboot: pt bind {} --apply",
+                        pci::format_slot(gpu.address),
+                        pci::format_slot(gpu.address))));
+    }
+}
+
+void check_host_driver(const HostContext& ctx,
+                       const pci::Device& gpu,
+                       const std::vector<const pci::Device*>& selected,
+                       std::vector<Check>& out) {
+    const std::string what = addr(gpu) + " host driver kept off";
+    const auto* vendor = driver::find_gpu_vendor(gpu.vendor);
+    const std::string ids = ids_source(ctx, gpu);
+    std::vector<std::string> kept;
+    std::vector<std::string> open;
+    if (vendor != nullptr) {
+        for (const auto m : vendor->softdeps) {
+            const std::string how = module_kept_off(ctx, std::string(m));
+            (how.empty() ? open : kept).push_back(how.empty() ? std::string(m) : how);
+        }
+    }
+    // Identical or same-vendor display devices the host keeps: what the rules also hit.
+    std::vector<std::string> collateral;
+    for (const auto& other : ctx.topology.devices) {
+        if (!other.is_display() || is_vfio(other.driver)
+            || std::find(selected.begin(), selected.end(), &other) != selected.end()) {
+            continue;
+        }
+        if (!ids.empty() && ids_cover(ids.substr(ids.rfind('=') + 1), other)) {
+            collateral.push_back(
+                fmt::format("vfio-pci ids= also claims {} (the same {:04x}:{:04x}, on {}) at boot",
+                            addr(other),
+                            other.vendor,
+                            other.device,
+                            driver_text(other.driver)));
+        }
+        if (other.driver && other.vendor == gpu.vendor) {
+            const std::string how = module_kept_off(ctx, conf::normalise_module(*other.driver));
+            if (how.starts_with("blacklist") || how.starts_with("install")) {
+                collateral.push_back(fmt::format("{} also keeps {} off {}, which the host uses",
+                                                 how,
+                                                 *other.driver,
+                                                 addr(other)));
+            }
+        }
+    }
+    std::vector<std::string> evidence;
+    if (!ids.empty()) {
+        evidence.push_back(ids);
+    }
+    for (const auto& k : kept) {
+        evidence.push_back("modprobe.d: " + k);
+    }
+    if (!open.empty()) {
+        evidence.push_back(fmt::format("modprobe.d: nothing keeps {} off", fmt::join(open, ", ")));
+    }
+    evidence.insert(evidence.end(), collateral.begin(), collateral.end());
+    const std::string ev = fmt::format("{}", fmt::join(evidence, "\n"));
+    if (!collateral.empty()) {
+        out.push_back(make(what,
+                           "gpu.host-driver",
+                           Status::warn,
+                           "the rules that keep the host driver off this GPU also hit a display "
+                           "device the host keeps (identical or same-vendor GPUs)",
+                           ev,
+                           fmt::format("keep the host driver usable: pt blacklist {} --softdep "
+                                       "--apply, and bind this GPU alone with pt bind {} --apply "
+                                       "(driver_override) instead of vfio-pci ids=",
+                                       pci::format_slot(gpu.address),
+                                       pci::format_slot(gpu.address))));
+        return;
+    }
+    if (vendor == nullptr || !ids.empty() || open.empty()) {
+        out.push_back(make(what,
+                           "gpu.host-driver",
+                           Status::pass,
+                           vendor == nullptr ? fmt::format("pt knows no host driver of vendor "
+                                                           "{:04x}",
+                                                           gpu.vendor)
+                           : !ids.empty()    ? std::string("vfio-pci claims it by ID at boot")
+                                             : "every host driver of " + std::string(vendor->name)
+                                                + " is blacklisted or loads after vfio-pci",
+                           ev));
+        return;
+    }
+    const bool bound_to_host = gpu.driver && !is_vfio(gpu.driver);
+    out.push_back(make(what,
+                       "gpu.host-driver",
+                       bound_to_host ? Status::fail : Status::warn,
+                       fmt::format("nothing keeps {} off the GPU at boot: {}",
+                                   fmt::join(open, ", "),
+                                   bound_to_host ? "that is why the host driver has it"
+                                                 : "after a reboot the host driver may take it "
+                                                   "before vfio-pci"),
+                       ev,
+                       fmt::format("pt blacklist {} --apply (or --softdep when the host keeps "
+                                   "another {} GPU), then update-initramfs -u -k all and reboot",
+                                   pci::format_slot(gpu.address),
+                                   vendor->name)));
+}
+
+void check_group(const HostContext& ctx, const pci::Device& gpu, std::vector<Check>& out) {
+    const std::string what_bound = addr(gpu) + " IOMMU group bound to vfio-pci";
+    const std::string what_iso = addr(gpu) + " IOMMU group isolated";
+    if (!gpu.iommu_group) {
+        out.push_back(make(what_bound,
+                           "gpu.group-bound",
+                           Status::skip,
+                           "the device is in no IOMMU group (see iommu.enabled)"));
+        out.push_back(make(what_iso,
+                           "gpu.group-isolated",
+                           Status::skip,
+                           "the device is in no IOMMU group (see iommu.enabled)"));
+        return;
+    }
+    std::vector<pci::Device> members;
+    for (const auto& d : ctx.topology.devices) {
+        if (d.iommu_group == gpu.iommu_group) {
+            members.push_back(d);
+        }
+    }
+    const auto verdict = iommu::judge(members, gpu.address);
+    const std::string group = fmt::format("/sys/kernel/iommu_groups/{}", *gpu.iommu_group);
+    std::vector<std::string> member_lines;
+    for (const auto& m : members) {
+        member_lines.push_back(fmt::format("{}/devices/{}: class {:06x}, driver {}",
+                                           group,
+                                           addr(m),
+                                           m.class_code,
+                                           driver_text(m.driver)));
+    }
+    const std::string ev = fmt::format("{}", fmt::join(member_lines, "\n"));
+    if (verdict.blockers.empty()) {
+        out.push_back(make(what_bound,
+                           "gpu.group-bound",
+                           Status::pass,
+                           "every endpoint of the group is on vfio-pci or unbound",
+                           ev));
+    } else {
+        std::vector<std::string> names;
+        for (const auto& b : verdict.blockers) {
+            names.push_back(fmt::format("{} on {}", pci::format(b.address), b.driver));
+        }
+        out.push_back(make(what_bound,
+                           "gpu.group-bound",
+                           Status::warn,
+                           fmt::format("VFIO cannot claim group {} while {} (Proxmox unbinds them "
+                                       "when the VM starts)",
+                                       *gpu.iommu_group,
+                                       fmt::join(names, ", ")),
+                           ev,
+                           fmt::format("pt bind {} --apply", pci::format_slot(gpu.address))));
+    }
+    if (verdict.isolated) {
+        out.push_back(make(
+            what_iso,
+            "gpu.group-isolated",
+            Status::pass,
+            fmt::format("group {} holds only this GPU's functions (and bridges)", *gpu.iommu_group),
+            ev));
+    } else {
+        std::vector<std::string> names;
+        for (const auto& f : verdict.foreign) {
+            names.push_back(fmt::format("{} (class {:06x}, {})",
+                                        pci::format(f.address),
+                                        f.class_code,
+                                        driver_text(f.driver)));
+        }
+        out.push_back(make(
+            what_iso,
+            "gpu.group-isolated",
+            Status::fail,
+            fmt::format("the GPU is grouped with other devices: {}; Proxmox takes all of them "
+                        "from the host when the VM starts (firmware design or missing ACS)",
+                        fmt::join(names, ", ")),
+            ev,
+            "look in the firmware setup for ACS or per-slot IOMMU settings, or move the GPU to a "
+            "slot wired to the CPU; else pass the whole group to the VM (only if the host can do "
+            "without those devices); pcie_acs_override=downstream splits groups but weakens "
+            "isolation"));
+    }
+}
+
+void check_boot_vga(const HostContext& ctx, const pci::Device& gpu, std::vector<Check>& out) {
+    const std::string what = addr(gpu) + " boot display and host framebuffer";
+    std::vector<std::string> bar;
+    for (const auto& line : ctx.log_facts.bar_problems) {
+        if (line.find(addr(gpu)) != std::string::npos) {
+            bar.push_back(ctx.log.source + ": " + line);
+        }
+    }
+    const std::string attr = fmt::format("/sys/bus/pci/devices/{}/boot_vga: ", addr(gpu));
+    if (!bar.empty()) {
+        out.push_back(make(what,
+                           "gpu.boot-vga",
+                           Status::fail,
+                           "the kernel could not reserve the GPU's memory (BAR): the host "
+                           "framebuffer still holds it",
+                           fmt::format("{}", fmt::join(bar, "\n")),
+                           "pt grub --sysfb-off --apply (initcall_blacklist=sysfb_init), then "
+                           "reboot; or make another display the primary one in the firmware"));
+    } else if (gpu.boot_vga == true) {
+        out.push_back(make(what,
+                           "gpu.boot-vga",
+                           Status::warn,
+                           "this GPU is the firmware's boot display: the host console and "
+                           "framebuffer sit on it, and its ROM is only a shadow copy",
+                           attr + "1",
+                           "make another display (an iGPU or second card) the primary one in the "
+                           "firmware if you can; otherwise expect no host console once vfio-pci "
+                           "takes it (it removes the firmware framebuffer since Linux 6.0), and "
+                           "supply a romfile"));
+    } else {
+        out.push_back(make(what,
+                           "gpu.boot-vga",
+                           Status::pass,
+                           gpu.boot_vga ? "not the boot display"
+                                        : "not a VGA-class device (no boot_vga attribute)",
+                           gpu.boot_vga ? attr + "0" : attr + "absent"));
+    }
+}
+
+void check_reset(const pci::Device& gpu, std::vector<Check>& out) {
+    const std::string what = addr(gpu) + " reset method";
+    const std::string path = fmt::format("/sys/bus/pci/devices/{}/reset_method: ", addr(gpu));
+    const bool known = gpu.reset_methods.has_value();
+    const std::vector<std::string> methods = gpu.reset_methods.value_or(std::vector<std::string>{});
+    const std::string ev =
+        known ? path
+                    + (methods.empty() ? std::string("(none)")
+                                       : fmt::format("{}", fmt::join(methods, " ")))
+              : path + "absent (kernel before 5.15), reset exists";
+    const auto has = [&](std::string_view m) {
+        return std::find(methods.begin(), methods.end(), m) != methods.end();
+    };
+    if (gpu.vendor == 0x1002) {
+        if (const auto family = amd_reset_family(gpu.device)) {
+            if (has("device_specific")) {
+                out.push_back(make(what,
+                                   "gpu.reset",
+                                   Status::pass,
+                                   fmt::format("AMD {}: device_specific reset (vendor-reset) is "
+                                               "selected",
+                                               *family),
+                                   ev));
+            } else {
+                out.push_back(make(
+                    what,
+                    "gpu.reset",
+                    Status::fail,
+                    fmt::format("AMD {} cannot be reset without vendor-reset: the VM hangs or the "
+                                "host crashes when the VM starts a second time (reset bug)",
+                                *family),
+                    ev,
+                    fmt::format("install gnif/vendor-reset (dkms), add vendor-reset to "
+                                "/etc/modules, update-initramfs -u -k all, reboot, then echo "
+                                "device_specific > /sys/bus/pci/devices/{}/reset_method (its udev "
+                                "rule does this); rombar=0 does not fix a reset",
+                                addr(gpu))));
+            }
+            return;
+        }
+    }
+    if (known && methods.empty()) {
+        out.push_back(make(what,
+                           "gpu.reset",
+                           Status::fail,
+                           "the GPU has no reset method: it cannot be reset between VM starts "
+                           "(hang or crash at VM start)",
+                           ev,
+                           "start the VM only once per host boot, or use a GPU with FLR"));
+    } else if (known && !has("flr") && !has("device_specific") && !has("af_flr")) {
+        out.push_back(make(what,
+                           "gpu.reset",
+                           Status::warn,
+                           fmt::format("no function-level reset, only {}: a bus reset also resets "
+                                       "every device behind the same bridge",
+                                       fmt::join(methods, " ")),
+                           ev,
+                           "keep the GPU's slot free of other devices; if the VM hangs at its "
+                           "second start, reboot the host between VM starts"));
+    } else {
+        out.push_back(make(what,
+                           "gpu.reset",
+                           Status::pass,
+                           known ? fmt::format("reset methods: {}", fmt::join(methods, " "))
+                                 : std::string("the device can be reset"),
+                           ev));
+    }
+}
+
+void check_rom(const HostContext& ctx, const pci::Device& gpu, std::vector<Check>& out) {
+    const std::string what = addr(gpu) + " option ROM";
+    const std::string attr = fmt::format("/sys/bus/pci/devices/{}/rom", addr(gpu));
+    const VmDevice* vm = nullptr;
+    for (const auto& v : ctx.vm_devices) {
+        if (v.address == gpu.address && v.ovmf && v.romfile) {
+            vm = &v;
+            break;
+        }
+    }
+    if (vm != nullptr) {
+        const std::string where =
+            fmt::format("VM {} {}: romfile={}", vm->vmid, vm->key, *vm->romfile);
+        if (vm->romfile->starts_with("/")) {
+            out.push_back(make(what,
+                               "gpu.rom",
+                               Status::fail,
+                               "romfile is an absolute path, but Proxmox always prefixes "
+                               "/usr/share/kvm/ (the VM gets /usr/share/kvm/"
+                                   + *vm->romfile + ")",
+                               where,
+                               fmt::format("copy the file to /usr/share/kvm/ and set romfile= to "
+                                           "its name: qm set {} --{} ...,romfile=NAME.rom",
+                                           vm->vmid,
+                                           vm->key)));
+            return;
+        }
+        const std::string path = host::join(proxmox::k_kvm_dir, *vm->romfile);
+        const auto bytes = ctx.root.read_bytes(path, std::size_t{64} << 20U);
+        if (!bytes) {
+            out.push_back(make(
+                what,
+                "gpu.rom",
+                Status::fail,
+                "the VM's romfile does not exist",
+                where + "\n" + path + ": missing",
+                fmt::format("pt rom-dump {} (or put a known-good ROM at {})", addr(gpu), path)));
+            return;
+        }
+        const auto report = rom::analyze_rom(*bytes);
+        std::vector<std::string> images;
+        for (const auto& image : report.images) {
+            images.push_back(image.efi ? fmt::format("{} ({})",
+                                                     rom::code_type_name(image.code_type),
+                                                     rom::machine_name(image.efi->machine))
+                                       : rom::code_type_name(image.code_type));
+        }
+        const std::string ev = fmt::format(
+            "{}\n{}: {} bytes, images: {}",
+            where,
+            path,
+            bytes->size(),
+            images.empty() ? std::string("none") : fmt::format("{}", fmt::join(images, ", ")));
+        if (report.usable_with_ovmf()) {
+            out.push_back(make(what,
+                               "gpu.rom",
+                               Status::pass,
+                               "the VM uses OVMF and its romfile holds an x64 EFI image",
+                               ev));
+        } else {
+            out.push_back(make(
+                what,
+                "gpu.rom",
+                Status::fail,
+                report.fixable_by_strip()
+                    ? std::string("the romfile starts with a vendor header (nvflash / GPU-Z "
+                                  "dump): OVMF cannot load it")
+                    : std::string("the VM uses OVMF but its romfile holds no loadable x64 EFI "
+                                  "image (black screen, no GPU in the guest firmware)"),
+                ev,
+                fmt::format("pt rom-dump {} for a clean dump (pt rom-dump checks it), or use the "
+                            "card's UEFI ROM",
+                            addr(gpu))));
+        }
+        return;
+    }
+    std::vector<std::string> rom_log;
+    for (const auto& line : ctx.log_facts.rom_problems) {
+        if (line.find(addr(gpu)) != std::string::npos) {
+            rom_log.push_back(ctx.log.source + ": " + line);
+        }
+    }
+    const bool present = ctx.root.exists(attr);
+    if (present && rom_log.empty()) {
+        out.push_back(make(what,
+                           "gpu.rom",
+                           Status::pass,
+                           "the GPU has a ROM BAR (pt rom-dump can save it)",
+                           attr + ": present"));
+    } else {
+        out.push_back(
+            make(what,
+                 "gpu.rom",
+                 Status::warn,
+                 present ? "the kernel found no valid ROM image behind the ROM BAR"
+                         : "the GPU has no ROM BAR: the guest firmware gets no option "
+                           "ROM unless the VM names a romfile",
+                 fmt::format("{}: {}{}",
+                             attr,
+                             present ? "present" : "absent",
+                             rom_log.empty() ? std::string()
+                                             : "\n" + fmt::format("{}", fmt::join(rom_log, "\n"))),
+                 "give the VM a ROM: copy a known-good UEFI ROM to /usr/share/kvm/ and "
+                 "set romfile=NAME.rom on its hostpci entry"));
+    }
+}
+
+} // namespace
+
+std::vector<const pci::Device*>
+select_gpus(const HostContext& ctx, const std::optional<std::string>& selector, bool only_vm) {
+    std::vector<const pci::Device*> out;
+    if (selector) {
+        const pci::Selector sel = pci::parse_selector(*selector);
+        std::vector<const pci::Device*> any;
+        for (const auto& d : ctx.topology.devices) {
+            if (sel.matches(d)) {
+                any.push_back(&d);
+                if (d.is_display()) {
+                    out.push_back(&d);
+                }
+            }
+        }
+        if (any.empty()) {
+            throw Error(fmt::format("{} matches no PCI device; pt iommu-groups --gpu lists the "
+                                    "GPUs",
+                                    *selector));
+        }
+        return out.empty() ? any : out;
+    }
+    for (const auto& d : ctx.topology.devices) {
+        if (!d.is_display()) {
+            continue;
+        }
+        const bool in_vm = std::any_of(ctx.vm_devices.begin(),
+                                       ctx.vm_devices.end(),
+                                       [&](const VmDevice& v) { return v.address == d.address; });
+        // With --vm, only that VM's GPUs (ctx.vm_devices then holds that VM alone).
+        if (in_vm || (!only_vm && is_vfio(d.driver))) {
+            out.push_back(&d);
+        }
+    }
+    return out;
+}
+
+void check_gpus(const HostContext& ctx,
+                const std::vector<const pci::Device*>& gpus,
+                std::vector<Check>& out) {
+    if (gpus.empty()) {
+        std::vector<std::string> displays;
+        for (const auto& d : ctx.topology.devices) {
+            if (d.is_display()) {
+                displays.push_back(fmt::format("{} on {}", addr(d), driver_text(d.driver)));
+            }
+        }
+        out.push_back(make("the GPU to pass through",
+                           "gpu.select",
+                           Status::warn,
+                           "no display device is bound to vfio-pci or named in a VM config, so "
+                           "there is no GPU to check",
+                           displays.empty()
+                               ? std::string("/sys/bus/pci/devices: no display "
+                                             "device")
+                               : fmt::format("display devices: {}", fmt::join(displays, ", ")),
+                           "name the GPU: pt verify SEL (e.g. pt verify 01:00)"));
+        return;
+    }
+    for (const auto* gpu : gpus) {
+        check_driver(ctx, *gpu, out);
+        check_host_driver(ctx, *gpu, gpus, out);
+        check_group(ctx, *gpu, out);
+        check_boot_vga(ctx, *gpu, out);
+        check_reset(*gpu, out);
+        check_rom(ctx, *gpu, out);
+    }
+}
+
+} // namespace pt::check

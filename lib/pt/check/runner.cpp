@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: MIT
+#include "pt/check/host_context.hpp"
+
+namespace pt::check {
+
+Report verify_host(const host::Root& root, const HostRequest& request) {
+    Report report;
+    HostContext ctx = load_host(root);
+    report.notes = ctx.topology.warnings;
+    // VM configs first: they decide the default GPU selection and the ROM check.
+    std::vector<Check> vm_checks = check_vms(ctx, request.vmid, report.notes);
+    const auto gpus = select_gpus(ctx, request.selector, request.vmid.has_value());
+
+    auto& out = report.checks;
+    check_cpu_kvm(ctx, out);
+    check_iommu(ctx, out);
+    check_cmdline(ctx, out);
+    check_modules(ctx, out);
+    check_initramfs(ctx, out);
+    check_gpus(ctx, gpus, out);
+    out.insert(out.end(),
+               std::make_move_iterator(vm_checks.begin()),
+               std::make_move_iterator(vm_checks.end()));
+    return report;
+}
+
+} // namespace pt::check

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "pt/check/finding.hpp"
+#include "pt/out/json.hpp"
+#include "pt/out/text.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pt::host {
+class Root;
+}
+
+namespace pt::check {
+
+// pt verify: every check of the passthrough chain, read-only, through one Root. The check ids
+// are stable (scripts and the man page pt-verify(1) list them):
+//   cpu.virtualization kvm.device iommu.enabled iommu.interrupt-remapping cmdline.iommu
+//   cmdline.invalid cmdline.configured modules.loaded modules.early-load modules.vfio-virqfd
+//   initramfs.fresh gpu.select gpu.driver gpu.host-driver gpu.group-bound gpu.group-isolated
+//   gpu.boot-vga gpu.reset gpu.rom vm.* mapping.* (the VM config lint and the mapping check)
+//   guest.hypervisor guest.gpu-visible guest.pcie-link guest.driver guest.device-nodes
+//   guest.nvidia-smi guest.host-checks
+
+// One check as shown: the finding (the JSON object) and the words after "Checking ".
+struct Check {
+    std::string what; // "CPU virtualization flag (vmx/svm)", "0000:0b:00.0 driver in use"
+    Finding finding;
+};
+
+struct Summary {
+    int pass = 0;
+    int warn = 0;
+    int fail = 0;
+    int skip = 0;
+};
+
+struct Report {
+    std::vector<Check> checks;      // in a fixed order: area by area, devices by address
+    std::vector<std::string> notes; // for stderr: devices the scan skipped, VM configs unread
+
+    Summary summary() const;
+
+    bool failed() const { return summary().fail > 0; }
+};
+
+struct HostRequest {
+    std::optional<std::string> selector; // SEL: narrows the GPUs (pci::parse_selector forms)
+    std::optional<int> vmid;             // --vm: only this VM (default: every VM with hostpci)
+};
+
+// The host checks. Throws pt::UsageError for a malformed selector, pt::Error when SEL matches
+// no device or --vm names a VM that has no config.
+Report verify_host(const host::Root& root, const HostRequest& request);
+
+// The guest checks (pt verify --guest): the GPU seen from inside the VM. nvidia-smi is run at
+// most once, and only on the live root.
+Report verify_guest(const host::Root& root);
+
+// {"checks": [{"id", "status", "summary", "evidence", "fix"}...], "summary": {pass, warn, fail,
+// skip}}.
+out::Json to_json(const Report& report);
+
+// "Checking WHAT : PASS" lines, each WARN and FAIL followed by its cause (the summary), the
+// evidence and the fix; then a one-line total unless quiet.
+std::string render_text(const Report& report, const out::TextStyle& style);
+
+} // namespace pt::check

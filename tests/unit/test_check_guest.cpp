@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: MIT
+#include "pt/check/verify.hpp"
+#include "pt/host/root.hpp"
+#include "support/temp_root.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+using pt::check::Status;
+
+namespace {
+
+const pt::check::Finding& find(const pt::check::Report& r, const std::string& id) {
+    for (const auto& c : r.checks) {
+        if (c.finding.id == id) {
+            return c.finding;
+        }
+    }
+    FAIL("no check " << id);
+    return r.checks.front().finding;
+}
+
+} // namespace
+
+TEST_CASE("check::verify_guest", "[check][guest]") {
+    pt::test::TempRoot tmp;
+    tmp.write("/proc/cpuinfo", "vendor_id\t: GenuineIntel\nflags\t\t: fpu vme hypervisor\n");
+    pt::test::DeviceSpec vga;
+    vga.address = "0000:00:01.0";
+    vga.vendor = "1234";
+    vga.device = "1111";
+    vga.driver = "bochs-drm";
+    tmp.add_device(vga);
+
+    SECTION("only the emulated display: not passed through") {
+        const auto r = pt::check::verify_guest(pt::host::Root(tmp.path()));
+        CHECK(find(r, "guest.hypervisor").status == Status::pass);
+        CHECK(find(r, "guest.gpu-visible").status == Status::fail);
+        CHECK(find(r, "guest.gpu-visible").evidence.find("0000:00:01.0 [1234:1111]")
+              != std::string::npos);
+        CHECK(find(r, "guest.host-checks").status == Status::skip);
+        CHECK(r.failed());
+    }
+
+    pt::test::DeviceSpec gpu;
+    gpu.address = "0000:01:00.0";
+    gpu.device = "2504";
+    SECTION("visible, no driver, no link") {
+        tmp.add_device(gpu);
+        const auto r = pt::check::verify_guest(pt::host::Root(tmp.path()));
+        CHECK(find(r, "guest.gpu-visible").status == Status::pass);
+        CHECK(find(r, "guest.driver").status == Status::fail);
+        CHECK(find(r, "guest.pcie-link").status == Status::warn);
+        CHECK(find(r, "guest.device-nodes").status == Status::skip);
+        CHECK(find(r, "guest.nvidia-smi").status == Status::skip); // never run under a root
+    }
+    SECTION("working") {
+        gpu.driver = "nvidia";
+        gpu.attrs["current_link_speed"] = "8.0 GT/s PCIe\n";
+        gpu.attrs["current_link_width"] = "16\n";
+        tmp.add_device(gpu);
+        tmp.write("/dev/nvidia0", "");
+        tmp.write("/dev/nvidiactl", "");
+        const auto r = pt::check::verify_guest(pt::host::Root(tmp.path()));
+        CHECK(find(r, "guest.driver").status == Status::pass);
+        CHECK(find(r, "guest.pcie-link").status == Status::pass);
+        CHECK(find(r, "guest.device-nodes").status == Status::pass);
+        CHECK_FALSE(r.failed());
+    }
+    SECTION("bare metal warns") {
+        tmp.write("/proc/cpuinfo", "vendor_id\t: GenuineIntel\nflags\t\t: fpu vme\n");
+        const auto r = pt::check::verify_guest(pt::host::Root(tmp.path()));
+        CHECK(find(r, "guest.hypervisor").status == Status::warn);
+    }
+}
