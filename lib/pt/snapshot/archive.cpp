@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: MIT
+#include "pt/snapshot/archive.hpp"
+
+#include "pt/error.hpp"
+#include "pt/host/root.hpp"
+#include "pt/host/write.hpp"
+
+#include <fmt/format.h>
+
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+namespace pt::snapshot {
+namespace {
+
+constexpr std::size_t k_block = 512;
+
+// Field offsets and sizes of a ustar header (POSIX.1-2001, "pax" utility, ustar Interchange
+// Format).
+struct Field {
+    std::size_t offset;
+    std::size_t size;
+};
+
+constexpr Field k_name{0, 100};
+constexpr Field k_mode{100, 8};
+constexpr Field k_uid{108, 8};
+constexpr Field k_gid{116, 8};
+constexpr Field k_size{124, 12};
+constexpr Field k_mtime{136, 12};
+constexpr Field k_chksum{148, 8};
+constexpr Field k_typeflag{156, 1};
+constexpr Field k_linkname{157, 100};
+constexpr Field k_magic{257, 6};
+constexpr Field k_version{263, 2};
+constexpr Field k_uname{265, 32};
+constexpr Field k_gname{297, 32};
+constexpr Field k_prefix{345, 155};
+
+using Header = std::array<char, k_block>;
+
+void put_text(Header& header, Field field, std::string_view text) {
+    if (text.empty()) {
+        return; // an empty view may hold a null pointer, which memcpy must not get
+    }
+    std::memcpy(header.data() + field.offset, text.data(), std::min(text.size(), field.size));
+}
+
+// Octal, zero-padded to fill the field but one byte, which stays NUL.
+void put_octal(Header& header, Field field, std::uint64_t value) {
+    const std::string text = fmt::format("{:0{}o}", value, field.size - 1);
+    put_text(header, field, text);
+}
+
+void pad(std::string& out) {
+    out.append((k_block - out.size() % k_block) % k_block, '\0');
+}
+
+// Splits `name` into ustar's prefix and name fields at a '/', or returns false when it cannot.
+bool split_name(std::string_view name, std::string_view& prefix, std::string_view& rest) {
+    if (name.size() <= k_name.size) {
+        prefix = {};
+        rest = name;
+        return true;
+    }
+    // The name part must be at most 100 bytes, the prefix at most 155, and the slash between them
+    // is not stored.
+    std::size_t pos = name.size() > k_name.size + 1 ? name.size() - k_name.size - 1 : 0;
+    while ((pos = name.find('/', pos)) != std::string_view::npos) {
+        if (pos > k_prefix.size) {
+            return false;
+        }
+        if (pos > 0 && name.size() - pos - 1 <= k_name.size && pos + 1 < name.size()) {
+            prefix = name.substr(0, pos);
+            rest = name.substr(pos + 1);
+            return true;
+        }
+        ++pos;
+    }
+    return false;
+}
+
+// One pax record: "<length> <key>=<value>\n", where <length> counts the whole record including
+// its own digits.
+std::string pax_record(std::string_view key, std::string_view value) {
+    const std::size_t body = 1 + key.size() + 1 + value.size() + 1;
+    std::size_t length = body + 1;
+    while (std::to_string(length).size() + body != length) {
+        length = std::to_string(length).size() + body;
+    }
+    return fmt::format("{} {}={}\n", length, key, value);
+}
+
+void append_header(std::string& out,
+                   std::string_view name,
+                   char typeflag,
+                   std::uint64_t size,
+                   std::int64_t mtime,
+                   unsigned mode,
+                   std::string_view linkname) {
+    Header header{};
+    std::string_view prefix;
+    std::string_view rest;
+    if (!split_name(name, prefix, rest)) {
+        // Only reached for the pax header's own name, which the caller keeps short.
+        rest = name.substr(0, k_name.size);
+    }
+    put_text(header, k_name, rest);
+    put_text(header, k_prefix, prefix);
+    put_octal(header, k_mode, mode & 07777U);
+    put_octal(header, k_uid, 0);
+    put_octal(header, k_gid, 0);
+    put_octal(header, k_size, size);
+    put_octal(header, k_mtime, static_cast<std::uint64_t>(std::max<std::int64_t>(mtime, 0)));
+    header[k_typeflag.offset] = typeflag;
+    put_text(header, k_linkname, linkname.substr(0, std::min(linkname.size(), k_linkname.size)));
+    put_text(header, k_magic, std::string_view("ustar\0", 6));
+    put_text(header, k_version, "00");
+    put_text(header, k_uname, "root");
+    put_text(header, k_gname, "root");
+    // The checksum is the byte sum of the header with its own field taken as eight spaces,
+    // written as six octal digits, NUL, space.
+    std::memset(header.data() + k_chksum.offset, ' ', k_chksum.size);
+    unsigned sum = 0;
+    for (const char c : header) {
+        sum += static_cast<unsigned char>(c);
+    }
+    const std::string chksum = fmt::format("{:06o}", sum);
+    std::memcpy(header.data() + k_chksum.offset, chksum.data(), 6);
+    header[k_chksum.offset + 6] = '\0';
+    out.append(header.data(), header.size());
+}
+
+} // namespace
+
+std::string tar(const std::vector<Entry>& entries) {
+    std::string out;
+    for (const auto& entry : entries) {
+        if (!entry.path.starts_with('/') || entry.path.size() < 2) {
+            throw Error(fmt::format("snapshot member '{}' is not an absolute host path (a bug in "
+                                    "pt: please report it)",
+                                    entry.path));
+        }
+        std::string name = entry.path.substr(1);
+        char typeflag = '0';
+        std::uint64_t size = 0;
+        switch (entry.type) {
+        case Entry::Type::file:
+            size = entry.content.size();
+            break;
+        case Entry::Type::directory:
+            typeflag = '5';
+            name += '/';
+            break;
+        case Entry::Type::symlink:
+            typeflag = '2';
+            break;
+        }
+        std::string_view prefix;
+        std::string_view rest;
+        std::string records;
+        if (!split_name(name, prefix, rest)) {
+            records += pax_record("path", name);
+        }
+        if (entry.type == Entry::Type::symlink && entry.link_target.size() > k_linkname.size) {
+            records += pax_record("linkpath", entry.link_target);
+        }
+        // ustar keeps whole seconds; a config file written in the same second as the initrd
+        // would otherwise tie with it, and pt verify's staleness check would read differently.
+        if (entry.mtime_nsec > 0 && entry.mtime_nsec < 1000000000 && entry.mtime >= 0) {
+            records += pax_record("mtime", fmt::format("{}.{:09}", entry.mtime, entry.mtime_nsec));
+        }
+        if (!records.empty()) {
+            const auto base = std::filesystem::path(entry.path).filename().string();
+            append_header(out,
+                          "PaxHeaders/" + base.substr(0, 80),
+                          'x',
+                          records.size(),
+                          entry.mtime,
+                          0644,
+                          {});
+            out += records;
+            pad(out);
+        }
+        append_header(out, name, typeflag, size, entry.mtime, entry.mode, entry.link_target);
+        if (entry.type == Entry::Type::file) {
+            out += entry.content;
+            pad(out);
+        }
+    }
+    out.append(2 * k_block, '\0');
+    return out;
+}
+
+std::string gzip(std::string_view data) {
+    z_stream stream{};
+    // windowBits 15 + 16 asks zlib for a gzip wrapper; without deflateSetHeader its header has
+    // MTIME 0 and no name, which keeps the output reproducible.
+    if (deflateInit2(&stream, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY)
+        != Z_OK) {
+        throw Error("cannot start gzip compression (zlib deflateInit2 failed)");
+    }
+    std::string out(deflateBound(&stream, static_cast<uLong>(data.size())), '\0');
+    // zlib's API takes non-const pointers for input it only reads.
+    stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+    stream.avail_in = static_cast<uInt>(data.size());
+    stream.next_out = reinterpret_cast<Bytef*>(out.data());
+    stream.avail_out = static_cast<uInt>(out.size());
+    const int rc = deflate(&stream, Z_FINISH);
+    const auto written = stream.total_out;
+    deflateEnd(&stream);
+    if (rc != Z_STREAM_END) {
+        throw Error(fmt::format("gzip compression failed (zlib deflate returned {})", rc));
+    }
+    out.resize(written);
+    return out;
+}
+
+std::string gunzip(std::string_view data) {
+    z_stream stream{};
+    if (inflateInit2(&stream, 15 + 16) != Z_OK) {
+        throw Error("cannot start gzip decompression (zlib inflateInit2 failed)");
+    }
+    stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+    stream.avail_in = static_cast<uInt>(data.size());
+    std::string out;
+    std::array<char, 65536> buffer{};
+    int rc = Z_OK;
+    while (rc == Z_OK) {
+        stream.next_out = reinterpret_cast<Bytef*>(buffer.data());
+        stream.avail_out = static_cast<uInt>(buffer.size());
+        rc = inflate(&stream, Z_NO_FLUSH);
+        out.append(buffer.data(), buffer.size() - stream.avail_out);
+        if (rc == Z_BUF_ERROR && stream.avail_in == 0) {
+            break;
+        }
+    }
+    inflateEnd(&stream);
+    if (rc != Z_STREAM_END) {
+        throw Error("not a complete gzip stream (truncated or corrupt)");
+    }
+    return out;
+}
+
+void write_output_file(const std::string& path, std::string_view bytes) {
+    const std::filesystem::path target = std::filesystem::absolute(path);
+    const std::filesystem::path dir = target.parent_path();
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) {
+        throw Error(fmt::format("cannot write {}: the folder {} does not exist (create it, or give "
+                                "-o a path in an existing folder)",
+                                path,
+                                dir.string()));
+    }
+    if (target.filename().empty() || std::filesystem::is_directory(target, ec)) {
+        throw Error(fmt::format("cannot write {}: it is a folder; give -o a file name such as "
+                                "{}/snapshot.tar.gz",
+                                path,
+                                path));
+    }
+    // host::replace_file is pt's one atomic writer (temporary file in the same folder, fsync,
+    // rename); a Root at the output's folder makes it write exactly there.
+    const host::Root out_root(dir);
+    host::FileMeta meta;
+    meta.mode = 0644;
+    meta.uid = ::getuid();
+    meta.gid = ::getgid();
+    host::replace_file(out_root, "/" + target.filename().string(), bytes, meta);
+}
+
+} // namespace pt::snapshot

@@ -1,0 +1,773 @@
+// SPDX-License-Identifier: MIT
+#include "pt/snapshot/collect.hpp"
+
+#include "pt/error.hpp"
+#include "pt/host/fd.hpp"
+#include "pt/host/root.hpp"
+#include "pt/kernel/kernel_log.hpp"
+#include "pt/pci/address.hpp"
+#include "pt/pci/sysfs_attr.hpp"
+
+#include <fmt/format.h>
+
+#include <fcntl.h>
+#include <sys/klog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+namespace pt::snapshot {
+
+// The contract with pt verify, which reads the kernel log from this file under a --root.
+static_assert(kernel::k_snapshot_dmesg == std::string_view(k_dmesg_path));
+
+namespace {
+
+// The attributes of a PCI device folder that pt reads (pci/device.cpp, driver/bind.cpp and the
+// checks of pt verify), taken with their content.
+constexpr std::array<std::string_view, 22> k_device_attrs = {
+    "uevent",
+    "vendor",
+    "device",
+    "class",
+    "subsystem_vendor",
+    "subsystem_device",
+    "revision",
+    "driver_override",
+    "boot_vga",
+    "reset_method",
+    "current_link_speed",
+    "current_link_width",
+    "max_link_speed",
+    "max_link_width",
+    "numa_node",
+    "sriov_totalvfs",
+    "sriov_numvfs",
+    "enable",
+    "irq",
+    "power_state",
+    "d3cold_allowed",
+    "local_cpulist",
+};
+
+// Attributes whose presence is the fact (`reset` is write-only; reading `rom` needs enabling it
+// first, which pt never does in a snapshot): taken as empty files.
+constexpr std::array<std::string_view, 2> k_device_presence = {"reset", "rom"};
+
+// Links of a device folder that pt follows or names.
+constexpr std::array<std::string_view, 3> k_device_links = {"driver", "iommu_group", "physfn"};
+
+// Write-only attributes of a PCI driver folder, whose presence the binding planner checks.
+constexpr std::array<std::string_view, 4> k_driver_presence = {
+    "bind", "unbind", "new_id", "remove_id"};
+
+std::string parent_of(std::string_view path) {
+    const auto slash = path.rfind('/');
+    return slash == 0 || slash == std::string_view::npos ? "/" : std::string(path.substr(0, slash));
+}
+
+std::string base_of(std::string_view path) {
+    return std::string(path.substr(path.rfind('/') + 1));
+}
+
+// man 2 syslog: the actions klogctl takes; glibc's <sys/klog.h> does not name them.
+constexpr int k_syslog_action_read_all = 3;
+constexpr int k_syslog_action_size_buffer = 10;
+
+std::optional<std::string> read_live_kernel_log(std::string& why) {
+    const int size = ::klogctl(k_syslog_action_size_buffer, nullptr, 0);
+    if (size > 0) {
+        std::string buffer(static_cast<std::size_t>(size), '\0');
+        const int n = ::klogctl(k_syslog_action_read_all, buffer.data(), size);
+        if (n >= 0) {
+            buffer.resize(static_cast<std::size_t>(n));
+            return syslog_to_text(buffer);
+        }
+    }
+    const std::string klog_error = std::strerror(errno);
+    // /dev/kmsg hands out one record per read(), and EAGAIN once the buffer is drained
+    // (Documentation/ABI/testing/dev-kmsg); EPIPE means records were overwritten meanwhile, and
+    // the next read goes on with the oldest one left.
+    host::Fd fd(::open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fd) {
+        why = fmt::format("the kernel log is not readable (klogctl: {}; /dev/kmsg: {}); run pt "
+                          "snapshot as root to include it",
+                          klog_error,
+                          std::strerror(errno));
+        return std::nullopt;
+    }
+    std::string text;
+    std::array<char, 8192> record{};
+    for (;;) {
+        const ssize_t n = ::read(fd.get(), record.data(), record.size());
+        if (n < 0) {
+            if (errno == EINTR || errno == EPIPE) {
+                continue;
+            }
+            break;
+        }
+        if (n == 0) {
+            break;
+        }
+        const auto line =
+            kmsg_record_to_text(std::string_view(record.data(), static_cast<std::size_t>(n)));
+        if (!line.empty()) {
+            text += line;
+            text += '\n';
+        }
+    }
+    return text;
+}
+
+class Collector {
+public:
+    Collector(const host::Root& root, Snapshot& snap)
+        : m_root(root)
+        , m_snap(snap) {}
+
+    // How a path is taken.
+    struct How {
+        bool presence = false; // an empty file with the real mtime, never the content
+        bool follow = true;    // a link's target is taken too
+        std::function<std::string(const std::string&)> transform; // applied to the content
+    };
+
+    enum class Found { missing, file, directory, symlink };
+
+    // Takes `host_path` as the root has it: a folder (without its entries), a file, or a link
+    // (its target as readlink gives it; with `how.follow`, the target is taken too). Links on the
+    // way to it are taken as links and followed. Returns what was found; a missing path is not
+    // recorded anywhere (the caller knows whether it matters), an unreadable one goes to
+    // `missing`.
+    Found take(std::string_view host_path, const How& how) {
+        const auto dir = canonical_dir(parent_of(host_path));
+        if (!dir) {
+            return Found::missing;
+        }
+        const std::string path = host::join(*dir, base_of(host_path));
+
+        struct stat st {};
+
+        if (!lstat_of(path, st)) {
+            return Found::missing;
+        }
+        if (S_ISLNK(st.st_mode)) {
+            record_link(path, st);
+            if (how.follow) {
+                if (const auto target = m_root.resolve(path)) {
+                    How inner = how;
+                    inner.follow = false;
+                    take(*target, inner);
+                }
+            }
+            return Found::symlink;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            record_dir(path, st);
+            return Found::directory;
+        }
+        Entry entry;
+        entry.path = path;
+        entry.type = Entry::Type::file;
+        entry.mtime = st.st_mtim.tv_sec;
+        entry.mtime_nsec = st.st_mtim.tv_nsec;
+        entry.mode = file_mode(st);
+        if (!how.presence) {
+            if (!S_ISREG(st.st_mode)) {
+                return Found::missing;
+            }
+            try {
+                entry.content = m_root.read_file(path);
+            } catch (const Error& e) {
+                m_snap.missing.push_back({path, e.what()});
+                return Found::missing;
+            }
+            if (how.transform) {
+                entry.content = how.transform(entry.content);
+            }
+        }
+        m_entries[path] = std::move(entry);
+        return Found::file;
+    }
+
+    Found take(std::string_view host_path) { return take(host_path, How{}); }
+
+    Found take_presence(std::string_view host_path) {
+        How how;
+        how.presence = true;
+        return take(host_path, how);
+    }
+
+    // Takes a file with the given content instead of what the root has (the kernel log, read
+    // from the live host rather than from a path).
+    void put(const std::string& host_path, std::string content, std::int64_t mtime) {
+        if (!canonical_dir(parent_of(host_path))) {
+            make_dirs(parent_of(host_path), mtime);
+        }
+        Entry entry;
+        entry.path = host_path;
+        entry.content = std::move(content);
+        entry.mtime = mtime;
+        m_entries[host_path] = std::move(entry);
+    }
+
+    // Every file, link and folder directly in `host_dir` whose name `keep` accepts.
+    template <typename Keep>
+    std::vector<std::string> take_dir(std::string_view host_dir, Keep&& keep, const How& how) {
+        std::vector<std::string> taken;
+        const auto dir = canonical_dir(std::string(host_dir));
+        if (!dir) {
+            return taken;
+        }
+        for (const auto& name : list(*dir)) {
+            if (keep(name) && take(host::join(*dir, name), how) != Found::missing) {
+                taken.push_back(host::join(host_dir, name));
+            }
+        }
+        return taken;
+    }
+
+    std::vector<std::string> list(std::string_view host_dir) {
+        try {
+            return m_root.list(host_dir);
+        } catch (const Error& e) {
+            m_snap.missing.push_back({std::string(host_dir), e.what()});
+            return {};
+        }
+    }
+
+    // The path a host folder has in the root with every link on the way resolved (and recorded),
+    // or nullopt when it is not a folder there.
+    std::optional<std::string> canonical_dir(const std::string& host_dir) {
+        if (host_dir == "/") {
+            return host_dir;
+        }
+        if (const auto it = m_canonical.find(host_dir); it != m_canonical.end()) {
+            return it->second;
+        }
+        std::optional<std::string> result;
+        if (const auto parent = canonical_dir(parent_of(host_dir))) {
+            const std::string path = host::join(*parent, base_of(host_dir));
+
+            struct stat st {};
+
+            if (lstat_of(path, st)) {
+                if (S_ISLNK(st.st_mode)) {
+                    record_link(path, st);
+                    if (const auto target = m_root.resolve(path)) {
+                        result = canonical_dir(*target);
+                    }
+                } else if (S_ISDIR(st.st_mode)) {
+                    record_dir(path, st);
+                    result = path;
+                }
+            }
+        }
+        m_canonical.emplace(host_dir, result);
+        return result;
+    }
+
+    std::vector<Entry> entries() && {
+        std::vector<Entry> out;
+        out.reserve(m_entries.size());
+        for (auto& [path, entry] : m_entries) {
+            out.push_back(std::move(entry));
+        }
+        return out;
+    }
+
+    // As find(), for a path whose folders may be links (/var/run -> /run).
+    const Entry* find_host(const std::string& host_path) {
+        const auto dir = canonical_dir(parent_of(host_path));
+        return dir ? find(host::join(*dir, base_of(host_path))) : nullptr;
+    }
+
+    const Entry* find(const std::string& host_path) const {
+        const auto it = m_entries.find(host_path);
+        return it == m_entries.end() ? nullptr : &it->second;
+    }
+
+private:
+    bool lstat_of(const std::string& path, struct stat& st) {
+        if (::lstat(m_root.map(path).c_str(), &st) == 0) {
+            return true;
+        }
+        if (errno != ENOENT && errno != ENOTDIR) {
+            m_snap.missing.push_back(
+                {path, fmt::format("cannot inspect {}: {}", path, std::strerror(errno))});
+        }
+        return false;
+    }
+
+    // Owners are not kept and the modes are normalised, so whoever extracts a snapshot can read
+    // and delete all of it; execute bits are kept (initramfs hooks must be executable).
+    static unsigned file_mode(const struct stat& st) { return 0644U | (st.st_mode & 0111U); }
+
+    void record_link(const std::string& path, const struct stat& st) {
+        // sysfs reports a link's size as 0, so the buffer grows until readlink leaves room.
+        std::string target(static_cast<std::size_t>(std::max<off_t>(st.st_size, 0)) + 256, '\0');
+        ssize_t n = 0;
+        while ((n = ::readlink(m_root.map(path).c_str(), target.data(), target.size()))
+               == static_cast<ssize_t>(target.size())) {
+            target.resize(target.size() * 2);
+        }
+        if (n < 0) {
+            m_snap.missing.push_back(
+                {path, fmt::format("cannot read the link {}: {}", path, std::strerror(errno))});
+            return;
+        }
+        target.resize(static_cast<std::size_t>(n));
+        Entry entry;
+        entry.path = path;
+        entry.type = Entry::Type::symlink;
+        entry.link_target = std::move(target);
+        entry.mtime = st.st_mtim.tv_sec;
+        entry.mtime_nsec = st.st_mtim.tv_nsec;
+        entry.mode = 0777;
+        m_entries[path] = std::move(entry);
+    }
+
+    void record_dir(const std::string& path, const struct stat& st) {
+        if (m_entries.contains(path)) {
+            return;
+        }
+        Entry entry;
+        entry.path = path;
+        entry.type = Entry::Type::directory;
+        entry.mtime = st.st_mtim.tv_sec;
+        entry.mtime_nsec = st.st_mtim.tv_nsec;
+        entry.mode = 0755;
+        m_entries[path] = std::move(entry);
+    }
+
+    void make_dirs(const std::string& path, std::int64_t mtime) {
+        if (path == "/" || m_entries.contains(path)) {
+            return;
+        }
+        make_dirs(parent_of(path), mtime);
+        Entry entry;
+        entry.path = path;
+        entry.type = Entry::Type::directory;
+        entry.mtime = mtime;
+        entry.mode = 0755;
+        m_entries[path] = std::move(entry);
+    }
+
+    const host::Root& m_root;
+    Snapshot& m_snap;
+    std::map<std::string, Entry> m_entries; // bytewise order: a folder before its entries
+    std::unordered_map<std::string, std::optional<std::string>> m_canonical;
+};
+
+// The categories in the order they were first named.
+class Categories {
+public:
+    explicit Categories(std::vector<Category>& out)
+        : m_out(out) {}
+
+    void add(std::string_view name, std::string_view detail, const std::string& path) {
+        category(name, detail).paths.push_back(path);
+    }
+
+    void
+    add(std::string_view name, std::string_view detail, const std::vector<std::string>& paths) {
+        auto& cat = category(name, detail);
+        cat.paths.insert(cat.paths.end(), paths.begin(), paths.end());
+    }
+
+private:
+    Category& category(std::string_view name, std::string_view detail) {
+        for (auto& cat : m_out) {
+            if (cat.name == name) {
+                return cat;
+            }
+        }
+        m_out.push_back({std::string(name), std::string(detail), {}});
+        return m_out.back();
+    }
+
+    std::vector<Category>& m_out;
+};
+
+bool always(const std::string&) {
+    return true;
+}
+
+// Editor backups and dpkg leftovers are not configuration, but pt's parsers still see them
+// when they read a whole folder, so they are taken like any other entry.
+bool any_entry(const std::string& name) {
+    return !name.empty();
+}
+
+void take_pci(Collector& c, Categories& cats, Snapshot& snap, std::set<std::uint16_t>& vendors) {
+    const std::string bus = "/sys/bus/pci/devices";
+    std::set<std::string> drivers;
+    for (const auto& name : c.list(bus)) {
+        const std::string link = host::join(bus, name);
+        Collector::How no_follow;
+        no_follow.follow = false;
+        if (c.take(link, no_follow) == Collector::Found::missing) {
+            continue;
+        }
+        const auto dir = c.canonical_dir(link);
+        if (!dir) {
+            snap.missing.push_back({link, "the link leads to no folder inside the root"});
+            continue;
+        }
+        for (const auto attr : k_device_attrs) {
+            c.take(host::join(*dir, attr));
+        }
+        for (const auto attr : k_device_presence) {
+            c.take_presence(host::join(*dir, attr));
+        }
+        for (const auto& entry : c.list(*dir)) {
+            const bool wanted = std::find(k_device_links.begin(), k_device_links.end(), entry)
+                                    != k_device_links.end()
+                                || entry.starts_with("virtfn");
+            if (wanted) {
+                c.take(host::join(*dir, entry), no_follow);
+            }
+        }
+        if (const auto driver = c.canonical_dir(host::join(*dir, "driver"))) {
+            drivers.insert(*driver);
+        }
+        for (const auto attr : {"vendor", "subsystem_vendor"}) {
+            if (const Entry* e = c.find(host::join(*dir, attr))) {
+                if (const auto id = pci::parse_hex_attr(e->content)) {
+                    vendors.insert(static_cast<std::uint16_t>(*id));
+                }
+            }
+        }
+        cats.add("pci devices", "sysfs attributes and links of each device folder", *dir);
+    }
+    c.take_presence("/sys/bus/pci/drivers_probe");
+
+    // Every registered PCI driver (vfio-pci is looked for even when it drives nothing): its
+    // folder, its module link, its write-only attributes and its device links.
+    const std::string drivers_dir = "/sys/bus/pci/drivers";
+    for (const auto& name : c.list(drivers_dir)) {
+        drivers.insert(host::join(drivers_dir, name));
+    }
+    for (const auto& driver : drivers) {
+        if (c.take(driver) == Collector::Found::missing) {
+            continue;
+        }
+        const auto dir = c.canonical_dir(driver);
+        if (!dir) {
+            continue;
+        }
+        for (const auto& entry : c.list(*dir)) {
+            if (entry == "module") {
+                c.take(host::join(*dir, entry)); // the link and the module's folder
+            } else if (pci::parse_address(entry)) {
+                Collector::How no_follow;
+                no_follow.follow = false;
+                c.take(host::join(*dir, entry), no_follow);
+            }
+        }
+        for (const auto attr : k_driver_presence) {
+            c.take_presence(host::join(*dir, attr));
+        }
+        cats.add("pci drivers", "folder, module link and device links", *dir);
+    }
+}
+
+constexpr std::string_view k_firmware_detail =
+    "presence of /sys/firmware/efi (UEFI boot) and of the ACPI VFCT table (an AMD APU's VBIOS)";
+
+void take_iommu(Collector& c, Categories& cats) {
+    const std::string groups = "/sys/kernel/iommu_groups";
+    for (const auto& name : c.list(groups)) {
+        const std::string dir = host::join(groups, name);
+        if (c.take(dir) != Collector::Found::directory) {
+            continue;
+        }
+        c.take(host::join(dir, "type"));
+        c.take(host::join(dir, "reserved_regions"));
+        const std::string devices = host::join(dir, "devices");
+        Collector::How no_follow;
+        no_follow.follow = false;
+        if (c.take(devices) == Collector::Found::directory) {
+            c.take_dir(devices, always, no_follow);
+        }
+        cats.add("iommu groups", "type, reserved_regions and device links", dir);
+    }
+    // The units are links into /sys/devices; their targets are taken as empty folders so the
+    // links resolve.
+    const auto units = c.take_dir("/sys/class/iommu", always, Collector::How{});
+    cats.add("iommu units", "links, with their target folders", units);
+    if (c.take("/sys/firmware/efi") == Collector::Found::directory) {
+        cats.add("firmware", k_firmware_detail, "/sys/firmware/efi");
+    }
+    if (c.take_presence("/sys/firmware/acpi/tables/VFCT") != Collector::Found::missing) {
+        cats.add("firmware", k_firmware_detail, "/sys/firmware/acpi/tables/VFCT");
+    }
+    // Device nodes become empty files: their presence is what pt checks (/dev/kvm on the host,
+    // the NVIDIA and DRM nodes in a guest), and an archive of device nodes would not extract
+    // for a user who is not root.
+    Collector::How presence;
+    presence.presence = true;
+    auto nodes = c.take_dir(
+        "/dev",
+        [](const std::string& name) { return name == "kvm" || name.starts_with("nvidia"); },
+        presence);
+    const auto dri = c.take_dir("/dev/dri", always, presence);
+    nodes.insert(nodes.end(), dri.begin(), dri.end());
+    cats.add("device nodes", "/dev/kvm, /dev/nvidia*, /dev/dri/*: presence, as empty files", nodes);
+}
+
+constexpr std::string_view k_kernel_detail =
+    "command line, release, loaded modules, and of cpuinfo the first CPU's vendor, model and flags";
+
+void take_modules(Collector& c, Categories& cats) {
+    // Every module folder, empty: pt counts a module as present when /sys/module/NAME exists,
+    // which covers modules built into the kernel (absent from /proc/modules).
+    const auto all = c.take_dir("/sys/module", always, {});
+    cats.add("modules", "/sys/module/* folder names (loaded and built-in modules)", all);
+    std::vector<std::string> vfio;
+    for (const auto& dir : all) {
+        if (base_of(dir).starts_with("vfio")) {
+            c.take(host::join(dir, "initstate"));
+            c.take_dir(host::join(dir, "parameters"), always, {});
+            vfio.push_back(dir);
+        }
+    }
+    cats.add("vfio modules", "/sys/module/vfio*: initstate and parameters", vfio);
+    if (c.take("/proc/modules") == Collector::Found::file) {
+        cats.add("kernel", k_kernel_detail, "/proc/modules");
+    }
+}
+
+void take_proc(Collector& c, Categories& cats) {
+    if (c.take("/proc/cmdline") == Collector::Found::file) {
+        cats.add("kernel", k_kernel_detail, "/proc/cmdline");
+    }
+    Collector::How cpu;
+    cpu.transform = [](const std::string& text) {
+        return reduce_cpuinfo(text);
+    };
+    if (c.take("/proc/cpuinfo", cpu) == Collector::Found::file) {
+        cats.add("kernel", k_kernel_detail, "/proc/cpuinfo");
+    }
+    if (c.take("/proc/sys/kernel/osrelease") == Collector::Found::file) {
+        cats.add("kernel", k_kernel_detail, "/proc/sys/kernel/osrelease");
+    }
+}
+
+void take_kernel_log(Collector& c,
+                     Categories& cats,
+                     Snapshot& snap,
+                     const host::Root& root,
+                     const Options& options) {
+    if (!root.is_live() && !options.read_kernel_log) {
+        // A snapshot of a snapshot (or a fixture): the log is the file the first one wrote.
+        if (c.take(k_dmesg_path) == Collector::Found::file) {
+            cats.add("kernel log",
+                     "lines, copied from the source root's own snapshot file",
+                     k_dmesg_path);
+            if (const Entry* e = c.find(k_dmesg_path)) {
+                snap.kernel_log_lines = static_cast<std::size_t>(
+                    std::count(e->content.begin(), e->content.end(), '\n'));
+            }
+        } else {
+            snap.missing.push_back(
+                {k_dmesg_path, "the source root is not the live host and has no kernel log file"});
+        }
+        return;
+    }
+    std::string why;
+    const auto log =
+        options.read_kernel_log ? options.read_kernel_log(why) : read_live_kernel_log(why);
+    if (!log) {
+        snap.missing.push_back({"kernel log", why});
+        return;
+    }
+    std::string kept = filter_kernel_log(*log);
+    snap.kernel_log_lines = static_cast<std::size_t>(std::count(kept.begin(), kept.end(), '\n'));
+    c.put(k_dmesg_path, std::move(kept), options.now);
+    cats.add(
+        "kernel log",
+        "lines about the IOMMU (DMAR, AMD-Vi), interrupt remapping, vfio, BAR and ROM, KVM and "
+        "the boot framebuffer",
+        k_dmesg_path);
+}
+
+void take_config(Collector& c, Categories& cats, Snapshot& snap) {
+    struct File {
+        const char* path;
+        const char* category;
+    };
+
+    static constexpr std::array<File, 8> k_files = {{
+        {"/etc/default/grub", "boot configuration"},
+        {"/etc/kernel/cmdline", "boot configuration"},
+        {"/etc/kernel/proxmox-boot-uuids", "boot configuration"},
+        {"/etc/modules", "module configuration"},
+        {"/etc/initramfs-tools/modules", "module configuration"},
+        {"/etc/initramfs-tools/initramfs.conf", "initramfs hooks and scripts"},
+        {"/etc/hostname", "host"},
+        {"/proc/sys/kernel/hostname", "host"},
+    }};
+    for (const auto& file : k_files) {
+        if (c.take(file.path) != Collector::Found::missing) {
+            cats.add(file.category, "files as they are", file.path);
+        } else {
+            snap.missing.push_back({file.path, "absent"});
+        }
+    }
+
+    struct Folder {
+        const char* path;
+        const char* category;
+    };
+
+    static constexpr std::array<Folder, 9> k_folders = {{
+        {"/etc/default/grub.d", "boot configuration"},
+        {"/etc/modprobe.d", "modprobe.d"},
+        {"/run/modprobe.d", "modprobe.d"},
+        {"/usr/local/lib/modprobe.d", "modprobe.d"},
+        {"/lib/modprobe.d", "modprobe.d"},
+        {"/etc/modules-load.d", "module configuration"},
+        {"/etc/initramfs-tools/hooks", "initramfs hooks and scripts"},
+        {"/etc/initramfs-tools/scripts/init-top", "initramfs hooks and scripts"},
+        {"/etc/initramfs-tools/conf.d", "initramfs hooks and scripts"},
+    }};
+    for (const auto& folder : k_folders) {
+        cats.add(folder.category, "files as they are", c.take_dir(folder.path, any_entry, {}));
+    }
+}
+
+void take_boot(Collector& c, Categories& cats) {
+    Collector::How empty;
+    empty.presence = true;
+    const auto images = c.take_dir(
+        "/boot",
+        [](const std::string& name) {
+            return name.starts_with("initrd.img-") || name.starts_with("vmlinuz-");
+        },
+        empty);
+    cats.add(
+        "initrd and kernel images", "empty files with the real mtime, never the content", images);
+    const auto releases = c.take_dir("/lib/modules", always, {});
+    cats.add("installed kernels", "/lib/modules/<release> folder names only", releases);
+}
+
+void take_pve(Collector& c, Categories& cats, Snapshot& snap) {
+    // /etc/pve is pmxcfs; "local" and "qemu-server" are its links to this node's folder
+    // (pve-cluster src/pmxcfs/pmxcfs.c). /etc/pve/priv (keys, tokens, the authkey) is never read.
+    Collector::How no_follow;
+    no_follow.follow = false;
+    for (const auto* link : {"/etc/pve/local", "/etc/pve/qemu-server"}) {
+        if (c.take(link, no_follow) != Collector::Found::missing) {
+            cats.add("proxmox", "pmxcfs links", link);
+        }
+    }
+    // Every node's VM folder, and /etc/pve/qemu-server itself when it is a folder rather than
+    // pmxcfs's link (as in trees made by hand); each canonical folder once.
+    std::vector<std::string> dirs;
+    for (const auto& node : c.list("/etc/pve/nodes")) {
+        dirs.push_back(fmt::format("/etc/pve/nodes/{}/qemu-server", node));
+    }
+    dirs.emplace_back("/etc/pve/qemu-server");
+    std::set<std::string> seen;
+    std::vector<std::string> roms;
+    for (const auto& host_dir : dirs) {
+        const auto dir = c.canonical_dir(host_dir);
+        if (!dir || !seen.insert(*dir).second) {
+            continue;
+        }
+        for (const auto& name : c.list(*dir)) {
+            if (!name.ends_with(".conf")) {
+                continue;
+            }
+            const std::string path = host::join(*dir, name);
+            Collector::How how;
+            how.transform = [&snap, path](const std::string& text) {
+                return redact_vm_config(text, path, snap.redacted);
+            };
+            if (c.take(path, how) == Collector::Found::file) {
+                cats.add("vm configs", "secrets and notes redacted", path);
+                if (const Entry* e = c.find(path)) {
+                    for (auto& rom : romfiles(e->content)) {
+                        if (std::find(roms.begin(), roms.end(), rom) == roms.end()) {
+                            roms.push_back(std::move(rom));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if (c.take("/etc/pve/mapping/pci.cfg") == Collector::Found::file) {
+        cats.add("proxmox", "PCI resource mapping", "/etc/pve/mapping/pci.cfg");
+    }
+    for (const auto& rom : roms) {
+        const std::string path = host::join("/usr/share/kvm", rom);
+        if (c.take(path) == Collector::Found::file) {
+            cats.add("rom files", "only those a VM config names with romfile=", path);
+        } else {
+            snap.missing.push_back({path, "named by a VM config's romfile=, but absent"});
+        }
+    }
+    // Running VMs: qemu-server's pid files, and /proc/PID (empty) for the pids they name, which
+    // is how pt tells a running VM from a stale pid file.
+    const auto pids = c.take_dir(
+        "/var/run/qemu-server", [](const std::string& name) { return name.ends_with(".pid"); }, {});
+    for (const auto& file : pids) {
+        if (const Entry* e = c.find_host(file)) {
+            const std::string pid = e->content.substr(0, e->content.find_first_of(" \n"));
+            if (!pid.empty() && pid.find_first_not_of("0123456789") == std::string::npos) {
+                c.take(host::join("/proc", pid));
+            }
+        }
+    }
+    cats.add("proxmox", "running VMs: pid files and their /proc/PID folders", pids);
+    if (c.take("/run/qemu-server/pci-id-reservations") == Collector::Found::file) {
+        cats.add(
+            "proxmox", "devices reserved by running VMs", "/run/qemu-server/pci-id-reservations");
+    }
+}
+
+void take_pci_ids(Collector& c, Categories& cats, const std::set<std::uint16_t>& vendors) {
+    Collector::How how;
+    how.transform = [&vendors](const std::string& text) {
+        return reduce_pci_ids(text, vendors);
+    };
+    if (c.take("/usr/share/misc/pci.ids", how) != Collector::Found::missing) {
+        cats.add(
+            "pci.ids",
+            fmt::format("reduced to the {} vendors present and the class list", vendors.size()),
+            "/usr/share/misc/pci.ids");
+    }
+}
+
+} // namespace
+
+Snapshot collect(const host::Root& root, const Options& options) {
+    Snapshot snap;
+    snap.source_root = root.prefix().string();
+    snap.live = root.is_live();
+    snap.created = options.now;
+    Collector c(root, snap);
+    Categories cats(snap.collected);
+    std::set<std::uint16_t> vendors;
+    take_pci(c, cats, snap, vendors);
+    take_iommu(c, cats);
+    take_modules(c, cats);
+    take_proc(c, cats);
+    take_kernel_log(c, cats, snap, root, options);
+    take_config(c, cats, snap);
+    take_boot(c, cats);
+    take_pve(c, cats, snap);
+    take_pci_ids(c, cats, vendors);
+    snap.entries = std::move(c).entries();
+    return snap;
+}
+
+} // namespace pt::snapshot

@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: MIT
+#include "pt/snapshot/filters.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <optional>
+
+namespace pt::snapshot {
+namespace {
+
+// Calls `fn(line)` for every line of `text`, without its newline.
+template <typename Fn>
+void for_each_line(std::string_view text, Fn&& fn) {
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        const auto end = std::min(text.find('\n', pos), text.size());
+        fn(text.substr(pos, end - pos));
+        pos = end + 1;
+    }
+}
+
+std::string lower(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
+        return static_cast<char>(std::tolower(c));
+    });
+    return out;
+}
+
+std::string_view trim(std::string_view text) {
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())) != 0) {
+        text.remove_prefix(1);
+    }
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())) != 0) {
+        text.remove_suffix(1);
+    }
+    return text;
+}
+
+// "BAR" or "ROM" as a word of its own ("BAR 0: assigned", "Invalid PCI ROM header"): these are
+// upper case in the kernel's messages, and as lower-case substrings they would match "embargo"
+// and "chromium".
+bool has_upper_word(std::string_view line, std::string_view word) {
+    std::size_t pos = 0;
+    while ((pos = line.find(word, pos)) != std::string_view::npos) {
+        const bool start = pos == 0 || std::isalpha(static_cast<unsigned char>(line[pos - 1])) == 0;
+        const std::size_t after = pos + word.size();
+        const bool end =
+            after >= line.size() || std::isalpha(static_cast<unsigned char>(line[after])) == 0;
+        if (start && end) {
+            return true;
+        }
+        pos = after;
+    }
+    return false;
+}
+
+// "kvm:", "kvm_amd" and "kvm_intel" rather than "kvm", which would take every kvm-clock line of
+// a guest; "hypervisor detected" tells a guest (pt verify --guest) apart.
+constexpr std::array<std::string_view, 17> k_log_keywords = {
+    "iommu",
+    "dmar",
+    "amd-vi",
+    "ivrs",
+    "vfio",
+    "remapping",
+    "x2apic",
+    "kvm:",
+    "kvm_amd",
+    "kvm_intel",
+    "hypervisor detected",
+    "vgaarb",
+    "efifb",
+    "simplefb",
+    "vesafb",
+    "sysfb",
+    "command line",
+};
+
+bool secret_key(std::string_view key) {
+    const std::string name = lower(key);
+    return name == "cipassword" || name == "sshkeys" || name.find("password") != std::string::npos
+           || name.find("secret") != std::string::npos || name.find("token") != std::string::npos;
+}
+
+std::optional<std::uint16_t> hex16(std::string_view text) {
+    if (text.size() != 4) {
+        return std::nullopt;
+    }
+    unsigned value = 0;
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 16);
+    if (ec != std::errc() || ptr != text.data() + text.size()) {
+        return std::nullopt;
+    }
+    return static_cast<std::uint16_t>(value);
+}
+
+} // namespace
+
+std::string reduce_cpuinfo(std::string_view cpuinfo) {
+    static constexpr std::array<std::string_view, 7> k_keys = {
+        "processor", "vendor_id", "cpu family", "model", "model name", "stepping", "flags"};
+    std::string out;
+    bool seen_processor = false;
+    bool done = false;
+    for_each_line(cpuinfo, [&](std::string_view line) {
+        if (done) {
+            return;
+        }
+        const auto colon = line.find(':');
+        const std::string_view key = trim(line.substr(0, colon));
+        if (key == "processor") {
+            if (seen_processor) {
+                done = true;
+                return;
+            }
+            seen_processor = true;
+        }
+        if (colon != std::string_view::npos
+            && std::find(k_keys.begin(), k_keys.end(), key) != k_keys.end()) {
+            out += line;
+            out += '\n';
+        }
+    });
+    return out;
+}
+
+std::string filter_kernel_log(std::string_view log) {
+    std::string out;
+    for_each_line(log, [&](std::string_view line) {
+        const std::string text = lower(line);
+        const bool keep =
+            std::any_of(k_log_keywords.begin(),
+                        k_log_keywords.end(),
+                        [&](std::string_view word) { return text.find(word) != std::string::npos; })
+            || has_upper_word(line, "BAR") || has_upper_word(line, "ROM");
+        if (keep) {
+            out += line;
+            out += '\n';
+        }
+    });
+    return out;
+}
+
+std::string syslog_to_text(std::string_view buffer) {
+    std::string out;
+    for_each_line(buffer, [&](std::string_view line) {
+        if (line.starts_with('<')) {
+            const auto close = line.find('>');
+            if (close != std::string_view::npos && close <= 4) {
+                line.remove_prefix(close + 1);
+            }
+        }
+        out += line;
+        out += '\n';
+    });
+    return out;
+}
+
+std::string kmsg_record_to_text(std::string_view record) {
+    // Documentation/ABI/testing/dev-kmsg: "prefix,seq,timestamp_us,flags[,...];message", then
+    // continuation lines starting with a space that carry KEY=value pairs.
+    const auto semi = record.find(';');
+    if (semi == std::string_view::npos) {
+        return {};
+    }
+    const std::string_view head = record.substr(0, semi);
+    std::string_view message = record.substr(semi + 1);
+    message = message.substr(0, message.find('\n'));
+    const auto first = head.find(',');
+    const auto second = first == std::string_view::npos ? first : head.find(',', first + 1);
+    if (second == std::string_view::npos) {
+        return {};
+    }
+    const auto third = head.find(',', second + 1);
+    const std::string_view stamp = head.substr(
+        second + 1, (third == std::string_view::npos ? head.size() : third) - second - 1);
+    std::uint64_t usec = 0;
+    const auto [ptr, ec] = std::from_chars(stamp.data(), stamp.data() + stamp.size(), usec);
+    if (ec != std::errc() || ptr != stamp.data() + stamp.size()) {
+        return {};
+    }
+    return fmt::format("[{:5}.{:06}] {}", usec / 1000000, usec % 1000000, message);
+}
+
+std::string redact_vm_config(std::string_view text,
+                             const std::string& path,
+                             std::vector<Redaction>& redactions) {
+    std::string out;
+    int number = 0;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        const auto nl = text.find('\n', pos);
+        const auto end = nl == std::string_view::npos ? text.size() : nl;
+        const std::string_view line = text.substr(pos, end - pos);
+        ++number;
+        const std::string_view stripped = trim(line);
+        const auto colon = line.find(':');
+        if (stripped.starts_with('#') && trim(stripped.substr(1)).size() > 0) {
+            out += fmt::format("# {}", k_redacted);
+            redactions.push_back({path, number, "#"});
+        } else if (!stripped.starts_with('#') && !stripped.starts_with('[')
+                   && colon != std::string_view::npos
+                   && (secret_key(trim(line.substr(0, colon)))
+                       || trim(line.substr(0, colon)) == "description")) {
+            const std::string key(trim(line.substr(0, colon)));
+            out += fmt::format("{}: {}", key, k_redacted);
+            redactions.push_back({path, number, key});
+        } else {
+            out += line;
+        }
+        if (nl != std::string_view::npos) {
+            out += '\n';
+        }
+        pos = end + 1;
+    }
+    return out;
+}
+
+std::vector<std::string> romfiles(std::string_view vm_config) {
+    std::vector<std::string> out;
+    for_each_line(vm_config, [&](std::string_view line) {
+        if (!line.starts_with("hostpci")) {
+            return;
+        }
+        const auto colon = line.find(':');
+        if (colon == std::string_view::npos) {
+            return;
+        }
+        std::string_view value = trim(line.substr(colon + 1));
+        while (!value.empty()) {
+            const auto comma = value.find(',');
+            const std::string_view option = value.substr(0, comma);
+            if (option.starts_with("romfile=")) {
+                const std::string file(trim(option.substr(8)));
+                if (!file.empty() && file.find('/') == std::string::npos
+                    && file.find("..") == std::string::npos
+                    && std::find(out.begin(), out.end(), file) == out.end()) {
+                    out.push_back(file);
+                }
+            }
+            if (comma == std::string_view::npos) {
+                break;
+            }
+            value.remove_prefix(comma + 1);
+        }
+    });
+    return out;
+}
+
+std::string reduce_pci_ids(std::string_view ids, const std::set<std::uint16_t>& vendors) {
+    std::string out;
+    bool header = true;   // the leading comment block (version and date)
+    bool classes = false; // from the first "C " line to the end
+    bool keep_vendor = false;
+    for_each_line(ids, [&](std::string_view line) {
+        if (classes) {
+            out += line;
+            out += '\n';
+            return;
+        }
+        if (line.starts_with('#') || line.empty()) {
+            if (header) {
+                out += line;
+                out += '\n';
+            }
+            return;
+        }
+        header = false;
+        if (line.starts_with("C ")) {
+            classes = true;
+            out += line;
+            out += '\n';
+            return;
+        }
+        if (line.starts_with('\t')) {
+            if (keep_vendor) {
+                out += line;
+                out += '\n';
+            }
+            return;
+        }
+        const auto id = hex16(line.substr(0, 4));
+        keep_vendor = id && vendors.contains(*id);
+        if (keep_vendor) {
+            out += line;
+            out += '\n';
+        }
+    });
+    return out;
+}
+
+} // namespace pt::snapshot

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pt::snapshot {
+
+// Pure text filters that decide what of a host file goes into a snapshot. Each takes the file's
+// text and returns what is kept; none reads the host.
+
+// The first processor's block of /proc/cpuinfo, reduced to the lines pt reads or shows:
+// processor, vendor_id, cpu family, model, model name, stepping and flags (vmx/svm and
+// hypervisor live there). The other CPUs' blocks are the same on the hosts pt targets and only
+// add size. Returns "" when `cpuinfo` has none of those lines.
+std::string reduce_cpuinfo(std::string_view cpuinfo);
+
+// The kernel log lines pt's checks look for: the IOMMU (DMAR, DMAR-IR, AMD-Vi, IVRS, "iommu"),
+// interrupt remapping and x2apic, vfio, BAR and ROM assignment, KVM ("kvm:", kvm_amd,
+// kvm_intel), "Hypervisor detected", the VGA arbiter and the boot framebuffers (efifb, simplefb,
+// vesafb, sysfb), and "Command line". Every other line is
+// dropped (the log also holds serial numbers, MAC addresses and mount points). Lines keep their
+// "[    1.234567] " timestamp prefix.
+std::string filter_kernel_log(std::string_view log);
+
+// Turns the kernel's syslog buffer (klogctl SYSLOG_ACTION_READ_ALL: "<6>[    0.000000] text"
+// lines) into dmesg's text, by removing each line's "<N>" priority prefix.
+std::string syslog_to_text(std::string_view buffer);
+
+// One /dev/kmsg record ("6,339,5140900,-;text", then optional " KEY=value" continuation lines)
+// as a dmesg line "[    5.140900] text". Returns "" for a record it cannot parse.
+std::string kmsg_record_to_text(std::string_view record);
+
+// A VM config line whose value was replaced.
+struct Redaction {
+    std::string path; // the host path of the file
+    int line = 0;     // 1-based
+    std::string key;  // "cipassword", or "#" for a comment (notes) line
+};
+
+// The marker that replaces a redacted value.
+inline constexpr std::string_view k_redacted = "[redacted by pt snapshot]";
+
+// A Proxmox VM config (/etc/pve/nodes/*/qemu-server/N.conf) with secrets removed, line for line,
+// so line numbers in findings still match the original: the value of every key that holds a
+// password, a token, a secret or SSH keys (cipassword, sshkeys, and any key whose name contains
+// "password", "secret" or "token") becomes k_redacted, and so does the text of every "#" line
+// and "description:" value (the VM's notes, free text that people put credentials in; pt reads
+// nothing there). Each replacement is appended to `redactions` with `path`.
+std::string redact_vm_config(std::string_view text,
+                             const std::string& path,
+                             std::vector<Redaction>& redactions);
+
+// The romfile= values of a VM config's hostpciN lines ("hostpci0: 0000:01:00,romfile=gpu.rom"),
+// in order, without duplicates. Values with a "/" or ".." are left out: qemu-server always puts
+// them under /usr/share/kvm/ (see ground truth §1.5), so they name no file there worth taking.
+std::vector<std::string> romfiles(std::string_view vm_config);
+
+// pci.ids reduced to the header comment, the vendors in `vendors` (each with its devices and
+// subsystems) and the whole device class list, which is enough for every name pt shows for the
+// devices of one host. Subsystem vendors must be in `vendors` too for their names to resolve.
+std::string reduce_pci_ids(std::string_view ids, const std::set<std::uint16_t>& vendors);
+
+} // namespace pt::snapshot

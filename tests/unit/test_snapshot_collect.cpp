@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: MIT
+#include "pt/host/root.hpp"
+#include "pt/snapshot/collect.hpp"
+#include "pt/snapshot/manifest.hpp"
+#include "support/temp_root.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <utime.h>
+
+#include <algorithm>
+#include <optional>
+#include <string>
+
+using pt::snapshot::collect;
+using pt::snapshot::Entry;
+using pt::snapshot::Options;
+using pt::snapshot::Snapshot;
+using pt::test::DeviceSpec;
+using pt::test::TempRoot;
+
+namespace {
+
+const Entry* find(const Snapshot& snap, const std::string& path) {
+    const auto it = std::find_if(
+        snap.entries.begin(), snap.entries.end(), [&](const Entry& e) { return e.path == path; });
+    return it == snap.entries.end() ? nullptr : &*it;
+}
+
+bool has_prefix(const Snapshot& snap, const std::string& prefix) {
+    return std::any_of(snap.entries.begin(), snap.entries.end(), [&](const Entry& e) {
+        return e.path.starts_with(prefix);
+    });
+}
+
+void set_mtime(const TempRoot& root, const std::string& host_path, std::int64_t seconds) {
+    const utimbuf times{static_cast<time_t>(seconds), static_cast<time_t>(seconds)};
+    REQUIRE(::utime(root.host(host_path).c_str(), &times) == 0);
+}
+
+// A link target longer than the first readlink buffer.
+std::string long_target() {
+    std::string target;
+    for (int i = 0; i < 200; ++i) {
+        target += "d/";
+    }
+    return target + "x.conf";
+}
+
+// A small Proxmox host: a GPU on vfio-pci behind a root port, an IOMMU unit, configuration, a VM
+// with a secret and a ROM file, and things that must never be taken.
+void build_host(TempRoot& root) {
+    DeviceSpec port;
+    port.address = "0000:00:01.0";
+    port.vendor = "8086";
+    port.device = "1901";
+    port.class_code = "060400";
+    port.driver = "pcieport";
+    port.iommu_group = 1;
+    root.add_device(port);
+    DeviceSpec gpu;
+    gpu.address = "0000:01:00.0";
+    gpu.parent = "0000:00:01.0";
+    gpu.driver = "vfio-pci";
+    gpu.iommu_group = 14;
+    gpu.attrs = {{"boot_vga", "0\n"},
+                 {"reset_method", "flr bus\n"},
+                 {"reset", ""},
+                 {"rom", "\x55\xaa ROM BYTES"},
+                 {"config", "binary config space"},
+                 {"current_link_speed", "16.0 GT/s PCIe\n"}};
+    root.add_device(gpu);
+    root.write("/sys/kernel/iommu_groups/14/type", "DMA\n");
+    root.mkdir("/sys/devices/virtual/iommu/dmar0");
+    root.relative_symlink("/sys/class/iommu/dmar0", "/sys/devices/virtual/iommu/dmar0");
+    root.mkdir("/sys/module/vfio_pci/parameters");
+    root.write("/sys/module/vfio_pci/parameters/ids", "\n");
+    root.relative_symlink("/sys/bus/pci/drivers/vfio-pci/module", "/sys/module/vfio_pci");
+    root.mkdir("/sys/module/nvme/parameters");
+    root.write("/sys/module/nvme/parameters/x", "1\n");
+    root.write("/run/qemu-server/100.pid", "4242\n");
+    root.symlink("/var/run", "../run");
+    root.write("/proc/4242/status", "Name: kvm\n");
+    root.write("/proc/1/status", "Name: init\n");
+    root.write("/dev/nvidia0", "");
+    root.write("/dev/sda", "");
+    root.write("/dev/dri/renderD128", "");
+    root.mkdir("/sys/firmware/efi");
+    root.write("/proc/cmdline", "BOOT_IMAGE=/boot/vmlinuz-6.8.12-4-pve intel_iommu=on\n");
+    root.write("/proc/cpuinfo",
+               "processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: vmx\n\n"
+               "processor\t: 1\nvendor_id\t: GenuineIntel\nflags\t\t: vmx\n");
+    root.write("/proc/sys/kernel/osrelease", "6.8.12-4-pve\n");
+    root.write("/proc/modules", "vfio_pci 16384 0 - Live 0x0\n");
+    root.write("/etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet intel_iommu=on\"\n");
+    root.write("/etc/modprobe.d/vfio.conf", "options vfio-pci ids=10de:2204\n");
+    root.write("/etc/modules", "vfio\nvfio_iommu_type1\nvfio_pci\n");
+    root.symlink("/etc/modules-load.d/modules.conf", "../modules");
+    root.symlink("/etc/modules-load.d/long.conf", long_target());
+    root.write("/etc/initramfs-tools/hooks/pt", "#!/bin/sh\n");
+    REQUIRE(::chmod(root.host("/etc/initramfs-tools/hooks/pt").c_str(), 0755) == 0);
+    root.write("/boot/initrd.img-6.8.12-4-pve", "THE INITRD CONTENT");
+    set_mtime(root, "/boot/initrd.img-6.8.12-4-pve", 1700000000);
+    root.write("/boot/grub/grub.cfg", "set superusers=root\n");
+    root.mkdir("/lib/modules/6.8.12-4-pve/kernel");
+    root.write("/lib/modules/6.8.12-4-pve/modules.dep", "x");
+    root.write("/etc/hostname", "pve\n");
+    root.write("/etc/pve/nodes/pve/qemu-server/100.conf",
+               "#secret notes\nbios: ovmf\ncipassword: hash\n"
+               "hostpci0: 0000:01:00,pcie=1,romfile=gpu.rom\n");
+    root.write("/etc/pve/nodes/pve/qemu-server/100.conf.tmp", "junk");
+    root.symlink("/etc/pve/local", "nodes/pve");
+    root.symlink("/etc/pve/qemu-server", "nodes/pve/qemu-server");
+    root.write("/etc/pve/priv/authkey.key", "PRIVATE KEY");
+    root.write("/etc/pve/mapping/pci.cfg", "gpu\n\tmap node=pve,path=0000:01:00.0\n");
+    root.write("/usr/share/kvm/gpu.rom", "ROMFILE");
+    root.write("/usr/share/kvm/other.rom", "OTHER");
+    root.write("/usr/share/misc/pci.ids",
+               "# header\n10de  NVIDIA Corporation\n8086  Intel Corporation\n"
+               "1002  Advanced Micro Devices, Inc. [AMD/ATI]\nC 03  Display controller\n");
+    root.write("/var/lib/pt/snapshot/dmesg", "[    0.1] DMAR: IOMMU enabled\n");
+}
+
+} // namespace
+
+TEST_CASE("collect takes what pt reads, as the root has it") {
+    TempRoot root;
+    build_host(root);
+    Options options;
+    options.now = 1800000000;
+    const Snapshot snap = collect(pt::host::Root(root.path()), options);
+
+    CHECK(snap.source_root == root.path().string());
+    CHECK_FALSE(snap.live);
+    // Sorted, each folder before its entries.
+    CHECK(std::is_sorted(snap.entries.begin(),
+                         snap.entries.end(),
+                         [](const Entry& a, const Entry& b) { return a.path < b.path; }));
+
+    const Entry* bus_link = find(snap, "/sys/bus/pci/devices/0000:01:00.0");
+    REQUIRE(bus_link != nullptr);
+    CHECK(bus_link->type == Entry::Type::symlink);
+    CHECK(bus_link->link_target == "../../../devices/pci0000:00/0000:00:01.0/0000:01:00.0");
+    const std::string gpu = "/sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0";
+    REQUIRE(find(snap, gpu + "/vendor") != nullptr);
+    CHECK(find(snap, gpu + "/vendor")->content == "0x10de\n");
+    CHECK(find(snap, gpu + "/reset_method")->content == "flr bus\n");
+    CHECK(find(snap, gpu + "/current_link_speed")->content == "16.0 GT/s PCIe\n");
+    REQUIRE(find(snap, gpu + "/driver") != nullptr);
+    CHECK(find(snap, gpu + "/driver")->link_target == "../../../../bus/pci/drivers/vfio-pci");
+    CHECK(find(snap, gpu + "/iommu_group")->type == Entry::Type::symlink);
+    // Presence only: the ROM's bytes never leave the host.
+    REQUIRE(find(snap, gpu + "/rom") != nullptr);
+    CHECK(find(snap, gpu + "/rom")->content.empty());
+    REQUIRE(find(snap, gpu + "/reset") != nullptr);
+    CHECK(find(snap, gpu + "/config") == nullptr);
+
+    CHECK(find(snap, "/sys/bus/pci/drivers/vfio-pci")->type == Entry::Type::directory);
+    CHECK(find(snap, "/sys/bus/pci/drivers/vfio-pci/module")->link_target
+          == "../../../../module/vfio_pci");
+    CHECK(find(snap, "/sys/bus/pci/drivers/vfio-pci/0000:01:00.0")->type == Entry::Type::symlink);
+    CHECK(find(snap, "/sys/kernel/iommu_groups/14/type")->content == "DMA\n");
+    CHECK(find(snap, "/sys/kernel/iommu_groups/14/devices/0000:01:00.0")->type
+          == Entry::Type::symlink);
+    CHECK(find(snap, "/sys/class/iommu/dmar0")->type == Entry::Type::symlink);
+    CHECK(find(snap, "/sys/devices/virtual/iommu/dmar0")->type == Entry::Type::directory);
+    CHECK(find(snap, "/sys/module/vfio_pci/parameters/ids") != nullptr);
+    REQUIRE(find(snap, "/sys/module/nvme") != nullptr);
+    CHECK(find(snap, "/sys/module/nvme")->type == Entry::Type::directory);
+    CHECK_FALSE(has_prefix(snap, "/sys/module/nvme/"));
+    // Running VMs: /var/run is a link to /run, and the pid's /proc folder comes along.
+    CHECK(find(snap, "/var/run")->link_target == "../run");
+    CHECK(find(snap, "/run/qemu-server/100.pid")->content == "4242\n");
+    CHECK(find(snap, "/proc/4242")->type == Entry::Type::directory);
+    CHECK_FALSE(has_prefix(snap, "/proc/4242/"));
+    CHECK(find(snap, "/proc/1") == nullptr);
+    // Device nodes as empty files.
+    CHECK(find(snap, "/dev/nvidia0")->content.empty());
+    CHECK(find(snap, "/dev/dri/renderD128") != nullptr);
+    CHECK(find(snap, "/dev/sda") == nullptr);
+    CHECK(find(snap, "/sys/firmware/efi")->type == Entry::Type::directory);
+
+    CHECK(find(snap, "/proc/cpuinfo")->content
+          == "processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: vmx\n");
+    CHECK(find(snap, "/proc/cmdline") != nullptr);
+    CHECK(find(snap, "/proc/modules") != nullptr);
+    CHECK(find(snap, "/etc/modprobe.d/vfio.conf")->content == "options vfio-pci ids=10de:2204\n");
+    CHECK(find(snap, "/etc/modules-load.d/modules.conf")->link_target == "../modules");
+    CHECK(find(snap, "/etc/modules-load.d/long.conf")->link_target == long_target());
+    CHECK((find(snap, "/etc/initramfs-tools/hooks/pt")->mode & 0111U) != 0);
+
+    const Entry* initrd = find(snap, "/boot/initrd.img-6.8.12-4-pve");
+    REQUIRE(initrd != nullptr);
+    CHECK(initrd->content.empty());
+    CHECK(initrd->mtime == 1700000000);
+    CHECK(find(snap, "/boot/grub/grub.cfg") == nullptr);
+    CHECK(find(snap, "/lib/modules/6.8.12-4-pve")->type == Entry::Type::directory);
+    CHECK_FALSE(has_prefix(snap, "/lib/modules/6.8.12-4-pve/"));
+
+    const Entry* vm = find(snap, "/etc/pve/nodes/pve/qemu-server/100.conf");
+    REQUIRE(vm != nullptr);
+    CHECK(vm->content.find("hash") == std::string::npos);
+    CHECK(vm->content.find("secret notes") == std::string::npos);
+    CHECK(vm->content.find("hostpci0: 0000:01:00,pcie=1,romfile=gpu.rom") != std::string::npos);
+    CHECK(find(snap, "/etc/pve/nodes/pve/qemu-server/100.conf.tmp") == nullptr);
+    CHECK(find(snap, "/etc/pve/local")->link_target == "nodes/pve");
+    CHECK(find(snap, "/etc/pve/qemu-server")->type == Entry::Type::symlink);
+    CHECK_FALSE(has_prefix(snap, "/etc/pve/priv"));
+    CHECK(find(snap, "/etc/pve/mapping/pci.cfg") != nullptr);
+    CHECK(find(snap, "/usr/share/kvm/gpu.rom")->content == "ROMFILE");
+    CHECK(find(snap, "/usr/share/kvm/other.rom") == nullptr);
+    REQUIRE(snap.redacted.size() == 2);
+    CHECK(snap.redacted[1].key == "cipassword");
+    CHECK(snap.redacted[1].line == 3);
+
+    // pci.ids keeps only the vendors present (10de for the GPU and its subsystem 1458 would be
+    // kept if listed, 8086 for the port) and drops AMD.
+    const std::string ids = find(snap, "/usr/share/misc/pci.ids")->content;
+    CHECK(ids.find("NVIDIA") != std::string::npos);
+    CHECK(ids.find("Intel") != std::string::npos);
+    CHECK(ids.find("Advanced Micro Devices") == std::string::npos);
+    CHECK(ids.find("C 03  Display controller") != std::string::npos);
+
+    // Under a root that is not the live host, the kernel log is the copy the root has.
+    CHECK(find(snap, "/var/lib/pt/snapshot/dmesg")->content == "[    0.1] DMAR: IOMMU enabled\n");
+    CHECK(snap.kernel_log_lines == 1);
+
+    const auto missing = [&](const std::string& path) {
+        return std::any_of(snap.missing.begin(), snap.missing.end(), [&](const auto& m) {
+            return m.path == path;
+        });
+    };
+    CHECK(missing("/etc/kernel/cmdline"));
+    CHECK_FALSE(missing("/etc/default/grub"));
+
+    const auto manifest = pt::snapshot::manifest(snap);
+    CHECK(manifest["source_root"] == root.path().string());
+    CHECK(manifest["created"] == "2027-01-15T08:00:00Z");
+    const auto& collected = manifest["collected"];
+    const auto devices = std::find_if(collected.begin(), collected.end(), [](const auto& c) {
+        return c["what"] == "pci devices";
+    });
+    REQUIRE(devices != collected.end());
+    CHECK((*devices)["count"] == 2);
+}
+
+TEST_CASE("collect filters a kernel log it reads itself, and says when it cannot") {
+    TempRoot root;
+    root.write("/proc/cmdline", "quiet\n");
+    Options options;
+    options.now = 1800000000;
+    options.read_kernel_log = [](std::string&) -> std::optional<std::string> {
+        return std::string(
+            "[    0.1] DMAR: IOMMU enabled\n[    0.2] eth0: MAC 00:11:22:33:44:55\n");
+    };
+    Snapshot snap = collect(pt::host::Root(root.path()), options);
+    REQUIRE(find(snap, "/var/lib/pt/snapshot/dmesg") != nullptr);
+    CHECK(find(snap, "/var/lib/pt/snapshot/dmesg")->content == "[    0.1] DMAR: IOMMU enabled\n");
+    CHECK(find(snap, "/var/lib/pt/snapshot")->type == Entry::Type::directory);
+    CHECK(snap.kernel_log_lines == 1);
+
+    options.read_kernel_log = [](std::string& why) -> std::optional<std::string> {
+        why = "not permitted";
+        return std::nullopt;
+    };
+    snap = collect(pt::host::Root(root.path()), options);
+    CHECK(find(snap, "/var/lib/pt/snapshot/dmesg") == nullptr);
+    CHECK(std::any_of(snap.missing.begin(), snap.missing.end(), [](const auto& m) {
+        return m.path == "kernel log" && m.reason == "not permitted";
+    }));
+}
+
+TEST_CASE("an archive of the snapshot holds the manifest and extracts into a readable root") {
+    TempRoot root;
+    build_host(root);
+    Options options;
+    options.now = 1800000000;
+    const Snapshot snap = collect(pt::host::Root(root.path()), options);
+    std::size_t members = 0;
+    const std::string bytes = pt::snapshot::archive(snap, members);
+    CHECK(members == snap.entries.size() + 1);
+    const std::string plain = pt::snapshot::gunzip(bytes);
+    CHECK(plain.find("var/lib/pt/snapshot/manifest.json") != std::string::npos);
+    CHECK(plain.find("PRIVATE KEY") == std::string::npos);
+    CHECK(plain.find("THE INITRD CONTENT") == std::string::npos);
+    CHECK(plain.find("ROM BYTES") == std::string::npos);
+    // Same tree, same time: the same bytes.
+    std::size_t again = 0;
+    CHECK(pt::snapshot::archive(collect(pt::host::Root(root.path()), options), again) == bytes);
+}

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: MIT
+#include "pt/snapshot/filters.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+using pt::snapshot::filter_kernel_log;
+using pt::snapshot::k_redacted;
+using pt::snapshot::kmsg_record_to_text;
+using pt::snapshot::redact_vm_config;
+using pt::snapshot::Redaction;
+using pt::snapshot::reduce_cpuinfo;
+using pt::snapshot::reduce_pci_ids;
+using pt::snapshot::romfiles;
+using pt::snapshot::syslog_to_text;
+
+TEST_CASE("reduce_cpuinfo keeps the first CPU's vendor, model and flags") {
+    const std::string cpuinfo = "processor\t: 0\n"
+                                "vendor_id\t: AuthenticAMD\n"
+                                "cpu family\t: 25\n"
+                                "model\t\t: 33\n"
+                                "model name\t: AMD Ryzen 9 5950X 16-Core Processor\n"
+                                "stepping\t: 0\n"
+                                "microcode\t: 0xa201016\n"
+                                "cpu MHz\t\t: 3400.000\n"
+                                "physical id\t: 0\n"
+                                "flags\t\t: fpu vme svm npt\n"
+                                "bugs\t\t: sysret_ss_attrs\n"
+                                "\n"
+                                "processor\t: 1\n"
+                                "vendor_id\t: AuthenticAMD\n"
+                                "flags\t\t: fpu vme svm npt\n";
+    CHECK(reduce_cpuinfo(cpuinfo)
+          == "processor\t: 0\n"
+             "vendor_id\t: AuthenticAMD\n"
+             "cpu family\t: 25\n"
+             "model\t\t: 33\n"
+             "model name\t: AMD Ryzen 9 5950X 16-Core Processor\n"
+             "stepping\t: 0\n"
+             "flags\t\t: fpu vme svm npt\n");
+    CHECK(reduce_cpuinfo("") == "");
+    CHECK(reduce_cpuinfo("garbage without colons\n") == "");
+}
+
+TEST_CASE("filter_kernel_log keeps the IOMMU, vfio, BAR and framebuffer lines only") {
+    const std::string log = "[    0.000000] Linux version 6.8.12-4-pve (build@proxmox)\n"
+                            "[    0.000000] Command line: BOOT_IMAGE=/vmlinuz intel_iommu=on\n"
+                            "[    0.008035] ACPI: DMAR 0x0000000087ACAD28 000070 (v01 INTEL  SKL)\n"
+                            "[    0.019700] DMAR: IOMMU enabled\n"
+                            "[    0.050125] DMAR-IR: Enabled IRQ remapping in x2apic mode\n"
+                            "[    0.300000] AMD-Vi: Unknown option - 'on'\n"
+                            "[    0.400000] pci 0000:01:00.0: Adding to iommu group 14\n"
+                            "[    0.500000] pci 0000:01:00.0: BAR 1: assigned [mem 0x...]\n"
+                            "[    0.510000] pci 0000:01:00.0: Invalid PCI ROM header signature\n"
+                            "[    0.600000] e1000e 0000:00:1f.6 eth0: 00:11:22:33:44:55\n"
+                            "[    0.700000] sd 0:0:0:0: [sda] Serial number WD-WCC4E1234567\n"
+                            "[    0.800000] embargo chromium barrel\n"
+                            "[    1.000000] vfio-pci 0000:01:00.0: vgaarb: deactivate vga console\n"
+                            "[    1.100000] efifb: probing for efifb\n"
+                            "[    1.200000] kvm: disabled by bios\n"
+                            "[    1.300000] kvm-clock: using sched offset of 639 cycles\n"
+                            "[    1.400000] kvm_amd: SVM not supported by CPU\n"
+                            "[    1.500000] Hypervisor detected: KVM\n";
+    CHECK(filter_kernel_log(log)
+          == "[    0.000000] Command line: BOOT_IMAGE=/vmlinuz intel_iommu=on\n"
+             "[    0.008035] ACPI: DMAR 0x0000000087ACAD28 000070 (v01 INTEL  SKL)\n"
+             "[    0.019700] DMAR: IOMMU enabled\n"
+             "[    0.050125] DMAR-IR: Enabled IRQ remapping in x2apic mode\n"
+             "[    0.300000] AMD-Vi: Unknown option - 'on'\n"
+             "[    0.400000] pci 0000:01:00.0: Adding to iommu group 14\n"
+             "[    0.500000] pci 0000:01:00.0: BAR 1: assigned [mem 0x...]\n"
+             "[    0.510000] pci 0000:01:00.0: Invalid PCI ROM header signature\n"
+             "[    1.000000] vfio-pci 0000:01:00.0: vgaarb: deactivate vga console\n"
+             "[    1.100000] efifb: probing for efifb\n"
+             "[    1.200000] kvm: disabled by bios\n"
+             "[    1.400000] kvm_amd: SVM not supported by CPU\n"
+             "[    1.500000] Hypervisor detected: KVM\n");
+    CHECK(filter_kernel_log("") == "");
+}
+
+TEST_CASE("syslog_to_text removes the priority prefixes") {
+    CHECK(syslog_to_text("<6>[    0.019700] DMAR: IOMMU enabled\n<4>[    1.0] x\nplain\n")
+          == "[    0.019700] DMAR: IOMMU enabled\n[    1.0] x\nplain\n");
+}
+
+TEST_CASE("kmsg_record_to_text formats /dev/kmsg records like dmesg") {
+    CHECK(kmsg_record_to_text("6,339,5140900,-;DMAR: IOMMU enabled\n")
+          == "[    5.140900] DMAR: IOMMU enabled");
+    CHECK(kmsg_record_to_text("6,340,12,-,caller=T1;AMD-Vi: x\n SUBSYSTEM=pci\n DEVICE=+pci:0\n")
+          == "[    0.000012] AMD-Vi: x");
+    CHECK(kmsg_record_to_text("no semicolon") == "");
+    CHECK(kmsg_record_to_text("6,339;text") == "");
+    CHECK(kmsg_record_to_text("6,339,abc,-;text") == "");
+}
+
+TEST_CASE("redact_vm_config replaces secrets and notes line for line") {
+    const std::string conf = "#My Windows VM%3A admin password hunter2\n"
+                             "#\n"
+                             "bios: ovmf\n"
+                             "cipassword: $5$abc$hashhashhash\n"
+                             "ciuser: admin\n"
+                             "hostpci0: 0000:01:00,pcie=1,x-vga=1\n"
+                             "sshkeys: ssh-rsa%20AAAAB3Nza\n"
+                             "\n"
+                             "[snap1]\n"
+                             "cipassword: $5$old\n"
+                             "description: old notes\n"
+                             "api_token_x: abc\n"
+                             "net0: virtio=BC:24:11:00:00:01,bridge=vmbr0";
+    std::vector<Redaction> redactions;
+    const std::string out =
+        redact_vm_config(conf, "/etc/pve/nodes/pve/qemu-server/100.conf", redactions);
+    const std::string marker(k_redacted);
+    CHECK(out
+          == "# " + marker
+                 + "\n"
+                   "#\n"
+                   "bios: ovmf\n"
+                   "cipassword: "
+                 + marker
+                 + "\n"
+                   "ciuser: admin\n"
+                   "hostpci0: 0000:01:00,pcie=1,x-vga=1\n"
+                   "sshkeys: "
+                 + marker
+                 + "\n"
+                   "\n"
+                   "[snap1]\n"
+                   "cipassword: "
+                 + marker
+                 + "\n"
+                   "description: "
+                 + marker
+                 + "\n"
+                   "api_token_x: "
+                 + marker
+                 + "\n"
+                   "net0: virtio=BC:24:11:00:00:01,bridge=vmbr0");
+    REQUIRE(redactions.size() == 6);
+    CHECK(redactions[0].line == 1);
+    CHECK(redactions[0].key == "#");
+    CHECK(redactions[1].line == 4);
+    CHECK(redactions[1].key == "cipassword");
+    CHECK(redactions[1].path == "/etc/pve/nodes/pve/qemu-server/100.conf");
+    CHECK(redactions[2].key == "sshkeys");
+    CHECK(redactions[3].line == 10);
+    CHECK(redactions[4].key == "description");
+    CHECK(redactions[5].key == "api_token_x");
+
+    std::vector<Redaction> none;
+    CHECK(redact_vm_config("boot: order=scsi0\nmemory: 8192\n", "/x", none)
+          == "boot: order=scsi0\nmemory: 8192\n");
+    CHECK(none.empty());
+}
+
+TEST_CASE("romfiles lists the romfile= values of hostpci lines") {
+    const std::string conf = "hostpci0: 0000:01:00,pcie=1,romfile=gpu.rom,x-vga=1\n"
+                             "hostpci1: 02:00.0,romfile=gpu.rom\n"
+                             "hostpci2: mapping=igpu,romfile=igd.rom\n"
+                             "hostpci3: 03:00,romfile=/root/abs.rom\n"
+                             "hostpci4: 04:00,romfile=../../etc/shadow\n"
+                             "args: -device romfile=nope.rom\n";
+    CHECK(romfiles(conf) == std::vector<std::string>{"gpu.rom", "igd.rom"});
+    CHECK(romfiles("").empty());
+}
+
+TEST_CASE("reduce_pci_ids keeps the header, the vendors present and the classes") {
+    const std::string ids = "#\n"
+                            "#\tList of PCI ID's\n"
+                            "#\tVersion: 2024.01.01\n"
+                            "\n"
+                            "0001  SafeNet (wrong ID)\n"
+                            "10de  NVIDIA Corporation\n"
+                            "\t2204  GA102 [GeForce RTX 3090]\n"
+                            "\t\t1458 403b  GeForce RTX 3090 GAMING OC\n"
+                            "# comment inside\n"
+                            "1458  Gigabyte Technology Co., Ltd\n"
+                            "1af4  Red Hat, Inc.\n"
+                            "\t1000  Virtio network device\n"
+                            "\n"
+                            "# List of known device classes\n"
+                            "C 03  Display controller\n"
+                            "\t00  VGA compatible controller\n";
+    CHECK(reduce_pci_ids(ids, {0x10de, 0x1458})
+          == "#\n"
+             "#\tList of PCI ID's\n"
+             "#\tVersion: 2024.01.01\n"
+             "\n"
+             "10de  NVIDIA Corporation\n"
+             "\t2204  GA102 [GeForce RTX 3090]\n"
+             "\t\t1458 403b  GeForce RTX 3090 GAMING OC\n"
+             "1458  Gigabyte Technology Co., Ltd\n"
+             "C 03  Display controller\n"
+             "\t00  VGA compatible controller\n");
+}
