@@ -42,10 +42,19 @@ docs_man_text() {
     grep -v '^\.\\"' "$1" | sed -E 's/\\f(\[[^]]*\]|\(..|.)//g; s/\\[%&]//g; s/\\[~ ]/ /g; s/\\c$//'
 }
 
-# docs_man_has FILE FLAG: FILE writes FLAG with escaped hyphens (\-\-no\-color, \-n) as a word.
-docs_man_has() {
+# docs_man_tags FILE: the tag lines of the page's .TP and .IP entries (the line after .TP), with
+# inline escapes removed as in docs_man_text.
+docs_man_tags() {
+    grep -v '^\.\\"' "$1" | awk 'tp { print; tp = 0; next } /^\.TP/ { tp = 1 } /^\.IP / { print }' \
+        | sed -E 's/\\f(\[[^]]*\]|\(..|.)//g; s/\\[%&]//g; s/\\[~ ]/ /g'
+}
+
+# docs_man_entry FILE FLAG: FILE has an entry for FLAG: a .TP tag that writes it with escaped
+# hyphens (\-\-no\-color, \-n) as a word, such as ".B \-\-now" or ".BR \-q \", \" \-\-quiet".
+# A mention in running text is not an entry.
+docs_man_entry() {
     local escaped=${2//-/\\-}
-    docs_man_text "$1" | grep -qP -- "(?<![A-Za-z0-9\\\\-])\\Q${escaped}\\E(?![A-Za-z0-9]|\\\\-)"
+    docs_man_tags "$1" | grep -qP -- "(?<![A-Za-z0-9\\\\-])\\Q${escaped}\\E(?![A-Za-z0-9]|\\\\-)"
 }
 
 # docs_completion_has FILE FLAG: the completion FILE names FLAG. fish spells flags as
@@ -98,6 +107,65 @@ docs_same_set() {
     [ -z "$extra" ] || fail "$what: unexpected $extra"
 }
 
+# docs_zsh_lines NAME [SUB]: lines of completions/_pt: the body of function NAME; with SUB, only
+# the `case` branch of NAME that handles SUB (a pattern line "a|SUB)" up to its ";;").
+docs_zsh_lines() {
+    awk -v fn="$1" -v sub_="${2:-}" '
+        $0 ~ "^" fn "\\(\\) *\\{" { infn = 1; next }
+        infn && /^}/ { infn = 0 }
+        !infn { next }
+        sub_ == "" { print; next }
+        /^ *[a-z|*-]+\) *$/ {
+            pattern = $1
+            sub(/\)$/, "", pattern)
+            n = split(pattern, names, "|")
+            inbranch = 0
+            for (i = 1; i <= n; i++) if (names[i] == sub_) inbranch = 1
+            next
+        }
+        /^ *;; *$/ { inbranch = 0 }
+        inbranch { print }' "$top/completions/_pt"
+}
+
+# docs_zsh_array NAME: the lines of every `NAME=(` ... `)` array assignment in completions/_pt.
+docs_zsh_array() {
+    awk -v name="$1" '
+        $0 ~ "^ *" name "=\\( *$" { inarray = 1; next }
+        inarray && /^ *\) *$/ { inarray = 0 }
+        inarray { print }' "$top/completions/_pt"
+}
+
+# docs_zsh_spec_flags: the flags that the _arguments specs on stdin offer: options inside single
+# quotes ('--gpu[...]', '(-q --quiet)') and brace groups ({-q,--quiet}), with the [descriptions]
+# left out, so that "[with --apply, ...]" does not count as offering --apply.
+docs_zsh_spec_flags() {
+    sed "s/'\\\\''/Q/g" | grep -oP "'[^']*'|\\{[^}]*\\}" | sed -E 's/\[[^]]*\]//g' \
+        | grep -oP '(?<![A-Za-z0-9-])--?[A-Za-z][a-z0-9-]*' | sort -u
+}
+
+# docs_zsh_flags [SUB]: the flags completions/_pt offers after `pt` (no SUB) or `pt SUB`: the
+# global specs, plus _pt's own specs or SUB's case branch with the arrays it expands ($writer).
+docs_zsh_flags() {
+    local branch var
+    {
+        docs_zsh_lines _pt_global_specs
+        if [ -z "${1:-}" ]; then
+            docs_zsh_lines _pt
+        else
+            branch=$(docs_zsh_lines _pt_subcommand_arguments "$1")
+            printf '%s\n' "$branch"
+            for var in $(printf '%s\n' "$branch" | grep -oP '\$\{?\K[a-z_]+' | sort -u); do
+                docs_zsh_array "$var"
+            done
+        fi
+    } | docs_zsh_spec_flags
+}
+
+# docs_zsh_subcommands: the names of the 'name:description' entries of _pt_subcommands.
+docs_zsh_subcommands() {
+    docs_zsh_lines _pt_subcommands | grep -oP "^ *'\\K[a-z][a-z0-9-]*(?=:)" | sort -u
+}
+
 # docs_fake_root DIR: a root with two PCI functions and IOMMU groups 1, 2 and 10.
 docs_fake_root() {
     mkdir -p "$1/sys/bus/pci/devices/0000:01:00.0" "$1/sys/bus/pci/devices/0000:01:00.1" \
@@ -109,7 +177,7 @@ docs_fake_root() {
 suite_docs() {
     local man=$top/man
     local completions=("$top/completions/pt.bash" "$top/completions/_pt" "$top/completions/pt.fish")
-    local sub flag file page known got version
+    local sub flag file page known got version name
 
     TEST "pt --help lists subcommands and flags to check the docs against"
     run_raw --help
@@ -121,12 +189,13 @@ suite_docs() {
         docs_help_flags "$sub" | grep -qx -- --help || fail "found no --help in pt $sub --help"
     done
 
-    TEST "every flag of pt --help is in man/pt.1"
+    TEST "every flag of pt --help has an entry in man/pt.1"
     if [ ! -f "$man/pt.1" ]; then
         fail "man/pt.1 does not exist"
     else
         for flag in $(docs_help_flags); do
-            docs_man_has "$man/pt.1" "$flag" || fail "man/pt.1 does not document $flag (write it as ${flag//-/\\-})"
+            docs_man_entry "$man/pt.1" "$flag" \
+                || fail "man/pt.1 has no entry for $flag (.TP, then a tag line such as .B ${flag//-/\\-})"
         done
     fi
 
@@ -139,12 +208,13 @@ suite_docs() {
             || fail "man/pt.1 does not list the subcommand $sub"
     done
 
-    TEST "every flag of pt SUB --help is in man/pt-SUB.1"
+    TEST "every flag of pt SUB --help has an entry in man/pt-SUB.1"
     for sub in $(docs_subcommands); do
         page=$man/pt-$sub.1
         [ -f "$page" ] || { fail "man/pt-$sub.1 does not exist"; continue; }
         for flag in $(docs_help_flags "$sub"); do
-            docs_man_has "$page" "$flag" || fail "man/pt-$sub.1 does not document $flag (write it as ${flag//-/\\-})"
+            docs_man_entry "$page" "$flag" \
+                || fail "man/pt-$sub.1 has no entry for $flag (.TP, then a tag line such as .B ${flag//-/\\-})"
         done
     done
 
@@ -248,6 +318,29 @@ suite_docs() {
     got=$(docs_bash_complete pt --root "$TESTDIR/root" iommu-groups --group "" | tr '\n' ' ')
     [ "$got" = "1 2 10 " ] || fail "pt --root ROOT iommu-groups --group <TAB> offered '$got', expected '1 2 10 '"
 
+    TEST "zsh: _pt lists exactly the subcommands, and each one's branch offers exactly its flags"
+    docs_same_set "zsh: pt <TAB>" "$(docs_subcommands)" "$(docs_zsh_subcommands)"
+    docs_same_set "zsh: pt -<TAB>" "$(docs_help_flags)" "$(docs_zsh_flags)"
+    for sub in $(docs_subcommands); do
+        if [ -z "$(docs_zsh_lines _pt_subcommand_arguments "$sub")" ]; then
+            fail "completions/_pt: _pt_subcommand_arguments has no case branch for $sub"
+            continue
+        fi
+        docs_same_set "zsh: pt $sub -<TAB>" "$(docs_help_flags "$sub")" "$(docs_zsh_flags "$sub")"
+    done
+
+    TEST "every man page's NAME line names it, for whatis and apropos"
+    for page in "$man"/*.1; do
+        name=$(basename "$page" .1)
+        grep -qP "^\\.TH \\Q${name^^}\\E\\s" <(sed 's/\\-/-/g' "$page") \
+            || fail "man/${page##*/}: its .TH line does not name ${name^^}"
+        if command -v lexgrog >/dev/null 2>&1; then
+            lexgrog "$page" >"$TESTDIR/lexgrog" 2>&1 || fail "lexgrog cannot read the NAME section of man/${page##*/}:" "$(cat "$TESTDIR/lexgrog")"
+            grep -qP "[\":,] ?\\Q$name\\E(, [a-z-]+)* - [^ ]" "$TESTDIR/lexgrog" \
+                || fail "man/${page##*/}: the NAME section does not read '$name \\- summary':" "$(cat "$TESTDIR/lexgrog")"
+        fi
+    done
+
     TEST "zsh and fish completions parse, and fish completes --device under --root"
     if command -v zsh >/dev/null 2>&1; then
         zsh -n "$top/completions/_pt" 2>"$TESTDIR/zsh.err" || fail "zsh -n completions/_pt:" "$(cat "$TESTDIR/zsh.err")"
@@ -259,6 +352,9 @@ suite_docs() {
             "$top/completions/pt.fish" "$TESTDIR/root" 2>&1 | cut -f1)
         docs_same_set "fish: pt --root ROOT iommu-groups --device 0000:01<TAB>" \
             "$(printf '%s\n' 0000:01:00.0 0000:01:00.1)" "$got"
+        got=$(fish --no-config -c 'complete -e -c pt; source $argv[1]; complete -C "pt "' \
+            "$top/completions/pt.fish" 2>&1 | cut -f1)
+        docs_same_set "fish: pt <TAB>" "$(docs_subcommands)" "$got"
         for sub in $(docs_subcommands); do
             got=$(fish --no-config -c 'complete -e -c pt; source $argv[1]; complete -C "pt $argv[2] -"' \
                 "$top/completions/pt.fish" "$sub" 2>&1 | cut -f1)
