@@ -35,6 +35,11 @@ _pt_subcommand_options() {
     bind) echo "--include-group --force --now --apply --no-refresh" ;;
     unbind) echo "--now --apply --no-refresh" ;;
     undo) echo "--list" ;;
+    vmconf) echo "--check --all --function-only --no-x-vga --set-machine --ovmf --rombar --romfile --hide-hypervisor --mapping --remove --qm --apply" ;;
+    mapping) echo "--check --apply" ;;
+    rom-dump) echo "-o --output --check --device --strip-header --force --install --apply" ;;
+    verify) echo "--vm --guest" ;;
+    snapshot) echo "-o --output" ;;
     esac
 }
 
@@ -42,7 +47,26 @@ _pt_subcommand_options() {
 _pt_positional_kind() {
     case $1 in
     blacklist | bind | unbind) echo device ;;
+    verify) echo device ;;
+    rom-dump) echo device ;;
+    vmconf) (($(_pt_positional_count) == 0)) && echo vmid || echo device ;;
+    mapping) (($(_pt_positional_count) == 0)) && echo mapping || echo device ;;
     esac
+}
+
+# How many positional arguments precede the current word after the subcommand (options and the
+# arguments of options that take one are skipped). Reads the words _pt_join_words made.
+_pt_positional_count() {
+    local i n=0 seen=0 word
+    for ((i = 1; i < _pt_cword; i++)); do
+        word=${_pt_words[i]}
+        case $word in
+        --*=*) ;;
+        -*) [[ -n $(_pt_option_kind "$word" "${subcommand:-}") ]] && ((i++)) ;;
+        *) if ((seen)); then ((n++)); else seen=1; fi ;;
+        esac
+    done
+    echo "$n"
 }
 
 # What the argument of option $1 of subcommand $2 is: dir, device, group, class, param;
@@ -53,8 +77,17 @@ _pt_option_kind() {
     --device) echo device ;;
     --group) echo group ;;
     --class) echo class ;;
+    --vm) [[ $2 == verify ]] && echo vmid ;;
+    -o | --output) [[ $2 == snapshot || $2 == rom-dump ]] && echo file ;;
+    --check) [[ $2 == rom-dump ]] && echo file ;;
+    --install) [[ $2 == rom-dump ]] && echo romname ;;
     --vfio-ids) [[ $2 == grub ]] && echo device ;;
-    --add | --remove) [[ $2 == grub ]] && echo param ;;
+    --add) [[ $2 == grub ]] && echo param ;;
+    --remove) [[ $2 == grub ]] && echo param
+        [[ $2 == vmconf ]] && echo device ;;
+    --mapping) [[ $2 == vmconf ]] && echo mapping ;;
+    --romfile) [[ $2 == vmconf ]] && echo romfile ;;
+    --rombar) [[ $2 == vmconf ]] && echo bool ;;
     esac
 }
 
@@ -99,6 +132,9 @@ _pt_complete_kind() {
     dir)
         compgen -d -- "$cur"
         ;;
+    file)
+        compgen -f -- "$cur"
+        ;;
     device)
         root=$(_pt_root)
         compgen -W "$(_pt_list_dir "${root%/}/sys/bus/pci/devices")" -- "$cur"
@@ -110,6 +146,25 @@ _pt_complete_kind() {
     param)
         # The parameters pt knows about; anything else can be typed.
         compgen -W "intel_iommu=on iommu=pt initcall_blacklist=sysfb_init amd_iommu=on video=efifb:off pcie_acs_override=downstream,multifunction" -- "$cur"
+        ;;
+    vmid)
+        # The VM ids of every node's configs under the root.
+        root=$(_pt_root)
+        compgen -W "$(for f in "${root%/}"/etc/pve/nodes/*/qemu-server/*.conf "${root%/}"/etc/pve/qemu-server/*.conf; do [[ -e $f ]] && f=${f##*/} && echo "${f%.conf}"; done | sort -un)" -- "$cur"
+        ;;
+    mapping)
+        # The mapping IDs of /etc/pve/mapping/pci.cfg (section headers: no leading whitespace).
+        root=$(_pt_root)
+        [[ -f ${root%/}/etc/pve/mapping/pci.cfg ]] \
+            && compgen -W "$(grep -E '^[A-Za-z][A-Za-z0-9_-]+[[:space:]]*$' "${root%/}/etc/pve/mapping/pci.cfg")" -- "$cur"
+        ;;
+    romfile)
+        # ROM files must be bare names under /usr/share/kvm.
+        root=$(_pt_root)
+        compgen -W "$(_pt_list_dir "${root%/}/usr/share/kvm")" -- "$cur"
+        ;;
+    bool)
+        compgen -W "0 1" -- "$cur"
         ;;
     class)
         # Common class prefixes: display, VGA, 3D, storage, NVMe, network, USB.

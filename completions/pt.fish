@@ -137,3 +137,92 @@ complete -c pt -n $unbind -l now -d 'Also unbind at runtime'
 # pt undo
 set -l undo '__fish_seen_subcommand_from undo'
 complete -c pt -n $undo -l list -d 'List the journal entries instead of undoing'
+
+# pt vmconf VMID SEL, pt vmconf (VMID | --all) --check
+function __pt_vmids
+    set -l root (string replace -r -- '/$' '' (__pt_root))
+    for f in $root/etc/pve/nodes/*/qemu-server/*.conf $root/etc/pve/qemu-server/*.conf
+        string replace -r -- '.*/(\d+)\.conf$' '$1\tVM' $f
+    end | sort -un
+end
+function __pt_mapping_ids
+    set -l cfg (string replace -r -- '/$' '' (__pt_root))/etc/pve/mapping/pci.cfg
+    test -f $cfg; and string match -r -- '^[A-Za-z][A-Za-z0-9_-]+$' <$cfg
+end
+function __pt_kvm_roms
+    for f in (string replace -r -- '/$' '' (__pt_root))/usr/share/kvm/*
+        string replace -r -- '.*/' '' $f
+    end
+end
+# True while the subcommand has no positional argument yet (VMID for vmconf, NAME for mapping).
+function __pt_first_positional
+    set -l words (commandline -opc)
+    set -l seen 0
+    set -l skip 0
+    for w in $words[2..-1]
+        if test $skip = 1
+            set skip 0
+            continue
+        end
+        switch $w
+            case --root --romfile --rombar --mapping --remove
+                set skip 1
+            case '-*'
+            case '*'
+                if test $seen = 1
+                    return 1
+                end
+                set seen 1
+        end
+    end
+    return 0
+end
+set -l vmconf '__fish_seen_subcommand_from vmconf'
+complete -c pt -n "$vmconf; and __pt_first_positional" -f -a '(__pt_vmids)'
+complete -c pt -n "$vmconf; and not __pt_first_positional" -f -a '(__pt_devices)'
+complete -c pt -n $vmconf -l check -d 'Lint the VM config instead of editing it'
+complete -c pt -n $vmconf -l all -d 'With --check, lint every VM of every node'
+complete -c pt -n $vmconf -l function-only -d 'Pass only the function SEL names'
+complete -c pt -n $vmconf -l no-x-vga -d 'No x-vga=1 (a compute GPU)'
+complete -c pt -n $vmconf -l set-machine -d 'Switch an explicit i440fx machine to q35'
+complete -c pt -n $vmconf -l ovmf -d 'Set bios: ovmf'
+complete -c pt -n $vmconf -l rombar -x -a '0 1' -d 'rombar=0 hides the ROM from the guest'
+complete -c pt -n $vmconf -l romfile -x -a '(__pt_kvm_roms)' -d 'ROM file under /usr/share/kvm'
+complete -c pt -n $vmconf -l hide-hypervisor -d 'Add hidden=1 to cpu:'
+complete -c pt -n $vmconf -l mapping -x -a '(__pt_mapping_ids)' -d 'Write mapping=ID instead of the address'
+complete -c pt -n $vmconf -l remove -x -a '(__pt_devices)' -d 'Remove the entries that pass SEL'
+complete -c pt -n $vmconf -l qm -d 'Print the equivalent qm set command instead'
+complete -c pt -n $vmconf -l apply -d 'Write the VM config; without it, only show the diff'
+
+# pt mapping NAME SEL, pt mapping [NAME] --check
+set -l mapping '__fish_seen_subcommand_from mapping'
+complete -c pt -n "$mapping; and __pt_first_positional" -f -a '(__pt_mapping_ids)'
+complete -c pt -n "$mapping; and not __pt_first_positional" -f -a '(__pt_devices)'
+complete -c pt -n $mapping -l check -d "Compare this node's entries with the hardware"
+complete -c pt -n $mapping -l apply -d 'Write /etc/pve/mapping/pci.cfg; without it, only show the diff'
+
+# pt rom-dump SEL [-o FILE], pt rom-dump --check FILE [--device SEL] [--strip-header -o FIXED]
+set -l romdump '__fish_seen_subcommand_from rom-dump'
+complete -c pt -n $romdump -f -a '(__pt_devices)'
+complete -c pt -n $romdump -s o -l output -r -F -d 'Write the ROM (with --check: the fixed ROM) to FILE'
+complete -c pt -n $romdump -l check -r -F -d 'Check a ROM file instead of dumping'
+complete -c pt -n $romdump -l device -x -a '(__pt_devices)' -d 'With --check, compare the IDs with this card'
+complete -c pt -n $romdump -l strip-header -d 'With --check and -o, cut the vendor header'
+complete -c pt -n $romdump -l force -d 'Write even a ROM that does not validate'
+complete -c pt -n $romdump -l install -x -d 'Copy the ROM to /usr/share/kvm/NAME.rom'
+complete -c pt -n $romdump -l apply -d 'With --install, write the file; without it, only show the plan'
+
+# pt verify [SEL] [--vm VMID], pt verify --guest
+function __pt_verify_vmids
+    for f in (string replace -r -- '/$' '' (__pt_root))/etc/pve/nodes/*/qemu-server/*.conf
+        string replace -r -- '.*/(\d+)\.conf$' '$1\tVM' $f
+    end | sort -un
+end
+set -l verify '__fish_seen_subcommand_from verify'
+complete -c pt -n $verify -f -a '(__pt_devices)'
+complete -c pt -n $verify -l vm -x -a '(__pt_verify_vmids)' -d "Check only this VM's config and mappings"
+complete -c pt -n $verify -l guest -d 'Run inside the VM: check the GPU as the guest sees it'
+
+# pt snapshot -o FILE
+set -l snapshot '__fish_seen_subcommand_from snapshot'
+complete -c pt -n $snapshot -s o -l output -r -F -d 'The archive to write (FILE.tar.gz)'
