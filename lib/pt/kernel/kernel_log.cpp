@@ -2,6 +2,7 @@
 #include "pt/kernel/kernel_log.hpp"
 
 #include "pt/host/root.hpp"
+#include "pt/strings.hpp"
 
 #include <sys/klog.h>
 
@@ -28,16 +29,6 @@ bool contains_nocase(std::string_view text, std::string_view needle) {
                    == std::tolower(static_cast<unsigned char>(b));
         });
     return it != text.end();
-}
-
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())) != 0) {
-        text.remove_prefix(1);
-    }
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())) != 0) {
-        text.remove_suffix(1);
-    }
-    return text;
 }
 
 // "<6>[    1.23] msg", "[    1.23] msg", "Jan 02 03:04:05 pve kernel: msg" -> "msg".

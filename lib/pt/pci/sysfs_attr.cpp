@@ -2,28 +2,14 @@
 #include "pt/pci/sysfs_attr.hpp"
 
 #include "pt/pci/hex.hpp"
+#include "pt/strings.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <utility>
 
 namespace pt::pci {
-namespace {
-
-std::string_view trim(std::string_view text) {
-    const auto is_space = [](char c) {
-        return c == ' ' || c == '\n' || c == '\t' || c == '\r';
-    };
-    while (!text.empty() && is_space(text.front())) {
-        text.remove_prefix(1);
-    }
-    while (!text.empty() && is_space(text.back())) {
-        text.remove_suffix(1);
-    }
-    return text;
-}
-
-} // namespace
+namespace {} // namespace
 
 std::optional<std::uint32_t> parse_hex_attr(std::string_view text) {
     text = trim(text);

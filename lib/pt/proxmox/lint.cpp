@@ -5,6 +5,7 @@
 #include "pt/host/root.hpp"
 #include "pt/iommu/isolation.hpp"
 #include "pt/pci/topology.hpp"
+#include "pt/strings.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -15,14 +16,6 @@
 
 namespace pt::proxmox {
 namespace {
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    for (auto& c : out) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return out;
-}
 
 // The machine type of a `machine:` value: the default key or type= (Machine.pm).
 std::string machine_type(const std::optional<std::string>& machine) {
@@ -122,7 +115,7 @@ std::string lower_ids(const Entry& entry) {
     HostPci hostpci = entry.hostpci;
     for (auto& [key, val] : hostpci.items) {
         if (key == "host") {
-            val = lower(val);
+            val = to_lower(val);
         }
     }
     return format_hostpci(hostpci);
@@ -157,7 +150,7 @@ lint_config(const VmFile& vm, const VmConfig& config, const LintContext& context
     const auto type = machine_type(machine ? std::optional(machine->value) : std::nullopt);
     const bool q35 = type.find("q35") != std::string::npos;
     const auto bios = config.find("bios");
-    const bool ovmf = bios && lower(bios->value) == "ovmf";
+    const bool ovmf = bios && to_lower(bios->value) == "ovmf";
 
     for (const auto& entry : entries) {
         const auto evidence = at(entry.line, entry.key, entry.value);

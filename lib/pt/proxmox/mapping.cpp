@@ -6,6 +6,7 @@
 #include "pt/pci/selector.hpp"
 #include "pt/pci/topology.hpp"
 #include "pt/proxmox/vm_files.hpp"
+#include "pt/strings.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -15,20 +16,6 @@
 
 namespace pt::proxmox {
 namespace {
-
-bool is_space(char c) {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
-}
-
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && is_space(text.front())) {
-        text.remove_prefix(1);
-    }
-    while (!text.empty() && is_space(text.back())) {
-        text.remove_suffix(1);
-    }
-    return text;
-}
 
 // One physical line with its place in the text.
 struct RawLine {
@@ -150,14 +137,6 @@ std::optional<std::string> subsystem_of(const pci::Device& dev) {
     return hex4(*dev.subsystem_vendor) + ":" + hex4(*dev.subsystem_device);
 }
 
-std::string lower(std::string_view text) {
-    std::string out(text);
-    for (auto& c : out) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return out;
-}
-
 } // namespace
 
 const PciMapping* MappingFile::find(std::string_view id) const {
@@ -177,7 +156,7 @@ MappingFile parse_mapping_file(std::string_view text) {
         if (line.text.front() == '#') {
             continue;
         }
-        if (!is_space(line.text.front())) {
+        if (!is_blank(line.text.front())) {
             file.mappings.push_back(PciMapping{std::string(trim(line.text)), line.number, {}});
             in_section = true;
             continue;
@@ -231,7 +210,7 @@ std::string set_node_map(std::string_view text,
     for (std::size_t i = 0; i < lines.size(); ++i) {
         const auto& t = lines[i].text;
         if (!header) {
-            if (!t.empty() && !is_space(t.front()) && t.front() != '#' && trim(t) == mapping_id) {
+            if (!t.empty() && !is_blank(t.front()) && t.front() != '#' && trim(t) == mapping_id) {
                 header = i;
             }
             continue;
@@ -270,7 +249,7 @@ std::string set_node_map(std::string_view text,
         const auto entry = parse_map(trim(body.substr(space)), lines[i].number);
         if (entry.node == node) {
             node_lines.push_back(i);
-            if (lower(entry.path) == lower(path)) {
+            if (to_lower(entry.path) == to_lower(path)) {
                 same_path = i;
             }
         }
@@ -359,7 +338,7 @@ std::vector<check::Finding> check_mappings(const MappingFile& file,
                     continue; // qemu-server compares the first device only
                 }
                 const auto actual_id = hex4(dev->vendor) + ":" + hex4(dev->device);
-                if (entry.id && lower(*entry.id) != actual_id) {
+                if (entry.id && to_lower(*entry.id) != actual_id) {
                     finding("mapping.id-mismatch",
                             check::Status::fail,
                             fmt::format("mapping {}: {} is {} but the mapping says id={} (Proxmox "
@@ -374,8 +353,9 @@ std::vector<check::Finding> check_mappings(const MappingFile& file,
                     break;
                 }
                 const auto actual_sub = subsystem_of(*dev);
-                const auto want_sub =
-                    entry.subsystem_id ? std::optional(lower(*entry.subsystem_id)) : std::nullopt;
+                const auto want_sub = entry.subsystem_id
+                                          ? std::optional(to_lower(*entry.subsystem_id))
+                                          : std::nullopt;
                 if (actual_sub != want_sub) {
                     finding(
                         "mapping.subsystem-mismatch",

@@ -2,6 +2,7 @@
 #include "pt/proxmox/vm_config.hpp"
 
 #include "pt/pci/hex.hpp"
+#include "pt/strings.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -13,28 +14,6 @@
 
 namespace pt::proxmox {
 namespace {
-
-bool is_space(char c) {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
-}
-
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && is_space(text.front())) {
-        text.remove_prefix(1);
-    }
-    while (!text.empty() && is_space(text.back())) {
-        text.remove_suffix(1);
-    }
-    return text;
-}
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    for (auto& c : out) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return out;
-}
 
 bool is_lower_alpha(char c) {
     return c >= 'a' && c <= 'z';
@@ -67,7 +46,7 @@ bool is_snapshot_name(std::string_view name) {
 }
 
 SectionKind kind_of_header(std::string_view name) {
-    const auto low = lower(name);
+    const auto low = to_lower(name);
     if (low == "pending") {
         return SectionKind::pending;
     }
@@ -133,7 +112,7 @@ std::optional<int> hostpci_index(std::string_view key) {
 }
 
 std::optional<bool> parse_bool(std::string_view text) {
-    const auto low = lower(text);
+    const auto low = to_lower(text);
     if (low == "1" || low == "on" || low == "yes" || low == "true") {
         return true;
     }

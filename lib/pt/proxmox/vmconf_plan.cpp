@@ -8,6 +8,7 @@
 #include "pt/pci/topology.hpp"
 #include "pt/proxmox/mapping.hpp"
 #include "pt/proxmox/vm_config.hpp"
+#include "pt/strings.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -19,14 +20,6 @@
 
 namespace pt::proxmox {
 namespace {
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    for (auto& c : out) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return out;
-}
 
 std::vector<std::string> split(std::string_view text, char sep) {
     std::vector<std::string> out;
@@ -298,7 +291,7 @@ plan_vmconf(const host::Root& root, const pci::Topology& topology, const VmconfR
     };
 
     const auto bios = value_of("bios");
-    const bool ovmf = request.ovmf || (bios && lower(*bios) == "ovmf");
+    const bool ovmf = request.ovmf || (bios && to_lower(*bios) == "ovmf");
     if (request.ovmf) {
         change("bios", "ovmf");
         if (!value_of("efidisk0")) {

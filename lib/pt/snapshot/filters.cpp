@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "pt/snapshot/filters.hpp"
 
+#include "pt/strings.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -21,24 +23,6 @@ void for_each_line(std::string_view text, Fn&& fn) {
         fn(text.substr(pos, end - pos));
         pos = end + 1;
     }
-}
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
-        return static_cast<char>(std::tolower(c));
-    });
-    return out;
-}
-
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())) != 0) {
-        text.remove_prefix(1);
-    }
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())) != 0) {
-        text.remove_suffix(1);
-    }
-    return text;
 }
 
 // "BAR" or "ROM" as a word of its own ("BAR 0: assigned", "Invalid PCI ROM header"): these are
@@ -82,7 +66,7 @@ constexpr std::array<std::string_view, 17> k_log_keywords = {
 };
 
 bool secret_key(std::string_view key) {
-    const std::string name = lower(key);
+    const std::string name = to_lower(key);
     return name == "cipassword" || name == "sshkeys" || name.find("password") != std::string::npos
            || name.find("secret") != std::string::npos || name.find("token") != std::string::npos;
 }
@@ -132,7 +116,7 @@ std::string reduce_cpuinfo(std::string_view cpuinfo) {
 std::string filter_kernel_log(std::string_view log) {
     std::string out;
     for_each_line(log, [&](std::string_view line) {
-        const std::string text = lower(line);
+        const std::string text = to_lower(line);
         const bool keep =
             std::any_of(k_log_keywords.begin(),
                         k_log_keywords.end(),
