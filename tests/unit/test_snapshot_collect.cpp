@@ -289,3 +289,78 @@ TEST_CASE("an archive of the snapshot holds the manifest and extracts into a rea
     std::size_t again = 0;
     CHECK(pt::snapshot::archive(collect(pt::host::Root(root.path()), options), again) == bytes);
 }
+
+TEST_CASE("collect never takes keys or private files, even through links") {
+    TempRoot root;
+    root.write("/etc/pve/priv/authkey.key", "PRIVATE AUTHKEY");
+    root.write("/etc/pve/priv/token.cfg", "TOKEN SECRET");
+    root.write("/etc/pve/user.cfg", "user:root@pam:1:0::");
+    root.write("/etc/pve/storage.cfg", "STORAGE CONFIG");
+    root.write("/root/.ssh/id_rsa", "SSH PRIVATE");
+    root.write("/home/alice/conf/x.conf", "ALICE");
+    root.write("/etc/shadow", "root:$6$PASSWORDHASH");
+    root.write("/lib/modprobe.d/nvidia.conf", "blacklist nouveau\n");
+    root.write("/dev/null", "");
+    // The confirmed leak: a modprobe.d file linked to the cluster's authkey.
+    root.symlink("/etc/modprobe.d/vfio.conf", "/etc/pve/priv/authkey.key");
+    root.symlink("/etc/modprobe.d/key.conf", "../../root/.ssh/id_rsa");
+    root.symlink("/etc/modprobe.d/users.conf", "/etc/pve/user.cfg");
+    root.symlink("/etc/modprobe.d/priv", "/etc/pve/priv");
+    root.symlink("/etc/modprobe.d/nvidia.conf", "/lib/modprobe.d/nvidia.conf");
+    root.symlink("/etc/modprobe.d/masked.conf", "/dev/null");
+    root.symlink("/etc/modules-load.d", "/home/alice/conf");
+    root.symlink("/etc/default/grub", "/etc/shadow");
+    root.symlink("/var/run", "../run");
+    root.symlink("/run/qemu-server/100.pid", "/etc/pve/storage.cfg");
+    root.symlink("/etc/pve/nodes/pve/qemu-server/101.conf", "/etc/pve/priv/token.cfg");
+    root.symlink("/etc/pve/nodes/pve/qemu-server/102.conf", "/etc/pve/user.cfg");
+    Options options;
+    options.now = 1800000000;
+    const Snapshot snap = collect(pt::host::Root(root.path()), options);
+
+    for (const auto& entry : snap.entries) {
+        CAPTURE(entry.path);
+        for (const auto* secret : {"PRIVATE", "TOKEN", "user:root", "STORAGE", "ALICE", "HASH"}) {
+            CHECK(entry.content.find(secret) == std::string::npos);
+        }
+        for (const auto* place : {"/etc/pve/priv", "/root", "/home", "/etc/shadow"}) {
+            CHECK_FALSE((entry.path == place || entry.path.starts_with(std::string(place) + "/")));
+        }
+    }
+    // The links stay, as links.
+    REQUIRE(find(snap, "/etc/modprobe.d/vfio.conf") != nullptr);
+    CHECK(find(snap, "/etc/modprobe.d/vfio.conf")->link_target == "/etc/pve/priv/authkey.key");
+    CHECK(find(snap, "/etc/modprobe.d/users.conf")->type == Entry::Type::symlink);
+    CHECK(find(snap, "/etc/default/grub")->type == Entry::Type::symlink);
+    // Links between the configuration folders are followed.
+    REQUIRE(find(snap, "/lib/modprobe.d/nvidia.conf") != nullptr);
+    CHECK(find(snap, "/lib/modprobe.d/nvidia.conf")->content == "blacklist nouveau\n");
+    // Out of a folder pt reads: the target is not taken, not even a plain config file.
+    CHECK(find(snap, "/etc/pve/user.cfg") == nullptr);
+    CHECK(find(snap, "/etc/pve/storage.cfg") == nullptr);
+
+    const auto refused = [&](const std::string& path) {
+        return std::any_of(snap.refused.begin(), snap.refused.end(), [&](const auto& r) {
+            return r.path == path && !r.reason.empty();
+        });
+    };
+    CHECK(refused("/etc/pve/priv/authkey.key"));
+    CHECK(refused("/etc/pve/priv/token.cfg"));
+    CHECK(refused("/root/.ssh/id_rsa"));
+    CHECK(refused("/etc/shadow"));
+    CHECK(refused("/home"));
+    CHECK(refused("/etc/pve/user.cfg"));
+    CHECK(refused("/etc/pve/storage.cfg"));
+    CHECK_FALSE(refused("/dev/null"));
+    CHECK_FALSE(refused("/lib/modprobe.d/nvidia.conf"));
+
+    const auto manifest = pt::snapshot::manifest(snap);
+    CHECK(manifest["refused"].size() == snap.refused.size());
+    const std::string text = pt::snapshot::summary(snap, "out.tar.gz", 1, 1, false);
+    CHECK(text.find("refused (") != std::string::npos);
+    CHECK(text.find("/etc/pve/priv/authkey.key: ") != std::string::npos);
+    std::size_t members = 0;
+    const std::string plain = pt::snapshot::gunzip(pt::snapshot::archive(snap, members));
+    CHECK(plain.find("PRIVATE AUTHKEY") == std::string::npos);
+    CHECK(plain.find("SSH PRIVATE") == std::string::npos);
+}

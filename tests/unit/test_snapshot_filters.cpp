@@ -9,10 +9,13 @@
 using pt::snapshot::filter_kernel_log;
 using pt::snapshot::k_redacted;
 using pt::snapshot::kmsg_record_to_text;
+using pt::snapshot::redact_args;
+using pt::snapshot::redact_mapping;
 using pt::snapshot::redact_vm_config;
 using pt::snapshot::Redaction;
 using pt::snapshot::reduce_cpuinfo;
 using pt::snapshot::reduce_pci_ids;
+using pt::snapshot::refusal_reason;
 using pt::snapshot::romfiles;
 using pt::snapshot::syslog_to_text;
 
@@ -153,6 +156,100 @@ TEST_CASE("redact_vm_config replaces secrets and notes line for line") {
     CHECK(redact_vm_config("boot: order=scsi0\nmemory: 8192\n", "/x", none)
           == "boot: order=scsi0\nmemory: 8192\n");
     CHECK(none.empty());
+}
+
+TEST_CASE("redact_args keeps the option names and -cpu's value, nothing else") {
+    const std::string marker(k_redacted);
+    CHECK(redact_args("-spice port=5901,password=hunter2 -object secret,id=s0,data=TOPSECRET")
+          == "-spice " + marker + " -object " + marker);
+    // -cpu and its value stay: pt's lint looks for them, and a CPU model holds no secret.
+    CHECK(redact_args("-cpu host,kvm=off,hv_vendor_id=GenuineIntel")
+          == "-cpu host,kvm=off,hv_vendor_id=GenuineIntel");
+    CHECK(redact_args("--cpu=host -device vfio-pci,host=01:00.0")
+          == "--cpu=host -device " + marker);
+    // An option's own "=value" goes, its name stays; quotes group a word.
+    CHECK(redact_args("-fw_cfg 'name=opt/x,string=my secret' -token=abc")
+          == "-fw_cfg " + marker + " -token=" + marker);
+    CHECK(redact_args("'-cpu' 'host,kvm=off' 'TOPSECRET'") == "'-cpu' 'host,kvm=off' " + marker);
+    CHECK(redact_args("-cpu 'host,+kvm_pv_eoi,hv_vendor_id=NV43FIX'")
+          == "-cpu 'host,+kvm_pv_eoi,hv_vendor_id=NV43FIX'");
+    CHECK(redact_args("-no-hpet  -nodefaults") == "-no-hpet  -nodefaults");
+    CHECK(redact_args("") == "");
+    for (const auto* args : {"-spice port=1,password=hunter2", "x -object data=TOPSECRET"}) {
+        const std::string out = redact_args(args);
+        CHECK(out.find("hunter2") == std::string::npos);
+        CHECK(out.find("TOPSECRET") == std::string::npos);
+    }
+}
+
+TEST_CASE("redact_vm_config redacts args: values, line for line") {
+    const std::string conf = "bios: ovmf\n"
+                             "args: -spice port=5901,password=hunter2 -cpu host,kvm=off\n"
+                             "args: -no-hpet\n"
+                             "[snap]\n"
+                             "args: -object secret,id=s0,data=TOPSECRET\n";
+    std::vector<Redaction> redactions;
+    const std::string out = redact_vm_config(conf, "/c", redactions);
+    const std::string marker(k_redacted);
+    CHECK(out
+          == "bios: ovmf\nargs: -spice " + marker + " -cpu host,kvm=off\nargs: -no-hpet\n[snap]\n"
+                 + "args: -object " + marker + "\n");
+    REQUIRE(redactions.size() == 2);
+    CHECK(redactions[0].line == 2);
+    CHECK(redactions[0].key == "args");
+    CHECK(redactions[1].line == 5);
+}
+
+TEST_CASE("redact_mapping removes the free text of pci.cfg, line for line") {
+    const std::string cfg = "# admin pw hunter2\n"
+                            "gpu\n"
+                            "\tdescription the password is hunter2\n"
+                            "\tmap id=10de:2204,node=pve,path=0000:01:00,description=hunter2\n"
+                            "\tmap id=10de:2204,node=pve2,path=0000:02:00\n";
+    std::vector<Redaction> redactions;
+    const std::string marker(k_redacted);
+    CHECK(redact_mapping(cfg, "/etc/pve/mapping/pci.cfg", redactions)
+          == "# " + marker + "\ngpu\n\tdescription " + marker
+                 + "\n\tmap id=10de:2204,node=pve,path=0000:01:00,description=" + marker
+                 + "\n\tmap id=10de:2204,node=pve2,path=0000:02:00\n");
+    REQUIRE(redactions.size() == 3);
+    CHECK(redactions[1].line == 3);
+    CHECK(redactions[1].key == "description");
+    CHECK(redactions[2].key == "map");
+}
+
+TEST_CASE("refusal_reason names keys, private folders and password files") {
+    for (const auto* path : {"/etc/pve/priv",
+                             "/etc/pve/priv/authkey.key",
+                             "/etc/pve/priv/storage/nas.pw",
+                             "/etc/pve/nodes/pve/pve-ssl.key",
+                             "/etc/pve/pve-root-ca.pem",
+                             "/var/lib/pve-cluster/config.db",
+                             "/etc/corosync/authkey",
+                             "/etc/ssh/ssh_host_ed25519_key",
+                             "/etc/ssl/private/x",
+                             "/etc/shadow",
+                             "/etc/gshadow-",
+                             "/root",
+                             "/root/.ssh/id_rsa",
+                             "/home/alice/notes",
+                             "/proc/1/environ",
+                             "/proc/kcore"}) {
+        CAPTURE(path);
+        CHECK_FALSE(refusal_reason(path).empty());
+    }
+    for (const auto* path : {"/etc/pve/privileges",
+                             "/etc/pve/nodes/pve/qemu-server/100.conf",
+                             "/etc/modprobe.d/vfio.conf",
+                             "/etc/shadows",
+                             "/rootfs",
+                             "/homes",
+                             "/proc/cmdline",
+                             "/proc/4242",
+                             "/sys/bus/pci/devices/0000:01:00.0/vendor"}) {
+        CAPTURE(path);
+        CHECK(refusal_reason(path).empty());
+    }
 }
 
 TEST_CASE("romfiles lists the romfile= values of hostpci lines") {

@@ -137,6 +137,10 @@ public:
         bool presence = false; // an empty file with the real mtime, never the content
         bool follow = true;    // a link's target is taken too
         std::function<std::string(const std::string&)> transform; // applied to the content
+        // When not empty, a link is followed only when its final target is one of these host
+        // paths (as the root resolves them) or lies under one; else the link is kept alone and
+        // its target goes to `refused`.
+        std::vector<std::string> follow_within;
     };
 
     enum class Found { missing, file, directory, symlink };
@@ -147,11 +151,17 @@ public:
     // recorded anywhere (the caller knows whether it matters), an unreadable one goes to
     // `missing`.
     Found take(std::string_view host_path, const How& how) {
+        if (refuse(std::string(host_path))) {
+            return Found::missing;
+        }
         const auto dir = canonical_dir(parent_of(host_path));
         if (!dir) {
             return Found::missing;
         }
         const std::string path = host::join(*dir, base_of(host_path));
+        if (refuse(path)) {
+            return Found::missing;
+        }
 
         struct stat st {};
 
@@ -161,10 +171,18 @@ public:
         if (S_ISLNK(st.st_mode)) {
             record_link(path, st);
             if (how.follow) {
-                if (const auto target = m_root.resolve(path)) {
-                    How inner = how;
-                    inner.follow = false;
-                    take(*target, inner);
+                if (const auto target = resolve(path)) {
+                    if (how.follow_within.empty() || within(*target, how.follow_within)) {
+                        How inner = how;
+                        inner.follow = false;
+                        take(*target, inner);
+                    } else if (!refuse(*target) && *target != "/dev/null") {
+                        // (/dev/null: a masked file, with nothing to take)
+                        note_refused(*target,
+                                     fmt::format("the target of {}, which leads out of the "
+                                                 "folders pt reads there (the link is kept)",
+                                                 path));
+                    }
                 }
             }
             return Found::symlink;
@@ -258,10 +276,10 @@ public:
 
             struct stat st {};
 
-            if (lstat_of(path, st)) {
+            if (!refuse(path) && lstat_of(path, st)) {
                 if (S_ISLNK(st.st_mode)) {
                     record_link(path, st);
-                    if (const auto target = m_root.resolve(path)) {
+                    if (const auto target = resolve(path)) {
                         result = canonical_dir(*target);
                     }
                 } else if (S_ISDIR(st.st_mode)) {
@@ -272,6 +290,17 @@ public:
         }
         m_canonical.emplace(host_dir, result);
         return result;
+    }
+
+    // The host path `host_path` designates after every link (Root::resolve), or nullopt when it
+    // does not exist; a link loop goes to `missing`.
+    std::optional<std::string> resolve(const std::string& host_path) {
+        try {
+            return m_root.resolve(host_path);
+        } catch (const Error& e) {
+            m_snap.missing.push_back({host_path, e.what()});
+            return std::nullopt;
+        }
     }
 
     std::vector<Entry> entries() && {
@@ -295,6 +324,32 @@ public:
     }
 
 private:
+    static bool within(const std::string& path, const std::vector<std::string>& places) {
+        return std::any_of(places.begin(), places.end(), [&](const std::string& place) {
+            return path.starts_with(place)
+                   && (path.size() == place.size() || place == "/" || path[place.size()] == '/');
+        });
+    }
+
+    // True (and noted in `refused`) when refusal_reason() names `path`.
+    bool refuse(const std::string& path) {
+        const std::string why = refusal_reason(path);
+        if (why.empty()) {
+            return false;
+        }
+        note_refused(path, why);
+        return true;
+    }
+
+    void note_refused(const std::string& path, const std::string& why) {
+        const bool known = std::any_of(m_snap.refused.begin(),
+                                       m_snap.refused.end(),
+                                       [&](const Refused& r) { return r.path == path; });
+        if (!known) {
+            m_snap.refused.push_back({path, why});
+        }
+    }
+
     bool lstat_of(const std::string& path, struct stat& st) {
         if (::lstat(m_root.map(path).c_str(), &st) == 0) {
             return true;
@@ -615,13 +670,6 @@ void take_config(Collector& c, Categories& cats, Snapshot& snap) {
         {"/etc/hostname", "host"},
         {"/proc/sys/kernel/hostname", "host"},
     }};
-    for (const auto& file : k_files) {
-        if (c.take(file.path) != Collector::Found::missing) {
-            cats.add(file.category, "files as they are", file.path);
-        } else {
-            snap.missing.push_back({file.path, "absent"});
-        }
-    }
 
     struct Folder {
         const char* path;
@@ -639,8 +687,30 @@ void take_config(Collector& c, Categories& cats, Snapshot& snap) {
         {"/etc/initramfs-tools/scripts/init-top", "initramfs hooks and scripts"},
         {"/etc/initramfs-tools/conf.d", "initramfs hooks and scripts"},
     }};
+    // A link in a configuration folder is followed only into the configuration folders and
+    // files themselves (a modprobe.d file linked from /lib/modprobe.d, /etc/modules linked from
+    // modules-load.d): a link elsewhere is kept without its target's content.
+    Collector::How config;
+    for (const auto& file : k_files) {
+        if (const auto path = c.resolve(file.path)) {
+            config.follow_within.push_back(*path);
+        }
+    }
     for (const auto& folder : k_folders) {
-        cats.add(folder.category, "files as they are", c.take_dir(folder.path, any_entry, {}));
+        if (const auto dir = c.canonical_dir(folder.path)) {
+            config.follow_within.push_back(*dir);
+        }
+    }
+    for (const auto& file : k_files) {
+        if (c.take(file.path) != Collector::Found::missing) {
+            cats.add(file.category, "files as they are", file.path);
+        } else {
+            snap.missing.push_back({file.path, "absent"});
+        }
+    }
+
+    for (const auto& folder : k_folders) {
+        cats.add(folder.category, "files as they are", c.take_dir(folder.path, any_entry, config));
     }
 }
 
@@ -689,6 +759,7 @@ void take_pve(Collector& c, Categories& cats, Snapshot& snap) {
             }
             const std::string path = host::join(*dir, name);
             Collector::How how;
+            how.follow_within = {*dir};
             how.transform = [&snap, path](const std::string& text) {
                 return redact_vm_config(text, path, snap.redacted);
             };
@@ -704,7 +775,11 @@ void take_pve(Collector& c, Categories& cats, Snapshot& snap) {
             }
         }
     }
-    if (c.take("/etc/pve/mapping/pci.cfg") == Collector::Found::file) {
+    Collector::How mapping;
+    mapping.transform = [&snap](const std::string& text) {
+        return redact_mapping(text, "/etc/pve/mapping/pci.cfg", snap.redacted);
+    };
+    if (c.take("/etc/pve/mapping/pci.cfg", mapping) == Collector::Found::file) {
         cats.add("proxmox", "PCI resource mapping", "/etc/pve/mapping/pci.cfg");
     }
     for (const auto& rom : roms) {
@@ -717,8 +792,14 @@ void take_pve(Collector& c, Categories& cats, Snapshot& snap) {
     }
     // Running VMs: qemu-server's pid files, and /proc/PID (empty) for the pids they name, which
     // is how pt tells a running VM from a stale pid file.
+    Collector::How pid_files;
+    if (const auto dir = c.canonical_dir("/var/run/qemu-server")) {
+        pid_files.follow_within = {*dir};
+    }
     const auto pids = c.take_dir(
-        "/var/run/qemu-server", [](const std::string& name) { return name.ends_with(".pid"); }, {});
+        "/var/run/qemu-server",
+        [](const std::string& name) { return name.ends_with(".pid"); },
+        pid_files);
     for (const auto& file : pids) {
         if (const Entry* e = c.find_host(file)) {
             const std::string pid = e->content.substr(0, e->content.find_first_of(" \n"));

@@ -36,6 +36,14 @@ struct Missing {
     std::string reason;
 };
 
+// A path pt snapshot would have reached (asked for, or through a link) and did not take: one
+// refusal_reason() names, or the target of a link in a configuration folder that leads out of
+// the folders pt reads (the link itself is kept).
+struct Refused {
+    std::string path;
+    std::string reason;
+};
+
 struct Options {
     // Seconds since the epoch, recorded in the manifest as the creation time.
     std::int64_t now = 0;
@@ -54,6 +62,7 @@ struct Snapshot {
     std::vector<Category> collected;
     std::vector<Redaction> redacted;
     std::vector<Missing> missing;
+    std::vector<Refused> refused;
     std::size_t kernel_log_lines = 0;
 };
 
@@ -62,11 +71,14 @@ struct Snapshot {
 // modules, /proc (cmdline, the first CPU of cpuinfo, modules, the kernel release), the kernel log
 // lines about the IOMMU and vfio, the boot and module configuration under /etc, initrd
 // timestamps (as empty files), the installed kernels' module folder names, the Proxmox VM
-// configs (secrets redacted) and PCI mapping, the ROM files VM configs name, and pci.ids reduced
-// to the vendors present. Never reads /etc/pve/priv, ROM contents or initrd contents. Links are
-// kept as links with their own targets. Absent paths are listed in `missing`; an unreadable one
-// too (with the system's reason), so a partial host still gives a snapshot. Throws pt::Error only
-// when the root itself cannot be read.
+// configs (secrets redacted) and PCI mapping (free text redacted), the ROM files VM configs name,
+// and pci.ids reduced to the vendors present. Never reads /etc/pve/priv or any other path
+// refusal_reason() names, whether asked for or reached through links (each such path goes to
+// `refused`), nor ROM or initrd contents. Links are kept as links with their own targets; a link in
+// a configuration folder, VM config folder or pid-file folder is followed only into the folders and
+// files pt reads there (else its target goes to `refused`). Absent paths are listed in `missing`;
+// an unreadable one too (with the system's reason), so a partial host still gives a snapshot.
+// Throws pt::Error only when the root itself cannot be read.
 Snapshot collect(const host::Root& root, const Options& options);
 
 } // namespace pt::snapshot

@@ -83,7 +83,112 @@ std::optional<std::uint16_t> hex16(std::string_view text) {
     return static_cast<std::uint16_t>(value);
 }
 
+// `path` is `dir` or lies under it.
+bool under(std::string_view path, std::string_view dir) {
+    return path.starts_with(dir) && (path.size() == dir.size() || path[dir.size()] == '/');
+}
+
+struct Denied {
+    std::string_view path;
+    std::string_view why;
+};
+
+constexpr std::array<Denied, 13> k_denied = {{
+    {"/etc/pve/priv", "Proxmox's private keys, tokens and passwords"},
+    {"/var/lib/pve-cluster", "the pmxcfs database, which holds /etc/pve/priv"},
+    {"/etc/corosync/authkey", "the cluster's private key"},
+    {"/etc/ssh", "SSH host keys"},
+    {"/etc/ssl/private", "TLS private keys"},
+    {"/etc/shadow", "password hashes"},
+    {"/etc/shadow-", "password hashes"},
+    {"/etc/gshadow", "password hashes"},
+    {"/etc/gshadow-", "password hashes"},
+    {"/etc/security/opasswd", "password hashes"},
+    {"/root", "a user's private files"},
+    {"/home", "users' private files"},
+    {"/proc/kcore", "the kernel's memory"},
+}};
+
+// A QEMU argument word without its quotes.
+std::string unquoted(std::string_view word) {
+    std::string out;
+    for (const char ch : word) {
+        if (ch != '\'' && ch != '"') {
+            out += ch;
+        }
+    }
+    return out;
+}
+
 } // namespace
+
+std::string refusal_reason(std::string_view host_path) {
+    for (const auto& denied : k_denied) {
+        if (under(host_path, denied.path)) {
+            return std::string(denied.why);
+        }
+    }
+    const std::string_view base = host_path.substr(host_path.rfind('/') + 1);
+    if (host_path.starts_with("/proc/") && (base == "environ" || base == "mem")) {
+        return "a process's environment or memory";
+    }
+    if (base.ends_with(".key") || base.ends_with(".pem")) {
+        return "a key or certificate file";
+    }
+    return {};
+}
+
+std::string redact_args(std::string_view value) {
+    // Words as a shell splits them: quotes group. A word kept whole keeps its quotes.
+    std::vector<std::string_view> words;
+    std::size_t pos = 0;
+    while (pos < value.size()) {
+        while (pos < value.size() && (value[pos] == ' ' || value[pos] == '\t')) {
+            ++pos;
+        }
+        if (pos >= value.size()) {
+            break;
+        }
+        const std::size_t start = pos;
+        char quote = 0;
+        while (pos < value.size() && (quote != 0 || (value[pos] != ' ' && value[pos] != '\t'))) {
+            if (quote != 0 && value[pos] == quote) {
+                quote = 0;
+            } else if (quote == 0 && (value[pos] == '\'' || value[pos] == '"')) {
+                quote = value[pos];
+            }
+            ++pos;
+        }
+        words.push_back(value.substr(start, pos - start));
+    }
+    std::string out;
+    bool changed = false;
+    bool after_cpu = false;
+    for (const auto word : words) {
+        const std::string plain = unquoted(word);
+        std::string kept;
+        if (plain.starts_with('-')) {
+            const auto eq = plain.find('=');
+            const std::string name = plain.substr(0, eq);
+            if (eq == std::string::npos || name == "-cpu" || name == "--cpu") {
+                kept = word;
+            } else {
+                kept = fmt::format("{}={}", name, k_redacted);
+                changed = true;
+            }
+            after_cpu = plain == "-cpu" || plain == "--cpu";
+        } else if (after_cpu) {
+            kept = word;
+            after_cpu = false;
+        } else {
+            kept = k_redacted;
+            changed = true;
+        }
+        out += out.empty() ? "" : " ";
+        out += kept;
+    }
+    return changed ? out : std::string(value);
+}
 
 std::string reduce_cpuinfo(std::string_view cpuinfo) {
     static constexpr std::array<std::string_view, 7> k_keys = {
@@ -194,6 +299,60 @@ std::string redact_vm_config(std::string_view text,
             const std::string key(trim(line.substr(0, colon)));
             out += fmt::format("{}: {}", key, k_redacted);
             redactions.push_back({path, number, key});
+        } else if (!stripped.starts_with('[') && colon != std::string_view::npos
+                   && trim(line.substr(0, colon)) == "args"
+                   && redact_args(trim(line.substr(colon + 1))) != trim(line.substr(colon + 1))) {
+            out += fmt::format("args: {}", redact_args(trim(line.substr(colon + 1))));
+            redactions.push_back({path, number, "args"});
+        } else {
+            out += line;
+        }
+        if (nl != std::string_view::npos) {
+            out += '\n';
+        }
+        pos = end + 1;
+    }
+    return out;
+}
+
+std::string
+redact_mapping(std::string_view text, const std::string& path, std::vector<Redaction>& redactions) {
+    std::string out;
+    int number = 0;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        const auto nl = text.find('\n', pos);
+        const auto end = nl == std::string_view::npos ? text.size() : nl;
+        const std::string_view line = text.substr(pos, end - pos);
+        ++number;
+        const std::string_view stripped = trim(line);
+        const std::string_view indent = line.substr(0, line.find_first_not_of(" \t"));
+        const auto word_end = std::min(stripped.find_first_of(" \t"), stripped.size());
+        const std::string_view key = stripped.substr(0, word_end);
+        if (stripped.starts_with('#') && trim(stripped.substr(1)).size() > 0) {
+            out += fmt::format("# {}", k_redacted);
+            redactions.push_back({path, number, "#"});
+        } else if (!indent.empty() && key == "description") {
+            out += fmt::format("{}description {}", indent, k_redacted);
+            redactions.push_back({path, number, "description"});
+        } else if (!indent.empty() && key == "map"
+                   && stripped.find("description=") != std::string_view::npos) {
+            // A property string: key=value pairs separated by commas.
+            std::string value(trim(stripped.substr(word_end)));
+            std::string kept;
+            std::size_t at = 0;
+            while (at <= value.size()) {
+                const auto comma = std::min(value.find(',', at), value.size());
+                std::string pair = value.substr(at, comma - at);
+                if (pair.starts_with("description=")) {
+                    pair = fmt::format("description={}", k_redacted);
+                }
+                kept += kept.empty() ? "" : ",";
+                kept += pair;
+                at = comma + 1;
+            }
+            out += fmt::format("{}map {}", indent, kept);
+            redactions.push_back({path, number, "map"});
         } else {
             out += line;
         }

@@ -49,10 +49,35 @@ inline constexpr std::string_view k_redacted = "[redacted by pt snapshot]";
 // password, a token, a secret or SSH keys (cipassword, sshkeys, and any key whose name contains
 // "password", "secret" or "token") becomes k_redacted, and so does the text of every "#" line
 // and "description:" value (the VM's notes, free text that people put credentials in; pt reads
-// nothing there). Each replacement is appended to `redactions` with `path`.
+// nothing there); an `args:` value keeps only its option names (see redact_args). Each
+// replacement is appended to `redactions` with `path`.
 std::string redact_vm_config(std::string_view text,
                              const std::string& path,
                              std::vector<Redaction>& redactions);
+
+// /etc/pve/mapping/pci.cfg with its free text removed, line for line: the value of every
+// "description" property line and of every description= in a "map" line, and the text of every
+// "#" line, become k_redacted (pt reads none of them); each replacement is appended to
+// `redactions` with `path` (key "description", "map" or "#").
+std::string
+redact_mapping(std::string_view text, const std::string& path, std::vector<Redaction>& redactions);
+
+// Why pt snapshot never takes `host_path` (a path as the host has it, whether asked for or
+// reached through links), or "" when it may. Refused: private keys and the folders that hold
+// them (/etc/pve/priv, /etc/ssh, /etc/ssl/private, /etc/corosync/authkey, any file named
+// *.key or *.pem), password files (/etc/shadow, /etc/gshadow and their "-" backups,
+// /etc/security/opasswd), users' private folders (/root, /home), the pmxcfs database
+// (/var/lib/pve-cluster, which holds /etc/pve/priv too), and process environments and memory
+// (/proc/*/environ, /proc/*/mem, /proc/kcore). A folder refuses everything under it.
+std::string refusal_reason(std::string_view host_path);
+
+// The value of a VM config's `args:` line (QEMU arguments, free text that can carry passwords,
+// `-object secret,data=...` and the like) with every word that is not an option name replaced
+// by k_redacted: words starting with '-' are kept up to an '=' in them, and so is the word
+// after -cpu/--cpu (pt's lint reads -cpu; CPU models and flags hold no secret). Words are split
+// like a shell line (quotes group, and a word kept whole keeps them). Returns the value unchanged
+// when it has nothing to redact.
+std::string redact_args(std::string_view value);
 
 // The romfile= values of a VM config's hostpciN lines ("hostpci0: 0000:01:00,romfile=gpu.rom"),
 // in order, without duplicates. Values with a "/" or ".." are left out: qemu-server always puts

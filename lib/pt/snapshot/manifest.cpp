@@ -12,8 +12,10 @@
 namespace pt::snapshot {
 namespace {
 
-constexpr std::array<std::string_view, 6> k_never = {
-    "/etc/pve/priv (keys, tokens, the cluster authkey) and every other key or password file",
+constexpr std::array<std::string_view, 7> k_never = {
+    "/etc/pve/priv (keys, tokens, the cluster authkey), /etc/ssh, /root, /home, password "
+    "files and *.key and *.pem files, even where a link leads there",
+    "the targets of links that lead out of the configuration, VM config and pid-file folders",
     "secret VM config values and VM notes (replaced by a marker, line for line)",
     "PCI ROM contents (only presence); /usr/share/kvm files other than those a VM's romfile= "
     "names",
@@ -82,6 +84,10 @@ out::Json manifest(const Snapshot& snap) {
     json["missing"] = out::Json::array();
     for (const auto& m : snap.missing) {
         json["missing"].push_back({{"path", m.path}, {"reason", m.reason}});
+    }
+    json["refused"] = out::Json::array();
+    for (const auto& r : snap.refused) {
+        json["refused"].push_back({{"path", r.path}, {"reason", r.reason}});
     }
     json["never_collected"] = k_never;
     return json;
@@ -161,6 +167,12 @@ std::string summary(const Snapshot& snap,
         text += fmt::format("not collected ({}):\n", snap.missing.size());
         for (const auto& m : snap.missing) {
             text += fmt::format("  {}: {}\n", m.path, m.reason);
+        }
+    }
+    if (!snap.refused.empty()) {
+        text += fmt::format("refused ({}):\n", snap.refused.size());
+        for (const auto& r : snap.refused) {
+            text += fmt::format("  {}: {}\n", r.path, r.reason);
         }
     }
     text += "never collected: /etc/pve/priv, keys and passwords; VM notes; ROM and initrd "

@@ -13,7 +13,8 @@ namespace pt::snapshot {
 //  "counts": {"files", "links", "folders"}, "kernel_log_lines",
 //  "collected": [{"what", "detail", "count", "paths": [...]}],
 //  "redacted": [{"path", "line", "key"}], "missing": [{"path", "reason"}],
-//  "never_collected": ["..."]}. The schema is documented in pt-snapshot(1).
+//  "refused": [{"path", "reason"}], "never_collected": ["..."]}. The schema is documented in
+//  pt-snapshot(1).
 out::Json manifest(const Snapshot& snap);
 
 // The snapshot as a .tar.gz: its entries plus the manifest (pretty-printed JSON), ready for

@@ -209,6 +209,57 @@ EOF
     snap_pve_root x570-two-gpus
     snap_round_trip
 
+    TEST "links to /etc/pve/priv and other private files stay links; their targets never leave"
+    snap_pve_root x570-two-gpus
+    mkdir -p "$ROOT/root/.ssh"
+    echo "SSH PRIVATE KEY" >"$ROOT/root/.ssh/id_rsa"
+    echo "user:root@pam:1:0:::SECRETUSER" >"$ROOT/etc/pve/user.cfg"
+    rm "$ROOT/etc/modprobe.d/vfio.conf"
+    ln -s /etc/pve/priv/authkey.key "$ROOT/etc/modprobe.d/vfio.conf"
+    ln -s ../../root/.ssh/id_rsa "$ROOT/etc/modprobe.d/key.conf"
+    ln -s /etc/pve/user.cfg "$ROOT/etc/modprobe.d/users.conf"
+    ln -s /etc/pve/priv "$ROOT/etc/modprobe.d/priv"
+    snap_take
+    expect_exit 0
+    expect_stdout_contains "refused ("
+    expect_stdout_contains "/etc/pve/priv/authkey.key: Proxmox's private keys"
+    expect_stdout_contains "/root/.ssh/id_rsa: "
+    expect_stdout_contains "/etc/pve/user.cfg: the target of /etc/modprobe.d/users.conf"
+    tar -tzf "$TESTDIR/snap.tar.gz" >"$TESTDIR/members"
+    ! grep -qE '^(\./)?(etc/pve/priv|root|etc/pve/user\.cfg)(/|$)' "$TESTDIR/members" \
+        || fail "the archive holds a refused path:" "$(grep -E 'priv|root|user.cfg' "$TESTDIR/members")"
+    gzip -dc "$TESTDIR/snap.tar.gz" >"$TESTDIR/snap.tar"
+    for secret in "PRIVATE AUTHKEY" "SSH PRIVATE KEY" SECRETUSER; do
+        ! grep -qF "$secret" "$TESTDIR/snap.tar" || fail "the archive holds '$secret'"
+    done
+    snap_extract
+    [ "$(readlink "$TESTDIR/x/etc/modprobe.d/vfio.conf")" = /etc/pve/priv/authkey.key ] \
+        || fail "the modprobe.d link was not kept as a link"
+    jq -e '[.refused[].path] | contains(["/etc/pve/priv/authkey.key", "/root/.ssh/id_rsa", "/etc/pve/user.cfg"])' \
+        "$TESTDIR/x/var/lib/pt/snapshot/manifest.json" >/dev/null || fail "the manifest does not list the refusals"
+
+    TEST "args: keeps only option names and -cpu; vmconf --check finds the same offline"
+    snap_pve_root x570-two-gpus
+    echo "args: -spice port=5901,password=hunter2 -object secret,id=s0,data=TOPSECRET -cpu host,kvm=off" \
+        >>"$ROOT/etc/pve/nodes/pve/qemu-server/100.conf"
+    snap_take
+    expect_exit 0
+    expect_stdout_contains "/etc/pve/nodes/pve/qemu-server/100.conf line 7: args"
+    gzip -dc "$TESTDIR/snap.tar.gz" >"$TESTDIR/snap.tar"
+    for secret in hunter2 TOPSECRET port=5901; do
+        ! grep -qF "$secret" "$TESTDIR/snap.tar" || fail "the archive holds '$secret'"
+    done
+    snap_extract
+    [ "$(sed -n 7p "$TESTDIR/x/etc/pve/nodes/pve/qemu-server/100.conf")" \
+        = "args: -spice [redacted by pt snapshot] -object [redacted by pt snapshot] -cpu host,kvm=off" ] \
+        || fail "args: was not redacted as expected:" "$(sed -n 7p "$TESTDIR/x/etc/pve/nodes/pve/qemu-server/100.conf")"
+    local side
+    for side in "$ROOT" "$TESTDIR/x"; do
+        "$PT" --root "$side" vmconf --check --all --json | jq -c '[.vms[] | .vmid as $v | .findings[] | [$v, .id, .status]]'
+    done >"$TESTDIR/ids"
+    { [ "$(sed -n 1p "$TESTDIR/ids")" = "$(sed -n 2p "$TESTDIR/ids")" ] && grep -q vm.args-cpu "$TESTDIR/ids"; } \
+        || fail "vmconf --check differs offline (or finds no vm.args-cpu):" "$(cat "$TESTDIR/ids")"
+
     TEST "a snapshot of an extracted snapshot holds the same tree"
     use_root intel-shared-group
     SOURCE_DATE_EPOCH=1767225600 "$PT" --root "$ROOT" snapshot -q -o "$TESTDIR/snap.tar.gz" >/dev/null || fail "first run failed"
