@@ -141,6 +141,11 @@ int run_plan(const Globals& globals,
                    "pt: waiting for another pt to finish changing this host (lock {})...\n",
                    root.map(edit::k_lock_path).string());
     };
+    apply_options.on_plan_lock_wait = [&root](const std::string& lock) {
+        fmt::print(stderr,
+                   "pt: waiting for qm or the Proxmox API to release {}...\n",
+                   root.map(lock).string());
+    };
     apply_options.on_follow_up = [&globals](const std::string& command) {
         if (!globals.json) {
             fmt::print("running: {}\n", command);

@@ -188,6 +188,7 @@ int run(const Globals& globals, const Options& opt) {
     request.set_machine = opt.set_machine;
     request.ovmf = opt.ovmf;
     request.hide_hypervisor = opt.hide_hypervisor;
+    request.qm = opt.qm;
     request.title = title_of(opt);
 
     const auto planned = proxmox::plan_vmconf(root, topology, request);
@@ -264,8 +265,8 @@ Command register_vmconf(CLI::App& parent, Globals& globals) {
         ->type_name("0|1");
     sub->add_option("--romfile",
                     opt->romfile,
-                    "romfile=NAME: a ROM file that exists under /usr/share/kvm/ (a bare name; "
-                    "Proxmox prefixes the directory)")
+                    "romfile=NAME: a ROM file under /usr/share/kvm/, relative to it (Proxmox "
+                    "prefixes the directory)")
         ->type_name("NAME");
     sub->add_flag("--hide-hypervisor",
                   opt->hide_hypervisor,

@@ -446,6 +446,60 @@ TEST_CASE("edit::apply: two applies never interleave", "[edit][apply][lock]") {
     }
 }
 
+TEST_CASE("edit::apply: a new file keeps the owner the file system gives it", "[edit][apply]") {
+    // pmxcfs shows its files as root:www-data and may refuse a chown; a setgid directory of
+    // another group stands in for it: the new file gets that group, and apply must not fchown
+    // it back to root:root.
+    TempRoot tmp;
+    const Root root(tmp.path());
+    pt::host::make_dirs(root, "/etc/pve/mapping");
+    const auto dir = tmp.host("/etc/pve/mapping");
+    if (::geteuid() != 0 || ::chown(dir.c_str(), 0, 4343) != 0
+        || ::chmod(dir.c_str(), 02755) != 0) {
+        WARN("needs root to give the directory another group; skipped");
+        return;
+    }
+    Plan plan;
+    plan.title = "new";
+    add_file(plan, FileEdit{"/etc/pve/mapping/pci.cfg", std::nullopt, "x\n", 0640, ""});
+    apply(plan, root, quick());
+
+    struct stat st {};
+
+    REQUIRE(::stat(tmp.host("/etc/pve/mapping/pci.cfg").c_str(), &st) == 0);
+    CHECK(st.st_gid == 4343);
+    CHECK((st.st_mode & 0777) == 0640);
+}
+
+TEST_CASE("edit::apply: a plan's lock (qemu-server's) is flocked, never written",
+          "[edit][apply][lock]") {
+    TempRoot tmp;
+    const Root root(tmp.path());
+    tmp.write("/etc/a", "a\n");
+    tmp.write("/var/lock/qemu-server/lock-100.conf", "");
+    auto plan = plan_line(root, "/etc/a", "1");
+    plan.follow_ups.clear();
+    plan.locks.push_back("/var/lock/qemu-server/lock-100.conf");
+    apply(plan, root, quick());
+    CHECK(slurp(tmp.host("/etc/a")) == "a\n1\n");
+    CHECK(slurp(tmp.host("/var/lock/qemu-server/lock-100.conf")).empty());
+
+    SECTION("held by qm: the message names the VM and the lock file") {
+        auto held = pt::host::lock_file(
+            root, "/var/lock/qemu-server/lock-100.conf", 0ms, 0ms, {}, pt::host::ForeignLock{});
+        ApplyOptions options = quick();
+        options.lock_timeout = 100ms;
+        auto again = plan_line(root, "/etc/a", "2");
+        again.follow_ups.clear();
+        again.locks.push_back("/var/lock/qemu-server/lock-100.conf");
+        CHECK_THROWS_WITH(apply(again, root, options),
+                          Catch::Contains("VM 100's config is locked by another process (qm or "
+                                          "the Proxmox API hold ")
+                              && Catch::Contains("lock-100.conf); gave up after"));
+        CHECK(slurp(tmp.host("/etc/a")) == "a\n1\n");
+    }
+}
+
 TEST_CASE("edit::undo_last", "[edit][undo]") {
     TempRoot tmp;
     const Root root(tmp.path());

@@ -250,6 +250,65 @@ TEST_CASE("host::lock_file", "[host][write]") {
     }
 }
 
+TEST_CASE("host::lock_file: another program's lock is flocked, never written",
+          "[host][write][lock]") {
+    TempRoot tmp;
+    const Root root(tmp.path());
+    using std::chrono::milliseconds;
+    tmp.write("/var/lock/qemu-server/lock-100.conf", "");
+    const pt::host::ForeignLock foreign{"VM 100's config", "qm or the Proxmox API"};
+    auto held = pt::host::lock_file(
+        root, "/var/lock/qemu-server/lock-100.conf", milliseconds(0), milliseconds(0), {}, foreign);
+    CHECK(slurp(tmp.host("/var/lock/qemu-server/lock-100.conf")).empty());
+    std::string error;
+    bool told = false;
+    std::thread other([&] {
+        try {
+            pt::host::lock_file(
+                root,
+                "/var/lock/qemu-server/lock-100.conf",
+                milliseconds(0),
+                milliseconds(100),
+                [&] { told = true; },
+                foreign);
+        } catch (const pt::Error& e) {
+            error = e.what();
+        }
+    });
+    other.join();
+    CHECK_THAT(error,
+               Catch::Contains("VM 100's config is locked by another process (qm or the "
+                               "Proxmox API hold ")
+                   && Catch::Contains("lock-100.conf") && !Catch::Contains("another pt"));
+    CHECK(slurp(tmp.host("/var/lock/qemu-server/lock-100.conf")).empty());
+
+    SECTION("a missing one is created empty, mode 0644") {
+        auto other_vm = pt::host::lock_file(root,
+                                            "/var/lock/qemu-server/lock-101.conf",
+                                            milliseconds(0),
+                                            milliseconds(0),
+                                            {},
+                                            foreign);
+        CHECK(slurp(tmp.host("/var/lock/qemu-server/lock-101.conf")).empty());
+        CHECK((stat_of(tmp.host("/var/lock/qemu-server/lock-101.conf")).st_mode & 0133) == 0);
+    }
+}
+
+TEST_CASE("host::replace_file: set_owner false never changes the owner", "[host][write]") {
+    TempRoot tmp;
+    const Root root(tmp.path());
+    // An owner this process could only give with CAP_CHOWN; with set_owner false no fchown
+    // runs, so the file keeps the creator's owner whoever runs the test.
+    pt::host::make_dirs(root, "/etc/pve/mapping");
+    pt::host::replace_file(
+        root, "/etc/pve/mapping/pci.cfg.new", "x\n", FileMeta{0640, 4242, 4343, false});
+    const auto st = stat_of(tmp.host("/etc/pve/mapping/pci.cfg.new"));
+    CHECK(st.st_uid == ::geteuid());
+    CHECK(st.st_uid != 4242);
+    CHECK(st.st_gid != 4343);
+    CHECK((st.st_mode & 0777) == 0640);
+}
+
 TEST_CASE("host::make_dirs and make_dir", "[host][write]") {
     TempRoot tmp;
     const Root root(tmp.path());

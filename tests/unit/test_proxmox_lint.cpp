@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
+#include "pt/host/root.hpp"
 #include "pt/pci/topology.hpp"
 #include "pt/proxmox/lint.hpp"
 #include "support/devices.hpp"
+#include "support/temp_root.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -53,11 +55,29 @@ Linted lint(const std::string& text, LintContext context = {}) {
     if (!context.topology) {
         context.topology = &t;
     }
-    context.kvm_files = {"good.rom"};
+    context.kvm_files = {"good.rom", "sub/x.rom"};
     return Linted{lint_config(k_vm, VmConfig::parse(text), context)};
 }
 
 } // namespace
+
+TEST_CASE("lint: romfile= in a subfolder of /usr/share/kvm", "[proxmox][lint]") {
+    const auto l = lint("hostpci0: 0b:00,romfile=sub/x.rom\n");
+    CHECK_FALSE(l.find("vm.romfile-missing"));
+    CHECK(l.find("vm.romfile-absolute") == nullptr);
+    CHECK_FALSE(l.find("vm.mapping-unknown"));
+    const auto m = lint("hostpci0: mapping=,pcie=1\n");
+    CHECK_FALSE(m.find("vm.mapping-unknown"));
+
+    pt::test::TempRoot tmp;
+    tmp.write("/usr/share/kvm/top.rom", "r");
+    tmp.write("/usr/share/kvm/sub/x.rom", "r");
+    const pt::host::Root root(tmp.path());
+    CHECK(pt::proxmox::kvm_rom_files(root) == std::vector<std::string>{"sub/x.rom", "top.rom"});
+    CHECK_FALSE(pt::proxmox::romfile_stays_in_kvm_dir(".."));
+    CHECK_FALSE(pt::proxmox::romfile_stays_in_kvm_dir("a/../../b"));
+    CHECK(pt::proxmox::romfile_stays_in_kvm_dir("a/b..rom"));
+}
 
 TEST_CASE("a correct config passes", "[proxmox][lint]") {
     const auto l = lint("bios: ovmf\nhostpci0: 0000:0b:00,pcie=1,romfile=good.rom\nmachine: q35\n");
@@ -91,6 +111,9 @@ TEST_CASE("each lint finding", "[proxmox][lint]") {
         {"hostpci16: 0b:00\n", "vm.hostpci-index", Status::fail},
         {"hostpci0: 0b:00,pcie=sure\n", "vm.hostpci-invalid", Status::fail},
         {"hostpci0: mapping=gpu0\n", "vm.mapping-unknown", Status::fail},
+        {"hostpci0: 0b:00,romfile=sub/../good.rom\n", "vm.romfile-missing", Status::fail},
+        {"hostpci0: 0b:00,driver=vfio\n", "vm.hostpci-invalid", Status::fail},
+        {"hostpci0: mapping=,pcie=1\n", "vm.hostpci-invalid", Status::fail},
     };
     for (const auto& c : cases) {
         INFO(c.text);

@@ -216,6 +216,14 @@ TEST_CASE("parse_hostpci", "[proxmox][vm_config]") {
         CHECK_FALSE(parse_hostpci("0b:00,pcie=1,pcie=0").problems.empty());
         CHECK_FALSE(parse_hostpci("gpu0").problems.empty());
     }
+    SECTION("driver= (PVE 9 only) and an empty mapping= are problems") {
+        const auto d = parse_hostpci("0b:00,driver=keep");
+        REQUIRE(d.problems.size() == 1);
+        CHECK_THAT(d.problems[0], Catch::Contains("Proxmox VE 9 only"));
+        const auto m = parse_hostpci("mapping=,pcie=1");
+        CHECK(m.problems == std::vector<std::string>{"mapping= is empty (give a mapping ID)"});
+        CHECK_FALSE(m.mapping);
+    }
     SECTION("set_item keeps order and the default key first") {
         auto h = parse_hostpci("0b:00.0,romfile=a.rom");
         pt::proxmox::set_item(h, "pcie", "1");

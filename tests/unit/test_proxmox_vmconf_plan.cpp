@@ -128,6 +128,15 @@ TEST_CASE("vmconf adds a GPU with the defaults", "[proxmox][vmconf_plan]") {
         CHECK_THROWS_AS(plan(tmp, r), pt::UsageError);
         r.romfile = "missing.rom";
         CHECK_THROWS_AS(plan(tmp, r), pt::Error);
+        r.romfile = "..";
+        CHECK_THROWS_AS(plan(tmp, r), pt::UsageError);
+        r.romfile = "sub/../../x.rom";
+        CHECK_THROWS_AS(plan(tmp, r), pt::UsageError);
+        tmp.write("/usr/share/kvm/sub/x.rom", "rom");
+        r.romfile = "sub"; // a folder, not a ROM
+        CHECK_THROWS_AS(plan(tmp, r), pt::Error);
+        r.romfile = "sub/x.rom";
+        CHECK_THAT(after(plan(tmp, r)), Catch::Contains("romfile=sub/x.rom"));
     }
     SECTION("--mapping writes mapping=ID") {
         tmp.write("/etc/pve/mapping/pci.cfg",
@@ -171,6 +180,32 @@ TEST_CASE("vmconf adds a GPU with the defaults", "[proxmox][vmconf_plan]") {
         tmp.write(k_vm, "memory: 1\n");
         CHECK_THROWS_AS(plan(tmp, add("0c:00")), pt::Error);
     }
+    SECTION("a VM of another node: refused, except for --qm") {
+        const char* const remote = "/etc/pve/nodes/pve2/qemu-server/100.conf";
+        tmp.write(remote, "hostpci0: 0000:05:00.0\nmachine: q35\n\n[PENDING]\nmemory: 2\n");
+        CHECK_THROWS_WITH(plan(tmp, add("0b:00")),
+                          Catch::Contains("VM 100 is on node pve2; run pt there, or use --qm"));
+        auto r = add("0b:00");
+        r.qm = true;
+        const auto p = plan(tmp, r);
+        CHECK(p.plan.locks.empty());
+        CHECK(pt::proxmox::qm_command(p) == "qm set 100 --hostpci1 0000:0b:00,pcie=1,x-vga=1");
+    }
+    SECTION("a missing machine becomes q35, with a note about the new chipset") {
+        tmp.write(k_vm, "memory: 1\n");
+        const auto p = plan(tmp, add("0b:00"));
+        CHECK(after(p) == "hostpci0: 0000:0b:00,pcie=1,x-vga=1\nmachine: q35\nmemory: 1\n");
+        const auto& notes = p.plan.notes;
+        CHECK(std::any_of(notes.begin(), notes.end(), [](const std::string& n) {
+            return n.find("i440fx to q35") != std::string::npos
+                   && n.find("ens18") != std::string::npos;
+        }));
+        tmp.write(k_vm, "machine: q35\nmemory: 1\n");
+        const auto q = plan(tmp, add("0b:00"));
+        CHECK(std::none_of(q.plan.notes.begin(), q.plan.notes.end(), [](const std::string& n) {
+            return n.find("i440fx to q35") != std::string::npos;
+        }));
+    }
 }
 
 TEST_CASE("vmconf on a running VM writes [PENDING]", "[proxmox][vmconf_plan]") {
@@ -203,9 +238,12 @@ TEST_CASE("edit::apply holds the plan's locks", "[proxmox][vmconf_plan][edit]") 
     pt::edit::ApplyOptions options;
     options.lock_notify_after = std::chrono::milliseconds(10);
     options.lock_timeout = std::chrono::milliseconds(200);
-    bool waited = false;
+    std::string waited;
     options.on_lock_wait = [&] {
-        waited = true;
+        waited = "pt's own lock";
+    };
+    options.on_plan_lock_wait = [&](const std::string& path) {
+        waited = path;
     };
     {
         // qm holds the VM's lock: pt waits, then gives up without writing.
@@ -213,9 +251,12 @@ TEST_CASE("edit::apply holds the plan's locks", "[proxmox][vmconf_plan][edit]") 
                                               pt::proxmox::vm_lock_path(100),
                                               std::chrono::milliseconds(0),
                                               std::chrono::milliseconds(100),
-                                              nullptr);
-        CHECK_THROWS_AS(pt::edit::apply(p.plan, root, options), pt::Error);
-        CHECK(waited);
+                                              nullptr,
+                                              pt::host::ForeignLock{});
+        CHECK_THROWS_WITH(pt::edit::apply(p.plan, root, options),
+                          Catch::Contains("VM 100's config is locked by another process"));
+        CHECK(waited == "/var/lock/qemu-server/lock-100.conf");
+        CHECK(root.read_file("/var/lock/qemu-server/lock-100.conf").empty());
         CHECK(root.read_file(k_vm) == "memory: 1\n");
     }
     const auto result = pt::edit::apply(p.plan, root, options);

@@ -143,7 +143,21 @@ host::FileMeta meta_for(const host::Root& root, const FileEdit& file) {
     if (const auto meta = host::file_meta(root, file.path)) {
         return *meta;
     }
-    return host::FileMeta{file.mode, ::geteuid(), ::getegid()};
+    // A new file keeps the owner the file system gives it (no fchown: pmxcfs shows its files
+    // as root:www-data and may refuse a chown).
+    return host::FileMeta{file.mode, ::geteuid(), ::getegid(), false};
+}
+
+// How the message of a busy plan lock names it: qemu-server's lock-VMID.conf is a VM's config.
+host::ForeignLock foreign_lock(std::string_view path) {
+    constexpr std::string_view prefix = "/var/lock/qemu-server/lock-";
+    constexpr std::string_view suffix = ".conf";
+    if (path.starts_with(prefix) && path.ends_with(suffix)
+        && path.size() > prefix.size() + suffix.size()) {
+        const auto vmid = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+        return {fmt::format("VM {}'s config", vmid), "qm or the Proxmox API"};
+    }
+    return {std::string(path), "another program"};
 }
 
 } // namespace
@@ -190,8 +204,19 @@ ApplyResult apply(const Plan& plan, const host::Root& root, const ApplyOptions& 
         root, k_lock_path, options.lock_notify_after, options.lock_timeout, options.on_lock_wait);
     std::vector<host::Lock> extra_locks; // the plan's own (a VM's lock), held until the end
     for (const auto& path : plan.locks) {
-        extra_locks.push_back(host::lock_file(
-            root, path, options.lock_notify_after, options.lock_timeout, options.on_lock_wait));
+        // Another program's lock file: flocked only, never written.
+        std::function<void()> on_wait;
+        if (options.on_plan_lock_wait) {
+            on_wait = [&options, &path] {
+                options.on_plan_lock_wait(path);
+            };
+        }
+        extra_locks.push_back(host::lock_file(root,
+                                              path,
+                                              options.lock_notify_after,
+                                              options.lock_timeout,
+                                              on_wait,
+                                              foreign_lock(path)));
     }
 
     // Everything is checked before the first write, so a refusal changes nothing.
@@ -229,11 +254,13 @@ ApplyResult apply(const Plan& plan, const host::Root& root, const ApplyOptions& 
             const auto& journal_file = entry.files[i];
             if (file.after) {
                 host::make_dirs(root, parent_of(file.path));
-                host::replace_file(
-                    root,
-                    file.path,
-                    *file.after,
-                    host::FileMeta{journal_file.mode, journal_file.uid, journal_file.gid});
+                host::replace_file(root,
+                                   file.path,
+                                   *file.after,
+                                   host::FileMeta{journal_file.mode,
+                                                  journal_file.uid,
+                                                  journal_file.gid,
+                                                  file.before.has_value()});
             } else {
                 host::remove_file(root, file.path);
             }

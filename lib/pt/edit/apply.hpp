@@ -33,6 +33,9 @@ struct ApplyOptions {
     std::chrono::milliseconds lock_notify_after{500};
     std::chrono::milliseconds lock_timeout{120'000};
     std::function<void()> on_lock_wait;
+    // The same for each of plan.locks (another program's lock, e.g. qemu-server's lock of a VM
+    // that qm holds), with its host path; on_lock_wait speaks of pt's own lock only.
+    std::function<void(const std::string&)> on_plan_lock_wait;
     // Called before each follow-up runs, with its command line (the command prints it and
     // flushes stdout, so the child's output comes after it).
     std::function<void(const std::string&)> on_follow_up;
@@ -59,7 +62,8 @@ struct ApplyResult {
 // Carries out `plan`, the only writer of pt:
 //  1. checks the plan (absolute host paths without "." or ".."; writes only under /sys; no file
 //     twice), so bad input never reaches the disk;
-//  2. takes the lock k_lock_path (flock; see ApplyOptions), then each of plan.locks in order;
+//  2. takes the lock k_lock_path (flock; see ApplyOptions), then each of plan.locks in order
+//     (flock only: another program's file is never truncated or written);
 //  3. re-reads every file and refuses, before anything is written, when one is no longer what
 //     the plan was made from: "PATH changed since the plan was made; run again";
 //  4. records the journal entry (journal.hpp) with the previous and the new contents;

@@ -287,7 +287,7 @@ void replace_file(const Root& root,
     if (::fstat(fd.get(), &st) != 0) {
         throw_io("inspect", where.shown(), errno);
     }
-    if ((st.st_uid != meta.uid || st.st_gid != meta.gid)
+    if (meta.set_owner && (st.st_uid != meta.uid || st.st_gid != meta.gid)
         && ::fchown(fd.get(), meta.uid, meta.gid) != 0) {
         throw_io("keep the owner of", where.shown(), errno);
     }
@@ -378,7 +378,8 @@ Lock lock_file(const Root& root,
                std::string_view host_path,
                std::chrono::milliseconds notify_after,
                std::chrono::milliseconds timeout,
-               const std::function<void()>& on_wait) {
+               const std::function<void()>& on_wait,
+               const std::optional<ForeignLock>& foreign) {
     make_dirs(root, parent_of(host_path));
     const auto where = place(root, host_path);
     Fd fd(::open(where.shown().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
@@ -395,6 +396,15 @@ Lock lock_file(const Root& root,
             throw_io("lock", where.shown(), errno);
         }
         const auto waited = std::chrono::steady_clock::now() - start;
+        if (waited >= timeout && foreign) {
+            throw Error(
+                fmt::format("{} is locked by another process ({} hold {}); gave up after "
+                            "{} s; try again when it finishes",
+                            foreign->subject,
+                            foreign->holders,
+                            where.shown().string(),
+                            std::chrono::duration_cast<std::chrono::seconds>(timeout).count()));
+        }
         if (waited >= timeout) {
             std::array<char, 32> buf{};
             const ssize_t n = ::pread(fd.get(), buf.data(), buf.size() - 1, 0);
@@ -416,6 +426,9 @@ Lock lock_file(const Root& root,
             }
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (foreign) {
+        return Lock(fd.release()); // another program's file: flock only, never a write
     }
     // Who holds it, for the message of the next process that waits; best effort.
     const std::string pid = fmt::format("{}\n", ::getpid());

@@ -24,6 +24,9 @@ struct FileMeta {
     unsigned mode = 0644; // permission bits only
     uid_t uid = 0;
     gid_t gid = 0;
+    // false: leave the owner that the file system gives a new file (pt runs as root; pmxcfs
+    // shows every file as root:www-data and may refuse a chown), for a file pt creates.
+    bool set_owner = true;
 };
 
 // The mode and owner of `host_path`, or nullopt when it does not exist. Throws pt::Error when it
@@ -42,7 +45,8 @@ bool make_dir(const Root& root, std::string_view host_dir);
 
 // Replaces `host_path` with `content` atomically: a temporary file ".NAME.pt-XXXXXX" in the same
 // directory (a name that modprobe.d's *.conf and grub.d's *.cfg globs never match), written,
-// given `meta`'s mode and owner, fsync'ed, renamed over the file, and the directory fsync'ed.
+// given `meta`'s mode and owner (the owner only with meta.set_owner, and no fchown when it has
+// it already), fsync'ed, renamed over the file, and the directory fsync'ed.
 // A reader sees the old content or the new, never a mix; on failure the temporary file is
 // removed and the file is untouched. The parent directory must exist.
 void replace_file(const Root& root,
@@ -59,6 +63,14 @@ void remove_file(const Root& root, std::string_view host_path);
 // /sys/bus/pci/devices/0000:01:00.0/driver_override: Device or resource busy`.
 void write_attr(const Root& root, std::string_view host_path, std::string_view value);
 
+// A lock file another program owns (qemu-server's /var/lock/qemu-server/lock-VMID.conf): pt
+// only flocks it, never truncates or writes it. `subject` ("VM 100's config") and `holders`
+// ("qm or the Proxmox API") make the message when it stays busy.
+struct ForeignLock {
+    std::string subject;
+    std::string holders;
+};
+
 // An exclusive flock(2) on a lock file, released by the destructor (or when the process dies).
 class Lock {
 public:
@@ -73,7 +85,8 @@ private:
                           std::string_view,
                           std::chrono::milliseconds,
                           std::chrono::milliseconds,
-                          const std::function<void()>&);
+                          const std::function<void()>&,
+                          const std::optional<ForeignLock>&);
 
     explicit Lock(int fd)
         : m_fd(fd) {}
@@ -84,11 +97,15 @@ private:
 // Takes the lock `host_path` (created, with its directory, when missing). When another process
 // holds it, waits: after `notify_after` calls `on_wait` once (so the command can say why it
 // hangs), and after `timeout` throws pt::Error naming the lock and the pid written in it.
+// pt's own lock (no `foreign`) gets pt's pid written into it once taken; a `foreign` lock is
+// opened O_RDWR|O_CREAT (mode 0644, as qemu-server's sysopen does) and only flocked, and its
+// message names `foreign`'s subject and holders instead of another pt.
 Lock lock_file(const Root& root,
                std::string_view host_path,
                std::chrono::milliseconds notify_after,
                std::chrono::milliseconds timeout,
-               const std::function<void()>& on_wait);
+               const std::function<void()>& on_wait,
+               const std::optional<ForeignLock>& foreign = std::nullopt);
 
 // A seam for tests of failure midway (disk full, read-only file system, a busy device): the
 // next write operation (replace_file, remove_file, write_attr) on exactly `host_path` fails

@@ -12,31 +12,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
+#include <functional>
 #include <map>
 
 namespace pt::proxmox {
 namespace {
-
-// The machine type of a `machine:` value: the default key or type= (Machine.pm).
-std::string machine_type(const std::optional<std::string>& machine) {
-    if (!machine) {
-        return "";
-    }
-    std::string_view rest = *machine;
-    std::size_t pos = 0;
-    while (pos <= rest.size()) {
-        const auto next = std::min(rest.find(',', pos), rest.size());
-        const auto part = rest.substr(pos, next - pos);
-        pos = next + 1;
-        if (part.starts_with("type=")) {
-            return std::string(part.substr(5));
-        }
-        if (part.find('=') == std::string_view::npos && !part.empty()) {
-            return std::string(part);
-        }
-    }
-    return "";
-}
 
 bool has_cpu_option(std::string_view args) {
     // QEMU takes -cpu and --cpu; args is split like a shell line (PVE::Tools::split_args).
@@ -228,8 +209,10 @@ lint_config(const VmFile& vm, const VmConfig& config, const LintContext& context
                                 name,
                                 entry.key));
             } else if (vm.local
-                       && std::find(context.kvm_files.begin(), context.kvm_files.end(), *h.romfile)
-                              == context.kvm_files.end()) {
+                       && (!romfile_stays_in_kvm_dir(*h.romfile)
+                           || std::find(
+                                  context.kvm_files.begin(), context.kvm_files.end(), *h.romfile)
+                                  == context.kvm_files.end())) {
                 add("vm.romfile-missing",
                     check::Status::fail,
                     fmt::format("VM {}: romfile={} does not exist as /usr/share/kvm/{}; QEMU "
@@ -508,6 +491,47 @@ lint_config(const VmFile& vm, const VmConfig& config, const LintContext& context
     return out;
 }
 
+bool romfile_stays_in_kvm_dir(std::string_view name) {
+    if (name.empty() || name.starts_with('/')) {
+        return false;
+    }
+    std::size_t pos = 0;
+    while (pos <= name.size()) {
+        const auto next = std::min(name.find('/', pos), name.size());
+        if (name.substr(pos, next - pos) == "..") {
+            return false;
+        }
+        pos = next + 1;
+    }
+    return true;
+}
+
+std::vector<std::string> kvm_rom_files(const host::Root& root) {
+    std::vector<std::string> out;
+    const std::function<void(const std::string&, int)> walk = [&](const std::string& rel,
+                                                                  int depth) {
+        const auto dir = rel.empty() ? std::string(k_kvm_dir) : host::join(k_kvm_dir, rel);
+        for (const auto& name : root.list(dir)) {
+            const auto sub = rel.empty() ? name : rel + "/" + name;
+            // Links are followed inside the root (a ROM linked from elsewhere counts).
+            const auto resolved = root.resolve(host::join(k_kvm_dir, sub));
+            if (!resolved) {
+                continue;
+            }
+            std::error_code ec;
+            const auto status = std::filesystem::symlink_status(root.map(*resolved), ec);
+            if (std::filesystem::is_regular_file(status)) {
+                out.push_back(sub);
+            } else if (std::filesystem::is_directory(status) && depth < 4) {
+                walk(sub, depth + 1);
+            }
+        }
+    };
+    walk("", 0);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
 std::vector<VmLint> lint_vms(const host::Root& root, std::optional<int> vmid) {
     LintContext context;
     const auto topology = pci::scan(root, nullptr);
@@ -515,7 +539,7 @@ std::vector<VmLint> lint_vms(const host::Root& root, std::optional<int> vmid) {
     if (root.exists(k_mapping_file)) {
         context.mappings = parse_mapping_file(root.read_file(k_mapping_file));
     }
-    context.kvm_files = root.list(k_kvm_dir);
+    context.kvm_files = kvm_rom_files(root);
     std::vector<VmFile> wanted;
     if (vmid) {
         wanted.push_back(find_vm(root, *vmid));

@@ -49,11 +49,20 @@ struct LintContext {
     const pci::Topology* topology = nullptr;
     // The mapping file; nullopt when it does not exist.
     std::optional<MappingFile> mappings;
-    // Names of the files under /usr/share/kvm (local VMs' romfile= are looked up there).
+    // The files under /usr/share/kvm, as paths relative to it ("gpu.rom", "sub/x.rom";
+    // kvm_rom_files); local VMs' romfile= are looked up there.
     std::vector<std::string> kvm_files;
     // Every VM of the cluster with its parsed config, for vm.device-in-two-vms.
     std::vector<std::pair<VmFile, VmConfig>> others;
 };
+
+// The regular files under /usr/share/kvm and its subfolders (four levels at most), as paths
+// relative to it, sorted: what romfile= may name.
+std::vector<std::string> kvm_rom_files(const host::Root& root);
+
+// True when `name` is a romfile= value that stays under /usr/share/kvm: relative, not empty,
+// and without a ".." component.
+bool romfile_stays_in_kvm_dir(std::string_view name);
 
 // Lints one config (the main section). Pure: everything comes from `config` and `context`.
 std::vector<check::Finding>

@@ -77,7 +77,75 @@ std::vector<std::string> split_list(std::string_view text, char sep) {
     return out;
 }
 
+// Parts of a property string, empty ones skipped, not trimmed (a rewrite keeps every byte).
+std::vector<std::string> split_parts(std::string_view text, char sep) {
+    std::vector<std::string> out;
+    std::size_t pos = 0;
+    while (pos <= text.size()) {
+        const auto next = std::min(text.find(sep, pos), text.size());
+        if (next > pos) {
+            out.emplace_back(text.substr(pos, next - pos));
+        }
+        pos = next + 1;
+    }
+    return out;
+}
+
 } // namespace
+
+std::string set_property(std::string_view text,
+                         std::string_view default_key,
+                         std::string_view key,
+                         std::string_view value) {
+    auto parts = split_parts(text, ',');
+    const auto bare = [](const std::string& p) {
+        return p.find('=') == std::string::npos;
+    };
+    if (key == default_key) {
+        for (auto& part : parts) {
+            if (bare(part) || part.starts_with(fmt::format("{}=", default_key))) {
+                part = std::string(value);
+                return fmt::format("{}", fmt::join(parts, ","));
+            }
+        }
+        parts.insert(parts.begin(), std::string(value));
+        return fmt::format("{}", fmt::join(parts, ","));
+    }
+    const auto prefix = fmt::format("{}=", key);
+    for (auto& part : parts) {
+        if (part.starts_with(prefix)) {
+            part = prefix + std::string(value);
+            return fmt::format("{}", fmt::join(parts, ","));
+        }
+    }
+    auto at = parts.begin();
+    while (at != parts.end()
+           && (bare(*at) || at->starts_with(fmt::format("{}=", default_key))
+               || at->substr(0, at->find('=')) < key)) {
+        ++at;
+    }
+    parts.insert(at, prefix + std::string(value));
+    return fmt::format("{}", fmt::join(parts, ","));
+}
+
+std::optional<std::string>
+get_property(std::string_view text, std::string_view default_key, std::string_view key) {
+    for (const auto& part : split_parts(text, ',')) {
+        const auto eq = part.find('=');
+        if (eq == std::string::npos) {
+            if (key == default_key) {
+                return part;
+            }
+        } else if (part.substr(0, eq) == key) {
+            return part.substr(eq + 1);
+        }
+    }
+    return std::nullopt;
+}
+
+std::string machine_type(const std::optional<std::string>& machine) {
+    return machine ? get_property(*machine, "type", "type").value_or("") : "";
+}
 
 bool is_option_key(std::string_view key) {
     std::size_t i = 0;
@@ -516,7 +584,16 @@ HostPci parse_hostpci(std::string_view value) {
             }
         } else if (strings.count(key) != 0) {
             if (key == "mapping") {
-                out.mapping = val;
+                if (trim(val).empty()) {
+                    out.problems.push_back("mapping= is empty (give a mapping ID)");
+                } else {
+                    out.mapping = val;
+                }
+            } else if (key == "driver") {
+                out.problems.push_back(fmt::format(
+                    "driver={} exists in Proxmox VE 9 only; Proxmox VE 8 rejects the key and "
+                    "drops the whole hostpci line (remove it on PVE 8)",
+                    val));
             } else if (key == "romfile") {
                 out.romfile = val;
             } else if (key == "mdev") {
@@ -529,7 +606,7 @@ HostPci parse_hostpci(std::string_view value) {
     if (seen.count("host") != 0 && out.mapping) {
         out.problems.push_back("host and mapping are both set (qemu-server: \"Cannot set both\")");
     }
-    if (seen.count("host") == 0 && !out.mapping) {
+    if (seen.count("host") == 0 && seen.count("mapping") == 0) {
         out.problems.push_back("neither host nor mapping is set");
     }
     return out;

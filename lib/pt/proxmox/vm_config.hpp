@@ -131,6 +131,22 @@ std::optional<int> hostpci_index(std::string_view key);
 // $MAX_HOSTPCI_DEVICES).
 inline constexpr int k_max_hostpci = 16;
 
+// A property string with a default key (machine: type, cpu: cputype):
+// set_property replaces `key`=`value` in place, or inserts it after the default key among the
+// others in sorted order, as PVE::JSONSchema::print_property_string writes them; `key` equal to
+// `default_key` sets the bare first part. get_property reads `key` (the bare part for
+// `default_key`), nullopt when absent.
+std::string set_property(std::string_view text,
+                         std::string_view default_key,
+                         std::string_view key,
+                         std::string_view value);
+std::optional<std::string>
+get_property(std::string_view text, std::string_view default_key, std::string_view key);
+
+// The machine type of a `machine:` value ("pc-q35-8.1", "q35"): its default key or type=
+// (Machine.pm); "" when absent (the default, i440fx).
+std::string machine_type(const std::optional<std::string>& machine);
+
 // A JSON-schema boolean as qemu-server accepts it: 1|on|yes|true, 0|off|no|false, any case.
 std::optional<bool> parse_bool(std::string_view text);
 

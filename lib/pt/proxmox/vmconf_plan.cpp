@@ -6,6 +6,7 @@
 #include "pt/pci/class_code.hpp"
 #include "pt/pci/selector.hpp"
 #include "pt/pci/topology.hpp"
+#include "pt/proxmox/lint.hpp"
 #include "pt/proxmox/mapping.hpp"
 #include "pt/proxmox/vm_config.hpp"
 #include "pt/strings.hpp"
@@ -20,73 +21,6 @@
 
 namespace pt::proxmox {
 namespace {
-
-std::vector<std::string> split(std::string_view text, char sep) {
-    std::vector<std::string> out;
-    std::size_t pos = 0;
-    while (pos <= text.size()) {
-        const auto next = std::min(text.find(sep, pos), text.size());
-        if (next > pos) {
-            out.emplace_back(text.substr(pos, next - pos));
-        }
-        pos = next + 1;
-    }
-    return out;
-}
-
-// A property string with a default key (machine: type, cpu: cputype): `key`=`value` replaced in
-// place, or inserted after the default key among the others in sorted order, as
-// PVE::JSONSchema::print_property_string writes them. `key` equal to `default_key` sets the bare
-// first part.
-std::string set_property(std::string_view text,
-                         std::string_view default_key,
-                         std::string_view key,
-                         std::string_view value) {
-    auto parts = split(text, ',');
-    const auto bare = [](const std::string& p) {
-        return p.find('=') == std::string::npos;
-    };
-    if (key == default_key) {
-        for (auto& part : parts) {
-            if (bare(part) || part.starts_with(fmt::format("{}=", default_key))) {
-                part = std::string(value);
-                return fmt::format("{}", fmt::join(parts, ","));
-            }
-        }
-        parts.insert(parts.begin(), std::string(value));
-        return fmt::format("{}", fmt::join(parts, ","));
-    }
-    const auto prefix = fmt::format("{}=", key);
-    for (auto& part : parts) {
-        if (part.starts_with(prefix)) {
-            part = prefix + std::string(value);
-            return fmt::format("{}", fmt::join(parts, ","));
-        }
-    }
-    auto at = parts.begin();
-    while (at != parts.end()
-           && (bare(*at) || at->starts_with(fmt::format("{}=", default_key))
-               || at->substr(0, at->find('=')) < key)) {
-        ++at;
-    }
-    parts.insert(at, prefix + std::string(value));
-    return fmt::format("{}", fmt::join(parts, ","));
-}
-
-std::optional<std::string>
-get_property(std::string_view text, std::string_view default_key, std::string_view key) {
-    for (const auto& part : split(text, ',')) {
-        const auto eq = part.find('=');
-        if (eq == std::string::npos) {
-            if (key == default_key) {
-                return part;
-            }
-        } else if (part.substr(0, eq) == key) {
-            return part.substr(eq + 1);
-        }
-    }
-    return std::nullopt;
-}
 
 // The functions an ID stands for, as (address, all functions).
 struct Target {
@@ -160,13 +94,6 @@ struct Entry {
     HostPci hostpci;
 };
 
-std::string machine_type_of(const std::optional<std::string>& machine) {
-    if (!machine) {
-        return "";
-    }
-    return get_property(*machine, "type", "type").value_or("");
-}
-
 bool shell_safe(std::string_view text) {
     return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) != 0
@@ -220,15 +147,21 @@ plan_vmconf(const host::Root& root, const pci::Topology& topology, const VmconfR
     }
     if (request.romfile) {
         const auto& name = *request.romfile;
-        if (name.find('/') != std::string::npos) {
+        if (name.starts_with('/')) {
             throw UsageError(fmt::format(
-                "--romfile {}: give a bare file name under /usr/share/kvm/, not a path; Proxmox "
+                "--romfile {}: give a file name relative to /usr/share/kvm/, not an absolute path; "
+                "Proxmox "
                 "always puts /usr/share/kvm/ in front (QemuServer/PCI.pm), so romfile={} would "
                 "open /usr/share/kvm/{}. Copy the file there first: cp {} /usr/share/kvm/",
                 name,
                 name,
                 name,
                 name));
+        }
+        if (!name.empty() && !romfile_stays_in_kvm_dir(name)) {
+            throw UsageError(fmt::format("--romfile {}: a \"..\" component leaves "
+                                         "/usr/share/kvm/; give a file under it",
+                                         name));
         }
         if (name.empty() || name.find_first_of(",;") != std::string::npos) {
             throw UsageError(fmt::format("--romfile {:?}: the name may not be empty or contain "
@@ -251,6 +184,14 @@ plan_vmconf(const host::Root& root, const pci::Topology& topology, const VmconfR
     VmconfPlan out;
     out.vm = find_vm(root, request.vmid);
     const auto& vm = out.vm;
+    if (!vm.local && !request.qm) {
+        throw Error(fmt::format(
+            "VM {} is on node {}; run pt there, or use --qm to print the qm set command to run "
+            "on {} (from here pt can neither see whether the VM runs nor take its lock)",
+            vm.vmid,
+            vm.node,
+            vm.node));
+    }
     out.pid = vm.local ? running_pid(root, vm.vmid) : std::nullopt;
     out.running = out.pid.has_value();
     const std::string before = root.read_file(vm.path);
@@ -458,9 +399,16 @@ plan_vmconf(const host::Root& root, const pci::Topology& topology, const VmconfR
         }
         // pcie=1 needs q35 (qemu-server dies with "q35 machine model is not enabled").
         const auto machine = value_of("machine");
-        const auto type = machine_type_of(machine);
+        const auto type = machine_type(machine);
+        const auto chipset_note = fmt::format(
+            "VM {} switches from i440fx to q35: the guest sees a new chipset with PCIe ports, "
+            "so Linux may rename its NICs (ens18 becomes e.g. enp6s18) and Windows redetects "
+            "devices; check the network config inside the guest after the first boot",
+            vm.vmid);
         if (!machine) {
+            // No machine: line is the default, i440fx.
             change("machine", "q35");
+            plan.notes.push_back(chipset_note);
         } else if (type.find("q35") == std::string::npos) {
             if (!request.set_machine) {
                 throw Error(fmt::format(
@@ -471,6 +419,7 @@ plan_vmconf(const host::Root& root, const pci::Topology& topology, const VmconfR
                     *machine));
             }
             change("machine", set_property(*machine, "type", "type", "q35"));
+            plan.notes.push_back(chipset_note);
         }
         if (!hostpci.pcie.value_or(false)) {
             set_item(hostpci, "pcie", "1");
@@ -499,9 +448,11 @@ plan_vmconf(const host::Root& root, const pci::Topology& topology, const VmconfR
         }
         if (request.romfile) {
             const auto path = host::join(k_kvm_dir, *request.romfile);
-            if (vm.local && !root.exists(path)) {
-                throw Error(fmt::format("--romfile {}: {} does not exist; put the ROM there first "
-                                        "(pt rom-dump can make one)",
+            const auto files = vm.local ? kvm_rom_files(root) : std::vector<std::string>{};
+            if (vm.local
+                && std::find(files.begin(), files.end(), *request.romfile) == files.end()) {
+                throw Error(fmt::format("--romfile {}: {} is not a regular file; put the ROM "
+                                        "there first (pt rom-dump can make one)",
                                         *request.romfile,
                                         root.map(path).string()));
             }
@@ -574,7 +525,7 @@ plan_vmconf(const host::Root& root, const pci::Topology& topology, const VmconfR
             dropped_stale = config.remove_pending_delete(key) || dropped_stale;
         }
     }
-    if (dropped_stale) {
+    if (dropped_stale && vm.local) {
         plan.notes.push_back("the VM is stopped, so the [PENDING] values of the keys pt sets are "
                              "dropped (qm set on a stopped VM applies them at once; Proxmox "
                              "would apply them over pt's values at the next start)");
@@ -586,12 +537,6 @@ plan_vmconf(const host::Root& root, const pci::Topology& topology, const VmconfR
     if (!plan.empty()) {
         if (vm.local) {
             plan.locks.push_back(vm_lock_path(vm.vmid));
-        } else {
-            plan.notes.push_back(fmt::format(
-                "VM {} lives on node {}: its qemu-server lock is a local file on that node, so pt "
-                "cannot take it from here; make sure nobody edits the VM meanwhile",
-                vm.vmid,
-                vm.node));
         }
         if (out.running) {
             plan.notes.push_back(fmt::format(

@@ -32,6 +32,7 @@ struct VmconfRequest {
     std::optional<bool> rombar;          // --rombar 0|1
     std::optional<std::string> romfile;  // --romfile NAME (under /usr/share/kvm)
     bool hide_hypervisor = false;        // --hide-hypervisor: cpu: ...,hidden=1
+    bool qm = false;                     // --qm: only the qm set command is wanted
     std::string title;                   // the command line, journalled
 };
 
@@ -61,9 +62,12 @@ struct VmconfPlan {
 //   qm set does, with a note that they apply at the next full stop and start; a stopped VM gets
 //   them in the main section, and stale [PENDING] values of the same keys are dropped;
 // - plan.locks holds vm_lock_path(vmid), taken by edit::apply while writing.
+// A VM of another node is planned only for `qm` (the command, which Proxmox forwards to that
+// node): pt cannot see whether it runs there (its pid file is that node's) nor take its lock.
 // Throws pt::UsageError for a bad selector, romfile or flag combination; pt::Error for a VM that
-// is missing or on two nodes, a device missing on this host (for a VM of this node), a missing
-// romfile or mapping, no free hostpci index, and an i440fx machine without set_machine.
+// is missing or on two nodes, a VM on another node without `qm`, a device missing on this host (for
+// a VM of this node), a missing romfile or mapping, no free hostpci index, and an i440fx machine
+// without set_machine.
 VmconfPlan
 plan_vmconf(const host::Root& root, const pci::Topology& topology, const VmconfRequest& request);
 

@@ -69,6 +69,23 @@ suite_vmconf() {
     expect_stderr_contains "nodes/pve2/qemu-server/300.conf"
     expect_unchanged
 
+    TEST "a VM of another node is refused (its pid file and lock are that node's); --qm works"
+    use_root pve-cluster
+    run_pt vmconf 200 0b:00 --apply
+    expect_exit 1
+    expect_stderr_contains "VM 200 is on node pve2; run pt there, or use --qm"
+    expect_unchanged
+    run_pt vmconf 200 0b:00
+    expect_exit 1
+    expect_unchanged
+    run_pt vmconf 200 0b:00 --qm
+    expect_exit 0
+    expect_stdout_contains "qm set 200 --hostpci1 0000:0b:00,pcie=1"
+    expect_stdout_contains "note: run it on node pve2"
+    expect_unchanged
+    run_pt vmconf 201 --check
+    expect_exit 0
+
     TEST "add a GPU: dry run shows the diff; sections, comments and no final newline kept"
     use_root pve-cluster
     run_pt vmconf 105 0b:00.0 --ovmf
@@ -192,12 +209,10 @@ for case in doc["cases"]:
 PY
     while read -r id vmid; do
         TEST "realworld $id"
-        ROOT=$TESTDIR/root
-        rm -rf "$ROOT"
-        mkdir -p "$ROOT/proc/sys/kernel" "$ROOT/etc/pve/nodes/pve2/qemu-server"
-        echo pve1 >"$ROOT/proc/sys/kernel/hostname"
-        # On another node: pt edits it without this host's hardware.
-        conf=$ROOT/etc/pve/nodes/pve2/qemu-server/$vmid.conf
+        use_root pve-cluster
+        # On this node (pt refuses to edit another node's VM), which has 0000:0b:00.
+        rm -f "$ROOT"/etc/pve/nodes/*/qemu-server/*.conf "$ROOT"/var/run/qemu-server/*.pid
+        conf=$ROOT/etc/pve/nodes/pve1/qemu-server/$vmid.conf
         cp "$rw/$id.conf" "$conf"
         run_pt vmconf "$vmid" --check --json
         [ "$RC" -eq 0 ] || [ "$RC" -eq 3 ] || fail "--check exit status $RC"
