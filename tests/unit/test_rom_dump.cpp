@@ -9,6 +9,8 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +18,7 @@
 #include <csignal>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -29,12 +32,16 @@ class FakePort : public pt::rom::RomPort {
 public:
     std::vector<std::string> calls;
     int fail_enable = 0;
+    bool enable_throws_other = false; // an exception that is not pt::Error
     int fail_read = 0;
     bool fail_disable = false;
     int log_fd = -1; // when set, each step is also written there (unbuffered: survives a signal)
 
     void enable() override {
         record("enable");
+        if (enable_throws_other) {
+            throw std::runtime_error("not a pt::Error");
+        }
         if (fail_enable != 0) {
             throw StepError(Step::enable, fail_enable, "cannot write \"1\" to rom");
         }
@@ -145,6 +152,32 @@ TEST_CASE("rom::run_sequence", "[rom][dump]") {
             CHECK(e.err() == EACCES);
         }
         CHECK(port.calls == std::vector<std::string>{"enable", "disable"});
+    }
+    SECTION("an enable that throws something other than pt::Error still disables") {
+        port.enable_throws_other = true;
+        port.fail_disable = true;
+        CHECK_THROWS_AS(pt::rom::run_sequence(port), std::runtime_error);
+        CHECK(port.calls == std::vector<std::string>{"enable", "disable"});
+    }
+    SECTION("the stop signals (Ctrl-Z, background tty) are blocked while the ROM is enabled") {
+        const auto blocked = [](int sig) {
+            sigset_t now;
+            sigemptyset(&now);
+            REQUIRE(::pthread_sigmask(SIG_BLOCK, nullptr, &now) == 0);
+            return sigismember(&now, sig) == 1;
+        };
+        std::vector<int> during;
+        pt::rom::run_sequence(port, [&] {
+            for (const int sig : {SIGTSTP, SIGTTIN, SIGTTOU, SIGINT, SIGTERM, SIGHUP, SIGQUIT}) {
+                if (blocked(sig)) {
+                    during.push_back(sig);
+                }
+            }
+        });
+        CHECK(during
+              == std::vector<int>{SIGTSTP, SIGTTIN, SIGTTOU, SIGINT, SIGTERM, SIGHUP, SIGQUIT});
+        CHECK_FALSE(blocked(SIGTSTP));
+        CHECK_FALSE(blocked(SIGTERM));
     }
     SECTION("a failure between enable and read (an exception that is not pt::Error)") {
         CHECK_THROWS_AS(pt::rom::run_sequence(port, [] { throw std::bad_alloc(); }),

@@ -13,6 +13,7 @@ using pt::test::build_rom;
 using pt::test::build_rom_kind;
 using pt::test::rom_efi;
 using pt::test::rom_legacy;
+using pt::test::RomImageSpec;
 
 namespace {
 
@@ -175,6 +176,77 @@ TEST_CASE("rom::analyze_rom bad checksum", "[rom][parse]") {
     CHECK(r.has(ProblemKind::bad_checksum));
     CHECK_FALSE(r.usable_with_seabios());
     CHECK_FALSE(r.usable());
+}
+
+namespace {
+
+// The sum of bytes [from, from + n), modulo 256.
+unsigned sum8(const std::vector<std::uint8_t>& b, std::size_t from, std::size_t n) {
+    unsigned sum = 0;
+    for (std::size_t i = from; i < from + n; ++i) {
+        sum += b.at(i);
+    }
+    return sum & 0xFF;
+}
+
+// An NVIDIA-style x86 image: 3 blocks long by its NPDE (the PCIR says 1), the last one.
+RomImageSpec nvidia_x86() {
+    auto a = rom_legacy(0x10de, 0x2484, 3);
+    a.pcir_units = 1;
+    a.npde_units = 3;
+    a.npde_last = true;
+    return a;
+}
+
+} // namespace
+
+TEST_CASE("rom::analyze_rom x86 checksum covers the init size (byte 2), as SeaBIOS checks it",
+          "[rom][parse]") {
+    SECTION("init size 1 block, image 3 blocks: only the first 512 bytes must sum to 0") {
+        auto bytes = build_rom({nvidia_x86()});
+        bytes[0x02] = 1;
+        bytes[0x300] = 0x11; // past the init size: not summed by SeaBIOS
+        bytes[0x1FF] = 0;
+        bytes[0x1FF] = static_cast<std::uint8_t>((0x100 - sum8(bytes, 0, 512)) & 0xFF);
+        REQUIRE(sum8(bytes, 0, 512) == 0);
+        REQUIRE(sum8(bytes, 0, bytes.size()) != 0); // the image length would fail
+        const auto r = analyze_rom(bytes);
+        REQUIRE(r.images.size() == 1);
+        CHECK(r.images[0].length == 3 * 512); // the walk still uses the NPDE length
+        CHECK(r.images[0].checksum_ok == std::optional<bool>(true));
+        CHECK_FALSE(r.has(ProblemKind::bad_checksum));
+        CHECK(r.usable_with_seabios());
+    }
+    SECTION("the whole image sums to 0 but the init size does not: bad") {
+        auto bytes = build_rom({nvidia_x86()});
+        bytes[0x02] = 1;
+        bytes.back() = static_cast<std::uint8_t>(bytes.back() + 2); // 3 -> 1 took 2 off
+        REQUIRE(sum8(bytes, 0, bytes.size()) == 0);
+        REQUIRE(sum8(bytes, 0, 512) != 0);
+        const auto r = analyze_rom(bytes);
+        REQUIRE(r.images.size() == 1);
+        CHECK(r.images[0].checksum_ok == std::optional<bool>(false));
+        CHECK(r.has(ProblemKind::bad_checksum));
+        CHECK_FALSE(r.usable_with_seabios());
+    }
+    SECTION("an init size past the end of the file is truncation") {
+        auto bytes = build_rom({nvidia_x86()});
+        bytes[0x02] = 4;
+        const auto r = analyze_rom(bytes);
+        REQUIRE(r.images.size() == 1);
+        CHECK(r.images[0].truncated);
+        CHECK(r.has(ProblemKind::truncated));
+        CHECK(r.expected_size == std::optional<std::size_t>(4 * 512));
+        CHECK_FALSE(r.usable_with_seabios());
+    }
+    SECTION("an init size of 0 is refused") {
+        auto bytes = build_rom({nvidia_x86()});
+        bytes[0x02] = 0;
+        const auto r = analyze_rom(bytes);
+        REQUIRE(r.images.size() == 1);
+        CHECK(r.images[0].checksum_ok == std::optional<bool>(false));
+        CHECK(r.has(ProblemKind::bad_checksum));
+    }
 }
 
 TEST_CASE("rom::ids_match", "[rom][parse]") {

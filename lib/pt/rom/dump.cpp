@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "pt/rom/dump.hpp"
 
+#include "pt/host/fd.hpp"
 #include "pt/host/write.hpp"
 #include "pt/pci/address.hpp"
 #include "pt/pci/selector.hpp"
@@ -27,34 +28,15 @@ constexpr long k_sysfs_magic = 0x62656572;
 // less); refuse to read more so that a wrong file cannot eat memory.
 constexpr std::size_t k_max_rom = 64 * 1024 * 1024;
 
-class OwnedFd {
-public:
-    explicit OwnedFd(int fd)
-        : m_fd(fd) {}
-
-    OwnedFd(const OwnedFd&) = delete;
-    OwnedFd& operator=(const OwnedFd&) = delete;
-
-    ~OwnedFd() {
-        if (m_fd >= 0) {
-            ::close(m_fd);
-        }
-    }
-
-    int get() const { return m_fd; }
-
-private:
-    int m_fd;
-};
-
-// Blocks the signals that end pt from the keyboard or a service manager while the ROM BAR is
-// enabled; the destructor restores the old mask, which delivers any pending one.
+// Blocks the signals that end or stop pt from the keyboard or a service manager while the ROM
+// BAR is enabled (Ctrl-Z must not leave it enabled while pt is stopped; only SIGSTOP and SIGKILL
+// cannot be blocked); the destructor restores the old mask, which delivers any pending one.
 class BlockSignals {
 public:
     BlockSignals() {
         sigset_t set;
         sigemptyset(&set);
-        for (const int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) {
+        for (const int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU}) {
             sigaddset(&set, sig);
         }
         pthread_sigmask(SIG_BLOCK, &set, &m_old);
@@ -95,12 +77,13 @@ std::vector<std::uint8_t> run_sequence(RomPort& port, const std::function<void()
     const BlockSignals blocked;
     try {
         port.enable();
-    } catch (const Error&) {
-        // Whatever the enable left behind, "0" turns it off; its own failure would only repeat
-        // the enable's cause (EACCES, ENOENT), which is the error to show.
+    } catch (...) {
+        // Whatever the enable left behind (whatever it threw), "0" turns it off; its own
+        // failure would only repeat the enable's cause (EACCES, ENOENT), which is the error to
+        // show.
         try {
             port.disable();
-        } catch (const Error&) { // NOLINT(bugprone-empty-catch): see above
+        } catch (...) { // NOLINT(bugprone-empty-catch): see above
         }
         throw;
     }
@@ -144,6 +127,8 @@ SysfsRomPort::SysfsRomPort(host::Root root, std::string rom_path, Writes writes)
 void SysfsRomPort::enable() {
     m_access = Access::sysfs;
     if (m_writes == Writes::when_sysfs) {
+        // Nothing is written (and disable() writes no "0") until statfs says this is sysfs.
+        m_access = Access::plain_file;
         const auto resolved = m_root.resolve(m_path);
         if (!resolved) {
             throw StepError(Step::enable,
@@ -153,10 +138,18 @@ void SysfsRomPort::enable() {
 
         struct statfs fs {};
 
-        if (::statfs(m_root.map(*resolved).c_str(), &fs) == 0 && fs.f_type != k_sysfs_magic) {
-            m_access = Access::plain_file;
+        if (::statfs(m_root.map(*resolved).c_str(), &fs) != 0) {
+            const int err = errno;
+            throw StepError(Step::enable,
+                            err,
+                            fmt::format("cannot tell whether {} is on sysfs: {}",
+                                        m_root.map(m_path).string(),
+                                        std::strerror(err)));
+        }
+        if (fs.f_type != k_sysfs_magic) {
             return;
         }
+        m_access = Access::sysfs;
     }
     // Any write other than "0" enables the ROM BAR (pci_write_rom).
     host::write_attr(m_root, m_path, "1");
@@ -172,7 +165,7 @@ std::vector<std::uint8_t> SysfsRomPort::read() {
     if (!resolved) {
         fail(ENOENT);
     }
-    const OwnedFd fd(::open(m_root.map(*resolved).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    const host::Fd fd(::open(m_root.map(*resolved).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (fd.get() < 0) {
         fail(errno);
     }

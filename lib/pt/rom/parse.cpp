@@ -221,8 +221,37 @@ bool read_image(Bytes b, RomReport& r, Image& img) {
         return false;
     }
     if (img.code_type == static_cast<std::uint8_t>(CodeType::x86)) {
+        // SeaBIOS (optionroms.c is_valid_rom) sums the header's init size, byte 2 x 512, not
+        // the PCIR or NPDE image length (they differ on NVIDIA ROMs); size 0 is refused.
+        const std::size_t init_len = std::size_t{b[o + 0x02]} * k_unit;
+        if (init_len == 0) {
+            img.checksum_ok = false;
+            add(r,
+                ProblemKind::bad_checksum,
+                o,
+                fmt::format("the x86 image at {} declares an init size of 0 (byte 2): SeaBIOS "
+                            "refuses to run it",
+                            hex(o)));
+            return true;
+        }
+        if (!fits(b, o, init_len)) {
+            img.truncated = true;
+            r.expected_size = o + init_len;
+            add(r,
+                ProblemKind::truncated,
+                o,
+                fmt::format("the x86 image at {} has an init size of {} bytes but the file ends "
+                            "{} bytes into it: the file should be at least {} bytes, it is {} "
+                            "(an incomplete dump)",
+                            hex(o),
+                            init_len,
+                            b.size() - o,
+                            o + init_len,
+                            b.size()));
+            return false;
+        }
         unsigned sum = 0;
-        for (const std::uint8_t byte : b.subspan(o, img.length)) {
+        for (const std::uint8_t byte : b.subspan(o, init_len)) {
             sum += byte;
         }
         img.checksum_ok = (sum & 0xFF) == 0;
@@ -230,9 +259,10 @@ bool read_image(Bytes b, RomReport& r, Image& img) {
             add(r,
                 ProblemKind::bad_checksum,
                 o,
-                fmt::format("the x86 image at {} does not sum to 0 (it sums to {:#04x}): "
-                            "SeaBIOS refuses to run it",
+                fmt::format("the x86 image at {} does not sum to 0 over its init size of {} "
+                            "bytes (it sums to {:#04x}): SeaBIOS refuses to run it",
                             hex(o),
+                            init_len,
                             sum & 0xFF));
         }
     }

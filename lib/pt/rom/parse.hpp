@@ -77,7 +77,7 @@ struct Image {
     std::uint8_t indicator = 0;          // the PCIR indicator byte as stored
     bool last = false;                   // effective last-image flag: bit 7 only (NPDE wins)
     bool truncated = false;              // the image runs past the end of the bytes
-    std::optional<bool> checksum_ok;     // x86 images that are complete: bytes sum to 0
+    std::optional<bool> checksum_ok;     // x86 images: the init size (byte 2 x 512) sums to 0
     std::optional<EfiHeader> efi;        // code type 3 images with a readable header
 
     // The EFI image an x64 OVMF guest can load: complete, 0x0EF1, x64, compression 0 or 1.
@@ -96,7 +96,7 @@ enum class ProblemKind {
     zero_length,   // an image declares length 0 (the walk stops there)
     truncated,     // an image runs past the end: see `expected_size`
     no_last_image, // the chain ends at the end of the bytes without a last-image flag
-    bad_checksum,  // an x86 image whose bytes do not sum to 0
+    bad_checksum,  // an x86 image whose init size (byte 2 x 512) does not sum to 0, or is 0
     bad_efi,       // an EFI image with a wrong signature, or a compression firmware skips
     trailing_data, // bytes after the last image (see `trailing_padding`)
 };
