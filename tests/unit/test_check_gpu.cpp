@@ -166,14 +166,23 @@ TEST_CASE("check gpus: isolation and reset", "[check][gpu]") {
         gpu.reset_methods = std::vector<std::string>{"device_specific", "bus"};
         CHECK(find(f.run(), "gpu.reset").finding.status == Status::pass);
     }
-    SECTION("other GPUs: no method fails, bus only warns, flr passes") {
+    SECTION("other GPUs: no method fails, bus only passes alone on its bus, flr passes") {
         gpu.device = 0x73bf; // Navi 21: vendor-reset is not needed
         gpu.reset_methods = std::vector<std::string>{};
         CHECK(find(f.run(), "gpu.reset").finding.status == Status::fail);
         gpu.reset_methods = std::vector<std::string>{"bus"};
-        CHECK(find(f.run(), "gpu.reset").finding.status == Status::warn);
+        CHECK(find(f.run(), "gpu.reset").finding.status == Status::pass);
         gpu.reset_methods = std::vector<std::string>{"flr", "bus"};
         CHECK(find(f.run(), "gpu.reset").finding.status == Status::pass);
+    }
+    SECTION("bus reset with another slot on the GPU's bus warns") {
+        f.add("0000:0a:01.0", 0x0c0330, "xhci_hcd", 0x1b21, 0x1142, 7); // may move `gpu`
+        auto& moved = f.ctx.topology.devices[1];
+        moved.device = 0x73bf;
+        moved.reset_methods = std::vector<std::string>{"bus"};
+        const auto& reset = find(f.run(), "gpu.reset").finding;
+        CHECK(reset.status == Status::warn);
+        CHECK(reset.summary.find("every device behind the same bridge") != std::string::npos);
     }
     SECTION("no IOMMU group: the group checks skip") {
         gpu.iommu_group.reset();

@@ -207,6 +207,15 @@ std::vector<conf::ParamOp> all_ops(const host::Root& root,
     }
     const auto options = option_ops(request);
     ops.insert(ops.end(), options.begin(), options.end());
+    for (const auto& param : request.add) {
+        // --add is obeyed, but not silently: this is the guides' most common invalid value.
+        if (kernel::same_param_name(param.name, "amd_iommu") && param.value == "on") {
+            warnings.emplace_back(
+                "--add amd_iommu=on: \"on\" is not a value the kernel knows (it logs \"AMD-Vi: "
+                "Unknown option - 'on'\" and ignores it; drivers/iommu/amd/init.c); the AMD IOMMU "
+                "is on whenever the firmware enables it, so no parameter is needed");
+        }
+    }
     if (request.acs_override) {
         warnings.emplace_back(
             "SECURITY: pcie_acs_override makes the kernel treat devices as isolated when the "

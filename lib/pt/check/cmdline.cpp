@@ -6,6 +6,10 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <optional>
+#include <string>
+#include <vector>
+
 namespace pt::check {
 namespace {
 
@@ -37,6 +41,117 @@ std::string apply_fix(const boot::Status& status) {
         fix += status.detection.kind == boot::Bootloader::grub ? "update-grub"
                                                                : "proxmox-boot-tool refresh";
         fix += "), then reboot";
+    }
+    return fix;
+}
+
+// One option the kernel rejects: `name` is amd_iommu or intel_iommu (empty: another option,
+// known only by its log line), `token` the value the kernel did not know.
+struct Offender {
+    std::string name;
+    std::string token;
+    std::string line;
+};
+
+void add_offender(std::vector<Offender>& offenders, Offender o) {
+    for (const auto& known : offenders) {
+        if (known.name == o.name && known.token == o.token
+            && (!o.name.empty() || known.line == o.line)) {
+            return;
+        }
+    }
+    offenders.push_back(std::move(o));
+}
+
+// "AMD-Vi: Unknown option - 'on'" -> {amd_iommu, on}; "DMAR: Unknown option - 'foo,igfx_off'"
+// -> {intel_iommu, foo} (the kernel prints the rest of the value, up to the end).
+Offender offender_of(const std::string& line) {
+    Offender o{{}, {}, line};
+    const auto open = line.find("Unknown option - '");
+    if (open == std::string::npos) {
+        return o;
+    }
+    const auto start = open + std::string_view("Unknown option - '").size();
+    const auto close = line.find('\'', start);
+    std::string token = line.substr(start, close == std::string::npos ? close : close - start);
+    token = token.substr(0, token.find(','));
+    if (line.find("AMD-Vi") != std::string::npos) {
+        o.name = "amd_iommu";
+    } else if (line.find("DMAR") != std::string::npos) {
+        o.name = "intel_iommu";
+    } else {
+        return o;
+    }
+    o.token = token;
+    return o;
+}
+
+std::string offender_summary(const Offender& o) {
+    if (o.name == "amd_iommu") {
+        return fmt::format(
+            "amd_iommu={} is not a valid value (the valid ones are off, force_isolation, "
+            "force_enable, fullflush, pgtbl_v1, pgtbl_v2, irtcachedis); the kernel ignores it "
+            "and logs \"AMD-Vi: Unknown option - '{}'\".{}",
+            o.token,
+            o.token,
+            o.token == "on" ? " The AMD IOMMU needs no parameter: it is on whenever the firmware "
+                              "enables it"
+                            : "");
+    }
+    if (o.name == "intel_iommu") {
+        return fmt::format(
+            "intel_iommu={} is not a valid value (the valid ones are on, off, igfx_off, sp_off, "
+            "sm_on, sm_off, tboot_noforce, and relax_rmrr on Proxmox kernels; forcedac and "
+            "strict are deprecated); the kernel ignores it and logs \"DMAR: Unknown option - "
+            "'{}'\"",
+            o.token,
+            o.token);
+    }
+    return fmt::format("the kernel rejected an IOMMU option (\"{}\")", o.line);
+}
+
+// The whole value of `name` that holds `token` among its comma options (for pt grub --remove).
+std::optional<std::string> value_holding(const std::vector<kernel::Param>& params,
+                                         std::string_view name,
+                                         std::string_view token) {
+    for (const auto& p : params) {
+        if (kernel::same_param_name(p.name, name) && p.value) {
+            std::vector<kernel::Param> one{p};
+            if (has_option(one, name, token)) {
+                return *p.value;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+std::string invalid_fix(const std::vector<Offender>& offenders,
+                        const std::vector<kernel::Param>& running,
+                        const std::vector<kernel::Param>& configured,
+                        const boot::Status& status) {
+    std::string removes;
+    std::vector<std::string> notes;
+    for (const auto& o : offenders) {
+        if (o.name == "amd_iommu" && o.token == "on") {
+            notes.emplace_back("pt grub removes amd_iommu=on");
+            continue;
+        }
+        auto value = value_holding(configured, o.name, o.token);
+        if (!value && !o.name.empty()) {
+            value = value_holding(running, o.name, o.token);
+        }
+        if (value) {
+            removes += fmt::format(" --remove {}={}", o.name, *value);
+        } else if (!o.name.empty()) {
+            notes.push_back(fmt::format("correct {} on the kernel command line", o.name));
+        } else {
+            notes.emplace_back("remove the option the kernel rejected");
+        }
+    }
+    std::string fix = apply_fix(status);
+    fix.insert(std::string_view("pt grub").size(), removes);
+    if (!notes.empty()) {
+        fix += fmt::format(" ({})", fmt::join(notes, "; "));
     }
     return fix;
 }
@@ -125,16 +240,23 @@ void check_cmdline(const HostContext& ctx, std::vector<Check>& out) {
                            "unknown CPU vendor: pt does not know what the kernel needs"));
     }
 
-    // cmdline.invalid: folklore that the kernel rejects.
+    // cmdline.invalid: folklore that the kernel rejects. One summary per offending option:
+    // amd_iommu=on (on the cmdline or "AMD-Vi: Unknown option - 'on'"), another amd_iommu or
+    // intel_iommu value the kernel logged as unknown ("DMAR: Unknown option - 'x'"), or another
+    // rejected IOMMU option.
     std::vector<std::string> invalid;
+    std::vector<Offender> offenders;
     if (has_option(running, "amd_iommu", "on")) {
         invalid.emplace_back("/proc/cmdline: amd_iommu=on");
+        add_offender(offenders, {"amd_iommu", "on", {}});
     }
     if (has_option(configured, "amd_iommu", "on") && status.sources.size() > 0) {
         invalid.push_back(fmt::format("{}: amd_iommu=on", status.sources.back().path));
+        add_offender(offenders, {"amd_iommu", "on", {}});
     }
     for (const auto& line : ctx.log_facts.unknown_options) {
         invalid.push_back(ctx.log.source + ": " + line);
+        add_offender(offenders, offender_of(line));
     }
     const std::string what_invalid = "kernel command line for invalid values";
     if (invalid.empty()) {
@@ -144,15 +266,16 @@ void check_cmdline(const HostContext& ctx, std::vector<Check>& out) {
                            "no parameter the kernel rejects",
                            "/proc/cmdline: " + running_text));
     } else {
+        std::vector<std::string> summaries;
+        for (const auto& o : offenders) {
+            summaries.push_back(offender_summary(o));
+        }
         out.push_back(make(what_invalid,
                            "cmdline.invalid",
                            Status::warn,
-                           "amd_iommu=on is not a valid value (the valid ones are off, "
-                           "force_isolation, force_enable, fullflush, pgtbl_v1, pgtbl_v2, "
-                           "irtcachedis); the kernel ignores it and logs \"AMD-Vi: Unknown option "
-                           "- 'on'\". The AMD IOMMU needs no parameter",
+                           fmt::format("{}", fmt::join(summaries, "; ")),
                            fmt::format("{}", fmt::join(invalid, "\n")),
-                           apply_fix(status) + " (pt grub removes amd_iommu=on)"));
+                           invalid_fix(offenders, running, configured, status)));
     }
 
     // cmdline.configured: the next boot versus this one.

@@ -364,7 +364,16 @@ void check_boot_vga(const HostContext& ctx, const pci::Device& gpu, std::vector<
     }
 }
 
-void check_reset(const pci::Device& gpu, std::vector<Check>& out) {
+// Every device on the GPU's bus is a function of its slot: a bus reset touches nothing else.
+bool alone_on_bus(const HostContext& ctx, const pci::Device& gpu) {
+    return std::none_of(
+        ctx.topology.devices.begin(), ctx.topology.devices.end(), [&](const pci::Device& d) {
+            return d.address.domain == gpu.address.domain && d.address.bus == gpu.address.bus
+                   && d.address.device != gpu.address.device;
+        });
+}
+
+void check_reset(const HostContext& ctx, const pci::Device& gpu, std::vector<Check>& out) {
     const std::string what = addr(gpu) + " reset method";
     const std::string path = fmt::format("/sys/bus/pci/devices/{}/reset_method: ", addr(gpu));
     const bool known = gpu.reset_methods.has_value();
@@ -413,6 +422,16 @@ void check_reset(const pci::Device& gpu, std::vector<Check>& out) {
                            "(hang or crash at VM start)",
                            ev,
                            "start the VM only once per host boot, or use a GPU with FLR"));
+    } else if (known && !has("flr") && !has("device_specific") && !has("af_flr") && has("bus")
+               && alone_on_bus(ctx, gpu)) {
+        // The usual case for GeForce cards: a secondary bus reset of the GPU's own port, which
+        // reaches only the GPU's functions (vfio-pci resets them together, §10).
+        out.push_back(make(what,
+                           "gpu.reset",
+                           Status::pass,
+                           "bus reset; the GPU's functions are alone behind their bridge, so it "
+                           "reaches nothing else",
+                           ev));
     } else if (known && !has("flr") && !has("device_specific") && !has("af_flr")) {
         out.push_back(make(what,
                            "gpu.reset",
@@ -605,7 +624,7 @@ void check_gpus(const HostContext& ctx,
         check_host_driver(ctx, *gpu, gpus, out);
         check_group(ctx, *gpu, out);
         check_boot_vga(ctx, *gpu, out);
-        check_reset(*gpu, out);
+        check_reset(ctx, *gpu, out);
         check_rom(ctx, *gpu, out);
     }
 }

@@ -7,17 +7,25 @@
 #include "pt/proxmox/mapping.hpp"
 #include "pt/proxmox/vm_config.hpp"
 #include "pt/proxmox/vm_files.hpp"
+#include "pt/strings.hpp"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
 
 namespace pt::check {
 namespace {
 
+// "VM 100 config" for a clean lint, "VM 100 config: pcie without q35" for a finding (the id
+// without its "vm." or "mapping." prefix, in words); the id itself is in the JSON.
 Check wrap(const std::string& prefix, Finding finding) {
     Check c;
-    c.what = prefix + " " + finding.id;
+    std::string topic = finding.id.substr(finding.id.find('.') + 1);
+    std::replace(topic.begin(), topic.end(), '-', ' ');
+    const bool clean = topic == "ok" || topic == "valid";
+    const std::string subject = prefix.starts_with("VM ") ? prefix + " config" : prefix;
+    c.what = clean ? subject : subject + ": " + topic;
     c.finding = std::move(finding);
     return c;
 }
@@ -44,7 +52,7 @@ check_vms(HostContext& ctx, std::optional<int> vmid, std::vector<std::string>& n
     if (const auto text = ctx.root.read_attr(proxmox::k_mapping_file)) {
         lint.mappings = proxmox::parse_mapping_file(*text);
     }
-    lint.kvm_files = ctx.root.list(proxmox::k_kvm_dir);
+    lint.kvm_files = proxmox::kvm_rom_files(ctx.root);
 
     std::vector<std::size_t> scope;
     if (vmid) {
@@ -67,7 +75,12 @@ check_vms(HostContext& ctx, std::optional<int> vmid, std::vector<std::string>& n
     std::set<std::string> used_mappings;
     for (const std::size_t index : scope) {
         const auto& [file, config] = lint.others[index];
-        const bool ovmf = config.get("bios") == std::optional<std::string>("ovmf");
+        // Proxmox's schema for bios is the enum seabios | ovmf, compared exactly: another
+        // spelling ("OVMF") is an invalid value, which Proxmox drops with a warning, so the VM
+        // boots SeaBIOS. pt follows Proxmox and says so (vm.bios-invalid).
+        const auto bios = config.get("bios");
+        const bool ovmf = bios == std::optional<std::string>("ovmf");
+        const bool bios_invalid = bios && *bios != "ovmf" && *bios != "seabios";
         bool any_hostpci = false;
         for (const auto& option : config.options()) {
             if (!proxmox::hostpci_index(option.key)) {
@@ -105,7 +118,25 @@ check_vms(HostContext& ctx, std::optional<int> vmid, std::vector<std::string>& n
             continue;
         }
         const std::string prefix = fmt::format("VM {}", file.vmid);
+        if (bios_invalid) {
+            const bool meant_ovmf = to_lower(*bios) == "ovmf";
+            out.push_back(wrap(
+                prefix,
+                {"vm.bios-invalid",
+                 Status::fail,
+                 fmt::format("VM {}: bios: {} is not a value Proxmox accepts (seabios or ovmf, "
+                             "lower case); Proxmox drops the line (\"unable to parse value of "
+                             "'bios'\") and the VM boots SeaBIOS{}",
+                             file.vmid,
+                             *bios,
+                             meant_ovmf ? ", not OVMF" : ""),
+                 fmt::format("{}: bios: {}", file.path, *bios),
+                 fmt::format("qm set {} --bios {}", file.vmid, meant_ovmf ? "ovmf" : "seabios")}));
+        }
         for (auto& f : proxmox::lint_config(file, config, lint)) {
+            if (bios_invalid && f.id == "vm.ok") {
+                continue; // the lint found nothing, but this VM has a problem
+            }
             out.push_back(wrap(prefix, std::move(f)));
         }
     }

@@ -376,7 +376,7 @@ edit::Plan plan_blacklist(const host::Root& root,
         targets.push_back(pci::format(gpu->address));
         if (gpu->driver && *gpu->driver != "vfio-pci") {
             plan.notes.push_back(fmt::format("{} is bound to {} now; the change takes effect at "
-                                             "the next boot (pt bind moves it now)",
+                                             "the next boot (pt bind --now moves it at once)",
                                              pci::format(gpu->address),
                                              *gpu->driver));
         }

@@ -217,6 +217,13 @@ fi'
     run_pt grub --apply
     expect_stdout_contains "nothing to do"
 
+    TEST "--add amd_iommu=on is obeyed but warned about"
+    grub_root iommu-off-amd 'GRUB_CMDLINE_LINUX_DEFAULT="quiet"'
+    run_pt grub --add amd_iommu=on
+    expect_exit 0
+    expect_stderr_contains "pt: warning: --add amd_iommu=on: \"on\" is not a value the kernel knows"
+    expect_stdout_contains '+GRUB_CMDLINE_LINUX_DEFAULT="quiet amd_iommu=on"'
+
     TEST "--acs-override prints the security warning"
     grub_root x570-two-gpus
     run_pt grub --acs-override

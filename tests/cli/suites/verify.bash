@@ -233,6 +233,31 @@ suite_verify() {
     vf_field modules.vfio-virqfd fix "remove the vfio_virqfd line from /etc/modules"
     vf_status cmdline.iommu pass
 
+    TEST "cmdline.invalid on Intel names the intel_iommu value and its valid ones, not amd_iommu"
+    vf_root verify-intel-grub
+    sed -i 's/iommu=pt/iommu=pt intel_iommu=on,sm_of/' "$ROOT/proc/cmdline" "$ROOT/etc/default/grub"
+    printf "[    0.104600] DMAR: Unknown option - 'sm_of'\n" >>"$ROOT/var/lib/pt/snapshot/dmesg"
+    vf_times "$VF_NEW" "$VF_OLD"
+    run_pt verify --json
+    vf_status cmdline.invalid warn
+    vf_field cmdline.invalid summary "intel_iommu=sm_of is not a valid value"
+    vf_field cmdline.invalid summary "igfx_off, sp_off, sm_on, sm_off, tboot_noforce"
+    vf_field cmdline.invalid summary "DMAR: Unknown option - 'sm_of'"
+    vf_field cmdline.invalid evidence "DMAR: Unknown option - 'sm_of'"
+    vf_field cmdline.invalid fix "pt grub --remove intel_iommu=on,sm_of --apply"
+    expect_jq '[.checks[] | select(.id == "cmdline.invalid") | .summary + .fix] | all(contains("amd_iommu") | not)'
+
+    TEST "bios: OVMF is not a value Proxmox accepts: vm.bios-invalid fails"
+    vf_root verify-intel-grub
+    sed -i 's/^bios: ovmf$/bios: OVMF/' "$ROOT/etc/pve/nodes/pve/qemu-server/100.conf"
+    run_pt verify --json
+    expect_exit 3
+    vf_status vm.bios-invalid fail
+    vf_field vm.bios-invalid summary "bios: OVMF is not a value Proxmox accepts"
+    vf_field vm.bios-invalid summary "the VM boots SeaBIOS, not OVMF"
+    vf_field vm.bios-invalid fix "qm set 100 --bios ovmf"
+    expect_jq '[.checks[].id] | index("vm.ok") == null'
+
     TEST "wrong file edited, VT-x off, no /dev/kvm"
     vf_root verify-wrong-file
     run_pt verify --json
