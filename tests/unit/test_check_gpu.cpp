@@ -180,7 +180,8 @@ TEST_CASE("check gpus: isolation and reset", "[check][gpu]") {
         auto& moved = f.ctx.topology.devices[1];
         moved.device = 0x73bf;
         moved.reset_methods = std::vector<std::string>{"bus"};
-        const auto& reset = find(f.run(), "gpu.reset").finding;
+        const auto checks = f.run();
+        const auto& reset = find(checks, "gpu.reset").finding;
         CHECK(reset.status == Status::warn);
         CHECK(reset.summary.find("every device behind the same bridge") != std::string::npos);
     }
