@@ -168,10 +168,14 @@ int run_plan(const Globals& globals,
             });
         }
         json["follow_up_results"] = runs;
+        json["recovered"] = result.notes;
         print_json(json);
         return to_int(ExitCode::ok);
     }
 
+    for (const auto& note : result.notes) {
+        fmt::print("recovered: {}\n", note);
+    }
     for (std::size_t i = 0; i < result.files_written; ++i) {
         const auto& file = plan.files[i];
         fmt::print("{} {}\n", done_word(edit::action_of(file)), file.path);

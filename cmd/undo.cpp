@@ -108,8 +108,11 @@ int undo(const Globals& globals, const host::Root& root) {
         json["files"] = files;
         json["writes_not_undone"] = json["writes"];
         json.erase("writes");
-        print_json(out::Json{{"undone", json}});
+        print_json(out::Json{{"undone", json}, {"recovered", result->notes}});
         return to_int(ExitCode::ok);
+    }
+    for (const auto& note : result->notes) {
+        fmt::print("recovered: {}\n", note);
     }
     fmt::print("undid {} ({}): {}\n", entry.id, entry.time, entry.title);
     for (const auto& file : result->files) {

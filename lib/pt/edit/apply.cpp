@@ -160,6 +160,63 @@ host::ForeignLock foreign_lock(std::string_view path) {
     return {std::string(path), "another program"};
 }
 
+// The folders pt writes on this host: those of `plan`'s files, of every journal entry's files,
+// and the journal's own folders. Only there may a temporary file be pt's own leftover.
+std::set<std::string> written_folders(const std::vector<JournalEntry>& entries, const Plan& plan) {
+    std::set<std::string> folders{std::string(k_journal_dir)};
+    for (const auto& file : plan.files) {
+        folders.insert(parent_of(file.path));
+    }
+    for (const auto& entry : entries) {
+        folders.insert(entry_dir(entry.id));
+        for (const auto& file : entry.files) {
+            folders.insert(parent_of(file.path));
+        }
+    }
+    return folders;
+}
+
+// What an interrupted pt (SIGKILL, power loss, a full disk at the journal's last write) left:
+// its temporary files, which nothing else would ever remove, and a journal entry still marked
+// "applying". Run under pt's lock, so neither can belong to a pt that is still running.
+std::vector<std::string> mend_interrupted(const host::Root& root, const Plan& plan) {
+    std::vector<std::string> notes;
+    std::vector<JournalEntry> entries;
+    try {
+        entries = list_entries(root);
+    } catch (const Error& e) {
+        notes.push_back(fmt::format("the journal could not be read ({}); only the folders of this "
+                                    "plan were checked for leftovers",
+                                    e.what()));
+    }
+    for (const auto& folder : written_folders(entries, plan)) {
+        for (const auto& path : host::remove_temp_files(root, folder)) {
+            notes.push_back(
+                fmt::format("removed {}, a temporary file left by an interrupted pt", path));
+        }
+    }
+    for (auto& entry : entries) {
+        if (entry.status != EntryStatus::applying) {
+            continue;
+        }
+        notes.push_back(fmt::format(
+            "journal entry {} ({}) was interrupted before it finished: each of its files is "
+            "either as before or as pt wrote it; `pt undo` restores them while it is the last "
+            "entry (`pt undo --list` shows it)",
+            entry.id,
+            entry.title));
+        try {
+            mark(root,
+                 entry,
+                 EntryStatus::failed,
+                 "interrupted: pt was killed, or could not record the end of the apply");
+        } catch (const Error&) {
+            // Still "applying": the next run says the same again.
+        }
+    }
+    return notes;
+}
+
 } // namespace
 
 int run_command(const std::vector<std::string>& argv, bool stdout_to_stderr) {
@@ -218,6 +275,8 @@ ApplyResult apply(const Plan& plan, const host::Root& root, const ApplyOptions& 
                                               on_wait,
                                               foreign_lock(path)));
     }
+
+    result.notes = mend_interrupted(root, plan);
 
     // Everything is checked before the first write, so a refusal changes nothing.
     std::vector<JournalFile> recorded;
@@ -293,7 +352,27 @@ ApplyResult apply(const Plan& plan, const host::Root& root, const ApplyOptions& 
         }
         throw Error(message);
     }
-    mark(root, entry, EntryStatus::applied, std::nullopt);
+    try {
+        mark(root, entry, EntryStatus::applied, std::nullopt);
+    } catch (const Error& e) {
+        // Every change is made; only the journal's last word is missing (a full disk, say).
+        // The entry stays "applying" with both copies of every file, which undo works from and
+        // the next apply reports as interrupted.
+        std::vector<std::string> rest;
+        for (const auto follow_up : plan.follow_ups) {
+            rest.emplace_back(command_line(follow_up));
+        }
+        throw Error(fmt::format(
+            "{}\n  every change IS made: {}{}\n  only the journal entry {} could not be marked "
+            "finished; it stays \"applying\", the next pt run reports it as interrupted, and "
+            "`pt undo` restores these files from it\n  free space under {}{}",
+            e.what(),
+            plan.files.empty() ? "no files" : file_list(plan, 0, plan.files.size()),
+            plan.writes.empty() ? "" : "; the sysfs writes are done",
+            entry.id,
+            root.map(k_journal_dir).string(),
+            rest.empty() ? "" : fmt::format(", then run: {}", fmt::join(rest, " && "))));
+    }
 
     for (const auto follow_up : plan.follow_ups) {
         result.follow_ups.push_back({std::string(command_line(follow_up)), false, 0});
@@ -348,12 +427,14 @@ std::optional<UndoResult> undo_last(const host::Root& root, const UndoOptions& o
     }
     const auto lock = host::lock_file(
         root, k_lock_path, options.lock_notify_after, options.lock_timeout, options.on_lock_wait);
+    auto notes = mend_interrupted(root, Plan{});
     auto entries = list_entries(root);
     const auto last = std::find_if(entries.rbegin(), entries.rend(), pending);
     if (last == entries.rend()) {
         return std::nullopt;
     }
     UndoResult result;
+    result.notes = std::move(notes);
     result.entry = *last;
     auto& entry = result.entry;
 

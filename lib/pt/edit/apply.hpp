@@ -57,6 +57,10 @@ struct ApplyResult {
     std::size_t files_written = 0;         // plan.files[0 .. files_written) are written
     std::size_t writes_done = 0;           // plan.writes[0 .. writes_done) are done
     std::vector<FollowUpRun> follow_ups;   // every follow-up of the plan
+    // What this apply found and mended from an earlier pt that was killed or ran out of disk:
+    // "removed /etc/modprobe.d/.pt-vfio.conf.pt-a1b2c3, a temporary file left by an interrupted
+    // pt", "journal entry ID ... was interrupted ...". Empty normally.
+    std::vector<std::string> notes;
 };
 
 // Carries out `plan`, the only writer of pt:
@@ -66,7 +70,10 @@ struct ApplyResult {
 //     (flock only: another program's file is never truncated or written);
 //  3. re-reads every file and refuses, before anything is written, when one is no longer what
 //     the plan was made from: "PATH changed since the plan was made; run again";
-//  4. records the journal entry (journal.hpp) with the previous and the new contents;
+//  4. removes the temporary files an interrupted pt left in the folders pt writes (those of this
+//     plan's files, of every journal entry's files, and the journal's own), marks a journal
+//     entry that an interrupted pt left "applying" as failed, and says so in `notes`; then
+//     records the journal entry (journal.hpp) with the previous and the new contents;
 //  5. replaces, creates or removes each file atomically (host::replace_file), re-checking it
 //     just before, keeping an existing file's mode and owner;
 //  6. does the sysfs writes in order (host::write_attr), checking expect_link after each when
@@ -96,6 +103,7 @@ struct UndoneFile {
 struct UndoResult {
     JournalEntry entry; // as now recorded (status undone)
     std::vector<UndoneFile> files;
+    std::vector<std::string> notes; // as ApplyResult::notes
 };
 
 // Restores the files of the last entry that is not undone yet, and marks it undone. Under the

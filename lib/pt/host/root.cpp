@@ -208,7 +208,7 @@ std::optional<std::string> Root::resolve(std::string_view host_path) const {
 
 namespace {
 
-std::optional<std::string> read_fd(Fd fd, const std::filesystem::path& shown, std::size_t max) {
+std::string read_fd(const Fd& fd, const std::filesystem::path& shown, std::size_t max) {
     std::string out;
     std::array<char, 8192> buf{};
     while (out.size() < max) {
@@ -227,7 +227,57 @@ std::optional<std::string> read_fd(Fd fd, const std::filesystem::path& shown, st
     return out;
 }
 
-constexpr std::size_t k_text_limit = std::size_t{16} << 20U; // 16 MiB
+// A FIFO, socket or device where pt expects a file would block a read forever or feed it
+// endless bytes; a directory cannot be read. Opened O_NONBLOCK, so this check comes first.
+void require_regular(const Fd& fd, const std::filesystem::path& shown) {
+    struct stat st {};
+
+    if (::fstat(fd.get(), &st) != 0) {
+        throw_io("inspect", shown, errno);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        const char* kind = S_ISDIR(st.st_mode)    ? "a directory"
+                           : S_ISFIFO(st.st_mode) ? "a FIFO"
+                           : S_ISSOCK(st.st_mode) ? "a socket"
+                           : S_ISCHR(st.st_mode)  ? "a character device"
+                           : S_ISBLK(st.st_mode)  ? "a block device"
+                                                  : "not a regular file";
+        throw Error(fmt::format("cannot read {}: it is {}, where pt expects a regular file; "
+                                "replace it with the file it should be",
+                                shown.string(),
+                                kind));
+    }
+}
+
+// The whole text of a regular file, refusing one over Root::k_text_limit instead of cutting it.
+std::string read_text(const Fd& fd, const std::filesystem::path& shown) {
+    require_regular(fd, shown);
+    auto text = read_fd(fd, shown, Root::k_text_limit);
+    if (text.size() == Root::k_text_limit) {
+        char extra = 0;
+        ssize_t n = 0;
+        do {
+            n = ::read(fd.get(), &extra, 1);
+        } while (n < 0 && errno == EINTR);
+        if (n > 0) {
+            struct stat st {};
+
+            const auto size = ::fstat(fd.get(), &st) == 0 && st.st_size > 0
+                                  ? static_cast<std::size_t>(st.st_size)
+                                  : text.size() + 1;
+            throw Error(fmt::format("{} is {} bytes and pt reads at most {} bytes ({} MiB) of a "
+                                    "text file; nothing was planned. Is it the file pt expects? "
+                                    "Shrink it or move it aside, then run pt again",
+                                    shown.string(),
+                                    size,
+                                    Root::k_text_limit,
+                                    Root::k_text_limit >> 20U));
+        }
+    }
+    return text;
+}
+
+constexpr int k_read_flags = O_RDONLY | O_NONBLOCK | O_NOCTTY;
 
 } // namespace
 
@@ -255,18 +305,13 @@ int Root::open_inside(std::string_view host_path, int flags) const {
         errno = ENOENT;
         return -1;
     }
-    return ::open(map(*resolved).c_str(), flags);
+    // The resolved path has no link left; O_NOFOLLOW keeps a link swapped in since from being
+    // followed out of the root at the last component.
+    return ::open(map(*resolved).c_str(), flags | O_NOFOLLOW);
 }
 
 std::optional<std::string> Root::read_attr(std::string_view host_path) const {
-    Fd fd(open_inside(host_path, O_RDONLY));
-    if (!fd) {
-        if (is_absent(errno)) {
-            return std::nullopt;
-        }
-        throw_io("open", map(host_path), errno);
-    }
-    auto text = read_fd(std::move(fd), map(host_path), k_text_limit);
+    auto text = read_file_if_exists(host_path);
     if (text && !text->empty() && text->back() == '\n') {
         text->pop_back();
     }
@@ -274,24 +319,36 @@ std::optional<std::string> Root::read_attr(std::string_view host_path) const {
 }
 
 std::string Root::read_file(std::string_view host_path) const {
-    Fd fd(open_inside(host_path, O_RDONLY));
+    Fd fd(open_inside(host_path, k_read_flags));
     if (!fd) {
         throw_io("open", map(host_path), errno);
     }
-    return *read_fd(std::move(fd), map(host_path), k_text_limit);
+    return read_text(fd, map(host_path));
 }
 
-std::optional<std::vector<std::uint8_t>> Root::read_bytes(std::string_view host_path,
-                                                          std::size_t max) const {
-    Fd fd(open_inside(host_path, O_RDONLY));
+std::optional<std::string> Root::read_file_if_exists(std::string_view host_path) const {
+    Fd fd(open_inside(host_path, k_read_flags));
     if (!fd) {
         if (is_absent(errno)) {
             return std::nullopt;
         }
         throw_io("open", map(host_path), errno);
     }
-    const auto text = read_fd(std::move(fd), map(host_path), max);
-    return std::vector<std::uint8_t>(text->begin(), text->end());
+    return read_text(fd, map(host_path));
+}
+
+std::optional<std::vector<std::uint8_t>> Root::read_bytes(std::string_view host_path,
+                                                          std::size_t max) const {
+    Fd fd(open_inside(host_path, k_read_flags));
+    if (!fd) {
+        if (is_absent(errno)) {
+            return std::nullopt;
+        }
+        throw_io("open", map(host_path), errno);
+    }
+    require_regular(fd, map(host_path));
+    const auto text = read_fd(fd, map(host_path), max);
+    return std::vector<std::uint8_t>(text.begin(), text.end());
 }
 
 std::vector<std::string> Root::list(std::string_view host_dir) const {
@@ -373,7 +430,8 @@ std::optional<Dir> Dir::open_dir(std::string_view relative) const {
 
 std::optional<std::string> Dir::read_attr(std::string_view name) const {
     const std::string leaf(name);
-    Fd fd(::openat(*m_fd, leaf.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    // O_NONBLOCK: a FIFO planted in a snapshot reads as empty instead of blocking pt.
+    Fd fd(::openat(*m_fd, leaf.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW));
     if (!fd) {
         if (is_absent(errno) || errno == ELOOP) {
             return std::nullopt;
@@ -392,7 +450,7 @@ std::optional<std::string> Dir::read_attr(std::string_view name) const {
     }
     std::optional<std::string> text(std::in_place, buf.data(), static_cast<std::size_t>(n));
     if (static_cast<std::size_t>(n) == buf.size()) {
-        *text += *read_fd(std::move(fd), m_shown / leaf, k_text_limit);
+        *text += read_fd(fd, m_shown / leaf, Root::k_text_limit);
     }
     if (text && !text->empty() && text->back() == '\n') {
         text->pop_back();

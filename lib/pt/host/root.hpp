@@ -35,15 +35,25 @@ public:
     // "/sys/x" -> "<prefix>/sys/x", without following links. `host_path` must be absolute.
     std::filesystem::path map(std::string_view host_path) const;
 
+    // The most pt reads of one text file. A larger file is an error, never silently cut: a plan
+    // built from part of a file would be wrong, and its apply would fail forever.
+    static constexpr std::size_t k_text_limit = std::size_t{16} << 20U; // 16 MiB
+
     // The contents of a small attribute or text file with one trailing newline removed, or
-    // nullopt when it does not exist. Throws pt::Error on other failures (EACCES, EIO, ...).
+    // nullopt when it does not exist. Throws pt::Error on other failures (EACCES, EIO, ...), when
+    // the path is not a regular file (a FIFO, socket, device or directory: opened non-blocking,
+    // so pt never hangs on one), or when it is larger than k_text_limit.
     std::optional<std::string> read_attr(std::string_view host_path) const;
 
     // The whole file, byte for byte (no newline is removed: config files are edited exactly).
-    // Throws pt::Error when it is missing or unreadable.
+    // Throws pt::Error when it is missing or unreadable, not a regular file, or larger than
+    // k_text_limit.
     std::string read_file(std::string_view host_path) const;
 
-    // At most `max` bytes of a file; nullopt when it does not exist.
+    // As read_file, but nullopt when the file does not exist (a dangling link included).
+    std::optional<std::string> read_file_if_exists(std::string_view host_path) const;
+
+    // At most `max` bytes of a regular file; nullopt when it does not exist.
     std::optional<std::vector<std::uint8_t>> read_bytes(std::string_view host_path,
                                                         std::size_t max) const;
 
@@ -73,10 +83,13 @@ public:
     // or nullopt when some component does not exist. Throws pt::Error on a link loop.
     std::optional<std::string> resolve(std::string_view host_path) const;
 
-private:
-    // Opens `host_path` inside the root; returns -1 with errno set on failure.
+    // Opens `host_path` inside the root: every link on the way is followed inside the prefix
+    // (openat2 RESOLVE_IN_ROOT), so the descriptor can only name something under it. Returns -1
+    // with errno set on failure. O_CLOEXEC is added. For lib/pt/host's writers, which then work
+    // relative to the descriptor and never re-open by path.
     int open_inside(std::string_view host_path, int flags) const;
 
+private:
     std::filesystem::path m_prefix;
     std::shared_ptr<const int> m_dir_fd; // O_PATH descriptor of the prefix, shared by copies
 };

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -27,10 +28,15 @@ namespace {
 // The failure seam of fail_next_write_to(); see write.hpp.
 std::string g_fail_path; // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
 int g_fail_errno = 0;    // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
+int g_fail_skip = 0;     // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
 
 // 0, or the errno the write operation on `host_path` must fail with.
 int injected_failure(std::string_view host_path) {
     if (g_fail_path.empty() || g_fail_path != host_path) {
+        return 0;
+    }
+    if (g_fail_skip > 0) {
+        --g_fail_skip;
         return 0;
     }
     g_fail_path.clear();
@@ -54,32 +60,127 @@ std::string name_of(std::string_view host_path) {
     return std::string(slash == std::string_view::npos ? host_path : host_path.substr(slash + 1));
 }
 
-// Where a write to `host_path` lands: its directory, mapped and with links followed inside the
-// root, and the entry name in it. A file that is itself a link is written at its target.
-struct Place {
-    std::filesystem::path dir; // mapped
-    std::string name;
-
-    std::filesystem::path shown() const { return dir / name; }
-};
-
 void check_file_path(std::string_view host_path) {
     if (host_path.empty() || host_path.front() != '/' || host_path.back() == '/') {
         throw Error(fmt::format("cannot write {:?}: not an absolute file path", host_path));
     }
 }
 
-// nullopt when the directory does not exist (nothing to read there, and nowhere to write yet).
-std::optional<Place> find_place(const Root& root, std::string_view host_path) {
-    check_file_path(host_path);
-    if (const auto resolved = root.resolve(host_path)) {
-        return Place{root.map(parent_of(*resolved)), name_of(*resolved)};
+// A directory inside the root, opened (O_RDONLY, so it can be fsync'ed) by Root::open_inside;
+// nullopt when it does not exist.
+std::optional<Fd> open_dir_inside(const Root& root, std::string_view host_dir) {
+    Fd dir(root.open_inside(host_dir, O_RDONLY | O_DIRECTORY));
+    if (!dir) {
+        if (errno == ENOENT) {
+            return std::nullopt;
+        }
+        if (errno == ENOTDIR) {
+            throw Error(fmt::format("cannot write under {}: it (or a folder above it) is not a "
+                                    "directory",
+                                    root.map(host_dir).string()));
+        }
+        throw_io("open directory", root.map(host_dir), errno);
     }
-    const auto parent = root.resolve(parent_of(host_path));
-    if (!parent) {
+    return dir;
+}
+
+std::string link_text(int dir_fd, const std::string& name) {
+    std::array<char, 4096> buf{};
+    const ssize_t len = ::readlinkat(dir_fd, name.c_str(), buf.data(), buf.size() - 1);
+    return len < 0 ? std::string("?") : std::string(buf.data(), static_cast<std::size_t>(len));
+}
+
+// True when the relative link `target`, found in `host_dir`, climbs above the root ("/").
+bool climbs_out(std::string_view host_dir, std::string_view target) {
+    if (target.empty() || target.front() == '/') {
+        return false; // absolute targets are read inside the root (Root::resolve)
+    }
+    long depth = 0;
+    for (std::size_t pos = 0; pos <= host_dir.size();) {
+        const auto next = std::min(host_dir.find('/', pos), host_dir.size());
+        if (next > pos) {
+            ++depth;
+        }
+        pos = next + 1;
+    }
+    for (std::size_t pos = 0; pos <= target.size();) {
+        const auto next = std::min(target.find('/', pos), target.size());
+        const auto part = target.substr(pos, next - pos);
+        if (part == "..") {
+            if (--depth < 0) {
+                return true;
+            }
+        } else if (!part.empty() && part != ".") {
+            ++depth;
+        }
+        pos = next + 1;
+    }
+    return false;
+}
+
+[[noreturn]] void refuse_link(const Root& root,
+                              std::string_view host_path,
+                              const std::string& target,
+                              std::string_view why) {
+    throw Error(fmt::format("refusing to write {}: it is a symbolic link to {:?}, {}; pt "
+                            "writes only inside the root and never creates a file through a "
+                            "link. Fix: remove the link (rm {}) or make it point at an existing "
+                            "file inside the root, then run pt again",
+                            root.map(host_path).string(),
+                            target,
+                            why,
+                            root.map(host_path).string()));
+}
+
+// Where a write to `host_path` lands: its directory, open inside the root, and a name in it
+// that is a regular file or nothing. A link to an existing file inside the root is written at
+// its target (so /etc/default/grub -> grub.pt stays a link); a dangling link, or one that
+// leaves the root, is refused: creating through it would write wherever it points.
+struct Place {
+    Fd dir;
+    std::string name;
+    std::filesystem::path shown; // the mapped path, for messages
+    bool exists = false;
+};
+
+std::optional<Place> find_place(const Root& root, std::string_view host_path, int depth = 0) {
+    check_file_path(host_path);
+    const auto parent = parent_of(host_path);
+    auto dir = open_dir_inside(root, parent);
+    if (!dir) {
         return std::nullopt;
     }
-    return Place{root.map(*parent), name_of(host_path)};
+    Place where{std::move(*dir), name_of(host_path), root.map(host_path), false};
+
+    struct stat st {};
+
+    if (::fstatat(where.dir.get(), where.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT) {
+            return where;
+        }
+        throw_io("inspect", where.shown, errno);
+    }
+    if (S_ISLNK(st.st_mode)) {
+        const auto target = link_text(where.dir.get(), where.name);
+        if (climbs_out(parent, target)) {
+            refuse_link(root, host_path, target, "which leaves the root");
+        }
+        const auto resolved = root.resolve(host_path);
+        if (!resolved) {
+            refuse_link(root, host_path, target, "which does not exist inside the root");
+        }
+        if (depth > 0 || *resolved == host_path) {
+            refuse_link(root, host_path, target, "which changed while pt followed it");
+        }
+        return find_place(root, *resolved, depth + 1);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        throw Error(fmt::format("cannot write {}: it is not a regular file (a directory, FIFO, "
+                                "socket or device); move it aside, then run pt again",
+                                where.shown.string()));
+    }
+    where.exists = true;
+    return where;
 }
 
 Place place(const Root& root, std::string_view host_path) {
@@ -87,20 +188,12 @@ Place place(const Root& root, std::string_view host_path) {
     if (!where) {
         throw_io("write", root.map(host_path), ENOENT);
     }
-    return *where;
+    return std::move(*where);
 }
 
-Fd open_dir(const Place& where) {
-    Fd dir(::open(where.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dir) {
-        throw_io("open directory", where.dir, errno);
-    }
-    return dir;
-}
-
-void fsync_dir(const Fd& dir, const Place& where) {
-    if (::fsync(dir.get()) != 0) {
-        throw_io("sync directory", where.dir, errno);
+void fsync_dir(const Place& where) {
+    if (::fsync(where.dir.get()) != 0) {
+        throw_io("sync directory", where.shown.parent_path(), errno);
     }
 }
 
@@ -156,61 +249,104 @@ void write_all(int fd, std::string_view content, const std::filesystem::path& sh
 
 } // namespace
 
-void fail_next_write_to(std::string host_path, int err) {
+void fail_next_write_to(std::string host_path, int err, int skip) {
     g_fail_path = std::move(host_path);
     g_fail_errno = err;
+    g_fail_skip = skip;
+}
+
+bool is_temp_name(std::string_view name) {
+    constexpr std::string_view marker = ".pt-";
+    constexpr std::size_t suffix = 6;
+    if (name.size() < 1 + 1 + marker.size() + suffix || name.front() != '.') {
+        return false;
+    }
+    const auto tail = name.substr(name.size() - suffix);
+    return name.substr(name.size() - suffix - marker.size(), marker.size()) == marker
+           && std::all_of(tail.begin(), tail.end(), [](char c) {
+                  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+              });
+}
+
+std::vector<std::string> remove_temp_files(const Root& root, std::string_view host_dir) {
+    std::vector<std::string> removed;
+    const auto dir = open_dir_inside(root, host_dir);
+    if (!dir) {
+        return removed;
+    }
+    for (const auto& name : root.list(host_dir)) {
+        struct stat st {};
+
+        if (!is_temp_name(name)
+            || ::fstatat(dir->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0
+            || !S_ISREG(st.st_mode)) {
+            continue;
+        }
+        if (::unlinkat(dir->get(), name.c_str(), 0) != 0) {
+            throw_io("remove the leftover", root.map(join(host_dir, name)), errno);
+        }
+        removed.push_back(join(host_dir, name));
+    }
+    return removed;
 }
 
 std::optional<FileMeta> file_meta(const Root& root, std::string_view host_path) {
-    const auto found = find_place(root, host_path);
-    if (!found) {
+    const auto where = find_place(root, host_path);
+    if (!where || !where->exists) {
         return std::nullopt;
     }
-    const auto& where = *found;
 
     struct stat st {};
 
-    if (::stat(where.shown().c_str(), &st) != 0) {
-        if (errno == ENOENT) {
-            return std::nullopt;
-        }
-        throw_io("inspect", where.shown(), errno);
-    }
-    if (!S_ISREG(st.st_mode)) {
-        throw Error(fmt::format("cannot replace {}: not a regular file", where.shown().string()));
+    if (::fstatat(where->dir.get(), where->name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        throw_io("inspect", where->shown, errno);
     }
     return FileMeta{static_cast<unsigned>(st.st_mode) & 07777U, st.st_uid, st.st_gid};
 }
 
 std::optional<std::string> read_if_exists(const Root& root, std::string_view host_path) {
-    const auto found = find_place(root, host_path);
-    if (!found) {
-        return std::nullopt;
-    }
-    const auto& where = *found;
-    Fd fd(::open(where.shown().c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) {
-        if (errno == ENOENT || errno == ENOTDIR) {
-            return std::nullopt;
-        }
-        throw_io("open", where.shown(), errno);
-    }
-    std::string out;
-    std::array<char, 8192> buf{};
-    for (;;) {
-        const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            throw_io("read", where.shown(), errno);
-        }
-        if (n == 0) {
-            return out;
-        }
-        out.append(buf.data(), static_cast<std::size_t>(n));
-    }
+    return root.read_file_if_exists(host_path);
 }
+
+namespace {
+
+// Creates the directory `name` in `parent` (mode 0755). Returns false when a directory of that
+// name exists; refuses a link or anything else in its place.
+bool make_dir_at(const Root& root, std::string_view host_dir) {
+    const auto parent = parent_of(host_dir);
+    const auto name = name_of(host_dir);
+    auto dir = open_dir_inside(root, parent);
+    if (!dir) {
+        throw_io("create directory", root.map(host_dir), ENOENT);
+    }
+    if (::mkdirat(dir->get(), name.c_str(), 0755) == 0) {
+        return true;
+    }
+    if (errno != EEXIST) {
+        throw_io("create directory", root.map(host_dir), errno);
+    }
+
+    struct stat st {};
+
+    if (::fstatat(dir->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+        return false;
+    }
+    if (S_ISLNK(st.st_mode)) {
+        const auto target = link_text(dir->get(), name);
+        if (climbs_out(parent, target) || !root.resolve(host_dir)) {
+            refuse_link(root,
+                        host_dir,
+                        target,
+                        climbs_out(parent, target) ? "which leaves the root"
+                                                   : "which does not exist inside the root");
+        }
+        return false; // a link to a directory inside the root: Root follows it there
+    }
+    throw Error(fmt::format("cannot create directory {}: something else (a file?) has its name",
+                            root.map(host_dir).string()));
+}
+
+} // namespace
 
 void make_dirs(const Root& root, std::string_view host_dir) {
     std::string done;
@@ -223,33 +359,15 @@ void make_dirs(const Root& root, std::string_view host_dir) {
             continue;
         }
         done += part;
-        if (root.resolve(done)) {
+        if (Fd(root.open_inside(done, O_PATH | O_DIRECTORY))) {
             continue;
         }
-        const auto parent = root.resolve(parent_of(done));
-        if (!parent) {
-            throw_io("create directory", root.map(done), ENOENT);
-        }
-        const auto mapped = root.map(join(*parent, name_of(done)));
-        if (::mkdir(mapped.c_str(), 0755) != 0 && errno != EEXIST) {
-            throw_io("create directory", mapped, errno);
-        }
+        make_dir_at(root, done);
     }
 }
 
 bool make_dir(const Root& root, std::string_view host_dir) {
-    const auto parent = root.resolve(parent_of(host_dir));
-    if (!parent) {
-        throw_io("create directory", root.map(host_dir), ENOENT);
-    }
-    const auto mapped = root.map(join(*parent, name_of(host_dir)));
-    if (::mkdir(mapped.c_str(), 0755) != 0) {
-        if (errno == EEXIST) {
-            return false;
-        }
-        throw_io("create directory", mapped, errno);
-    }
-    return true;
+    return make_dir_at(root, host_dir);
 }
 
 void replace_file(const Root& root,
@@ -257,68 +375,69 @@ void replace_file(const Root& root,
                   std::string_view content,
                   const FileMeta& meta) {
     const auto where = place(root, host_path);
-    const Fd dir = open_dir(where);
+    const int dir = where.dir.get();
 
     Fd fd;
     std::string temp_name;
     for (int attempt = 0; attempt < 100 && !fd; ++attempt) {
         temp_name = fmt::format(".{}.pt-{}", where.name, random_suffix());
-        fd = Fd(
-            ::openat(dir.get(), temp_name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+        fd = Fd(::openat(dir, temp_name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
         if (!fd && errno != EEXIST) {
-            throw_io("create a temporary file in", where.dir, errno);
+            throw_io("create a temporary file in", where.shown.parent_path(), errno);
         }
     }
     if (!fd) {
-        throw_io("create a temporary file in", where.dir, EEXIST);
+        throw_io("create a temporary file in", where.shown.parent_path(), EEXIST);
     }
-    TempFile temp(dir.get(), temp_name);
+    TempFile temp(dir, temp_name);
 
     if (const int err = injected_failure(host_path); err != 0) {
-        throw_io("write", where.shown(), err);
+        throw_io("write", where.shown, err);
     }
-    write_all(fd.get(), content, where.shown());
+    write_all(fd.get(), content, where.shown);
     if (::fchmod(fd.get(), meta.mode & 07777U) != 0) {
-        throw_io("set the mode of", where.shown(), errno);
+        throw_io("set the mode of", where.shown, errno);
     }
 
     struct stat st {};
 
     if (::fstat(fd.get(), &st) != 0) {
-        throw_io("inspect", where.shown(), errno);
+        throw_io("inspect", where.shown, errno);
     }
     if (meta.set_owner && (st.st_uid != meta.uid || st.st_gid != meta.gid)
         && ::fchown(fd.get(), meta.uid, meta.gid) != 0) {
-        throw_io("keep the owner of", where.shown(), errno);
+        throw_io("keep the owner of", where.shown, errno);
     }
     // Data on disk before the rename makes it visible: after a crash the name holds the old
     // content or the complete new one (ext4's auto_da_alloc is a heuristic, not a promise).
     if (::fsync(fd.get()) != 0) {
-        throw_io("sync", where.shown(), errno);
+        throw_io("sync", where.shown, errno);
     }
     if (fd.close_checked() != 0) {
-        throw_io("write", where.shown(), errno);
+        throw_io("write", where.shown, errno);
     }
-    if (::renameat(dir.get(), temp.name().c_str(), dir.get(), where.name.c_str()) != 0) {
-        throw_io("replace", where.shown(), errno);
+    if (::renameat(dir, temp.name().c_str(), dir, where.name.c_str()) != 0) {
+        throw_io("replace", where.shown, errno);
     }
     temp.committed();
-    fsync_dir(dir, where);
+    fsync_dir(where);
 }
 
 void remove_file(const Root& root, std::string_view host_path) {
-    const auto where = place(root, host_path);
-    const Fd dir = open_dir(where);
-    if (const int err = injected_failure(host_path); err != 0) {
-        throw_io("remove", where.shown(), err);
+    const auto where = find_place(root, host_path);
+    if (!where || !where->exists) {
+        return;
     }
-    if (::unlinkat(dir.get(), where.name.c_str(), 0) != 0) {
+    if (const int err = injected_failure(host_path); err != 0) {
+        throw_io("remove", where->shown, err);
+    }
+    if (::unlinkat(where->dir.get(), where->name.c_str(), 0) != 0) {
         if (errno == ENOENT) {
             return;
         }
-        throw_io("remove", where.shown(), errno);
+        throw_io("remove", where->shown, errno);
     }
-    fsync_dir(dir, where);
+    fsync_dir(*where);
 }
 
 void write_attr(const Root& root, std::string_view host_path, std::string_view value) {
@@ -327,15 +446,29 @@ void write_attr(const Root& root, std::string_view host_path, std::string_view v
         throw Error(
             fmt::format("cannot write {:?} to {}: {}", value, shown.string(), std::strerror(err)));
     };
-    const auto resolved = root.resolve(host_path);
-    if (!resolved) {
-        fail(ENOENT);
-    }
+    // Inside the root by construction, never created (no O_CREAT), never through a link at the
+    // attribute itself (O_NOFOLLOW), never blocking on a FIFO planted in a tree (O_NONBLOCK).
     // O_TRUNC: sysfs ignores it (the kernel hands the store function the written bytes, whatever
     // the file size), and in a snapshot or fixture tree it leaves exactly the value behind.
-    Fd fd(::open(root.map(*resolved).c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+    Fd fd(root.open_inside(host_path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
     if (!fd) {
+        if (errno == ELOOP) {
+            throw Error(fmt::format("cannot write {:?} to {}: it is a symbolic link, which a "
+                                    "sysfs attribute never is; pt does not follow it",
+                                    value,
+                                    shown.string()));
+        }
         fail(errno);
+    }
+
+    struct stat st {};
+
+    if (::fstat(fd.get(), &st) != 0) {
+        fail(errno);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        throw Error(fmt::format(
+            "cannot write {:?} to {}: it is not an attribute file", value, shown.string()));
     }
     if (const int err = injected_failure(host_path); err != 0) {
         fail(err);
@@ -381,10 +514,39 @@ Lock lock_file(const Root& root,
                const std::function<void()>& on_wait,
                const std::optional<ForeignLock>& foreign) {
     make_dirs(root, parent_of(host_path));
-    const auto where = place(root, host_path);
-    Fd fd(::open(where.shown().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    auto dir = open_dir_inside(root, parent_of(host_path));
+    if (!dir) {
+        throw_io("open the lock", root.map(host_path), ENOENT);
+    }
+    const auto name = name_of(host_path);
+    const auto shown = root.map(host_path);
+    // Relative to the directory, never through a link (a dangling one would make O_CREAT create
+    // its target, wherever that is), never blocking on a FIFO.
+    Fd fd(::openat(dir->get(),
+                   name.c_str(),
+                   O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+                   0644));
     if (!fd) {
-        throw_io("open the lock", where.shown(), errno);
+        if (errno == ELOOP) {
+            refuse_link(root,
+                        host_path,
+                        link_text(dir->get(), name),
+                        "and a lock file is never "
+                        "followed");
+        }
+        throw_io("open the lock", shown, errno);
+    }
+    {
+        struct stat st {};
+
+        if (::fstat(fd.get(), &st) != 0) {
+            throw_io("inspect the lock", shown, errno);
+        }
+        if (!S_ISREG(st.st_mode)) {
+            throw Error(fmt::format("cannot use the lock {}: it is not a regular file; move it "
+                                    "aside, then run pt again",
+                                    shown.string()));
+        }
     }
     const auto start = std::chrono::steady_clock::now();
     bool notified = false;
@@ -393,7 +555,7 @@ Lock lock_file(const Root& root,
             continue;
         }
         if (errno != EWOULDBLOCK) {
-            throw_io("lock", where.shown(), errno);
+            throw_io("lock", shown, errno);
         }
         const auto waited = std::chrono::steady_clock::now() - start;
         if (waited >= timeout && foreign) {
@@ -402,7 +564,7 @@ Lock lock_file(const Root& root,
                             "{} s; try again when it finishes",
                             foreign->subject,
                             foreign->holders,
-                            where.shown().string(),
+                            shown.string(),
                             std::chrono::duration_cast<std::chrono::seconds>(timeout).count()));
         }
         if (waited >= timeout) {
@@ -415,7 +577,7 @@ Lock lock_file(const Root& root,
             throw Error(fmt::format(
                 "another pt is changing this host (lock {} held{}); gave up after {} s; try "
                 "again when it has finished",
-                where.shown().string(),
+                shown.string(),
                 holder.empty() ? "" : fmt::format(" by pid {}", holder),
                 std::chrono::duration_cast<std::chrono::seconds>(timeout).count()));
         }

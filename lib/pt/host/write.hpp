@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pt::host {
 
@@ -53,6 +54,15 @@ void replace_file(const Root& root,
                   std::string_view host_path,
                   std::string_view content,
                   const FileMeta& meta);
+
+// True for the name replace_file gives its temporary files (".NAME.pt-XXXXXX", six of [a-z0-9]).
+bool is_temp_name(std::string_view name);
+
+// Removes, from the directory `host_dir`, the temporary files that a replace_file killed midway
+// left behind (regular files whose name is_temp_name; nothing else), and returns their host
+// paths. Call it only while holding pt's lock, so that no other pt is writing one. A missing
+// directory holds none.
+std::vector<std::string> remove_temp_files(const Root& root, std::string_view host_dir);
 
 // Removes `host_path` (a regular file) and fsyncs its directory. A missing file is not an error.
 void remove_file(const Root& root, std::string_view host_path);
@@ -108,12 +118,13 @@ Lock lock_file(const Root& root,
                const std::optional<ForeignLock>& foreign = std::nullopt);
 
 // A seam for tests of failure midway (disk full, read-only file system, a busy device): the
-// next write operation (replace_file, remove_file, write_attr) on exactly `host_path` fails
+// next write operation (replace_file, remove_file, write_attr) on exactly `host_path`, after
+// `skip` earlier ones on it have succeeded, fails
 // with `err` (ENOSPC, EROFS, EBUSY, ...) at the point where the system call would, after the
 // temporary file exists, so the cleanup path runs exactly as for a real failure. It fires once;
 // an empty `host_path` turns it off. Keyed by path rather than by count so that a test does not
 // depend on how many journal files apply writes first. Only the unit tests call it (the binary
 // never does), and it is not thread-safe: set it while no apply runs.
-void fail_next_write_to(std::string host_path, int err);
+void fail_next_write_to(std::string host_path, int err, int skip = 0);
 
 } // namespace pt::host
