@@ -48,6 +48,18 @@ CLI::Validator selector_validator() {
             "device selector"};
 }
 
+CLI::Validator non_empty_validator() {
+    // CLI11 prefixes the option's name: "--romfile: the value is empty; ...".
+    return {[](std::string& value) -> std::string {
+                if (value.empty()) {
+                    return "the value is empty; give one, or leave the option out";
+                }
+                return {};
+            },
+            "",
+            "non-empty"};
+}
+
 host::Root open_root(const Globals& globals) {
     return host::Root(globals.root);
 }

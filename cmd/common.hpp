@@ -29,6 +29,10 @@ void add_global_options(CLI::App& app, Globals& globals);
 // malformed selector is a usage error (exit 2) that lists the accepted forms.
 CLI::Validator selector_validator();
 
+// A CLI11 validator that refuses an empty value ("--romfile ''"), which would otherwise drop the
+// option silently: a usage error (exit 2) naming the option. Add it before any other check.
+CLI::Validator non_empty_validator();
+
 // The Root for --root; throws pt::UsageError when it is not a directory.
 host::Root open_root(const Globals& globals);
 

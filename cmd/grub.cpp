@@ -233,6 +233,7 @@ Command register_grub(CLI::App& parent, Globals& globals) {
                     "Add vfio-pci.ids= with the IDs of the IOMMU group endpoints of the devices "
                     "SEL matches (repeatable)")
         ->type_name("SEL")
+        ->check(non_empty_validator())
         ->check(selector_validator())
         ->take_all();
     sub->add_flag("--acs-override",
@@ -241,12 +242,14 @@ Command register_grub(CLI::App& parent, Globals& globals) {
                   "warning)");
     sub->add_option("--add", opt->add, "Add kernel parameter PARAM, or set its value (repeatable)")
         ->type_name("PARAM")
+        ->check(non_empty_validator())
         ->take_all();
     sub->add_option("--remove",
                     opt->remove,
                     "Remove PARAM (name=value: that value only; name: every occurrence) "
                     "(repeatable)")
         ->type_name("PARAM")
+        ->check(non_empty_validator())
         ->take_all();
     add_writer_options(*sub, opt->writer);
     sub->footer("Without options or --apply, pt grub shows the bootloader, the configured and the "

@@ -99,9 +99,11 @@ Command register_mapping(CLI::App& parent, Globals& globals) {
         "mapping",
         "Add or check this node's entry of a cluster-wide PCI mapping (/etc/pve/mapping/pci.cfg)");
     add_global_options(*sub, globals);
-    sub->add_option("NAME", opt->name, "The mapping ID (what VMs name with hostpciN: mapping=ID)");
+    sub->add_option("NAME", opt->name, "The mapping ID (what VMs name with hostpciN: mapping=ID)")
+        ->check(non_empty_validator());
     sub->add_option(
            "SEL", opt->selector, "This node's device: 0000:0b:00 (every function) or 0000:0b:00.0")
+        ->check(non_empty_validator())
         ->check(selector_validator());
     sub->add_flag("--check",
                   opt->check,

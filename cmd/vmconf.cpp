@@ -236,11 +236,13 @@ Command register_vmconf(CLI::App& parent, Globals& globals) {
         "Add a PCI device to a Proxmox VM config with GPU defaults, or lint VM configs (--check)");
     add_global_options(*sub, globals);
     sub->add_option("VMID", opt->vmid, "The VM (its file under /etc/pve/nodes/*/qemu-server)")
+        ->check(non_empty_validator())
         ->check(CLI::Range(1, 999'999'999));
     sub->add_option("SEL",
                     opt->selector,
                     "The device to add: its whole slot by default (0000:0b:00), see "
                     "--function-only")
+        ->check(non_empty_validator())
         ->check(selector_validator());
     sub->add_flag("--check",
                   opt->check,
@@ -261,13 +263,15 @@ Command register_vmconf(CLI::App& parent, Globals& globals) {
                   opt->ovmf,
                   "Set bios: ovmf (UEFI); prints the qm set command for a missing efidisk0");
     sub->add_option("--rombar", opt->rombar, "rombar=0 hides the device's ROM from the guest")
+        ->check(non_empty_validator())
         ->check(CLI::IsMember({0, 1}))
         ->type_name("0|1");
     sub->add_option("--romfile",
                     opt->romfile,
                     "romfile=NAME: a ROM file under /usr/share/kvm/, relative to it (Proxmox "
                     "prefixes the directory)")
-        ->type_name("NAME");
+        ->type_name("NAME")
+        ->check(non_empty_validator());
     sub->add_flag("--hide-hypervisor",
                   opt->hide_hypervisor,
                   "Set hidden=1 in cpu: (cpu: host,hidden=1 when absent), keeping other cpu "
@@ -276,11 +280,13 @@ Command register_vmconf(CLI::App& parent, Globals& globals) {
                     opt->mapping,
                     "Write mapping=ID (a cluster PCI mapping, see pt-mapping(1)) instead of the "
                     "host address")
-        ->type_name("ID");
+        ->type_name("ID")
+        ->check(non_empty_validator());
     sub->add_option("--remove",
                     opt->remove,
                     "Remove the hostpci entries that pass this device instead of adding one")
         ->type_name("SEL")
+        ->check(non_empty_validator())
         ->check(selector_validator());
     sub->add_flag(
         "--qm", opt->qm, "Print the equivalent qm set command instead of editing the file");

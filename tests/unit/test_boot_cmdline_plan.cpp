@@ -108,6 +108,35 @@ TEST_CASE("boot request parameters", "[boot][plan]") {
     CHECK_FALSE(Request{}.any_option());
 }
 
+TEST_CASE("boot::check_request refuses root=, BOOT_IMAGE= and initrd= on every path",
+          "[boot][plan]") {
+    for (const char* text :
+         {"root=", "root", "root=/dev/sda1", "BOOT_IMAGE=/x", "initrd=/x.img", "initrd"}) {
+        INFO(text);
+        const auto param = pt::boot::parse_request_param(text, "--add");
+        Request add;
+        add.add = {param};
+        CHECK_THROWS_AS(pt::boot::check_request(add), pt::UsageError);
+        CHECK_THROWS_WITH(pt::boot::check_request(add),
+                          Catch::StartsWith(std::string("--add ") + text)
+                              && Catch::Contains("pt does not add, change or remove"));
+        Request remove;
+        remove.remove = {param};
+        CHECK_THROWS_AS(pt::boot::check_request(remove), pt::UsageError);
+        CHECK_THROWS_WITH(pt::boot::check_request(remove), Catch::StartsWith("--remove "));
+    }
+    CHECK(pt::boot::reserved_param_reason("root"));
+    CHECK_FALSE(pt::boot::reserved_param_reason("rootwait"));
+    CHECK_FALSE(pt::boot::reserved_param_reason("boot"));
+    TempRoot tmp;
+    SECTION("GRUB: the planner refuses before reading anything") {
+        tmp.write("/etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n");
+        Request request;
+        request.add = {{"root", "/dev/sdb1"}};
+        CHECK_THROWS_AS(plan_cmdline(pt::host::Root(tmp.path()), request), pt::UsageError);
+    }
+}
+
 TEST_CASE("boot::plan_cmdline on GRUB hosts", "[boot][plan]") {
     TempRoot tmp;
     SECTION("Intel 6.5: intel_iommu=on, update-grub, reboot; a second run plans nothing") {

@@ -141,4 +141,29 @@ TEST_CASE("conf::edit_kernel_cmdline edits the first line only", "[conf][cmdline
                           Catch::Contains("/etc/kernel/cmdline line 1 has no root="));
         CHECK_THROWS_AS(edit_kernel_cmdline("", {}), pt::Error);
     }
+    SECTION("an unclosed double quote is refused: an addition would land inside it") {
+        // lib/cmdline.c next_arg: the quote runs to the end of the line.
+        const std::string open = "root=ZFS=rpool/ROOT/pve-1 boot=zfs dyndbg=\"file x.c +p quiet\n";
+        CHECK_THROWS_WITH(
+            edit_kernel_cmdline(open, {set("iommu", "pt")}),
+            Catch::StartsWith("/etc/kernel/cmdline line 1: the double quote (\") at column 43 is "
+                              "never closed")
+                && Catch::EndsWith("close the quote opened at column 43 of line 1 of "
+                                   "/etc/kernel/cmdline (or remove it), then run pt grub again"));
+        // Balanced quotes group a value with spaces and are fine.
+        const std::string closed =
+            "root=ZFS=rpool/ROOT/pve-1 boot=zfs dyndbg=\"file x.c +p\" quiet\n";
+        const auto out = edit_kernel_cmdline(closed, {set("iommu", "pt")});
+        CHECK(out.text
+              == "root=ZFS=rpool/ROOT/pve-1 boot=zfs dyndbg=\"file x.c +p\" quiet iommu=pt\n");
+    }
+}
+
+TEST_CASE("conf::unclosed_quote follows the kernel's rule", "[conf][cmdline]") {
+    using pt::conf::unclosed_quote;
+    CHECK_FALSE(unclosed_quote("quiet"));
+    CHECK_FALSE(unclosed_quote("a=\"b c\" d"));
+    CHECK_FALSE(unclosed_quote("\"a b\"=c"));
+    CHECK(unclosed_quote("a=\"b c") == std::size_t{2});
+    CHECK(unclosed_quote("a=\"b\" c=\"d") == std::size_t{8});
 }

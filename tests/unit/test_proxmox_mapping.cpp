@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
 
 using pt::check::Status;
@@ -111,5 +112,114 @@ TEST_CASE("check_mappings compares like qemu-server", "[proxmox][mapping]") {
     }
     SECTION("an unknown mapping name is an error") {
         CHECK_THROWS_AS(check_mappings(parse_mapping_file(k_file), t, "pve1", "nope"), pt::Error);
+    }
+}
+
+// pve-common src/PVE/SectionConfig.pm parse_config: what Proxmox makes of odd files, and where
+// set_node_map writes so that Proxmox reads the entry where pt meant it.
+TEST_CASE("pci.cfg is read and written as SectionConfig::parse_config reads it",
+          "[proxmox][mapping]") {
+    const std::string pve2 = "id=10de:2204,iommugroup=22,node=pve2,path=0000:41:00";
+    const std::string pve3 = "id=10de:2204,node=pve3,path=0000:42:00";
+    const auto value = format_map_value("10de:2204", 16, "pve1", "0000:0b:00", "1458:403b");
+    const auto has_entry = [&](const std::string& text, const std::string& id) {
+        const auto file = parse_mapping_file(text);
+        const auto* m = file.find(id);
+        return m != nullptr && std::any_of(m->maps.begin(), m->maps.end(), [&](const auto& e) {
+                   return e.node == "pve1" && e.value == value;
+               });
+    };
+    SECTION("a stray unindented line is ignored and does not end the section (the bug's repro)") {
+        const std::string text = "gpu0\n\tmap " + pve2 + "\nstray\n\tmap " + pve3 + "\n";
+        const auto file = parse_mapping_file(text);
+        REQUIRE(file.mappings.size() == 1);
+        CHECK(file.mappings[0].id == "gpu0");
+        CHECK(file.mappings[0].maps.size() == 2);
+        REQUIRE(file.ignored.size() == 1);
+        CHECK(file.ignored[0].line == 3);
+        CHECK(file.ignored[0].text == "stray");
+        const auto out = set_node_map(text, "gpu0", "pve1", "0000:0b:00", value);
+        CHECK(out == text + "\tmap " + value + "\n");
+        CHECK(has_entry(out, "gpu0"));
+        // --check finds the entry; a second --apply has nothing to do.
+        const auto t = topology();
+        const auto findings = check_mappings(parse_mapping_file(out), t, "pve1", "gpu0");
+        REQUIRE(findings.size() == 1);
+        CHECK(findings[0].id == "mapping.valid");
+        CHECK(set_node_map(out, "gpu0", "pve1", "0000:0b:00", value) == out);
+    }
+    SECTION("comments inside a section are skipped and do not end it") {
+        const std::string text =
+            "gpu0\n\tmap " + pve2 + "\n# a comment\n\t# an indented one\n\tmap " + pve3 + "\n";
+        CHECK(parse_mapping_file(text).find("gpu0")->maps.size() == 2);
+        const auto out = set_node_map(text, "gpu0", "pve1", "0000:0b:00", value);
+        CHECK(out == text + "\tmap " + value + "\n");
+    }
+    SECTION("the map line goes after the last property, before the empty line") {
+        const std::string text =
+            "gpu0\n\tmap " + pve2 + "\n# trailing comment\n\nnic\n\tmap " + pve3 + "\n";
+        const auto out = set_node_map(text, "gpu0", "pve1", "0000:0b:00", value);
+        CHECK(out
+              == "gpu0\n\tmap " + pve2 + "\n\tmap " + value + "\n# trailing comment\n\nnic\n\tmap "
+                     + pve3 + "\n");
+        CHECK(has_entry(out, "gpu0"));
+    }
+    SECTION("a whitespace-only line does not end a section; only an empty one does") {
+        const std::string text = "gpu0\n\tmap " + pve2 + "\n \t\nnic\n\tmap " + pve3 + "\n";
+        const auto file = parse_mapping_file(text);
+        REQUIRE(file.mappings.size() == 1);
+        CHECK(file.mappings[0].maps.size() == 2);
+        CHECK_FALSE(file.find("nic"));
+        // A new section for nic must come after a truly empty line.
+        const auto out = set_node_map(text, "nic", "pve1", "0000:0b:00", value);
+        CHECK(out == text + "\nnic\n\tmap " + value + "\n");
+        CHECK(has_entry(out, "nic"));
+    }
+    SECTION("no trailing newline, no trailing empty line") {
+        const std::string text = "gpu0\n\tmap " + pve2;
+        CHECK(set_node_map(text, "gpu0", "pve1", "0000:0b:00", value) == text + "\n\tmap " + value);
+        const auto appended = set_node_map(text, "nic", "pve1", "0000:0b:00", value);
+        CHECK(appended == text + "\n\nnic\n\tmap " + value + "\n");
+        CHECK(has_entry(appended, "nic"));
+        CHECK(parse_mapping_file(appended).find("gpu0")->maps.size() == 1);
+        CHECK(set_node_map("gpu0\n", "gpu0", "pve1", "0000:0b:00", value)
+              == "gpu0\n\tmap " + value + "\n");
+    }
+    SECTION("CRLF: a \"\\r\" line ends no section, the \\r is not part of a value") {
+        // split(/\n/) keeps the \r; /\s*$/ drops it from a value; "\r" is true in Perl.
+        const std::string text = "gpu0\r\n\tmap " + pve2 + "\r\n\r\nnic\r\n\tmap " + pve3 + "\r\n";
+        const auto file = parse_mapping_file(text);
+        REQUIRE(file.mappings.size() == 1);
+        REQUIRE(file.mappings[0].maps.size() == 2);
+        CHECK(file.mappings[0].maps[0].value == pve2);
+        CHECK(file.mappings[0].maps[0].problems.empty());
+        const auto out = set_node_map(text, "gpu0", "pve1", "0000:0b:00", value);
+        CHECK(out == text + "\tmap " + value + "\r\n");
+        CHECK(has_entry(out, "gpu0"));
+        const auto nic = set_node_map(text, "nic", "pve1", "0000:0b:00", value);
+        CHECK(nic == text + "\nnic\n\tmap " + value + "\n");
+        CHECK(has_entry(nic, "nic"));
+        // A replaced line keeps its \r.
+        const std::string own = "gpu0\r\n\tmap id=10de:2204,node=pve1,path=0000:0b:00\r\n";
+        CHECK(set_node_map(own, "gpu0", "pve1", "0000:0b:00", value)
+              == "gpu0\r\n\tmap " + value + "\r\n");
+    }
+    SECTION("a repeated ID: the last section counts, and is the one edited") {
+        const std::string text =
+            "gpu0\n\tmap " + pve2 + "\n\ngpu0\n\tmap " + pve3 + "\n\nnic\n\tmap " + pve3 + "\n";
+        const auto file = parse_mapping_file(text);
+        REQUIRE(file.mappings.size() == 2);
+        REQUIRE(file.find("gpu0")->maps.size() == 1);
+        CHECK(file.find("gpu0")->maps[0].node == "pve3");
+        const auto out = set_node_map(text, "gpu0", "pve1", "0000:0b:00", value);
+        CHECK(out
+              == "gpu0\n\tmap " + pve2 + "\n\ngpu0\n\tmap " + pve3 + "\n\tmap " + value
+                     + "\n\nnic\n\tmap " + pve3 + "\n");
+    }
+    SECTION("a header that is not a mapping ID skips its whole section") {
+        const std::string text = "9gpu\n\tmap " + pve2 + "\n\ngpu0 extra\n\tmap " + pve3 + "\n";
+        const auto file = parse_mapping_file(text);
+        CHECK(file.mappings.empty());
+        CHECK(file.ignored.size() == 3); // 9gpu, "gpu0 extra", and the map line after it
     }
 }

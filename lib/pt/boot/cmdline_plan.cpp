@@ -251,7 +251,49 @@ kernel::Param parse_request_param(std::string_view text, std::string_view flag) 
     return params.front();
 }
 
+std::optional<std::string> reserved_param_reason(std::string_view name) {
+    // One rule for every bootloader path: these are written by the boot loader or its tooling,
+    // never by the user's parameter list (GRUB's 10_linux: linux ${rel_dirname}/${basename}
+    // root=${linux_root_device_thisversion} ro; proxmox-boot-tool's systemd-boot entries: the
+    // initrd line, root= from the first line of /etc/kernel/cmdline).
+    if (name == "root") {
+        return std::string(
+            "root= names the root file system: GRUB's 10_linux writes it into every entry itself, "
+            "and under systemd-boot proxmox-boot-tool refresh needs the one on the first line of "
+            "/etc/kernel/cmdline; a second, changed or missing root= boots another file system "
+            "or none");
+    }
+    if (name == "BOOT_IMAGE") {
+        return std::string("BOOT_IMAGE= is set by GRUB to the kernel it loads; a second one "
+                           "changes what the kernel and tools report as the booted image");
+    }
+    if (name == "initrd") {
+        return std::string(
+            "initrd= is written by the boot entry (GRUB's initrd command, proxmox-boot-tool's "
+            "systemd-boot entries, the EFI stub); a second one loads another initramfs or stops "
+            "the boot");
+    }
+    return std::nullopt;
+}
+
 void check_request(const Request& request) {
+    const auto refuse_reserved = [](std::string_view flag, const kernel::Param& param) {
+        if (const auto reason = reserved_param_reason(param.name)) {
+            throw UsageError(fmt::format("{} {}: pt does not add, change or remove {}=: {}; if it "
+                                         "really has to change, edit the file pt grub shows by "
+                                         "hand",
+                                         flag,
+                                         format_param(param),
+                                         param.name,
+                                         *reason));
+        }
+    };
+    for (const auto& add : request.add) {
+        refuse_reserved("--add", add);
+    }
+    for (const auto& remove : request.remove) {
+        refuse_reserved("--remove", remove);
+    }
     for (const auto& add : request.add) {
         for (const auto& remove : request.remove) {
             if (kernel::same_param_name(add.name, remove.name)

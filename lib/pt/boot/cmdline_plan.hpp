@@ -39,8 +39,14 @@ struct Request {
 // Throws pt::UsageError naming `flag` otherwise.
 kernel::Param parse_request_param(std::string_view text, std::string_view flag);
 
-// Throws pt::UsageError when the request contradicts itself (the same parameter added and
-// removed, --add vfio-pci.ids= together with --vfio-ids, ...).
+// Why `name` is one pt never adds, changes or removes (root, BOOT_IMAGE, initrd: the boot loader
+// or proxmox-boot-tool writes them itself, and a second or missing one breaks or changes the
+// boot); nullopt for any other parameter. The same rule for GRUB and systemd-boot.
+std::optional<std::string> reserved_param_reason(std::string_view name);
+
+// Throws pt::UsageError when the request names a reserved parameter (reserved_param_reason) in
+// --add or --remove, or contradicts itself (the same parameter added and removed, --add
+// vfio-pci.ids= together with --vfio-ids, ...).
 void check_request(const Request& request);
 
 // The ops for the defaults, pure over the host facts and the configured command line:

@@ -24,7 +24,10 @@ struct Word {
     std::size_t line = 0;
     bool op = false;        // ; & | ( ) && || ;;
     bool multiline = false; // the word itself contains a newline
-    bool unclosed = false;  // the text ended inside a quote
+    bool unclosed = false;  // the text ended inside a quote, backticks, $( or ${
+    // When unclosed: the outermost construct left open and the line it was opened on.
+    std::string_view open_what;
+    std::size_t open_line = 0;
 };
 
 struct LogicalLine {
@@ -33,8 +36,10 @@ struct LogicalLine {
     std::vector<Word> words;
 };
 
+// sh separates words by blanks only (XCU 2.3): a carriage return is an ordinary character, so a
+// DOS line ending stays in the last word of its line.
 bool is_blank(char c) {
-    return c == ' ' || c == '\t' || c == '\r';
+    return c == ' ' || c == '\t';
 }
 
 bool is_op_char(char c) {
@@ -47,6 +52,118 @@ bool is_name_start(char c) {
 
 bool is_name_char(char c) {
     return is_name_start(c) || (c >= '0' && c <= '9');
+}
+
+// What a word may open, as sh nests them (XCU 2.2 Quoting, 2.6.3 Command Substitution): inside
+// single quotes nothing is special; inside double quotes a backslash, a backtick, $( and ${ are;
+// a backquoted command ends at the first unescaped backtick whatever quotes it holds; $( ... )
+// and ${ ... } hold quotes of their own.
+enum class Open { single, dbl, back, cmdsub, param };
+
+struct Opened {
+    Open kind = Open::single;
+    std::size_t line = 0;
+    int parens = 0; // '(' inside $( ... ), so that $((1+2)) closes at the right ')'
+};
+
+std::string_view describe(Open kind) {
+    switch (kind) {
+    case Open::single:
+        return "single quote (')";
+    case Open::dbl:
+        return "double quote (\")";
+    case Open::back:
+        return "backtick (`)";
+    case Open::cmdsub:
+        return "command substitution $(";
+    case Open::param:
+        return "parameter expansion ${";
+    }
+    return {};
+}
+
+// Scans one word from `pos` (not a blank, newline, operator or comment) to its end at the top
+// level; a newline inside a quote belongs to the word. Sets word.end, multiline and unclosed.
+void scan_word(std::string_view text, std::size_t& pos, std::size_t& line, Word& word) {
+    const std::size_t n = text.size();
+    std::vector<Opened> open;
+    const auto push = [&](Open kind) {
+        open.push_back({kind, line, 0});
+    };
+    while (pos < n) {
+        const char ch = text[pos];
+        if (open.empty() && (is_blank(ch) || ch == '\n' || is_op_char(ch))) {
+            break;
+        }
+        if (ch == '\n') {
+            word.multiline = true;
+            ++line;
+            ++pos;
+            continue;
+        }
+        const Open top = open.empty() ? Open::cmdsub : open.back().kind;
+        if (!open.empty() && top == Open::single) {
+            if (ch == '\'') {
+                open.pop_back();
+            }
+            ++pos;
+            continue;
+        }
+        if (ch == '\\') {
+            if (pos + 1 < n && text[pos + 1] == '\n') {
+                word.multiline = true;
+                ++line;
+            }
+            pos += 2;
+            continue;
+        }
+        if (!open.empty() && top == Open::back) {
+            if (ch == '`') {
+                open.pop_back();
+            }
+            ++pos;
+            continue;
+        }
+        const bool dollar = ch == '$' && pos + 1 < n;
+        if (dollar && text[pos + 1] == '(') {
+            push(Open::cmdsub);
+            pos += 2;
+            continue;
+        }
+        if (dollar && text[pos + 1] == '{') {
+            push(Open::param);
+            pos += 2;
+            continue;
+        }
+        if (ch == '`') {
+            push(Open::back);
+        } else if (!open.empty() && top == Open::dbl) {
+            if (ch == '"') {
+                open.pop_back();
+            }
+        } else if (ch == '\'') {
+            push(Open::single);
+        } else if (ch == '"') {
+            push(Open::dbl);
+        } else if (!open.empty() && top == Open::cmdsub && ch == '(') {
+            ++open.back().parens;
+        } else if (!open.empty() && top == Open::cmdsub && ch == ')') {
+            if (open.back().parens > 0) {
+                --open.back().parens;
+            } else {
+                open.pop_back();
+            }
+        } else if (!open.empty() && top == Open::param && ch == '}') {
+            open.pop_back();
+        }
+        ++pos;
+    }
+    word.end = std::min(pos, n);
+    if (!open.empty()) {
+        word.unclosed = true;
+        word.open_what = describe(open.front().kind); // the outermost: where the fix starts
+        word.open_line = open.front().line;
+    }
 }
 
 std::vector<LogicalLine> scan(std::string_view text) {
@@ -83,7 +200,11 @@ std::vector<LogicalLine> scan(std::string_view text) {
                 continue;
             }
             if (is_op_char(c)) {
-                Word word{pos, pos + 1, line, true};
+                Word word;
+                word.begin = pos;
+                word.end = pos + 1;
+                word.line = line;
+                word.op = true;
                 if (pos + 1 < n && (c == '&' || c == '|' || c == ';') && text[pos + 1] == c) {
                     word.end = pos + 2;
                 }
@@ -91,54 +212,10 @@ std::vector<LogicalLine> scan(std::string_view text) {
                 logical.words.push_back(word);
                 continue;
             }
-            Word word{pos, pos, line, false};
-            enum class Q { none, single, dbl, back } quote = Q::none;
-            int parens = 0;
-            while (pos < n) {
-                const char ch = text[pos];
-                if (quote == Q::none && parens == 0
-                    && (is_blank(ch) || ch == '\n' || is_op_char(ch))) {
-                    break;
-                }
-                if (ch == '\n') {
-                    word.multiline = true;
-                    ++line;
-                    ++pos;
-                    continue;
-                }
-                if (quote == Q::single) {
-                    if (ch == '\'') {
-                        quote = Q::none;
-                    }
-                    ++pos;
-                    continue;
-                }
-                if (ch == '\\') {
-                    if (pos + 1 < n && text[pos + 1] == '\n') {
-                        word.multiline = true;
-                        ++line;
-                    }
-                    pos += 2;
-                    continue;
-                }
-                if (ch == '$' && pos + 1 < n && text[pos + 1] == '(') {
-                    ++parens;
-                    pos += 2;
-                    continue;
-                }
-                if (parens > 0 && ch == ')' && quote != Q::back) {
-                    --parens;
-                } else if (ch == '\'' && quote == Q::none) {
-                    quote = Q::single;
-                } else if (ch == '"' && (quote == Q::none || quote == Q::dbl)) {
-                    quote = quote == Q::dbl ? Q::none : Q::dbl;
-                } else if (ch == '`' && (quote == Q::none || quote == Q::back)) {
-                    quote = quote == Q::back ? Q::none : Q::back;
-                }
-                ++pos;
-            }
-            word.end = std::min(pos, n);
-            word.unclosed = quote != Q::none || parens > 0;
+            Word word;
+            word.begin = word.end = pos;
+            word.line = line;
+            scan_word(text, pos, line, word);
             logical.words.push_back(word);
         }
         if (logical.last_line == 0) {
@@ -262,6 +339,12 @@ std::optional<std::string>
 parse_value(std::string_view text, const Word& word, std::string_view variable, GrubAssignment& a) {
     const std::size_t vstart = word.begin + variable.size() + 1;
     const std::string_view raw = text.substr(vstart, word.end - vstart);
+    if (raw.ends_with('\r')) {
+        return fmt::format("the line ends with a carriage return (a DOS line ending), which "
+                           "/bin/sh keeps as part of the value of {}; convert the file to Unix "
+                           "line endings (sed -i 's/\\r$//' FILE)",
+                           variable);
+    }
     if (raw.empty()) {
         a.quote = Quote::none;
         a.value_begin = a.value_end = vstart;
@@ -345,7 +428,57 @@ bool GrubAssignment::has_self_ref() const {
 
 GrubDefault parse_grub_default(std::string_view text) {
     GrubDefault out;
-    int depth = 0; // open if/case/loop/function/brace groups
+
+    // Open compound commands and subshells: "(", "{", "if", "case", "while", ... with their line.
+    struct Group {
+        std::string_view opener;
+        std::size_t line = 0;
+    };
+
+    std::vector<Group> groups;
+    const auto unbalanced = [&](std::size_t line, std::string message, std::string fix) {
+        out.problems.push_back({line, std::move(message), std::move(fix), true});
+    };
+    const auto close_group = [&](std::string_view closer, std::size_t line) {
+        static constexpr std::array<std::pair<std::string_view, std::string_view>, 7> pairs = {{
+            {"fi", "if"},
+            {"done", "while"},
+            {"done", "until"},
+            {"done", "for"},
+            {"done", "select"},
+            {"esac", "case"},
+            {"}", "{"},
+        }};
+        const bool matches =
+            !groups.empty() && std::any_of(pairs.begin(), pairs.end(), [&](const auto& p) {
+                return p.first == closer && p.second == groups.back().opener;
+            });
+        if (matches || (closer == ")" && !groups.empty() && groups.back().opener == "(")) {
+            groups.pop_back();
+            return;
+        }
+        if (groups.empty()) {
+            unbalanced(
+                line,
+                fmt::format(
+                    "'{}' on line {} closes nothing that was opened before it", closer, line),
+                fmt::format(
+                    "remove the '{}' on line {} (or add what it should close)", closer, line));
+        } else {
+            unbalanced(line,
+                       fmt::format("'{}' on line {} does not close the '{}' opened on line {}",
+                                   closer,
+                                   line,
+                                   groups.back().opener,
+                                   groups.back().line),
+                       fmt::format("make the '{}' opened on line {} and the '{}' on line {} match",
+                                   groups.back().opener,
+                                   groups.back().line,
+                                   closer,
+                                   line));
+            groups.pop_back();
+        }
+    };
     for (const auto& logical : scan(text)) {
         bool command_position = true;
         bool first_command = true;
@@ -353,11 +486,20 @@ GrubDefault parse_grub_default(std::string_view text) {
         for (std::size_t i = 0; i < words.size(); ++i) {
             const Word& w = words[i];
             const std::string_view wt = text.substr(w.begin, w.end - w.begin);
+            if (w.unclosed) {
+                unbalanced(w.line,
+                           fmt::format("the {} opened on line {} is never closed, so /bin/sh "
+                                       "reads the rest of the file into it (or stops with a "
+                                       "syntax error) and never sees what follows",
+                                       w.open_what,
+                                       w.open_line),
+                           fmt::format("close the {} opened on line {}", w.open_what, w.open_line));
+            }
             if (w.op) {
                 if (wt == "(") {
-                    ++depth;
-                } else if (wt == ")" && depth > 0) {
-                    --depth;
+                    groups.push_back({"(", w.line});
+                } else if (wt == ")" && !(!groups.empty() && groups.back().opener == "case")) {
+                    close_group(")", w.line); // a case pattern's ')' closes nothing
                 }
                 command_position = true;
                 first_command = false;
@@ -368,8 +510,9 @@ GrubDefault parse_grub_default(std::string_view text) {
             }
             static constexpr std::array<std::string_view, 6> openers = {
                 "if", "while", "until", "case", "for", "select"};
-            if (std::find(openers.begin(), openers.end(), wt) != openers.end() || wt == "{") {
-                ++depth;
+            if (const auto* opener = std::find(openers.begin(), openers.end(), wt);
+                opener != openers.end() || wt == "{") {
+                groups.push_back({opener != openers.end() ? *opener : "{", w.line});
                 command_position = wt != "case" && wt != "for" && wt != "select";
                 first_command = false;
                 continue;
@@ -379,7 +522,7 @@ GrubDefault parse_grub_default(std::string_view text) {
                 continue;
             }
             if (wt == "fi" || wt == "done" || wt == "esac" || wt == "}") {
-                depth = std::max(0, depth - 1);
+                close_group(wt, w.line);
                 command_position = false;
                 first_command = false;
                 continue;
@@ -393,7 +536,9 @@ GrubDefault parse_grub_default(std::string_view text) {
                      fmt::format("'{}' runs shell code pt cannot follow, which may set {} or {}",
                                  wt,
                                  k_grub_cmdline,
-                                 k_grub_cmdline_default)});
+                                 k_grub_cmdline_default),
+                     {},
+                     false});
                 command_position = false;
                 first_command = false;
                 continue;
@@ -404,7 +549,10 @@ GrubDefault parse_grub_default(std::string_view text) {
                     const auto eq = arg.find('=');
                     if (is_ours(arg.substr(0, eq))) {
                         out.problems.push_back(
-                            {w.line, fmt::format("'{}' changes {}", wt, arg.substr(0, eq))});
+                            {w.line,
+                             fmt::format("'{}' changes {}", wt, arg.substr(0, eq)),
+                             {},
+                             false});
                     }
                 }
                 command_position = false;
@@ -422,7 +570,7 @@ GrubDefault parse_grub_default(std::string_view text) {
                 continue; // another variable, or a prefix assignment; the command may follow
             }
             std::optional<std::string> problem;
-            if (depth > 0) {
+            if (!groups.empty()) {
                 problem = fmt::format("{} is set inside an if, case, loop or function, so its "
                                       "value depends on shell code pt does not run",
                                       name);
@@ -449,13 +597,21 @@ GrubDefault parse_grub_default(std::string_view text) {
                 problem = parse_value(text, w, name, a);
             }
             if (problem) {
-                out.problems.push_back({w.line, std::move(*problem)});
+                out.problems.push_back({w.line, std::move(*problem), {}, false});
             } else {
                 out.assignments.push_back(std::move(a));
             }
             command_position = false;
             first_command = false;
         }
+    }
+    for (const auto& group : groups) {
+        unbalanced(group.line,
+                   fmt::format("the '{}' opened on line {} is never closed{}",
+                               group.opener,
+                               group.line,
+                               group.opener == "(" ? " (no matching ')')" : ""),
+                   fmt::format("close the '{}' opened on line {}", group.opener, group.line));
     }
     std::stable_sort(out.problems.begin(),
                      out.problems.end(),
@@ -485,6 +641,15 @@ std::optional<std::string> GrubConfig::first_problem() const {
     for (std::size_t i = 0; i < files.size(); ++i) {
         if (!parsed[i].problems.empty()) {
             const auto& problem = parsed[i].problems.front();
+            if (problem.unbalanced) {
+                // sh cannot parse the file as pt reads it, so no edit can be placed safely.
+                return fmt::format("{} line {}: {}; {} of {}, then run pt grub again",
+                                   files[i].path,
+                                   problem.line,
+                                   problem.message,
+                                   problem.fix,
+                                   files[i].path);
+            }
             return fmt::format("{} line {}: {}; {}",
                                files[i].path,
                                problem.line,
@@ -543,6 +708,25 @@ GrubEdit edit_grub_cmdline(const GrubConfig& config, const std::vector<ParamOp>&
     }
     if (config.files.empty()) {
         throw Error("no GRUB configuration file to edit");
+    }
+    // grub-mkconfig copies both values onto the kernel's line, where an unclosed double quote
+    // swallows every later parameter (lib/cmdline.c next_arg), including one pt appends.
+    for (const auto variable : {k_grub_cmdline, k_grub_cmdline_default}) {
+        const GrubValue value = config.evaluate(variable);
+        if (value.last && unclosed_quote(value.value)) {
+            const auto& path = config.files[value.last->file].path;
+            const auto line = config.at(*value.last).line;
+            throw Error(fmt::format(
+                "{} line {}: the value of {} has a double quote (\") that is never closed, so "
+                "the kernel reads everything after it as the value of one parameter "
+                "(lib/cmdline.c next_arg) and a parameter pt adds would land inside it; close "
+                "the quote in the value on line {} of {} (or remove it), then run pt grub again",
+                path,
+                line,
+                variable,
+                line,
+                path));
+        }
     }
 
     // Every literal piece that reaches the kernel, in the order the kernel sees it.

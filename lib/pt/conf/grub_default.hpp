@@ -21,7 +21,10 @@ namespace pt::conf {
 // whitespace. Anything else that may change them (a command substitution, backticks, another
 // variable, an if/case/loop/function around the assignment, a value spanning lines, `+=`,
 // `unset`, `.`, `source`, `eval`) is a problem: pt reports it with its line and never writes.
-// Other variables (GRUB_DISTRIBUTOR=`lsb_release ...`) are skipped, whatever they hold.
+// Other variables (GRUB_DISTRIBUTOR=`lsb_release ...`) are skipped, whatever they hold, as long as
+// the file's quoting and nesting balance: an unclosed quote, backtick, $(, ${ or '(' anywhere
+// (outside comments), or an if/case/loop/brace group that is never closed, is a problem too,
+// because /bin/sh would read every later line, and anything pt appends, as part of it.
 
 inline constexpr std::string_view k_grub_cmdline_default = "GRUB_CMDLINE_LINUX_DEFAULT";
 inline constexpr std::string_view k_grub_cmdline = "GRUB_CMDLINE_LINUX";
@@ -52,6 +55,11 @@ struct GrubAssignment {
 struct GrubProblem {
     std::size_t line = 0;
     std::string message; // "GRUB_CMDLINE_LINUX_DEFAULT is built by a command substitution"
+    // For syntax pt cannot account for (an unbalanced quote, backtick, $(, ${, parenthesis or
+    // if/case/loop/brace anywhere in the file): the fix without the file, "close the double quote
+    // (\") opened on line 7". Empty for a construct that is merely not a plain assignment.
+    std::string fix;
+    bool unbalanced = false;
 };
 
 struct GrubDefault {

@@ -269,6 +269,16 @@ std::vector<ParamToken> tokenize_params(std::string_view text) {
     return tokens;
 }
 
+std::optional<std::size_t> unclosed_quote(std::string_view text) {
+    std::optional<std::size_t> open;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '"') {
+            open = open ? std::nullopt : std::optional<std::size_t>(i);
+        }
+    }
+    return open;
+}
+
 ParamRule param_rule(std::string_view name) {
     static constexpr std::array<std::string_view, 2> option_lists = {"intel_iommu", "iommu"};
     // initcall_blacklist: every occurrence adds to the list (init/main.c initcall_blacklist);
@@ -352,6 +362,18 @@ std::string with_first_line(std::string_view text, std::string_view line) {
 KernelCmdlineEdit
 edit_kernel_cmdline(std::string_view text, const std::vector<ParamOp>& ops, std::string_view path) {
     const auto file = split_kernel_cmdline(text);
+    if (const auto quote = unclosed_quote(file.first_line)) {
+        throw Error(fmt::format(
+            "{} line 1: the double quote (\") at column {} is never closed, so the kernel reads "
+            "everything after it as the value of one parameter (lib/cmdline.c next_arg: double "
+            "quotes group, nothing escapes them) and a parameter pt adds would land inside it; "
+            "close the quote opened at column {} of line 1 of {} (or remove it), then run pt grub "
+            "again",
+            path,
+            *quote + 1,
+            *quote + 1,
+            path));
+    }
     if (!has_root_param(file.first_line)) {
         throw Error(fmt::format(
             "{} line 1 has no root= parameter, and proxmox-boot-tool refresh refuses such a file; "

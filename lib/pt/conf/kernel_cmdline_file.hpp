@@ -27,6 +27,12 @@ struct ParamToken {
 // where each parameter is, so it can be replaced or removed without touching the rest.
 std::vector<ParamToken> tokenize_params(std::string_view text);
 
+// The byte offset of a double quote in `text` that is never closed, or nullopt. The kernel's own
+// rule (lib/cmdline.c next_arg): a double quote starts or ends a quoted run inside a parameter,
+// nothing escapes it, and an unclosed one runs to the end of the line, so everything after it is
+// part of one parameter's value; a parameter appended there would never be seen as one.
+std::optional<std::size_t> unclosed_quote(std::string_view text);
+
 // How repeated occurrences of a parameter combine, which decides whether "set" replaces a value
 // or adds another occurrence.
 enum class ParamRule {
@@ -121,8 +127,9 @@ struct KernelCmdlineEdit {
 };
 
 // The pure transform for /etc/kernel/cmdline: applies `ops` to the first line only (new
-// parameters go at its end). Throws pt::Error naming `path` when the result would lack root=
-// (proxmox-boot-tool would refuse it), including when the file had none to begin with.
+// parameters go at its end). Throws pt::Error naming `path` when the first line has an unclosed
+// double quote (unclosed_quote), or when the result would lack root= (proxmox-boot-tool would
+// refuse it), including when the file had none to begin with.
 KernelCmdlineEdit edit_kernel_cmdline(std::string_view text,
                                       const std::vector<ParamOp>& ops,
                                       std::string_view path = "/etc/kernel/cmdline");

@@ -42,6 +42,159 @@ std::vector<RawLine> split_lines(std::string_view text) {
     return out;
 }
 
+// ---- PVE::SectionConfig::parse_config (pve-common src/PVE/SectionConfig.pm), with the section
+// header of PVE::Mapping::PCI::parse_section_header (pve-guest-common src/PVE/Mapping/PCI.pm),
+// followed line by line, because where Proxmox sees a section decides where a map line counts:
+//   - the text is split at "\n" only; a "\r" stays in its line;
+//   - a line matching /^\s*#/ is skipped everywhere, even inside a section, and ends nothing;
+//   - outside a section, an empty line (or "0": Perl's false) is skipped; /^(\S+)\s*$/ starts a
+//     section named $1 (skipped whole when $1 is not a pve-configid); any other line is warned
+//     about and ignored;
+//   - inside a section, the next false line (empty or "0") ends it; /^\s+(\S+)(\s+(.*\S))?\s*$/
+//     is a property (key $1, value $3); any other line, a stray unindented one or a
+//     whitespace-only one (a CRLF file's "\r" too), is warned about and ignored and the section
+//     goes on;
+//   - `map` is an array property, so every map line is one more entry; a later section with the
+//     same ID replaces the earlier one.
+
+// Perl's \s (ASCII): space, \t, \n, \r, \f, \v.
+bool perl_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+std::string_view perl_trim(std::string_view text) {
+    while (!text.empty() && perl_space(text.front())) {
+        text.remove_prefix(1);
+    }
+    while (!text.empty() && perl_space(text.back())) {
+        text.remove_suffix(1);
+    }
+    return text;
+}
+
+bool is_comment(std::string_view line) {
+    std::size_t i = 0;
+    while (i < line.size() && perl_space(line[i])) {
+        ++i;
+    }
+    return i < line.size() && line[i] == '#';
+}
+
+// A property line: key and value (empty when the line has none).
+struct Property {
+    std::string_view key;
+    std::string_view value;
+};
+
+std::optional<Property> parse_property(std::string_view line) {
+    if (line.empty() || !perl_space(line.front())) {
+        return std::nullopt;
+    }
+    const auto body = perl_trim(line);
+    if (body.empty()) {
+        return std::nullopt;
+    }
+    std::size_t key_end = 0;
+    while (key_end < body.size() && !perl_space(body[key_end])) {
+        ++key_end;
+    }
+    return Property{body.substr(0, key_end), perl_trim(body.substr(key_end))};
+}
+
+// The section ID of a header line, or nullopt.
+std::optional<std::string_view> parse_header(std::string_view line) {
+    if (line.empty() || perl_space(line.front())) {
+        return std::nullopt;
+    }
+    std::size_t end = 0;
+    while (end < line.size() && !perl_space(line[end])) {
+        ++end;
+    }
+    if (!perl_trim(line.substr(end)).empty()) {
+        return std::nullopt;
+    }
+    return line.substr(0, end);
+}
+
+bool perl_false(std::string_view line) {
+    return line.empty() || line == "0";
+}
+
+struct CfgSection {
+    std::string id;
+    std::size_t header = 0;              // index into the lines
+    bool skipped = false;                // not a pve-configid: Proxmox skips the whole section
+    std::vector<std::size_t> properties; // indices of its property lines
+};
+
+struct Sections {
+    std::vector<CfgSection> sections;                         // in file order, duplicates included
+    std::vector<std::pair<std::size_t, std::string>> ignored; // line index, why
+};
+
+Sections scan_sections(const std::vector<RawLine>& lines) {
+    Sections out;
+    std::size_t i = 0;
+    const auto next = [&]() -> std::optional<std::size_t> {
+        while (i < lines.size()) {
+            const std::size_t index = i++;
+            if (!is_comment(lines[index].text)) {
+                return index;
+            }
+        }
+        return std::nullopt;
+    };
+    while (i < lines.size()) {
+        const auto at = next();
+        if (!at) {
+            break;
+        }
+        const auto text = lines[*at].text;
+        if (perl_false(text)) {
+            continue;
+        }
+        const auto id = parse_header(text);
+        if (!id) {
+            out.ignored.emplace_back(*at, "not a section header (a mapping ID alone on its line)");
+            continue;
+        }
+        CfgSection section{std::string(*id), *at, !is_config_id(*id), {}};
+        if (section.skipped) {
+            out.ignored.emplace_back(*at, "not a valid mapping ID: Proxmox skips the section");
+        }
+        while (const auto inner = next()) {
+            const auto line = lines[*inner].text;
+            if (perl_false(line)) {
+                break;
+            }
+            if (section.skipped) {
+                continue;
+            }
+            if (parse_property(line)) {
+                section.properties.push_back(*inner);
+            } else {
+                out.ignored.emplace_back(*inner,
+                                         fmt::format("not a property line of section {} (those "
+                                                     "start with whitespace); the section goes on",
+                                                     section.id));
+            }
+        }
+        out.sections.push_back(std::move(section));
+    }
+    return out;
+}
+
+// The section Proxmox uses for `id` (the last one of that ID), or nullptr.
+const CfgSection* effective_section(const Sections& sections, std::string_view id) {
+    const CfgSection* found = nullptr;
+    for (const auto& section : sections.sections) {
+        if (!section.skipped && section.id == id) {
+            found = &section;
+        }
+    }
+    return found;
+}
+
 bool is_vendor_device(std::string_view text) {
     if (text.size() != 9 || text[4] != ':') {
         return false;
@@ -147,29 +300,29 @@ const PciMapping* MappingFile::find(std::string_view id) const {
 
 MappingFile parse_mapping_file(std::string_view text) {
     MappingFile file;
-    bool in_section = false;
-    for (const auto& line : split_lines(text)) {
-        if (trim(line.text).empty()) {
-            in_section = false; // a blank line ends the section
+    const auto lines = split_lines(text);
+    const auto scanned = scan_sections(lines);
+    for (const auto& section : scanned.sections) {
+        if (section.skipped) {
             continue;
         }
-        if (line.text.front() == '#') {
-            continue;
+        PciMapping mapping{section.id, lines[section.header].number, {}};
+        for (const auto index : section.properties) {
+            const auto property = parse_property(lines[index].text);
+            if (property && property->key == "map") {
+                mapping.maps.push_back(parse_map(property->value, lines[index].number));
+            }
         }
-        if (!is_blank(line.text.front())) {
-            file.mappings.push_back(PciMapping{std::string(trim(line.text)), line.number, {}});
-            in_section = true;
-            continue;
-        }
-        if (!in_section) {
-            continue; // SectionConfig ignores property lines outside a section
-        }
-        const auto body = trim(line.text);
-        const auto space = std::min(body.find_first_of(" \t"), body.size());
-        if (body.substr(0, space) == "map") {
-            file.mappings.back().maps.push_back(parse_map(trim(body.substr(space)), line.number));
-        }
+        // A later section of the same ID replaces the earlier one (parse_config: $ids->{$id}).
+        std::erase_if(file.mappings, [&](const PciMapping& m) { return m.id == mapping.id; });
+        file.mappings.push_back(std::move(mapping));
     }
+    for (const auto& [index, why] : scanned.ignored) {
+        file.ignored.push_back({lines[index].number, std::string(lines[index].text), why});
+    }
+    std::sort(file.ignored.begin(),
+              file.ignored.end(),
+              [](const IgnoredLine& a, const IgnoredLine& b) { return a.line < b.line; });
     return file;
 }
 
@@ -204,29 +357,17 @@ std::string set_node_map(std::string_view text,
                          std::string_view path,
                          std::string_view value) {
     const auto lines = split_lines(text);
-    // The section's lines: from its header to the blank line (or the end).
-    std::optional<std::size_t> header;
-    std::size_t end = lines.size();
-    for (std::size_t i = 0; i < lines.size(); ++i) {
-        const auto& t = lines[i].text;
-        if (!header) {
-            if (!t.empty() && !is_blank(t.front()) && t.front() != '#' && trim(t) == mapping_id) {
-                header = i;
-            }
-            continue;
-        }
-        if (trim(t).empty()) {
-            end = i;
-            break;
-        }
-    }
+    const auto scanned = scan_sections(lines);
+    const CfgSection* section = effective_section(scanned, mapping_id);
     std::string out(text);
-    if (!header) {
+    if (!section) {
+        // A new section after an empty line, which ends whatever section the file ends in (a
+        // whitespace-only or "\r" line would not).
         std::string block;
         if (!out.empty() && out.back() != '\n') {
             block += "\n";
         }
-        if (!out.empty()) {
+        if (!out.empty() && !(out + block).ends_with("\n\n")) {
             block += "\n";
         }
         block += fmt::format("{}\n\tmap {}\n", mapping_id, value);
@@ -234,23 +375,16 @@ std::string set_node_map(std::string_view text,
     }
     std::vector<std::size_t> node_lines;
     std::optional<std::size_t> same_path;
-    std::size_t last = *header;
-    for (std::size_t i = *header + 1; i < end; ++i) {
-        const auto& t = lines[i].text;
-        if (t.empty() || t.front() == '#') {
+    for (const auto index : section->properties) {
+        const auto property = parse_property(lines[index].text);
+        if (!property || property->key != "map") {
             continue;
         }
-        last = i;
-        const auto body = trim(t);
-        const auto space = std::min(body.find_first_of(" \t"), body.size());
-        if (body.substr(0, space) != "map") {
-            continue;
-        }
-        const auto entry = parse_map(trim(body.substr(space)), lines[i].number);
+        const auto entry = parse_map(property->value, lines[index].number);
         if (entry.node == node) {
-            node_lines.push_back(i);
+            node_lines.push_back(index);
             if (to_lower(entry.path) == to_lower(path)) {
-                same_path = i;
+                same_path = index;
             }
         }
     }
@@ -260,17 +394,29 @@ std::string set_node_map(std::string_view text,
     }
     if (target) {
         const auto& line = lines[*target];
-        // Keep the line's own indentation and ending.
-        const auto indent = line.text.substr(0, line.text.find_first_not_of(" \t"));
-        const std::string replacement = fmt::format("{}map {}", indent, value);
+        if (parse_property(line.text)->value == value) {
+            return out;
+        }
+        // Keep the line's own indentation and ending (a "\r" of CRLF included).
+        std::size_t indent = 0;
+        while (indent < line.text.size() && perl_space(line.text[indent])) {
+            ++indent;
+        }
+        const std::string_view cr = line.text.ends_with('\r') ? "\r" : "";
+        const std::string replacement =
+            fmt::format("{}map {}{}", line.text.substr(0, indent), value, cr);
         return out.replace(line.offset, line.text.size(), replacement);
     }
+    // After the section's last property line (or its header), before whatever ends it.
+    const std::size_t last =
+        section->properties.empty() ? section->header : section->properties.back();
     const auto& after = lines[last];
+    const std::string_view eol = after.text.ends_with('\r') ? "\r\n" : "\n";
     if (after.end == after.offset + after.text.size()) {
         // the last line of a file without a final newline
-        return out.insert(after.end, fmt::format("\n\tmap {}", value));
+        return out.insert(after.end, fmt::format("{}\tmap {}", eol, value));
     }
-    return out.insert(after.end, fmt::format("\tmap {}\n", value));
+    return out.insert(after.end, fmt::format("\tmap {}{}", value, eol));
 }
 
 std::vector<check::Finding> check_mappings(const MappingFile& file,
@@ -483,8 +629,34 @@ edit::Plan plan_mapping(const host::Root& root,
     const auto before =
         root.exists(k_mapping_file) ? std::optional(root.read_file(k_mapping_file)) : std::nullopt;
     const auto after = set_node_map(before.value_or(""), mapping_id, *node, path, value);
+    // What Proxmox will read back must be the entry just written (SectionConfig's rules, not the
+    // look of the text): otherwise refuse rather than write a line that lands elsewhere.
+    const auto reread = parse_mapping_file(after);
+    const auto* written = reread.find(mapping_id);
+    if (written == nullptr
+        || std::none_of(written->maps.begin(), written->maps.end(), [&](const MapEntry& e) {
+               return e.node == *node && e.value == value;
+           })) {
+        throw Error(fmt::format("cannot place the entry of node {} in mapping {} of {} so that "
+                                "Proxmox reads it there; add the line \"\tmap {}\" to that "
+                                "section by hand",
+                                *node,
+                                mapping_id,
+                                k_mapping_file,
+                                value));
+    }
     edit::Plan plan;
     plan.title = std::move(title);
+    if (before) {
+        for (const auto& ignored : parse_mapping_file(*before).ignored) {
+            plan.notes.push_back(fmt::format("{} line {} ({:?}) is ignored by Proxmox: {} "
+                                             "(pve-common PVE::SectionConfig::parse_config)",
+                                             k_mapping_file,
+                                             ignored.line,
+                                             ignored.text,
+                                             ignored.why));
+        }
+    }
     edit::add_file(
         plan,
         edit::FileEdit{std::string(k_mapping_file),

@@ -21,10 +21,12 @@ struct Topology;
 namespace pt::proxmox {
 
 // /etc/pve/mapping/pci.cfg, the cluster-wide PCI resource mappings of Proxmox VE 8 (ground truth
-// §2; pve-guest-common PVE/Mapping/PCI.pm over PVE::SectionConfig). A section is a header line
-// (the mapping ID, no leading whitespace), then property lines that start with whitespace
-// (`\tmap id=10de:2204,iommugroup=15,node=pve1,path=0000:01:00,subsystem-id=1458:403b`), ended by a
-// blank line; '#' lines are skipped.
+// §2; pve-guest-common src/PVE/Mapping/PCI.pm over pve-common src/PVE/SectionConfig.pm,
+// parse_config). A section is a header line (the mapping ID alone, no leading whitespace), then
+// property lines that start with whitespace
+// (`\tmap id=10de:2204,iommugroup=15,node=pve1,path=0000:01:00,subsystem-id=1458:403b`), ended by
+// an empty line only: a stray unindented line inside a section is ignored and the section goes on,
+// '#' lines are skipped anywhere. mapping.cpp follows parse_config line by line.
 
 inline constexpr std::string_view k_mapping_file = "/etc/pve/mapping/pci.cfg";
 
@@ -47,8 +49,16 @@ struct PciMapping {
     std::vector<MapEntry> maps;
 };
 
+// A line Proxmox's parser warns about and ignores ("ignore config line").
+struct IgnoredLine {
+    int line = 0;
+    std::string text;
+    std::string why;
+};
+
 struct MappingFile {
-    std::vector<PciMapping> mappings;
+    std::vector<PciMapping> mappings; // the sections Proxmox uses, a repeated ID only once
+    std::vector<IgnoredLine> ignored; // in line order
 
     // The mapping named `id`, or nullptr.
     const PciMapping* find(std::string_view id) const;
@@ -69,9 +79,12 @@ std::string format_map_value(std::string_view id,
                              const std::optional<std::string>& subsystem_id);
 
 // `text` with mapping `mapping_id`'s entry for `node` set to `value`; every other byte is kept.
-// The line to update is the node's line with the same path, else the node's only line; without
-// one, a new map line goes after the mapping's last line. A missing mapping is appended as a new
-// section (after a blank line). Returns `text` unchanged when it already says so.
+// The section is the one Proxmox uses for that ID (parse_config: the last of that ID). The line
+// to update is the node's map line with the same path, else the node's only one; without one, a
+// new map line goes right after the section's last property line (after its header when it has
+// none), before the empty line that ends it, with the line ending of that line (CRLF stays
+// CRLF). A missing mapping is appended as a new section after an empty line. Returns `text`
+// unchanged when it already says so.
 std::string set_node_map(std::string_view text,
                          std::string_view mapping_id,
                          std::string_view node,

@@ -116,8 +116,20 @@ suite_grub() {
     expect_exit 0
     expect_stdout_contains "nothing to do"
     run_pt grub --remove root --apply
+    expect_exit 2
+    expect_stderr_contains "--remove root: pt does not add, change or remove root="
+
+    TEST "systemd-boot: an unclosed double quote on the first line is refused, the file untouched"
+    use_root x570-two-gpus
+    mkdir -p "$ROOT/etc/kernel"
+    echo 1234-ABCD >"$ROOT/etc/kernel/proxmox-boot-uuids"
+    printf 'root=ZFS=rpool/ROOT/pve-1 boot=zfs dyndbg="file x.c +p quiet\n' >"$ROOT/etc/kernel/cmdline"
+    grub_snapshot
+    run_pt grub --iommu-pt --apply
     expect_exit 1
-    expect_stderr_contains "root="
+    expect_stderr_contains '/etc/kernel/cmdline line 1: the double quote (") at column 43 is never closed'
+    expect_stderr_contains "close the quote opened at column 43 of line 1 of /etc/kernel/cmdline (or remove it), then run pt grub again"
+    expect_file /etc/kernel/cmdline 'root=ZFS=rpool/ROOT/pve-1 boot=zfs dyndbg="file x.c +p quiet'
 
     TEST "unknown bootloader: status says how to tell, writes are refused"
     use_root x570-two-gpus
@@ -183,6 +195,73 @@ suite_grub() {
     printf '%s' 'GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT intel_iommu=on kvm.ignore_msrs=1"' >"$TESTDIR/want"
     cmp -s "$TESTDIR/want" "$ROOT/etc/default/grub.d/passthrough.cfg" || fail "the drop-in differs: $(cat "$ROOT/etc/default/grub.d/passthrough.cfg")"
     expect_file /etc/default/grub "$GRUB_DEBIAN"
+
+    TEST "an unclosed quote anywhere in the file: exit 1 with the exact fix; nothing written, every run"
+    grub_root iommu-off 'GRUB_DEFAULT=0
+GRUB_TIMEOUT=5
+GRUB_CMDLINE_LINUX_DEFAULT="quiet"
+
+
+# pt must not append below: sh would read it inside the quote
+GRUB_DISTRIBUTOR="Debian'
+    run_pt grub --iommu-pt --apply
+    expect_exit 1
+    expect_stderr_contains '/etc/default/grub line 7: the double quote (") opened on line 7 is never closed'
+    expect_stderr_contains 'close the double quote (") opened on line 7 of /etc/default/grub, then run pt grub again'
+    expect_unchanged
+    run_pt grub --iommu-pt --apply
+    expect_exit 1
+    expect_unchanged
+    run_pt grub --add iommu=pt --json
+    expect_exit 1
+    expect_unchanged
+
+    TEST "unclosed backtick, \$( and ( in a drop-in are refused too; quotes in comments are not"
+    grub_root iommu-off
+    mkdir -p "$ROOT/etc/default/grub.d"
+    printf '%s\n' 'GRUB_DISTRIBUTOR=`lsb_release -i -s' >"$ROOT/etc/default/grub.d/a.cfg"
+    grub_snapshot
+    run_pt grub --iommu-pt --apply
+    expect_exit 1
+    expect_stderr_contains '/etc/default/grub.d/a.cfg line 1: the backtick (`) opened on line 1 is never closed'
+    expect_unchanged
+    printf '%s\n' 'GRUB_DISTRIBUTOR=$(lsb_release -i -s' >"$ROOT/etc/default/grub.d/a.cfg"
+    grub_snapshot
+    run_pt grub --iommu-pt --apply
+    expect_exit 1
+    expect_stderr_contains 'the command substitution $( opened on line 1 is never closed'
+    printf '%s\n' '(' 'GRUB_TIMEOUT=3' >"$ROOT/etc/default/grub.d/a.cfg"
+    grub_snapshot
+    run_pt grub --iommu-pt --apply
+    expect_exit 1
+    expect_stderr_contains "the '(' opened on line 1 is never closed"
+    expect_unchanged
+    printf '%s\n' "# don't \"worry\" (about \`this" 'GRUB_TIMEOUT=3 # it'"'"'s fine' >"$ROOT/etc/default/grub.d/a.cfg"
+    run_pt grub --iommu-pt --apply
+    expect_exit 0
+    run_pt grub --iommu-pt --apply
+    expect_exit 0
+    expect_stdout_contains "nothing to do"
+
+    TEST "--add/--remove root, BOOT_IMAGE, initrd: usage error on GRUB too; empty values name the flag"
+    grub_root iommu-off
+    for param in root= root root=/dev/sdb1 BOOT_IMAGE=/x initrd=/initrd.img; do
+        run_pt grub --add "$param" --apply
+        expect_exit 2
+        expect_stderr_contains "--add $param: pt does not add, change or remove"
+    done
+    run_pt grub --remove BOOT_IMAGE --apply
+    expect_exit 2
+    expect_stderr_contains "BOOT_IMAGE= is set by GRUB"
+    run_pt grub --remove initrd --apply
+    expect_exit 2
+    expect_stderr_contains "initrd= is written by the boot entry"
+    for flag in --add --remove --vfio-ids; do
+        run_pt grub "$flag" '' --apply
+        expect_exit 2
+        expect_stderr_contains "$flag: the value is empty"
+    done
+    expect_unchanged
 
     TEST "unparsable file: exit 1 naming the line, the file untouched"
     grub_root iommu-off 'GRUB_DEFAULT=0

@@ -99,5 +99,46 @@ suite_mapping() {
     expect_exit 2
     run_pt mapping gpu0 0b:00 --check
     expect_exit 2
+    run_pt mapping '' 0b:00
+    expect_exit 2
+    expect_stderr_contains "NAME: the value is empty"
+    run_pt mapping gpu0 ''
+    expect_exit 2
+    expect_stderr_contains "SEL: the value is empty"
     expect_unchanged
+
+    TEST "a stray unindented line stays inside its section (SectionConfig): --apply, --check, again"
+    use_root pve-cluster
+    printf '%s\n' '' amdgpu \
+        '	map id=1002:73bf,node=pve2,path=0000:41:00' \
+        'stray line, ignored by Proxmox' \
+        '# a comment' \
+        '	map id=1002:73bf,node=pve3,path=0000:42:00' >>"$ROOT/$MAP_CFG"
+    cp "$ROOT/$MAP_CFG" "$TESTDIR/orig"
+    run_pt mapping amdgpu 0c:00
+    expect_exit 0
+    expect_stdout_contains 'note: /etc/pve/mapping/pci.cfg line 13 ("stray line, ignored by Proxmox") is ignored by Proxmox: not a property line of section amdgpu'
+    run_pt mapping amdgpu 0c:00 --apply
+    expect_exit 0
+    diff "$TESTDIR/orig" "$ROOT/$MAP_CFG" >"$TESTDIR/changed"
+    printf '%s\n' '15a16' '> 	map id=1002:73bf,iommugroup=17,node=pve1,path=0000:0c:00,subsystem-id=1da2:e438' >"$TESTDIR/want"
+    diff -u "$TESTDIR/want" "$TESTDIR/changed" >"$TESTDIR/diff" || fail "unexpected change:" "$(cat "$TESTDIR/diff")"
+    run_pt mapping amdgpu --check --json
+    expect_exit 0
+    expect_jq '[.findings[] | .id] == ["mapping.valid"]'
+    run_pt mapping amdgpu 0c:00 --apply
+    expect_exit 0
+    expect_stdout_contains "nothing to do"
+
+    TEST "CRLF pci.cfg: values read without the \\r, the new line keeps CRLF"
+    use_root pve-cluster
+    printf 'gpu9\r\n\tmap id=10de:2204,node=pve2,path=0000:41:00\r\n' >"$ROOT/$MAP_CFG"
+    run_pt mapping gpu9 0b:00 --apply
+    expect_exit 0
+    printf 'gpu9\r\n\tmap id=10de:2204,node=pve2,path=0000:41:00\r\n\tmap id=10de:2204,iommugroup=16,node=pve1,path=0000:0b:00,subsystem-id=1458:403b\r\n' >"$TESTDIR/want"
+    cmp -s "$TESTDIR/want" "$ROOT/$MAP_CFG" || fail "CRLF pci.cfg differs: $(od -c "$ROOT/$MAP_CFG" | head -20)"
+    run_pt mapping gpu9 --check
+    expect_exit 0
+    run_pt mapping gpu9 0b:00 --apply
+    expect_stdout_contains "nothing to do"
 }

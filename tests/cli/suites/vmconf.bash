@@ -185,6 +185,21 @@ suite_vmconf() {
     expect_exit 2
     expect_unchanged
 
+    TEST "an empty value is a usage error naming the flag, never a dropped option"
+    use_root pve-cluster
+    for flag in --romfile --rombar --mapping --remove; do
+        run_pt vmconf 100 0b:00 "$flag" '' --apply
+        expect_exit 2
+        expect_stderr_contains "$flag: the value is empty"
+    done
+    run_pt vmconf 100 '' --apply
+    expect_exit 2
+    expect_stderr_contains "SEL: the value is empty"
+    run_pt vmconf '' 0b:00 --apply
+    expect_exit 2
+    expect_stderr_contains "VMID: the value is empty"
+    expect_unchanged
+
     vm_realworld
 }
 
