@@ -5,8 +5,6 @@
 // own validation, so the fuzzer only asks what a user could ask; a refused word is dropped.
 #pragma once
 
-#include "fuzz_support.hpp"
-
 #include "pt/boot/cmdline_plan.hpp"
 #include "pt/conf/kernel_cmdline_file.hpp"
 #include "pt/error.hpp"
@@ -16,6 +14,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "fuzz_support.hpp"
 
 namespace pt::fuzz {
 
@@ -27,10 +27,10 @@ inline std::vector<conf::ParamOp> parse_ops(std::string_view control) {
         }
         try {
             auto param = boot::parse_request_param(word.substr(1), "--add");
-            ops.push_back({word.front() == '+' ? conf::ParamOp::Kind::set
-                                               : conf::ParamOp::Kind::remove,
-                           std::move(param),
-                           "fuzz"});
+            ops.push_back(
+                {word.front() == '+' ? conf::ParamOp::Kind::set : conf::ParamOp::Kind::remove,
+                 std::move(param),
+                 "fuzz"});
         } catch (const UsageError&) {
         }
     }
@@ -87,12 +87,12 @@ inline void check_effect(const std::vector<kernel::Param>& params,
                          const std::string& cmdline) {
     for (std::size_t i = 0; i < ops.size(); ++i) {
         const auto& op = ops[i];
-        const bool later = std::any_of(ops.begin() + static_cast<std::ptrdiff_t>(i) + 1,
-                                       ops.end(),
-                                       [&](const conf::ParamOp& o) {
-                                           return kernel::same_param_name(o.param.name,
-                                                                          op.param.name);
-                                       });
+        const bool later =
+            std::any_of(ops.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                        ops.end(),
+                        [&](const conf::ParamOp& o) {
+                            return kernel::same_param_name(o.param.name, op.param.name);
+                        });
         if (later) {
             continue;
         }
@@ -111,8 +111,8 @@ inline void check_effect(const std::vector<kernel::Param>& params,
             }
             continue;
         }
-        const auto rule = op.param.value ? conf::param_rule(op.param.name)
-                                         : conf::ParamRule::last_wins;
+        const auto rule =
+            op.param.value ? conf::param_rule(op.param.name) : conf::ParamRule::last_wins;
         if (rule == conf::ParamRule::last_wins) {
             require(!same.empty() && same.back()->value == op.param.value,
                     "the last occurrence of a set parameter lacks the requested value",
@@ -124,9 +124,8 @@ inline void check_effect(const std::vector<kernel::Param>& params,
             for (std::size_t k = 0; k < wanted.size(); ++k) {
                 const auto& want = wanted[k];
                 const auto against = opposite(op.param.name, want);
-                if (std::find(wanted.begin() + static_cast<std::ptrdiff_t>(k) + 1,
-                              wanted.end(),
-                              against)
+                if (std::find(
+                        wanted.begin() + static_cast<std::ptrdiff_t>(k) + 1, wanted.end(), against)
                     != wanted.end()) {
                     continue; // "on,off" asks for off in the end
                 }

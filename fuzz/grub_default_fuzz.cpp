@@ -8,10 +8,10 @@
 //   - edit_grub_cmdline either refuses (pt::Error, pt::UsageError) or gives texts that parse
 //     without problems, whose command line says what the ops asked, that are the input when no
 //     change is reported, and that a second edit leaves alone.
-#include "cmdline_ops.hpp"
-
 #include "pt/conf/grub_default.hpp"
 #include "pt/error.hpp"
+
+#include "cmdline_ops.hpp"
 
 using namespace pt;       // NOLINT(google-build-using-namespace): a fuzz target
 using namespace pt::fuzz; // NOLINT(google-build-using-namespace)
@@ -95,8 +95,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } catch (const Error& e) {
         fail("the second edit refuses the first edit's output", e.what());
     }
-    require(again.texts == edit.texts && again.changes.empty(),
-            "the edit is not idempotent",
-            all + (again.changes.empty() ? "" : " change: " + again.changes.front().change.describe()));
+    require(
+        again.texts == edit.texts && again.changes.empty(),
+        "the edit is not idempotent",
+        all + (again.changes.empty() ? "" : " change: " + again.changes.front().change.describe()));
     return 0;
 }

@@ -7,10 +7,10 @@
 //   - edit_kernel_cmdline either refuses (pt::Error / pt::UsageError) or: keeps every byte after
 //     the first line, keeps root=, makes the first line say what the ops asked (cmdline_ops.hpp),
 //     reports no change only when the text is unchanged, and a second edit changes nothing.
-#include "cmdline_ops.hpp"
-
 #include "pt/conf/kernel_cmdline_file.hpp"
 #include "pt/error.hpp"
+
+#include "cmdline_ops.hpp"
 
 using namespace pt;       // NOLINT(google-build-using-namespace): a fuzz target
 using namespace pt::fuzz; // NOLINT(google-build-using-namespace)

@@ -55,9 +55,9 @@ void text_seeds(const std::string& dir) {
     save_text(g,
               "dropin.txt",
               "+initcall_blacklist=sysfb_init +pcie_acs_override=downstream,multifunction\n"
-              + k_grub + std::string(1, '\0')
-              + "GRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT "
-                "video=efifb:off\"\n");
+                  + k_grub + std::string(1, '\0')
+                  + "GRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT "
+                    "video=efifb:off\"\n");
     save_text(g,
               "unquoted.txt",
               "+quiet -amd_iommu=on\nGRUB_CMDLINE_LINUX_DEFAULT=amd_iommu=on\n"
@@ -66,9 +66,7 @@ void text_seeds(const std::string& dir) {
 
     // kernel_cmdline_file: OPS \n FILE
     const std::string k = dir + "/kernel_cmdline_file";
-    save_text(k,
-              "zfs.txt",
-              "+intel_iommu=on +iommu=pt\nroot=ZFS=rpool/ROOT/pve-1 boot=zfs\n");
+    save_text(k, "zfs.txt", "+intel_iommu=on +iommu=pt\nroot=ZFS=rpool/ROOT/pve-1 boot=zfs\n");
     save_text(k,
               "lvm.txt",
               "+initcall_blacklist=sysfb_init -quiet\nroot=/dev/mapper/pve-root ro quiet "

@@ -8,13 +8,13 @@
 //   - after set_node_map the file parses to mapping MAPPING holding a map entry for NODE with
 //     exactly the new value, every other mapping keeps its entries, and a second set_node_map
 //     gives back the same bytes.
-#include "fuzz_support.hpp"
-
 #include "pt/proxmox/mapping.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <string>
+
+#include "fuzz_support.hpp"
 
 using namespace pt;       // NOLINT(google-build-using-namespace): a fuzz target
 using namespace pt::fuzz; // NOLINT(google-build-using-namespace)
@@ -28,10 +28,9 @@ bool node_name(std::string_view n) {
 }
 
 bool vendor_device(std::string_view t) {
-    return t.size() == 9 && t[4] == ':'
-           && std::all_of(t.begin(), t.end(), [](char c) {
-                  return c == ':' || std::isxdigit(static_cast<unsigned char>(c)) != 0;
-              });
+    return t.size() == 9 && t[4] == ':' && std::all_of(t.begin(), t.end(), [](char c) {
+               return c == ':' || std::isxdigit(static_cast<unsigned char>(c)) != 0;
+           });
 }
 
 bool mapping_path(std::string_view path) {

@@ -9,11 +9,11 @@
 //     `install MODULE /bin/false` or `softdep MODULE pre: PRE` to the file keeps every earlier
 //     command (the last may lose a trailing backslash), adds exactly that one, and makes
 //     is_blacklisted / module_option / is_install_disabled / softdep_pre say so.
-#include "fuzz_support.hpp"
-
 #include "pt/conf/modprobe.hpp"
 
 #include <algorithm>
+
+#include "fuzz_support.hpp"
 
 using namespace pt;       // NOLINT(google-build-using-namespace): a fuzz target
 using namespace pt::fuzz; // NOLINT(google-build-using-namespace)
@@ -47,8 +47,7 @@ void check_commands(std::string_view text, const std::vector<conf::ModprobeComma
         require(conf::normalise_module(c.module) == c.module, "a module not normalised");
         require(c.rest.empty()
                     || (std::string_view(" \t\r\f\v").find(c.rest.front()) == std::string::npos
-                        && std::string_view(" \t\r\f\v").find(c.rest.back())
-                               == std::string::npos),
+                        && std::string_view(" \t\r\f\v").find(c.rest.back()) == std::string::npos),
                 "an untrimmed rest",
                 show(c.rest));
     }
@@ -106,9 +105,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 "appending one command did not add one",
                 detail);
         for (std::size_t i = 0; i + 1 < commands.size(); ++i) {
-            require(same(grown[i], commands[i]),
-                    "appending a command changed an earlier one",
-                    detail);
+            require(
+                same(grown[i], commands[i]), "appending a command changed an earlier one", detail);
         }
         if (!commands.empty() && !open_end) {
             const auto& a = grown[commands.size() - 1];

@@ -8,12 +8,12 @@
 //     that is not added again, keeps a final newline, and a second
 //     edit changes nothing. (A request that adds and removes one module is not checked: the
 //     module moves to the end at every run.)
-#include "fuzz_support.hpp"
-
 #include "pt/conf/modprobe.hpp"
 #include "pt/conf/modules_file.hpp"
 
 #include <algorithm>
+
+#include "fuzz_support.hpp"
 
 using namespace pt;       // NOLINT(google-build-using-namespace): a fuzz target
 using namespace pt::fuzz; // NOLINT(google-build-using-namespace)
@@ -89,9 +89,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // (Without a final newline, removing the last line may leave the file ending in the newline
     // of a blank line before it, which then reads as a last, empty, unterminated line.)
     if (!appended && !text.empty() && !out.empty() && text.back() == '\n') {
-        require(out.back() == '\n',
-                "the final newline went without an append",
-                detail);
+        require(out.back() == '\n', "the final newline went without an append", detail);
     }
     require(conf::with_modules(out, add, remove) == out, "the edit is not idempotent", detail);
     return 0;

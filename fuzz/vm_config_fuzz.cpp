@@ -13,13 +13,13 @@
 //     changed, and applied a second time returns false and changes nothing;
 //   - a hostpci value without problems formats back to a value that parses the same, and
 //     set_item's value reads back after format and parse.
-#include "fuzz_support.hpp"
-
 #include "pt/proxmox/vm_config.hpp"
 #include "pt/strings.hpp"
 
 #include <algorithm>
 #include <tuple>
+
+#include "fuzz_support.hpp"
 
 using namespace pt;       // NOLINT(google-build-using-namespace): a fuzz target
 using namespace pt::fuzz; // NOLINT(google-build-using-namespace)
@@ -70,8 +70,8 @@ std::vector<std::pair<std::string, std::string>> values(const VmConfig& c, std::
         if (l.kind != ConfigLine::Kind::option) {
             continue;
         }
-        const auto it = std::find_if(
-            out.begin(), out.end(), [&](const auto& kv) { return kv.first == l.key; });
+        const auto it =
+            std::find_if(out.begin(), out.end(), [&](const auto& kv) { return kv.first == l.key; });
         if (it != out.end()) {
             it->second = l.value;
         } else {
@@ -117,9 +117,8 @@ void check_set_item(std::string_view value, std::string_view item, std::string_v
     const auto again = proxmox::parse_hostpci(formatted);
     const auto detail = show(value) + " set " + std::string(item) + "=" + std::string(item_value)
                         + " -> " + show(formatted);
-    const auto it = std::find_if(again.items.begin(), again.items.end(), [&](const auto& kv) {
-        return kv.first == item;
-    });
+    const auto it = std::find_if(
+        again.items.begin(), again.items.end(), [&](const auto& kv) { return kv.first == item; });
     require(it != again.items.end() && it->second == item_value,
             "set_item's value does not read back",
             detail);
@@ -163,11 +162,13 @@ bool apply(VmConfig& config, std::string_view word) {
     const auto others_pending = view(config, pending_before);
 
     const auto main_edit = [&](bool /*changed*/) {
-        require(view(config, 0) == others_main, "a main-section edit changed another section",
+        require(view(config, 0) == others_main,
+                "a main-section edit changed another section",
                 detail + " -> " + show(config.text()));
     };
     const auto pending_edit = [&](bool /*changed*/) {
-        require(values(config, 0) == main_before, "a pending edit changed the main section",
+        require(values(config, 0) == main_before,
+                "a pending edit changed the main section",
                 detail + " -> " + show(config.text()));
         const auto p = config.pending_section();
         require(p.has_value(), "no [PENDING] section after a pending edit", detail);
@@ -181,7 +182,8 @@ bool apply(VmConfig& config, std::string_view word) {
                     "creating [PENDING] changed another section",
                     detail + " -> " + show(config.text()));
         } else {
-            require(others == others_pending, "a pending edit changed another section",
+            require(others == others_pending,
+                    "a pending edit changed another section",
                     detail + " -> " + show(config.text()));
         }
     };
@@ -192,24 +194,28 @@ bool apply(VmConfig& config, std::string_view word) {
         case 's': {
             const bool c = config.set(key, value);
             main_edit(c);
-            require(config.get(key) == value, "set: the value does not read back",
+            require(config.get(key) == value,
+                    "set: the value does not read back",
                     detail + " -> " + show(config.text()));
             require(without(values(config, 0), key) == without(main_before, key),
-                    "set changed another key", detail + " -> " + show(config.text()));
+                    "set changed another key",
+                    detail + " -> " + show(config.text()));
             return c;
         }
         case 'r': {
             const bool c = config.remove(key);
             main_edit(c);
             require(!config.get(key), "remove: the key is still there", detail);
-            require(values(config, 0) == without(main_before, key), "remove changed another key",
+            require(values(config, 0) == without(main_before, key),
+                    "remove changed another key",
                     detail + " -> " + show(config.text()));
             return c;
         }
         case 'p': {
             const bool c = config.set_pending(key, value);
             pending_edit(c);
-            require(config.get_pending(key) == value, "set_pending: the value does not read back",
+            require(config.get_pending(key) == value,
+                    "set_pending: the value does not read back",
                     detail + " -> " + show(config.text()));
             if (pending_before) {
                 require(without(values(config, *config.pending_section()), key)
@@ -275,8 +281,8 @@ bool apply(VmConfig& config, std::string_view word) {
             }
             const bool c = config.set(key, formatted);
             main_edit(c);
-            require(config.get(key) == formatted, "set: the hostpci value does not read back",
-                    detail);
+            require(
+                config.get(key) == formatted, "set: the hostpci value does not read back", detail);
             return c;
         }
         default:
@@ -296,8 +302,8 @@ bool apply(VmConfig& config, std::string_view word) {
     if (op == 'h') {
         const auto current = config.get(key).value_or("");
         auto parsed = proxmox::parse_hostpci(current);
-        proxmox::set_item(parsed, value.substr(0, value.find('=')),
-                          value.substr(value.find('=') + 1));
+        proxmox::set_item(
+            parsed, value.substr(0, value.find('=')), value.substr(value.find('=') + 1));
         require(!config.set(key, proxmox::format_hostpci(parsed)), "set_item then set twice");
     } else {
         const bool second = op == 's'   ? config.set(key, value)
@@ -306,10 +312,12 @@ bool apply(VmConfig& config, std::string_view word) {
                             : op == 'q' ? config.remove_pending(key)
                             : op == 'd' ? config.add_pending_delete(key)
                                         : config.remove_pending_delete(key);
-        require(!second, "an edit applied twice reports a change the second time",
+        require(!second,
+                "an edit applied twice reports a change the second time",
                 std::string(word) + " on " + show(once) + " -> " + show(config.text()));
     }
-    require(config.text() == once, "an edit applied twice changes the text",
+    require(config.text() == once,
+            "an edit applied twice changes the text",
             std::string(word) + " on " + show(once) + " -> " + show(config.text()));
     return true;
 }
