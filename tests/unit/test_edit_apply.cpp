@@ -10,6 +10,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -583,4 +586,94 @@ TEST_CASE("edit::fnv1a64", "[edit][journal]") {
     CHECK(pt::edit::fnv1a64("") == "cbf29ce484222325");
     CHECK(pt::edit::fnv1a64("a") == "af63dc4c8601ec8c");
     CHECK(pt::edit::fnv1a64("foobar") == "85944171f73967e8");
+}
+
+TEST_CASE("edit::apply: a full disk at the journal's last mark says every change is made",
+          "[edit][apply][journal]") {
+    TempRoot tmp;
+    const Root root(tmp.path());
+    tmp.write("/etc/a", "a\n");
+    const auto plan = plan_line(root, "/etc/a", "new");
+    auto options = quick();
+    options.now = std::chrono::system_clock::from_time_t(1764843330); // 2025-12-04T10:15:30Z
+    const std::string id = "20251204T101530Z-001";
+    // The first write of the manifest (status applying) succeeds; the last one fails.
+    pt::host::fail_next_write_to("/var/lib/pt/journal/" + id + "/manifest.json", ENOSPC, 1);
+    std::string error;
+    try {
+        apply(plan, root, options);
+    } catch (const pt::Error& e) {
+        error = e.what();
+    }
+    CHECK_THAT(error,
+               Catch::Contains("No space left on device")
+                   && Catch::Contains("every change IS made: /etc/a (modify)")
+                   && Catch::Contains("journal entry " + id + " could not be marked finished")
+                   && Catch::Contains("then run: update-initramfs -u -k all"));
+    CHECK(slurp(tmp.host("/etc/a")) == "a\nnew\n");
+    auto entries = pt::edit::list_entries(root);
+    REQUIRE(entries.size() == 1);
+    CHECK(entries[0].status == EntryStatus::applying);
+
+    // The next apply recognises the entry, says so, and marks it; undo restores from it.
+    tmp.write("/etc/b", "b\n");
+    const auto next = apply(plan_line(root, "/etc/b", "new"), root, quick());
+    REQUIRE(next.notes.size() == 1);
+    CHECK_THAT(next.notes[0],
+               Catch::Contains("journal entry " + id) && Catch::Contains("interrupted"));
+    entries = pt::edit::list_entries(root);
+    REQUIRE(entries.size() == 2);
+    CHECK(entries[0].status == EntryStatus::failed);
+    REQUIRE(pt::edit::undo_last(root, {}));
+    REQUIRE(pt::edit::undo_last(root, {}));
+    CHECK(slurp(tmp.host("/etc/a")) == "a\n");
+    CHECK(slurp(tmp.host("/etc/b")) == "b\n");
+}
+
+TEST_CASE("edit::apply: an immutable file fails the apply before anything is half-written",
+          "[edit][apply][mount]") {
+    TempRoot tmp;
+    const Root root(tmp.path());
+    tmp.write("/etc/a", "a\n");
+    tmp.write("/etc/x/b", "b\n");
+    Mount mount;
+    if (!mount.tmpfs(tmp.host("/etc/x"))) {
+        WARN("SKIPPED: no tmpfs mount here (not root, or not allowed): the immutable case needs "
+             "one (tmpfs takes chattr +i since Linux 6.0)");
+        return;
+    }
+    tmp.write("/etc/x/b", "b\n");
+    const int fd = ::open(tmp.host("/etc/x/b").c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    int flags = 0;
+    bool immutable = ::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
+    if (immutable) {
+        flags |= FS_IMMUTABLE_FL;
+        immutable = ::ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0;
+    }
+    ::close(fd);
+    if (!immutable) {
+        WARN("SKIPPED: this kernel's tmpfs refuses chattr +i");
+        return;
+    }
+    Plan plan = plan_line(root, "/etc/a", "new");
+    for (const auto& file : plan_line(root, "/etc/x/b", "new").files) {
+        add_file(plan, file);
+    }
+    std::string error;
+    try {
+        apply(plan, root, quick());
+    } catch (const pt::Error& e) {
+        error = e.what();
+    }
+    CHECK_THAT(error,
+               Catch::Contains("Operation not permitted")
+                   && Catch::Contains("written before the failure: /etc/a (modify)")
+                   && Catch::Contains("not written (still as before): /etc/x/b (modify)"));
+    CHECK(slurp(tmp.host("/etc/x/b")) == "b\n");
+    CHECK(std::distance(fs::directory_iterator(tmp.host("/etc/x")), fs::directory_iterator()) == 1);
+    const int fd2 = ::open(tmp.host("/etc/x/b").c_str(), O_RDONLY | O_CLOEXEC);
+    flags &= ~FS_IMMUTABLE_FL;
+    ::ioctl(fd2, FS_IOC_SETFLAGS, &flags);
+    ::close(fd2);
 }

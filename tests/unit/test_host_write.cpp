@@ -317,3 +317,99 @@ TEST_CASE("host::make_dirs and make_dir", "[host][write]") {
     CHECK_FALSE(pt::host::make_dir(root, "/var/lib/pt/journal"));
     CHECK(pt::host::make_dir(root, "/var/lib/pt/journal/x"));
 }
+
+TEST_CASE("host writers stay inside the root: links out of it are refused, never followed",
+          "[host][write][containment]") {
+    TempRoot tmp;
+    const Root root(tmp.path());
+    const fs::path outside = tmp.path().parent_path() / (tmp.path().filename().string() + ".out");
+    fs::create_directories(outside);
+
+    struct Cleanup {
+        fs::path dir;
+
+        ~Cleanup() { fs::remove_all(dir); }
+    } cleanup{outside};
+
+    tmp.write("/etc/keep", "keep\n");
+    fs::create_directories(tmp.host("/var/lib/pt"));
+
+    SECTION("a dangling relative link that climbs out, at a file pt writes") {
+        fs::create_symlink("../../" + outside.filename().string() + "/target",
+                           tmp.host("/etc/modules"));
+        CHECK_FALSE(pt::host::read_if_exists(root, "/etc/modules"));
+        CHECK_THROWS_WITH(pt::host::replace_file(root, "/etc/modules", "vfio\n", FileMeta{}),
+                          Catch::Contains("/etc/modules: it is a symbolic link to")
+                              && Catch::Contains("which leaves the root"));
+    }
+    SECTION("an absolute link at a file pt writes is read inside the root, where it is missing") {
+        fs::create_symlink(outside / "target", tmp.host("/etc/modules"));
+        CHECK_THROWS_WITH(pt::host::replace_file(root, "/etc/modules", "vfio\n", FileMeta{}),
+                          Catch::Contains("which does not exist inside the root"));
+    }
+    SECTION("the lock is never opened through a link") {
+        fs::create_symlink(outside / "lock", tmp.host("/var/lib/pt/lock"));
+        CHECK_THROWS_WITH(pt::host::lock_file(root,
+                                              "/var/lib/pt/lock",
+                                              std::chrono::milliseconds(10),
+                                              std::chrono::milliseconds(1000),
+                                              {}),
+                          Catch::Contains("/var/lib/pt/lock: it is a symbolic link to"));
+    }
+    SECTION("a folder pt creates that is a link out of the root") {
+        fs::create_symlink("../../../" + outside.filename().string(),
+                           tmp.host("/var/lib/pt/journal"));
+        CHECK_THROWS_WITH(pt::host::make_dirs(root, "/var/lib/pt/journal/x"),
+                          Catch::Contains("/var/lib/pt/journal: it is a symbolic link to"));
+    }
+    SECTION("a sysfs attribute that is a link") {
+        fs::create_directories(tmp.host("/sys/devices/x"));
+        fs::create_symlink(outside / "attr", tmp.host("/sys/devices/x/driver_override"));
+        CHECK_THROWS_WITH(pt::host::write_attr(root, "/sys/devices/x/driver_override", "vfio-pci"),
+                          Catch::Contains("it is a symbolic link"));
+    }
+    CHECK(fs::is_empty(outside));
+    CHECK(slurp(tmp.host("/etc/keep")) == "keep\n");
+}
+
+TEST_CASE("host reads refuse what is not a regular file, and never cut a file short",
+          "[host][root]") {
+    TempRoot tmp;
+    const Root root(tmp.path());
+    SECTION("a FIFO is refused at once, not waited on") {
+        fs::create_directories(tmp.host("/etc"));
+        REQUIRE(::mkfifo(tmp.host("/etc/fifo").c_str(), 0644) == 0);
+        CHECK_THROWS_WITH(root.read_file("/etc/fifo"), Catch::Contains("it is a FIFO"));
+        CHECK_THROWS_WITH(pt::host::read_if_exists(root, "/etc/fifo"),
+                          Catch::Contains("it is a FIFO"));
+        CHECK_THROWS_WITH(pt::host::replace_file(root, "/etc/fifo", "x", FileMeta{}),
+                          Catch::Contains("not a regular file"));
+    }
+    SECTION("a file over the limit names its size") {
+        tmp.write("/etc/big", "x");
+        fs::resize_file(tmp.host("/etc/big"), Root::k_text_limit + 10);
+        CHECK_THROWS_WITH(root.read_file("/etc/big"),
+                          Catch::Contains("is 16777226 bytes and pt reads at most 16777216"));
+    }
+    SECTION("a file of exactly the limit is read whole") {
+        tmp.write("/etc/full", "x");
+        fs::resize_file(tmp.host("/etc/full"), Root::k_text_limit);
+        CHECK(root.read_file("/etc/full").size() == Root::k_text_limit);
+    }
+}
+
+TEST_CASE("host::remove_temp_files removes pt's own leftovers only", "[host][write]") {
+    TempRoot tmp;
+    const Root root(tmp.path());
+    tmp.write("/etc/d/.grub.pt-a1b2c3", "half");
+    tmp.write("/etc/d/.grub.pt-A1B2C3", "other");
+    tmp.write("/etc/d/.grub.pt-a1b2c", "other");
+    tmp.write("/etc/d/grub.pt-a1b2c3", "other");
+    tmp.write("/etc/d/grub", "kept");
+    CHECK(pt::host::remove_temp_files(root, "/etc/d")
+          == std::vector<std::string>{"/etc/d/.grub.pt-a1b2c3"});
+    CHECK(entries(tmp.host("/etc/d")) == 4);
+    CHECK(pt::host::remove_temp_files(root, "/etc/missing").empty());
+    CHECK(pt::host::is_temp_name(".pt-vfio.conf.pt-0zz9aa"));
+    CHECK_FALSE(pt::host::is_temp_name(".pt-x"));
+}

@@ -161,9 +161,17 @@ host::ForeignLock foreign_lock(std::string_view path) {
 }
 
 // The folders pt writes on this host: those of `plan`'s files, of every journal entry's files,
-// and the journal's own folders. Only there may a temporary file be pt's own leftover.
-std::set<std::string> written_folders(const std::vector<JournalEntry>& entries, const Plan& plan) {
+// and the journal's own folders (an entry killed before its manifest was written included).
+// Only there may a temporary file be pt's own leftover.
+std::set<std::string> written_folders(const host::Root& root,
+                                      const std::vector<JournalEntry>& entries,
+                                      const Plan& plan) {
     std::set<std::string> folders{std::string(k_journal_dir)};
+    for (const auto& name : root.list(k_journal_dir)) {
+        if (!name.empty() && name[0] != '.') {
+            folders.insert(entry_dir(name));
+        }
+    }
     for (const auto& file : plan.files) {
         folders.insert(parent_of(file.path));
     }
@@ -189,7 +197,7 @@ std::vector<std::string> mend_interrupted(const host::Root& root, const Plan& pl
                                     "plan were checked for leftovers",
                                     e.what()));
     }
-    for (const auto& folder : written_folders(entries, plan)) {
+    for (const auto& folder : written_folders(root, entries, plan)) {
         for (const auto& path : host::remove_temp_files(root, folder)) {
             notes.push_back(
                 fmt::format("removed {}, a temporary file left by an interrupted pt", path));
