@@ -79,6 +79,7 @@ pkg_dpkg() {
 # Debian N (one package per release; cmake/Packaging.cmake), nothing elsewhere.
 pkg_version_suffix() {
     (
+        # shellcheck source=/dev/null
         . /etc/os-release
         [ "${ID:-}" = debian ] && [[ ${VERSION_ID:-} =~ ^[0-9]+ ]] && printf '~deb%su1\n' "${BASH_REMATCH[0]}"
     ) || true
