@@ -89,7 +89,24 @@ set(CPACK_PACKAGE_CONTACT "${PT_PACKAGE_MAINTAINER}")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_PACKAGE_DIRECTORY ${PROJECT_BINARY_DIR}/package)
-set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT) # pt_0.1.0_amd64.deb
+# One package per Debian release, each built on its release (the libraries differ: libfmt9 on
+# Debian 12, libfmt10 on 13): version VERSION~debNu1, from the build machine's /etc/os-release
+# (Proxmox VE keeps Debian's). apt orders 0.1.0~deb12u1 < 0.1.0~deb13u1 < 0.1.0, so upgrading a
+# host from Debian 12 to 13 (Proxmox VE 8 to 9) moves it to the package built for 13.
+set(PT_OS_SUFFIX "")
+if(EXISTS /etc/os-release)
+  file(STRINGS /etc/os-release PT_OS_ID REGEX "^ID=")
+  file(STRINGS /etc/os-release PT_OS_VERSION_ID REGEX "^VERSION_ID=")
+  string(REGEX REPLACE "^ID=\"?([^\"]*)\"?$" "\\1" PT_OS_ID "${PT_OS_ID}")
+  string(REGEX REPLACE "^VERSION_ID=\"?([0-9]+).*$" "\\1" PT_OS_VERSION_ID "${PT_OS_VERSION_ID}")
+  if(PT_OS_ID STREQUAL "debian" AND PT_OS_VERSION_ID MATCHES "^[0-9]+$")
+    set(PT_OS_SUFFIX "~deb${PT_OS_VERSION_ID}u1")
+  endif()
+endif()
+set(PT_PACKAGE_VERSION_SUFFIX "${PT_OS_SUFFIX}" CACHE STRING
+    "Appended to the project version for the Debian package (~debNu1 on Debian N)")
+set(CPACK_DEBIAN_PACKAGE_VERSION "${PROJECT_VERSION}${PT_PACKAGE_VERSION_SUFFIX}")
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT) # pt_0.1.0~deb12u1_amd64.deb
 set(CPACK_DEBIAN_COMPRESSION_TYPE xz)
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${PT_PACKAGE_MAINTAINER}")
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)

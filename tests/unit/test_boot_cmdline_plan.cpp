@@ -2,9 +2,8 @@
 #include "pt/boot/cmdline_plan.hpp"
 #include "pt/error.hpp"
 #include "pt/host/root.hpp"
+#include "support/catch.hpp"
 #include "support/temp_root.hpp"
-
-#include <catch2/catch.hpp>
 
 #include <string>
 #include <vector>

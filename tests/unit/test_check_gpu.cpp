@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "pt/check/host_context.hpp"
 #include "pt/error.hpp"
+#include "support/catch.hpp"
 #include "support/devices.hpp"
 #include "support/temp_root.hpp"
 
-#include <catch2/catch.hpp>
-
 #include <algorithm>
 #include <string>
+#include <string_view>
 
 using pt::check::Check;
 using pt::check::HostContext;
@@ -43,7 +43,11 @@ struct Fixture {
     }
 };
 
-const Check& find(const std::vector<Check>& checks, const std::string& id, std::size_t nth = 0) {
+// The ID is a string_view, not a const std::string&: with the latter, a literal made a temporary
+// std::string bound to a reference parameter, and `const auto& c = find(checks, "gpu.reset")`
+// could have referred to it for all GCC 14 knows (-Wdangling-reference). Now the only reference
+// argument is `checks`, which outlives `c`.
+const Check& find(const std::vector<Check>& checks, std::string_view id, std::size_t nth = 0) {
     for (const auto& c : checks) {
         if (c.finding.id == id && nth-- == 0) {
             return c;

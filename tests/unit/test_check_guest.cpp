@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "pt/check/verify.hpp"
 #include "pt/host/root.hpp"
+#include "support/catch.hpp"
 #include "support/temp_root.hpp"
-
-#include <catch2/catch.hpp>
 
 #include <string>
 

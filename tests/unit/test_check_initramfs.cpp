@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "pt/check/host_context.hpp"
+#include "support/catch.hpp"
 #include "support/temp_root.hpp"
-
-#include <catch2/catch.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "pt/check/verify.hpp"
-
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 
 #include <string>
 

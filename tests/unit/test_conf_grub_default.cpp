@@ -4,8 +4,7 @@
 // alternatives, single quotes); the cases are written here, not copied.
 #include "pt/conf/grub_default.hpp"
 #include "pt/error.hpp"
-
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 
 #include <string>
 #include <vector>

@@ -3,8 +3,7 @@
 // and without a trailing newline) and systemd-boot options lines with quoted values.
 #include "pt/conf/kernel_cmdline_file.hpp"
 #include "pt/error.hpp"
-
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 
 #include <string>
 #include <vector>

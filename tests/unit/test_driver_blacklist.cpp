@@ -3,9 +3,8 @@
 #include "pt/error.hpp"
 #include "pt/host/root.hpp"
 #include "pt/pci/topology.hpp"
+#include "support/catch.hpp"
 #include "support/temp_root.hpp"
-
-#include <catch2/catch.hpp>
 
 #include <optional>
 #include <string>

@@ -2,10 +2,9 @@
 #include "pt/driver/safety.hpp"
 #include "pt/host/root.hpp"
 #include "pt/pci/topology.hpp"
+#include "support/catch.hpp"
 #include "support/devices.hpp"
 #include "support/temp_root.hpp"
-
-#include <catch2/catch.hpp>
 
 #include <optional>
 #include <string>

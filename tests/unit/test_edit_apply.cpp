@@ -5,9 +5,9 @@
 #include "pt/error.hpp"
 #include "pt/host/root.hpp"
 #include "pt/host/write.hpp"
+#include "support/catch.hpp"
 #include "support/temp_root.hpp"
 
-#include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include <fcntl.h>

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "pt/edit/diff.hpp"
-
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 
 #include <map>
 #include <optional>

@@ -2,8 +2,7 @@
 #include "pt/edit/plan.hpp"
 #include "pt/edit/render.hpp"
 #include "pt/out/text.hpp"
-
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 
 #include <optional>
 #include <string>

@@ -2,9 +2,8 @@
 #include "pt/error.hpp"
 #include "pt/host/root.hpp"
 #include "pt/host/write.hpp"
+#include "support/catch.hpp"
 #include "support/temp_root.hpp"
-
-#include <catch2/catch.hpp>
 
 #include <sys/mount.h>
 #include <sys/stat.h>

@@ -2,8 +2,7 @@
 #include "pt/iommu/diagnosis.hpp"
 #include "pt/iommu/groups.hpp"
 #include "pt/kernel/host_facts.hpp"
-
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 
 #include <algorithm>
 #include <string>

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "pt/host/root.hpp"
 #include "pt/iommu/groups.hpp"
+#include "support/catch.hpp"
 #include "support/devices.hpp"
 #include "support/temp_root.hpp"
-
-#include <catch2/catch.hpp>
 
 #include <optional>
 #include <string>

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "pt/iommu/isolation.hpp"
+#include "support/catch.hpp"
 #include "support/devices.hpp"
-
-#include <catch2/catch.hpp>
 
 #include <optional>
 #include <string>

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "pt/host/root.hpp"
 #include "pt/kernel/host_facts.hpp"
+#include "support/catch.hpp"
 #include "support/temp_root.hpp"
-
-#include <catch2/catch.hpp>
 
 #include <optional>
 #include <string>

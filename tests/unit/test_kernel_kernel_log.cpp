@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "pt/host/root.hpp"
 #include "pt/kernel/kernel_log.hpp"
+#include "support/catch.hpp"
 #include "support/temp_root.hpp"
-
-#include <catch2/catch.hpp>
 
 #include <string>
 #include <vector>

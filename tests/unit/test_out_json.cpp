@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "pt/iommu/listing.hpp"
 #include "pt/out/json.hpp"
+#include "support/catch.hpp"
 #include "support/sample_host.hpp"
-
-#include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <stdexcept>

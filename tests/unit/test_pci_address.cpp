@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "pt/pci/address.hpp"
-
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 
 #include <algorithm>
 #include <string>

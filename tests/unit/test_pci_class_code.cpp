@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "pt/pci/class_code.hpp"
-
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 
 using namespace pt::pci;
 

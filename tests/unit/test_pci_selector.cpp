@@ -2,8 +2,7 @@
 #include "pt/error.hpp"
 #include "pt/pci/device.hpp"
 #include "pt/pci/selector.hpp"
-
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 
 #include <cstdint>
 #include <string>

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "pt/pci/sysfs_attr.hpp"
-
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 
 #include <cstdint>
 #include <optional>

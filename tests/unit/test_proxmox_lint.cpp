@@ -2,10 +2,9 @@
 #include "pt/host/root.hpp"
 #include "pt/pci/topology.hpp"
 #include "pt/proxmox/lint.hpp"
+#include "support/catch.hpp"
 #include "support/devices.hpp"
 #include "support/temp_root.hpp"
-
-#include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <string>

@@ -2,9 +2,8 @@
 #include "pt/error.hpp"
 #include "pt/pci/topology.hpp"
 #include "pt/proxmox/mapping.hpp"
+#include "support/catch.hpp"
 #include "support/devices.hpp"
-
-#include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <string>

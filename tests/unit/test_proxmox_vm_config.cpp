@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "pt/proxmox/vm_config.hpp"
-
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 
 #include <string>
 #include <vector>

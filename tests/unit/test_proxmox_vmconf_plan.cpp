@@ -7,9 +7,8 @@
 #include "pt/proxmox/lint.hpp"
 #include "pt/proxmox/vm_files.hpp"
 #include "pt/proxmox/vmconf_plan.hpp"
+#include "support/catch.hpp"
 #include "support/temp_root.hpp"
-
-#include <catch2/catch.hpp>
 
 #include <chrono>
 #include <string>

@@ -3,10 +3,9 @@
 #include "pt/host/write.hpp"
 #include "pt/pci/topology.hpp"
 #include "pt/rom/dump.hpp"
+#include "support/catch.hpp"
 #include "support/rom_builder.hpp"
 #include "support/temp_root.hpp"
-
-#include <catch2/catch.hpp>
 
 #include <fcntl.h>
 #include <pthread.h>

@@ -3,10 +3,9 @@
 #include "pt/error.hpp"
 #include "pt/host/root.hpp"
 #include "pt/rom/install.hpp"
+#include "support/catch.hpp"
 #include "support/rom_builder.hpp"
 #include "support/temp_root.hpp"
-
-#include <catch2/catch.hpp>
 
 TEST_CASE("rom::rom_file_name", "[rom][install]") {
     CHECK(pt::rom::rom_file_name("rtx3070") == "rtx3070.rom");

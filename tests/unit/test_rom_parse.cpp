@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "pt/rom/parse.hpp"
+#include "support/catch.hpp"
 #include "support/rom_builder.hpp"
-
-#include <catch2/catch.hpp>
 
 #include <string>
 #include <vector>

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "pt/out/text.hpp"
 #include "pt/rom/render.hpp"
+#include "support/catch.hpp"
 #include "support/rom_builder.hpp"
-
-#include <catch2/catch.hpp>
 
 namespace {
 

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "pt/error.hpp"
 #include "pt/snapshot/archive.hpp"
+#include "support/catch.hpp"
 #include "support/temp_root.hpp"
-
-#include <catch2/catch.hpp>
 
 #include <sys/stat.h>
 

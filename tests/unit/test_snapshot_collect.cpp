@@ -2,9 +2,8 @@
 #include "pt/host/root.hpp"
 #include "pt/snapshot/collect.hpp"
 #include "pt/snapshot/manifest.hpp"
+#include "support/catch.hpp"
 #include "support/temp_root.hpp"
-
-#include <catch2/catch.hpp>
 
 #include <sys/stat.h>
 #include <utime.h>

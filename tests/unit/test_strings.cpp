@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "pt/strings.hpp"
-
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 
 TEST_CASE("trim drops the C locale's blanks at both ends only") {
     CHECK(pt::trim("  vfio-pci\n") == "vfio-pci");

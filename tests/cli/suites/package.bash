@@ -1,5 +1,5 @@
 # The install tree and the Debian package: `cmake --install` puts every file where the docs say,
-# `cpack` builds pt_VERSION_ARCH.deb with the right control fields, dpkg installs it into a scratch
+# `cpack` builds pt_VERSION~debNu1_ARCH.deb (on Debian N) with the right control fields, dpkg installs it into a scratch
 # root where the installed pt runs and man finds every page, and remove/purge leave nothing
 # behind. Needs the build tree of $PT (found above it, or PT_BUILD_DIR); skips without cpack or
 # dpkg. Nothing here touches the machine's own dpkg database or /var/lib/pt.
@@ -75,14 +75,25 @@ pkg_dpkg() {
     dpkg --root="$sysroot" --log="$TESTDIR/dpkg.log" --force-not-root --force-script-chrootless "$@"
 }
 
+# pkg_version_suffix: what the package's version adds to pt's on this machine: ~debNu1 on
+# Debian N (one package per release; cmake/Packaging.cmake), nothing elsewhere.
+pkg_version_suffix() {
+    (
+        # shellcheck source=/dev/null
+        . /etc/os-release
+        [ "${ID:-}" = debian ] && [[ ${VERSION_ID:-} =~ ^[0-9]+ ]] && printf '~deb%su1\n' "${BASH_REMATCH[0]}"
+    ) || true
+}
+
 suite_package() {
-    local build version arch page name file deb staged sysroot needed lib path owner owners dep deps
-    local depends field shipped left real_before
+    local build version pkgversion arch page name file deb staged sysroot needed lib path owner owners
+    local dep deps depends field shipped left real_before
     build=$(pkg_build_dir)
     version=$("$PT" --version | sed -n 's/^pt //p')
+    pkgversion=$version$(pkg_version_suffix)
     arch=$(dpkg --print-architecture)
     staged=$WORK/staged
-    deb=$WORK/deb/pt_${version}_${arch}.deb
+    deb=$WORK/deb/pt_${pkgversion}_${arch}.deb
     sysroot=$WORK/sysroot
 
     TEST "cmake --install puts pt, pt.1 and a page per subcommand, completions and docs in place"
@@ -136,7 +147,15 @@ suite_package() {
     head -n 1 "$top/packaging/changelog" | grep -qF "pt ($version) " \
         || fail "packaging/changelog starts with '$(head -n 1 "$top/packaging/changelog")', not an entry for pt ($version)"
 
-    TEST "cpack builds pt_VERSION_ARCH.deb"
+    TEST "the per-release versions order as apt needs: ~deb12u1 < ~deb13u1 < the next release"
+    # A host upgraded from Debian 12 to 13 (Proxmox VE 8 to 9) must get the package built for 13.
+    dpkg --compare-versions "$version~deb12u1" lt "$version~deb13u1" \
+        || fail "dpkg orders $version~deb12u1 after $version~deb13u1"
+    dpkg --compare-versions "$version~deb13u1" lt "$version" || fail "dpkg orders $version~deb13u1 after $version"
+    dpkg --compare-versions "$version~deb13u1" lt "$version.1~deb12u1" \
+        || fail "dpkg orders $version~deb13u1 after $version.1~deb12u1"
+
+    TEST "cpack builds pt_VERSION~debNu1_ARCH.deb (pt_${pkgversion}_${arch}.deb here)"
     mkdir -p "$WORK/deb"
     (cd "$WORK/deb" && cpack -G DEB -B "$WORK/deb" --config "$build/CPackConfig.cmake") >"$TESTDIR/cpack.log" 2>&1 \
         || fail "cpack failed:" "$(tail -n 20 "$TESTDIR/cpack.log")"
@@ -144,7 +163,7 @@ suite_package() {
 
     TEST "the package's control fields: name, version, section, maintainer, description"
     dpkg-deb -f "$deb" >"$TESTDIR/control" 2>&1 || fail "dpkg-deb -f failed:" "$(cat "$TESTDIR/control")"
-    for field in "Package: pt" "Version: $version" "Architecture: $arch" "Section: admin" "Priority: optional"; do
+    for field in "Package: pt" "Version: $pkgversion" "Architecture: $arch" "Section: admin" "Priority: optional"; do
         grep -qxF "$field" "$TESTDIR/control" || fail "the control file lacks '$field':" "$(cat "$TESTDIR/control")"
     done
     for field in Maintainer Homepage Description Installed-Size; do
@@ -211,7 +230,7 @@ suite_package() {
     RC=$?
     expect_exit 0
     [ "$(dpkg-query --admindir="$sysroot/var/lib/dpkg" -W -f='${Status} ${Version}' pt 2>/dev/null)" = \
-        "install ok installed $version" ] || fail "dpkg does not record pt $version as installed in the scratch root"
+        "install ok installed $pkgversion" ] || fail "dpkg does not record pt $pkgversion as installed in the scratch root"
     "$sysroot/usr/bin/pt" --version >"$OUT" 2>"$ERR"
     RC=$?
     expect_exit 0
