@@ -116,6 +116,19 @@ std::string_view not_run_reason(const host::Root& root, const WriterOptions& opt
 
 } // namespace
 
+std::optional<std::chrono::system_clock::time_point> journal_time() {
+    const char* text = std::getenv("SOURCE_DATE_EPOCH"); // NOLINT(concurrency-mt-unsafe)
+    if (text == nullptr || *text == '\0') {
+        return std::nullopt;
+    }
+    char* end = nullptr;
+    const long long seconds = std::strtoll(text, &end, 10);
+    if (*end != '\0' || seconds < 0) {
+        return std::nullopt;
+    }
+    return std::chrono::system_clock::time_point(std::chrono::seconds(seconds));
+}
+
 int run_plan(const Globals& globals,
              const host::Root& root,
              const edit::Plan& plan,
@@ -147,6 +160,7 @@ int run_plan(const Globals& globals,
     edit::ApplyOptions apply_options;
     apply_options.run_follow_ups = reason.empty();
     apply_options.check_links = root.is_live();
+    apply_options.now = journal_time();
     apply_options.child_stdout_to_stderr = globals.json;
     apply_options.on_lock_wait = [&root] {
         fmt::print(stderr,

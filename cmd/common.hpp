@@ -7,6 +7,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -58,6 +60,11 @@ void add_writer_options(CLI::App& app, WriterOptions& options);
 // do" when empty; JSON with --json), or with --apply carries it out through edit::apply and
 // reports what was written, the journal entry, the commands run and whether to reboot.
 // Returns the exit code.
+// The time a journal entry is stamped with: SOURCE_DATE_EPOCH (seconds since 1970, UTC) when it
+// is set to a number, as reproducible builds use it, so that scripted runs (the README's
+// walk-through) get the same entry ids whatever second they run in; otherwise nullopt (now).
+std::optional<std::chrono::system_clock::time_point> journal_time();
+
 int run_plan(const Globals& globals,
              const host::Root& root,
              const edit::Plan& plan,

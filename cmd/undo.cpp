@@ -83,6 +83,7 @@ int list(const Globals& globals, const host::Root& root) {
 
 int undo(const Globals& globals, const host::Root& root) {
     edit::UndoOptions options;
+    options.now = journal_time();
     options.on_lock_wait = [&root] {
         fmt::print(stderr,
                    "pt: waiting for another pt to finish changing this host (lock {})...\n",

@@ -5,8 +5,7 @@
 #include "pt/conf/grub_default.hpp"
 #include "pt/error.hpp"
 #include "pt/kernel/cmdline.hpp"
-
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 
 #include <unistd.h>
 
