@@ -236,6 +236,10 @@ TEST_CASE("conf::grub: unbalanced shell syntax anywhere refuses the edit", "[con
         {"GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\r\n", "carriage return"},
         // sh assigns "quiet" and redirects to /dev/null: not the value "quiet>/dev/null".
         {"GRUB_CMDLINE_LINUX_DEFAULT=quiet>/dev/null\n", "followed by more shell code"},
+        // fuzz/regressions/grub_default/file-ending-in-backslash-min: the new line would be a
+        // continuation of the last one.
+        {"GRUB_TIMEOUT=5 \\", "the last line ends with a backslash"},
+        {"GRUB_TIMEOUT=5 \\\n", "the last line ends with a backslash"},
     };
     for (const auto& c : cases) {
         INFO(c.text);

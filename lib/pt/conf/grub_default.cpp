@@ -871,6 +871,28 @@ GrubEdit edit_grub_cmdline(const GrubConfig& config, const std::vector<ParamOp>&
         fresh.quote = Quote::double_quote;
         check_writable(fresh, *new_assignment, config.files.front().path);
         std::string& text = out.texts.front();
+        // A last line ending in an unescaped backslash would join the line pt adds to it
+        // (XCU 2.2.1: backslash-newline is a line continuation).
+        std::size_t end = text.size();
+        if (end > 0 && text[end - 1] == '\n') {
+            --end;
+        }
+        std::size_t backslashes = 0;
+        while (backslashes < end && text[end - 1 - backslashes] == '\\') {
+            ++backslashes;
+        }
+        if (backslashes % 2 == 1) {
+            const auto& path = config.files.front().path;
+            throw Error(fmt::format(
+                "{} line {}: the last line ends with a backslash, so "
+                "/bin/sh would join the {} line pt adds to it; remove the "
+                "backslash at the end of {} (or end the file with an empty "
+                "line), then run pt grub again",
+                path,
+                std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(end), '\n') + 1,
+                k_grub_cmdline_default,
+                path));
+        }
         if (!text.empty() && text.back() != '\n') {
             text += '\n';
         }
