@@ -106,7 +106,9 @@ TEST_CASE("boot request parameters", "[boot][plan]") {
                           Catch::StartsWith(std::string("--add '") + bad + "'")
                               && Catch::Contains("ends a command or redirects"));
     }
-    CHECK_THROWS_WITH(pt::boot::parse_request_param("a\x01b", "--add"),
+    CHECK_THROWS_WITH(pt::boot::parse_request_param("a\x01"
+                                                    "b",
+                                                    "--add"),
                       Catch::Contains("control character 0x01"));
     CHECK_THROWS_WITH(pt::boot::parse_request_param("#x", "--add"), Catch::Contains("comment"));
     // Other punctuation of real parameters is accepted (pt quotes it where sh needs that).

@@ -84,11 +84,11 @@ TEST_CASE("conf::edit_params rules", "[conf][cmdline]") {
               == "intel_iommu=igfx_off,on");
         CHECK(edit_line("intel_iommu=on intel_iommu=igfx_off", {set("intel_iommu", "on,igfx_off")})
               == "intel_iommu=on intel_iommu=igfx_off");
-        // The missing items join the last occurrence; an opposite is replaced in place.
+        // The missing items are one new parameter; an opposite is replaced in place.
         CHECK(edit_line("quiet intel_iommu=on", {set("intel_iommu", "on,igfx_off")})
-              == "quiet intel_iommu=on,igfx_off");
+              == "quiet intel_iommu=on intel_iommu=igfx_off");
         CHECK(edit_line("intel_iommu=off quiet", {set("intel_iommu", "on,igfx_off")})
-              == "intel_iommu=on,igfx_off quiet");
+              == "intel_iommu=on quiet intel_iommu=igfx_off");
         CHECK(edit_line("intel_iommu=off quiet", {set("intel_iommu", "on,igfx_off")})
               == edit_line(edit_line("intel_iommu=off quiet", {set("intel_iommu", "on,igfx_off")}),
                            {set("intel_iommu", "on,igfx_off")}));
@@ -109,7 +109,7 @@ TEST_CASE("conf::edit_params rules", "[conf][cmdline]") {
         CHECK(edit_line(once, {set("initcall_blacklist", "sysfb_init,foo")}) == once);
         CHECK(edit_line("initcall_blacklist=sysfb_init quiet",
                         {set("initcall_blacklist", "sysfb_init,foo")})
-              == "initcall_blacklist=sysfb_init,foo quiet");
+              == "initcall_blacklist=sysfb_init quiet initcall_blacklist=foo");
         CHECK(edit_line("initcall_blacklist=foo initcall_blacklist=sysfb_init",
                         {set("initcall_blacklist", "sysfb_init,foo")})
               == "initcall_blacklist=foo initcall_blacklist=sysfb_init");
@@ -153,6 +153,18 @@ TEST_CASE("conf::edit_params rules", "[conf][cmdline]") {
         const auto on_off = edit_params(
             {Segment{"intel_iommu=off"}}, 0, {set("intel_iommu", "on"), set("intel_iommu", "off")});
         CHECK(on_off.changes.empty());
+    }
+    SECTION("a flag and a value of one name: the later wins, and once only") {
+        // fuzz/regressions/kernel_cmdline_file/flag-and-value-of-same-param-min: every run added
+        // iommu=pt and turned it into the flag.
+        for (const auto& ops : std::vector<std::vector<ParamOp>>{{set("iommu", "pt"), set("iommu")},
+                                                                 {set("iommu"), set("iommu", "pt")},
+                                                                 {set("foo", "a"), set("foo")}}) {
+            const auto once = edit_line("root=/dev/sda1", ops);
+            CHECK(edit_line(once, ops) == once);
+        }
+        CHECK(edit_line("root=/dev/sda1", {set("iommu", "pt"), set("iommu")})
+              == "root=/dev/sda1 iommu");
     }
     SECTION("pieces next to a self-reference keep their separator") {
         Segment after{" iommu=pt", true, false};

@@ -168,9 +168,9 @@ std::vector<std::string> wanted_items(std::string_view name, std::string_view va
 // initcall_blacklist= (init/main.c initcall_blacklist adds every item of every occurrence). Each
 // requested item is compared on its own, never the whole value with one item, so a request
 // already satisfied changes nothing. An option_list item whose opposite comes last is replaced
-// inside that token; the items found nowhere go, together, at the end of the last occurrence
-// when it sits in segments[add_to] ("intel_iommu=on" -> "intel_iommu=on,igfx_off"), else into
-// one new parameter there.
+// inside that token; the items found nowhere are added together as one new parameter
+// ("intel_iommu=on" + "on,igfx_off" -> "intel_iommu=on intel_iommu=igfx_off"), as a single item
+// always was: existing tokens keep their bytes.
 void set_comma_items(std::vector<Segment>& segments,
                      std::size_t add_to,
                      const ParamOp& op,
@@ -217,21 +217,6 @@ void set_comma_items(std::vector<Segment>& segments,
                            op.reason});
     }
     if (missing.empty()) {
-        return;
-    }
-    const auto found = locate(segments, want.name);
-    if (!found.empty() && found.back().segment == add_to && found.back().token.param.value
-        && !found.back().token.param.value->empty()) {
-        const Located& where = found.back();
-        const std::string old_value = *where.token.param.value;
-        const std::string new_value = old_value + "," + join_commas(missing);
-        replace_token(segments[where.segment], where.token, new_value);
-        changes.push_back({ParamChange::Kind::replace,
-                           where.token.param.name,
-                           old_value,
-                           new_value,
-                           where.segment,
-                           op.reason});
         return;
     }
     const std::string value = join_commas(missing);
@@ -384,7 +369,24 @@ edit_params(std::vector<Segment> segments, std::size_t add_to, const std::vector
     }
     const std::vector<Segment> before = segments;
     EditResult result;
-    for (const auto& op : ops) {
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+        const auto& op = ops[i];
+        // A set that a later set of the same name overrides wholesale (a last_wins value, or a
+        // flag and a value of one name: "--add iommu=pt --add iommu") is skipped, or each run
+        // would add one and turn it into the other again.
+        const bool overridden =
+            op.kind == ParamOp::Kind::set
+            && std::any_of(ops.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                           ops.end(),
+                           [&](const ParamOp& later) {
+                               return later.kind == ParamOp::Kind::set
+                                      && kernel::same_param_name(later.param.name, op.param.name)
+                                      && (!op.param.value || !later.param.value
+                                          || param_rule(op.param.name) == ParamRule::last_wins);
+                           });
+        if (overridden) {
+            continue;
+        }
         if (op.kind == ParamOp::Kind::set) {
             apply_set(segments, add_to, op, result.changes);
         } else {

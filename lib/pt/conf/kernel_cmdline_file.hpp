@@ -95,17 +95,16 @@ struct EditResult {
 //                     later counts) against the options of every occurrence: nothing when the
 //                     option or its opposite (intel_iommu on/off, iommu pt/nopt) comes last as
 //                     the option; the opposite is replaced by it inside its token
-//                     ("intel_iommu=off,igfx_off" -> "intel_iommu=on,igfx_off"); options found
-//                     nowhere are appended to the last occurrence when it is in segments[add_to]
-//                     ("intel_iommu=on" -> "intel_iommu=on,igfx_off"), else added as one new
-//                     parameter of those options.
+//                     ("intel_iommu=off,igfx_off" -> "intel_iommu=on,igfx_off"); the options
+//                     found nowhere are added as one new parameter ("intel_iommu=on" + asked
+//                     "on,igfx_off" -> "intel_iommu=on intel_iommu=igfx_off").
 //   set, accumulate:  nothing when an occurrence has the value; else added. For
 //                     initcall_blacklist= each comma item on its own: the items no occurrence
-//                     lists are appended to the last occurrence in segments[add_to], else added
-//                     as one new parameter.
+//                     lists are added as one new parameter.
 //   remove:           every occurrence with the name (and the value, when given).
-// When the ops leave every segment's text as it was (ops that undo each other: foo=a then
-// foo=b on a line with foo=b), no change is reported.
+// A set op is skipped when a later set of the same name overrides it wholesale (a last_wins
+// value, or a flag and a value of one name). When the ops leave every segment's text as it was
+// (ops that undo each other: foo=on then foo=off on a line with foo=off), no change is reported.
 // Throws pt::UsageError when `add_to` is out of range.
 EditResult
 edit_params(std::vector<Segment> segments, std::size_t add_to, const std::vector<ParamOp>& ops);
