@@ -34,7 +34,24 @@ inline std::vector<conf::ParamOp> parse_ops(std::string_view control) {
         } catch (const UsageError&) {
         }
     }
-    return ops;
+    // boot::check_request refuses --add and --remove of the same parameter (the remove without a
+    // value or with the added one): a word contradicting an earlier one is dropped, as the CLI
+    // never asks for both.
+    std::vector<conf::ParamOp> kept;
+    for (auto& op : ops) {
+        const bool contradicts = std::any_of(kept.begin(), kept.end(), [&](const conf::ParamOp& k) {
+            if (k.kind == op.kind || !kernel::same_param_name(k.param.name, op.param.name)) {
+                return false;
+            }
+            const auto& remove = k.kind == conf::ParamOp::Kind::remove ? k.param : op.param;
+            const auto& add = k.kind == conf::ParamOp::Kind::set ? k.param : op.param;
+            return !remove.value || remove.value == add.value;
+        });
+        if (!contradicts) {
+            kept.push_back(std::move(op));
+        }
+    }
+    return kept;
 }
 
 inline std::vector<std::string> comma_items(const std::string& value) {

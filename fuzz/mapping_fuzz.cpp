@@ -27,10 +27,18 @@ bool node_name(std::string_view n) {
     });
 }
 
+// vvvv:dddd exactly, as plan_mapping prints IDs (hex4 + ':' + hex4): a ':' anywhere else
+// ("145::403b") is no ID pt would write.
 bool vendor_device(std::string_view t) {
-    return t.size() == 9 && t[4] == ':' && std::all_of(t.begin(), t.end(), [](char c) {
-               return c == ':' || std::isxdigit(static_cast<unsigned char>(c)) != 0;
-           });
+    if (t.size() != 9 || t[4] != ':') {
+        return false;
+    }
+    for (std::size_t i = 0; i < t.size(); ++i) {
+        if (i != 4 && std::isxdigit(static_cast<unsigned char>(t[i])) == 0) {
+            return false;
+        }
+    }
+    return true;
 }
 
 bool mapping_path(std::string_view path) {

@@ -97,6 +97,27 @@ TEST_CASE("boot request parameters", "[boot][plan]") {
         INFO(bad);
         CHECK_THROWS_AS(pt::boot::parse_request_param(bad, "--add"), pt::UsageError);
     }
+    // Characters that end a command or redirect in /bin/sh and in grub.cfg, control characters
+    // and a leading '#' (a grub.cfg comment): refused with the reason.
+    for (const char* bad : {"foo=x;reboot", "a&b", "a|b", "a<b", "a>b"}) {
+        INFO(bad);
+        CHECK_THROWS_WITH(pt::boot::parse_request_param(bad, "--add"),
+                          Catch::StartsWith(std::string("--add '") + bad + "'")
+                              && Catch::Contains("ends a command or redirects"));
+    }
+    CHECK_THROWS_WITH(pt::boot::parse_request_param("a\x01"
+                                                    "b",
+                                                    "--add"),
+                      Catch::Contains("control character 0x01"));
+    CHECK_THROWS_WITH(pt::boot::parse_request_param("#x", "--add"), Catch::Contains("comment"));
+    // Other punctuation of real parameters is accepted (pt quotes it where sh needs that).
+    for (const char* good : {"acpi_osi=!Windows2015",
+                             "crashkernel=512M-2G:64M,2G-:128M",
+                             "netconsole=4444@10.0.0.1/eth1,9353@10.0.0.2/12:34:56:78:9a:bc",
+                             "a#b"}) {
+        INFO(good);
+        CHECK_NOTHROW(pt::boot::parse_request_param(good, "--add"));
+    }
     Request request;
     request.add = {{"iommu", "pt"}};
     request.remove = {{"iommu", {}}};

@@ -118,6 +118,10 @@ const std::vector<Case> k_cases = {
      "X=${GRUB_TIMEOUT:-5}\n"
      "(true)\n"
      "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n"},
+    {"redirections elsewhere",
+     "GRUB_TIMEOUT=5 >/dev/null 2>&1\n"
+     "true </dev/null\n"
+     "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n"},
     {"if blocks that do not touch the variables",
      "if true; then\n  GRUB_TIMEOUT=3\nfi\n"
      "case x in\n  x) GRUB_TIMEOUT=4 ;;\nesac\n"
@@ -168,6 +172,44 @@ TEST_CASE("conf::grub: /bin/sh sees the value pt parses, before and after every 
     }
 }
 
+TEST_CASE("conf::grub: an unquoted value gains quotes for any character special to sh",
+          "[conf][grub][sh]") {
+    // fuzz/regressions/grub_default/unquoted-value-gets-shell-metachar: only blanks used to get
+    // quotes, so "foo=x;reboot" went in bare and `. /etc/default/grub` ran reboot.
+    // (parse_request_param refuses ';' in --add now; the writer must quote on its own anyway.)
+    const std::string text = "GRUB_CMDLINE_LINUX_DEFAULT=foo=1\n";
+    for (const char* value : {"x;reboot", "x&y", "x|y", "(x)", "x>y", "~x", "x*", "a#b", "x?[y]"}) {
+        INFO(value);
+        const auto edited = with_cmdline_params(text, {set("foo", value)});
+        CHECK(edited == "GRUB_CMDLINE_LINUX_DEFAULT=\"foo=" + std::string(value) + "\"\n");
+        CHECK(sh_value(edited, k_grub_cmdline_default) == "foo=" + std::string(value));
+        CHECK(with_cmdline_params(edited, {set("foo", value)}) == edited);
+    }
+    // Characters sh leaves alone keep the value bare.
+    CHECK(with_cmdline_params(text, {set("foo", "a-b_c.d,e:f/g=h+i@j%k")})
+          == "GRUB_CMDLINE_LINUX_DEFAULT=foo=a-b_c.d,e:f/g=h+i@j%k\n");
+}
+
+TEST_CASE("conf::grub: a comma list is added once", "[conf][grub][sh]") {
+    // fuzz/regressions/grub_default/comma-option-list-added-twice
+    const std::string text = "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n";
+    for (const auto& op :
+         {set("intel_iommu", "on,igfx_off"), set("initcall_blacklist", "sysfb_init,foo")}) {
+        const GrubConfig config({GrubFile{"/etc/default/grub", text}});
+        const auto once = pt::conf::edit_grub_cmdline(config, {op});
+        CHECK(once.changes.size() == 1);
+        const GrubConfig after({GrubFile{"/etc/default/grub", once.texts[0]}});
+        const auto again = pt::conf::edit_grub_cmdline(after, {op});
+        CHECK(again.texts == once.texts);
+        CHECK(again.changes.empty());
+    }
+    const std::string linux_on = "GRUB_CMDLINE_LINUX=\"intel_iommu=on\"\n" + text;
+    const auto edited = with_cmdline_params(linux_on, {set("intel_iommu", "on,igfx_off")});
+    CHECK(params_of(edited)
+          == std::vector<std::string>{"intel_iommu=on", "quiet", "intel_iommu=igfx_off"});
+    CHECK(with_cmdline_params(edited, {set("intel_iommu", "on,igfx_off")}) == edited);
+}
+
 TEST_CASE("conf::grub: unbalanced shell syntax anywhere refuses the edit", "[conf][grub][sh]") {
     struct Refused {
         std::string text;
@@ -191,6 +233,12 @@ TEST_CASE("conf::grub: unbalanced shell syntax anywhere refuses the edit", "[con
         {"if true; then\nGRUB_TIMEOUT=5\n", "the 'if' opened on line 1 is never closed"},
         {"GRUB_TIMEOUT=5\nfi\n", "'fi' on line 2 closes nothing"},
         {"GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\r\n", "carriage return"},
+        // sh assigns "quiet" and redirects to /dev/null: not the value "quiet>/dev/null".
+        {"GRUB_CMDLINE_LINUX_DEFAULT=quiet>/dev/null\n", "followed by more shell code"},
+        // fuzz/regressions/grub_default/file-ending-in-backslash-min: the new line would be a
+        // continuation of the last one.
+        {"GRUB_TIMEOUT=5 \\", "the last line ends with a backslash"},
+        {"GRUB_TIMEOUT=5 \\\n", "the last line ends with a backslash"},
     };
     for (const auto& c : cases) {
         INFO(c.text);

@@ -71,6 +71,52 @@ TEST_CASE("conf::edit_params rules", "[conf][cmdline]") {
         CHECK(edit_line("video=vesafb:off", {set("video", "efifb:off")})
               == "video=vesafb:off video=efifb:off");
     }
+    SECTION("option_list: a comma list is compared item by item, so it is added only once") {
+        // fuzz/regressions/kernel_cmdline_file/comma-option-list-added-twice
+        const auto once = edit_line("quiet", {set("intel_iommu", "on,igfx_off")});
+        CHECK(once == "quiet intel_iommu=on,igfx_off");
+        const auto again = edit_params({Segment{once}}, 0, {set("intel_iommu", "on,igfx_off")});
+        CHECK(again.segments[0].text == once);
+        CHECK(again.changes.empty());
+        // Items already there in another order or in two occurrences are satisfied too.
+        CHECK(edit_line("intel_iommu=igfx_off,on", {set("intel_iommu", "on,igfx_off")})
+              == "intel_iommu=igfx_off,on");
+        CHECK(edit_line("intel_iommu=on intel_iommu=igfx_off", {set("intel_iommu", "on,igfx_off")})
+              == "intel_iommu=on intel_iommu=igfx_off");
+        // The missing items are one new parameter; an opposite is replaced in place.
+        CHECK(edit_line("quiet intel_iommu=on", {set("intel_iommu", "on,igfx_off")})
+              == "quiet intel_iommu=on intel_iommu=igfx_off");
+        CHECK(edit_line("intel_iommu=off quiet", {set("intel_iommu", "on,igfx_off")})
+              == "intel_iommu=on quiet intel_iommu=igfx_off");
+        CHECK(edit_line("intel_iommu=off quiet", {set("intel_iommu", "on,igfx_off")})
+              == edit_line(edit_line("intel_iommu=off quiet", {set("intel_iommu", "on,igfx_off")}),
+                           {set("intel_iommu", "on,igfx_off")}));
+        // Of an option and its opposite asked together, the later one counts.
+        const auto last = edit_line("quiet", {set("intel_iommu", "on,off")});
+        CHECK(last == "quiet intel_iommu=off");
+        CHECK(edit_line(last, {set("intel_iommu", "on,off")}) == last);
+        // An occurrence outside segments[add_to] is left alone: a new parameter instead.
+        const auto two = edit_params(
+            {Segment{"intel_iommu=on"}, Segment{"quiet"}}, 1, {set("intel_iommu", "on,igfx_off")});
+        CHECK(two.segments[0].text == "intel_iommu=on");
+        CHECK(two.segments[1].text == "quiet intel_iommu=igfx_off");
+    }
+    SECTION("accumulate: initcall_blacklist items are compared one by one") {
+        // fuzz/regressions/kernel_cmdline_file/comma-initcall-blacklist-added-twice
+        const auto once = edit_line("quiet", {set("initcall_blacklist", "sysfb_init,foo")});
+        CHECK(once == "quiet initcall_blacklist=sysfb_init,foo");
+        CHECK(edit_line(once, {set("initcall_blacklist", "sysfb_init,foo")}) == once);
+        CHECK(edit_line("initcall_blacklist=sysfb_init quiet",
+                        {set("initcall_blacklist", "sysfb_init,foo")})
+              == "initcall_blacklist=sysfb_init quiet initcall_blacklist=foo");
+        CHECK(edit_line("initcall_blacklist=foo initcall_blacklist=sysfb_init",
+                        {set("initcall_blacklist", "sysfb_init,foo")})
+              == "initcall_blacklist=foo initcall_blacklist=sysfb_init");
+    }
+    SECTION("a replaced value that holds blanks keeps its double quotes") {
+        CHECK(edit_line("intel_iommu=\"off,x y\" quiet", {set("intel_iommu", "on")})
+              == "intel_iommu=\"on,x y\" quiet");
+    }
     SECTION("remove: by name and value, or every occurrence by name") {
         CHECK(edit_line("quiet amd_iommu=on iommu=pt", {drop("amd_iommu", "on")})
               == "quiet iommu=pt");
@@ -93,6 +139,31 @@ TEST_CASE("conf::edit_params rules", "[conf][cmdline]") {
         CHECK(result.changes[1].describe() == "remove amd_iommu=on");
         CHECK(result.changes[2].describe() == "add iommu=pt");
         CHECK(result.segments[0].text == "intel_iommu=on iommu=pt");
+    }
+    SECTION("ops that undo each other report no change") {
+        // fuzz/regressions/kernel_cmdline_file/same-param-set-twice-min: the second run turned
+        // foo=b into foo=a and back, and reported both as changes.
+        const std::vector<ParamOp> ops = {set("foo", "a"), set("foo", "b")};
+        const auto once = edit_params({Segment{"quiet"}}, 0, ops);
+        CHECK(once.segments[0].text == "quiet foo=b");
+        const auto again = edit_params(once.segments, 0, ops);
+        CHECK(again.segments[0].text == "quiet foo=b");
+        CHECK(again.changes.empty());
+        const auto on_off = edit_params(
+            {Segment{"intel_iommu=off"}}, 0, {set("intel_iommu", "on"), set("intel_iommu", "off")});
+        CHECK(on_off.changes.empty());
+    }
+    SECTION("a flag and a value of one name: the later wins, and once only") {
+        // fuzz/regressions/kernel_cmdline_file/flag-and-value-of-same-param-min: every run added
+        // iommu=pt and turned it into the flag.
+        for (const auto& ops : std::vector<std::vector<ParamOp>>{{set("iommu", "pt"), set("iommu")},
+                                                                 {set("iommu"), set("iommu", "pt")},
+                                                                 {set("foo", "a"), set("foo")}}) {
+            const auto once = edit_line("root=/dev/sda1", ops);
+            CHECK(edit_line(once, ops) == once);
+        }
+        CHECK(edit_line("root=/dev/sda1", {set("iommu", "pt"), set("iommu")})
+              == "root=/dev/sda1 iommu");
     }
     SECTION("pieces next to a self-reference keep their separator") {
         Segment after{" iommu=pt", true, false};
@@ -132,6 +203,17 @@ TEST_CASE("conf::edit_kernel_cmdline edits the first line only", "[conf][cmdline
             set("intel_iommu", "on"), drop("amd_iommu", "on"), set("vfio-pci.ids", "10de:2204")};
         const auto once = edit_kernel_cmdline(zfs, ops).text;
         CHECK(edit_kernel_cmdline(once, ops).text == once);
+    }
+    SECTION("comma lists are idempotent through the file too") {
+        const std::string line = "root=/dev/sda1 quiet\n";
+        for (const auto& op :
+             {set("intel_iommu", "on,igfx_off"), set("initcall_blacklist", "sysfb_init,foo")}) {
+            const auto once = edit_kernel_cmdline(line, {op});
+            CHECK(once.changes.size() == 1);
+            const auto again = edit_kernel_cmdline(once.text, {op});
+            CHECK(again.text == once.text);
+            CHECK(again.changes.empty());
+        }
     }
     SECTION("refuses to lose root=, or a file without it") {
         CHECK_THROWS_WITH(edit_kernel_cmdline(zfs, {drop("root")}),

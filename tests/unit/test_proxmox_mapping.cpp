@@ -147,6 +147,22 @@ TEST_CASE("pci.cfg is read and written as SectionConfig::parse_config reads it",
         CHECK(findings[0].id == "mapping.valid");
         CHECK(set_node_map(out, "gpu0", "pve1", "0000:0b:00", value) == out);
     }
+    SECTION("an unindented ID right after a section is a stray line of it, not a mapping") {
+        // fuzz/regressions/mapping/next-header-without-blank-line-min: parse_config's inner
+        // loop runs to the next empty line, so "other" and the map line after it belong to gpu.
+        const std::string text = "gpu\n\tmap id=10de:2204,node=pve2,path=0000:02:00.0\nother\n"
+                                 "\tmap id=10de:2204,node=pve1,path=0000:03:00.0\n";
+        const auto file = parse_mapping_file(text);
+        REQUIRE(file.mappings.size() == 1);
+        CHECK_FALSE(file.find("other"));
+        CHECK(file.find("gpu")->maps.size() == 2);
+        // pve1's only entry of gpu is the one on line 4: that line is the one set.
+        const auto v = format_map_value("10de:2204", std::nullopt, "pve1", "0000:01:00.0", {});
+        const auto out = set_node_map(text, "gpu", "pve1", "0000:01:00.0", v);
+        CHECK(out
+              == "gpu\n\tmap id=10de:2204,node=pve2,path=0000:02:00.0\nother\n\tmap " + v + "\n");
+        CHECK(set_node_map(out, "gpu", "pve1", "0000:01:00.0", v) == out);
+    }
     SECTION("comments inside a section are skipped and do not end it") {
         const std::string text =
             "gpu0\n\tmap " + pve2 + "\n# a comment\n\t# an indented one\n\tmap " + pve3 + "\n";

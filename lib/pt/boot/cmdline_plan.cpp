@@ -248,6 +248,37 @@ kernel::Param parse_request_param(std::string_view text, std::string_view flag) 
             flag,
             text));
     }
+    // The value travels unquoted into grub.cfg (GRUB's 10_linux writes "linux ... ${args}"),
+    // where GRUB's script reads ';', '&', '|', '<' and '>' as the end of the command or a
+    // redirection, as /bin/sh does when grub-mkconfig sources /etc/default/grub: a parameter
+    // holding one is a typo or an injected command far more often than a real parameter.
+    if (const auto at = text.find_first_of(";&|<>"); at != std::string_view::npos) {
+        throw UsageError(fmt::format(
+            "{} '{}': '{}' ends a command or redirects in /bin/sh and in GRUB's grub.cfg, so "
+            "grub-mkconfig or GRUB would run what follows it; give one kernel parameter such as "
+            "iommu=pt (a parameter that really holds '{}' has to be written by hand, escaped for "
+            "both)",
+            flag,
+            text,
+            text[at],
+            text[at]));
+    }
+    const auto control = std::find_if(text.begin(), text.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+    });
+    if (control != text.end()) {
+        throw UsageError(fmt::format("{} '{}': holds the control character 0x{:02x}; give one "
+                                     "kernel parameter such as iommu=pt",
+                                     flag,
+                                     text,
+                                     static_cast<unsigned char>(*control)));
+    }
+    if (text.front() == '#') {
+        throw UsageError(fmt::format("{} '{}': a word starting with '#' begins a comment in "
+                                     "grub.cfg, which would drop it and every later parameter",
+                                     flag,
+                                     text));
+    }
     return params.front();
 }
 

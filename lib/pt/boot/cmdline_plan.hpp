@@ -35,8 +35,10 @@ struct Request {
 };
 
 // Parses the PARAM of --add / --remove: exactly one kernel parameter ("iommu=pt", "quiet"),
-// without quotes, backslashes, '$' or backticks (pt writes values inside the file's own quotes).
-// Throws pt::UsageError naming `flag` otherwise.
+// without quotes, backslashes, '$' or backticks (pt writes values inside the file's own quotes),
+// without ';', '&', '|', '<', '>' or control characters (they end a command or redirect in
+// /bin/sh and in GRUB's grub.cfg, where the parameter goes unquoted), not starting with '#' (a
+// comment in grub.cfg). Throws pt::UsageError naming `flag` and the reason otherwise.
 kernel::Param parse_request_param(std::string_view text, std::string_view flag);
 
 // Why `name` is one pt never adds, changes or removes (root, BOOT_IMAGE, initrd: the boot loader

@@ -42,8 +42,13 @@ bool is_blank(char c) {
     return c == ' ' || c == '\t';
 }
 
+// '<' and '>' too: "X=a>b" assigns "a" and redirects to b (XCU 2.7), it never assigns "a>b".
 bool is_op_char(char c) {
-    return c == ';' || c == '&' || c == '|' || c == '(' || c == ')';
+    return c == ';' || c == '&' || c == '|' || c == '(' || c == ')' || c == '<' || c == '>';
+}
+
+bool is_redirection(std::string_view op) {
+    return !op.empty() && (op.front() == '<' || op.front() == '>');
 }
 
 bool is_name_start(char c) {
@@ -206,6 +211,12 @@ std::vector<LogicalLine> scan(std::string_view text) {
                 word.line = line;
                 word.op = true;
                 if (pos + 1 < n && (c == '&' || c == '|' || c == ';') && text[pos + 1] == c) {
+                    word.end = pos + 2;
+                }
+                // >> << >& <& >| <>: one redirection operator
+                if (pos + 1 < n && (c == '<' || c == '>')
+                    && (text[pos + 1] == c || text[pos + 1] == '&' || text[pos + 1] == '|'
+                        || (c == '<' && text[pos + 1] == '>'))) {
                     word.end = pos + 2;
                 }
                 pos = word.end;
@@ -394,9 +405,16 @@ std::string line_problem_hint(std::string_view path) {
                        k_grub_cmdline_default);
 }
 
-bool needs_quotes(std::string_view content) {
-    return std::any_of(
-        content.begin(), content.end(), [](char c) { return c == ' ' || c == '\t' || c == '\n'; });
+// Whether an unquoted value must get quotes to stay one literal word when /bin/sh reads it:
+// anything outside the characters sh never treats specially in an assignment's value (blanks
+// split, ';' '&' '|' '<' '>' '(' ')' end the command or redirect, '~' after '=' or ':' expands,
+// '#', '*', '?', '[' and the rest are better quoted than reasoned about).
+bool needs_quotes(std::string_view literal) {
+    return std::any_of(literal.begin(), literal.end(), [](char c) {
+        const bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                          || std::string_view("_.,:/=+@%-").find(c) != std::string_view::npos;
+        return !safe;
+    });
 }
 
 // Checks that `literal` can sit inside the assignment's quoting as it is.
@@ -482,6 +500,7 @@ GrubDefault parse_grub_default(std::string_view text) {
     for (const auto& logical : scan(text)) {
         bool command_position = true;
         bool first_command = true;
+        bool redirect_target = false; // the next word names a file or descriptor
         const auto& words = logical.words;
         for (std::size_t i = 0; i < words.size(); ++i) {
             const Word& w = words[i];
@@ -495,6 +514,17 @@ GrubDefault parse_grub_default(std::string_view text) {
                                        w.open_line),
                            fmt::format("close the {} opened on line {}", w.open_what, w.open_line));
             }
+            if (w.op && is_redirection(wt)) {
+                // A redirection may sit anywhere in a simple command and changes neither
+                // whether the next word is a command nor whether this is the first one.
+                redirect_target = true;
+                continue;
+            }
+            if (!w.op && redirect_target) {
+                redirect_target = false;
+                continue;
+            }
+            redirect_target = false;
             if (w.op) {
                 if (wt == "(") {
                     groups.push_back({"(", w.line});
@@ -814,6 +844,7 @@ GrubEdit edit_grub_cmdline(const GrubConfig& config, const std::vector<ParamOp>&
         const auto [file, index] = it->first;
         const auto& assignment = config.parsed[file].assignments[index];
         std::string content;
+        bool quote = false; // an unquoted value whose literal text needs quotes now
         for (std::size_t p = 0; p < assignment.parts.size(); ++p) {
             const auto& part = assignment.parts[p];
             const auto replaced = it->second.find(p);
@@ -823,9 +854,12 @@ GrubEdit edit_grub_cmdline(const GrubConfig& config, const std::vector<ParamOp>&
                 check_writable(assignment, literal, config.files[file].path);
             }
             content += part.self_ref ? part.text : literal;
+            quote = quote || (!part.self_ref && needs_quotes(literal));
         }
         std::string& text = out.texts[file];
-        if (assignment.quote == Quote::none && needs_quotes(content)) {
+        // Double quotes, like the assignments pt writes new: they keep a self-reference
+        // expanding, and check_writable has kept '"', '\\', '$' and '`' out of the literals.
+        if (assignment.quote == Quote::none && quote) {
             content = "\"" + content + "\"";
         }
         text.replace(
@@ -837,6 +871,28 @@ GrubEdit edit_grub_cmdline(const GrubConfig& config, const std::vector<ParamOp>&
         fresh.quote = Quote::double_quote;
         check_writable(fresh, *new_assignment, config.files.front().path);
         std::string& text = out.texts.front();
+        // A last line ending in an unescaped backslash would join the line pt adds to it
+        // (XCU 2.2.1: backslash-newline is a line continuation).
+        std::size_t end = text.size();
+        if (end > 0 && text[end - 1] == '\n') {
+            --end;
+        }
+        std::size_t backslashes = 0;
+        while (backslashes < end && text[end - 1 - backslashes] == '\\') {
+            ++backslashes;
+        }
+        if (backslashes % 2 == 1) {
+            const auto& path = config.files.front().path;
+            throw Error(fmt::format(
+                "{} line {}: the last line ends with a backslash, so "
+                "/bin/sh would join the {} line pt adds to it; remove the "
+                "backslash at the end of {} (or end the file with an empty "
+                "line), then run pt grub again",
+                path,
+                std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(end), '\n') + 1,
+                k_grub_cmdline_default,
+                path));
+        }
         if (!text.empty() && text.back() != '\n') {
             text += '\n';
         }

@@ -129,7 +129,8 @@ struct GrubEdit {
 // at the end of the last effective GRUB_CMDLINE_LINUX_DEFAULT assignment (a drop-in when one
 // reassigns it), or, when the variable is never assigned, into a new
 // GRUB_CMDLINE_LINUX_DEFAULT="..." line at the end of the first file. Only the bytes inside the
-// value's quotes change (an unquoted value that gains a space gets double quotes); comments,
+// value's quotes change (an unquoted value whose text then holds a blank or any other character
+// outside [A-Za-z0-9_.,:/=+@%-] gets double quotes, so sh reads it as one literal); comments,
 // other lines, quote style and the trailing newline or its absence stay.
 // Throws pt::Error naming the file and line of the first problem (before any edit); throws
 // pt::UsageError when a value cannot be written inside the assignment's quotes.

@@ -84,11 +84,17 @@ std::vector<Located> locate(const std::vector<Segment>& segments, std::string_vi
 }
 
 // The token's original name spelling with a new value ("vfio_pci.ids" stays "vfio_pci.ids").
+// A value with whitespace (one that came in double quotes) keeps them, or it would fall apart
+// into several parameters.
 void replace_token(Segment& segment,
                    const ParamToken& token,
                    const std::optional<std::string>& value) {
-    segment.text.replace(
-        token.begin, token.end - token.begin, format_param(token.param.name, value));
+    const bool quote =
+        value && std::any_of(value->begin(), value->end(), [](char c) { return is_space(c); });
+    segment.text.replace(token.begin,
+                         token.end - token.begin,
+                         quote ? fmt::format("{}=\"{}\"", token.param.name, *value)
+                               : format_param(token.param.name, value));
 }
 
 // Takes the token out with the whitespace before it (or, first in the piece, after it), then
@@ -137,6 +143,87 @@ void append_token(Segment& segment, const std::string& token) {
     text += trail;
 }
 
+// The options a comma-list value asks for, each once: of an option repeated or followed by its
+// opposite ("on,off"), only the last counts, as the kernel processes them in order.
+std::vector<std::string> wanted_items(std::string_view name, std::string_view value) {
+    const auto asked = split_commas(value);
+    std::vector<std::string> wanted;
+    for (std::size_t k = 0; k < asked.size(); ++k) {
+        const auto against = opposites(name, asked[k]);
+        const bool later = std::any_of(
+            asked.begin() + static_cast<std::ptrdiff_t>(k) + 1, asked.end(), [&](const auto& l) {
+                return l == asked[k]
+                       || std::find(against.begin(), against.end(), l) != against.end();
+            });
+        if (!later) {
+            wanted.push_back(asked[k]);
+        }
+    }
+    return wanted;
+}
+
+// set for a parameter whose value is a comma list read item by item, across every occurrence:
+// intel_iommu= and iommu= (option_list: intel_iommu_setup in drivers/iommu/intel/iommu.c and
+// iommu_setup in arch/x86/kernel/pci-dma.c walk the options of each occurrence in turn) and
+// initcall_blacklist= (init/main.c initcall_blacklist adds every item of every occurrence). Each
+// requested item is compared on its own, never the whole value with one item, so a request
+// already satisfied changes nothing. An option_list item whose opposite comes last is replaced
+// inside that token; the items found nowhere are added together as one new parameter
+// ("intel_iommu=on" + "on,igfx_off" -> "intel_iommu=on intel_iommu=igfx_off"), as a single item
+// always was: existing tokens keep their bytes.
+void set_comma_items(std::vector<Segment>& segments,
+                     std::size_t add_to,
+                     const ParamOp& op,
+                     ParamRule rule,
+                     std::vector<ParamChange>& changes) {
+    const auto& want = op.param;
+    std::vector<std::string> missing;
+    for (const auto& item : wanted_items(want.name, *want.value)) {
+        const auto found = locate(segments, want.name);
+        const auto against = rule == ParamRule::option_list ? opposites(want.name, item)
+                                                            : std::vector<std::string_view>{};
+        // The last item that is the wanted one or its opposite: (found index, item index).
+        std::optional<std::pair<std::size_t, std::size_t>> last;
+        for (std::size_t i = 0; i < found.size(); ++i) {
+            if (!found[i].token.param.value) {
+                continue;
+            }
+            const auto items = split_commas(*found[i].token.param.value);
+            for (std::size_t j = 0; j < items.size(); ++j) {
+                if (items[j] == item
+                    || std::find(against.begin(), against.end(), items[j]) != against.end()) {
+                    last = {i, j};
+                }
+            }
+        }
+        if (!last) {
+            missing.push_back(item);
+            continue;
+        }
+        const Located& where = found[last->first];
+        auto items = split_commas(*where.token.param.value);
+        if (items[last->second] == item) {
+            continue;
+        }
+        const std::string old_value = *where.token.param.value;
+        items[last->second] = item;
+        const std::string new_value = join_commas(items);
+        replace_token(segments[where.segment], where.token, new_value);
+        changes.push_back({ParamChange::Kind::replace,
+                           where.token.param.name,
+                           old_value,
+                           new_value,
+                           where.segment,
+                           op.reason});
+    }
+    if (missing.empty()) {
+        return;
+    }
+    const std::string value = join_commas(missing);
+    append_token(segments[add_to], format_param(want.name, value));
+    changes.push_back({ParamChange::Kind::add, want.name, std::nullopt, value, add_to, op.reason});
+}
+
 void apply_set(std::vector<Segment>& segments,
                std::size_t add_to,
                const ParamOp& op,
@@ -149,57 +236,20 @@ void apply_set(std::vector<Segment>& segments,
             {ParamChange::Kind::add, want.name, std::nullopt, want.value, add_to, op.reason});
     };
     const ParamRule rule = want.value ? param_rule(want.name) : ParamRule::last_wins;
-    if (rule == ParamRule::accumulate) {
+    const bool comma_list = rule == ParamRule::option_list
+                            || (rule == ParamRule::accumulate
+                                && kernel::same_param_name(want.name, "initcall_blacklist"));
+    if (rule == ParamRule::accumulate && !comma_list) {
         const bool present = std::any_of(found.begin(), found.end(), [&](const Located& l) {
-            if (!l.token.param.value) {
-                return false;
-            }
-            if (kernel::same_param_name(want.name, "initcall_blacklist")) {
-                const auto items = split_commas(*l.token.param.value);
-                return std::find(items.begin(), items.end(), *want.value) != items.end();
-            }
-            return *l.token.param.value == *want.value;
+            return l.token.param.value == want.value;
         });
         if (!present) {
             add();
         }
         return;
     }
-    if (rule == ParamRule::option_list) {
-        const auto against = opposites(want.name, *want.value);
-        // The last option that is the wanted one or its opposite, across every occurrence.
-        std::optional<std::pair<std::size_t, std::size_t>> last; // (found index, option index)
-        for (std::size_t i = 0; i < found.size(); ++i) {
-            if (!found[i].token.param.value) {
-                continue;
-            }
-            const auto items = split_commas(*found[i].token.param.value);
-            for (std::size_t j = 0; j < items.size(); ++j) {
-                if (items[j] == *want.value
-                    || std::find(against.begin(), against.end(), items[j]) != against.end()) {
-                    last = {i, j};
-                }
-            }
-        }
-        if (!last) {
-            add();
-            return;
-        }
-        const Located& where = found[last->first];
-        auto items = split_commas(*where.token.param.value);
-        if (items[last->second] == *want.value) {
-            return;
-        }
-        const std::string old_value = *where.token.param.value;
-        items[last->second] = *want.value;
-        const std::string new_value = join_commas(items);
-        replace_token(segments[where.segment], where.token, new_value);
-        changes.push_back({ParamChange::Kind::replace,
-                           where.token.param.name,
-                           old_value,
-                           new_value,
-                           where.segment,
-                           op.reason});
+    if (comma_list) {
+        set_comma_items(segments, add_to, op, rule, changes);
         return;
     }
     if (found.empty()) {
@@ -317,13 +367,41 @@ edit_params(std::vector<Segment> segments, std::size_t add_to, const std::vector
     if (add_to >= segments.size()) {
         throw UsageError("no place to add kernel parameters to");
     }
+    const std::vector<Segment> before = segments;
     EditResult result;
-    for (const auto& op : ops) {
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+        const auto& op = ops[i];
+        // A set that a later set of the same name overrides wholesale (a last_wins value, or a
+        // flag and a value of one name: "--add iommu=pt --add iommu") is skipped, or each run
+        // would add one and turn it into the other again.
+        const bool overridden =
+            op.kind == ParamOp::Kind::set
+            && std::any_of(ops.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                           ops.end(),
+                           [&](const ParamOp& later) {
+                               return later.kind == ParamOp::Kind::set
+                                      && kernel::same_param_name(later.param.name, op.param.name)
+                                      && (!op.param.value || !later.param.value
+                                          || param_rule(op.param.name) == ParamRule::last_wins);
+                           });
+        if (overridden) {
+            continue;
+        }
         if (op.kind == ParamOp::Kind::set) {
             apply_set(segments, add_to, op, result.changes);
         } else {
             apply_remove(segments, op, result.changes);
         }
+    }
+    // Ops that undo each other (--add foo=a --add foo=b on a line that has foo=b already, or a
+    // removal and an addition of the same parameter) leave the text as it was: that is no change,
+    // and reporting one would make every run look like it has work to do.
+    const bool same = std::equal(
+        before.begin(), before.end(), segments.begin(), [](const Segment& a, const Segment& b) {
+            return a.text == b.text;
+        });
+    if (same) {
+        result.changes.clear();
     }
     result.segments = std::move(segments);
     return result;

@@ -90,13 +90,21 @@ struct EditResult {
 // Rules per parameter (param_rule):
 //   set, last_wins:   nothing when the last occurrence has the value; else the last occurrence
 //                     gets the value (replace); else the parameter is added.
-//   set, option_list: looks at the comma options of every occurrence for the value and its
-//                     opposite (intel_iommu on/off, iommu pt/nopt): nothing when the value comes
-//                     last; the opposite is replaced by the value inside its token
-//                     ("intel_iommu=off,igfx_off" -> "intel_iommu=on,igfx_off"); else added.
-//   set, accumulate:  nothing when an occurrence has the value (for initcall_blacklist= one of
-//                     its comma items); else added.
+//   set, option_list: each comma option of the value on its own (intel_iommu=on,igfx_off asks
+//                     for "on" and "igfx_off"; of an option and its opposite asked together the
+//                     later counts) against the options of every occurrence: nothing when the
+//                     option or its opposite (intel_iommu on/off, iommu pt/nopt) comes last as
+//                     the option; the opposite is replaced by it inside its token
+//                     ("intel_iommu=off,igfx_off" -> "intel_iommu=on,igfx_off"); the options
+//                     found nowhere are added as one new parameter ("intel_iommu=on" + asked
+//                     "on,igfx_off" -> "intel_iommu=on intel_iommu=igfx_off").
+//   set, accumulate:  nothing when an occurrence has the value; else added. For
+//                     initcall_blacklist= each comma item on its own: the items no occurrence
+//                     lists are added as one new parameter.
 //   remove:           every occurrence with the name (and the value, when given).
+// A set op is skipped when a later set of the same name overrides it wholesale (a last_wins
+// value, or a flag and a value of one name). When the ops leave every segment's text as it was
+// (ops that undo each other: foo=on then foo=off on a line with foo=off), no change is reported.
 // Throws pt::UsageError when `add_to` is out of range.
 EditResult
 edit_params(std::vector<Segment> segments, std::size_t add_to, const std::vector<ParamOp>& ops);
