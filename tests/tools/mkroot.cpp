@@ -8,18 +8,31 @@
 // The description accepts the shape of published IOMMU group listings (groups of devices with
 // address, class_code, vendor_device, subsystem, rev, driver; group '*' for "no IOMMU"), plus
 // the attributes listings do not show (parent, boot_vga, reset_method, link, SR-IOV, ...).
-// See tests/fixtures/hosts/README.md for the schema.
+// The `initramfs:` key writes real initramfs images (cpio archives, compressed) with the unit
+// tests' writer. See tests/fixtures/README.md for the schema.
 //
 // usage: pt-mkroot [--ids PCI_IDS] [--case ID] HOST.yaml OUTDIR
+//        pt-mkroot --dump-initramfs IMAGE
+// The second form prints what an image holds as pt reads it (pt::boot::read_initramfs): each
+// segment's offset, compression and member count, then each member's mode, size, content hash
+// and path, and the read error if any. tests/fixtures/generate --check compares images by this,
+// since the compressed bytes differ between zstd, zlib and xz versions (Debian 12 and 13).
+#include "pt/boot/initramfs.hpp"
+#include "pt/host/root.hpp"
 #include "pt/pci/address.hpp"
 #include "pt/pci/hex.hpp"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -29,6 +42,7 @@
 #include <string>
 #include <vector>
 
+#include "../unit/support/initramfs_writer.hpp"
 #include "../unit/support/rom_builder.hpp"
 
 namespace fs = std::filesystem;
@@ -65,6 +79,15 @@ struct DeviceSpec {
     bool rom_dir = false; // rom: {kind: dir}: a directory, so that reading it fails (EISDIR)
 };
 
+// One `initramfs:` entry: an image as mkinitramfs writes it.
+struct InitramfsSpec {
+    std::string host_path; // "/boot/initrd.img-6.8.12-4-pve"
+    pt::boot::Compression compression = pt::boot::Compression::zstd;
+    std::optional<std::string> microcode_vendor; // "AuthenticAMD", "GenuineIntel"
+    pt::test::CpioFiles files;
+    std::optional<std::time_t> mtime;
+};
+
 struct HostSpec {
     std::string cpu = "intel";
     bool hypervisor = false;
@@ -76,6 +99,7 @@ struct HostSpec {
     std::map<int, std::string> group_types;
     std::vector<DeviceSpec> devices;
     std::map<std::string, std::string> files;
+    std::vector<InitramfsSpec> initramfs;
 };
 
 Address parse_address_loose(const std::string& text) {
@@ -194,6 +218,73 @@ DeviceSpec parse_device(const YAML::Node& node, std::optional<int> group) {
     return d;
 }
 
+pt::boot::Compression parse_compression(const std::string& name) {
+    using pt::boot::Compression;
+    for (const auto c : {Compression::none,
+                         Compression::gzip,
+                         Compression::zstd,
+                         Compression::xz,
+                         Compression::lzma,
+                         Compression::lz4,
+                         Compression::bzip2}) {
+        if (pt::boot::to_string(c) == name) {
+            return c;
+        }
+    }
+    throw Fail(fmt::format("initramfs: unknown compression '{}' (none, gzip, zstd, xz, lzma, lz4, "
+                           "bzip2)",
+                           name));
+}
+
+// "2024-05-01T10:00:00Z", UTC.
+std::time_t parse_utc(const std::string& text) {
+    std::tm tm{};
+    const char* end = ::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (end == nullptr || *end != '\0') {
+        throw Fail(fmt::format("initramfs: mtime '{}' is not YYYY-MM-DDTHH:MM:SSZ", text));
+    }
+    return ::timegm(&tm);
+}
+
+// A member path as the archive holds it: relative, no empty, "." or ".." components.
+std::string member_path(const std::string& text) {
+    const std::string path = pt::boot::normalise_member_path(text);
+    const auto parts = fs::path(path);
+    const bool bad = path.empty() || path.back() == '/' || path.find("//") != std::string::npos
+                     || std::any_of(parts.begin(), parts.end(), [](const fs::path& part) {
+                            return part == "." || part == "..";
+                        });
+    if (bad) {
+        throw Fail(
+            fmt::format("initramfs: '{}' is not a member path like etc/modprobe.d/x.conf", text));
+    }
+    return path;
+}
+
+InitramfsSpec parse_initramfs(const std::string& host_path, const YAML::Node& node, bool amd) {
+    InitramfsSpec image;
+    image.host_path = host_path;
+    if (node["compression"]) {
+        image.compression = parse_compression(scalar(node["compression"]));
+    }
+    if (const auto microcode = node["microcode"]) {
+        const std::string value = scalar(microcode);
+        if (value == "AuthenticAMD" || value == "GenuineIntel") {
+            image.microcode_vendor = value;
+        } else if (microcode.as<bool>()) {
+            // What the host's CPU loads: amd64-microcode or intel-microcode's hook.
+            image.microcode_vendor = amd ? "AuthenticAMD" : "GenuineIntel";
+        }
+    }
+    for (const auto& file : node["files"]) {
+        image.files[member_path(scalar(file.first))] = scalar(file.second);
+    }
+    if (node["mtime"]) {
+        image.mtime = parse_utc(scalar(node["mtime"]));
+    }
+    return image;
+}
+
 HostSpec parse_host(const YAML::Node& doc) {
     HostSpec host;
     if (doc["cpu"]) {
@@ -246,6 +337,13 @@ HostSpec parse_host(const YAML::Node& doc) {
     }
     for (const auto& file : doc["files"]) {
         host.files[scalar(file.first)] = scalar(file.second);
+    }
+    for (const auto& image : doc["initramfs"]) {
+        const std::string path = scalar(image.first);
+        if (host.files.contains(path)) {
+            throw Fail(fmt::format("{} is under both files: and initramfs:", path));
+        }
+        host.initramfs.push_back(parse_initramfs(path, image.second, host.cpu == "amd"));
     }
     std::sort(host.devices.begin(), host.devices.end(), [](const auto& a, const auto& b) {
         return a.address < b.address;
@@ -517,6 +615,24 @@ private:
         for (const auto& [path, content] : m_host.files) {
             write_file(m_out / fs::path(path).relative_path(), content);
         }
+        for (const auto& image : m_host.initramfs) {
+            write_initramfs(image);
+        }
+    }
+
+    void write_initramfs(const InitramfsSpec& image) {
+        const fs::path path = m_out / fs::path(image.host_path).relative_path();
+        write_file(
+            path,
+            pt::test::initramfs_image(image.files, image.compression, image.microcode_vendor));
+        if (image.mtime) {
+            // Kept by pt-mkroot's output only: git keeps no mtimes, so a committed root loses it.
+            const std::array<timespec, 2> times{timespec{*image.mtime, 0},
+                                                timespec{*image.mtime, 0}};
+            if (::utimensat(AT_FDCWD, path.c_str(), times.data(), 0) != 0) {
+                throw Fail(fmt::format("cannot set the mtime of {}", path.string()));
+            }
+        }
     }
 
     const HostSpec& m_host;
@@ -536,9 +652,62 @@ YAML::Node select_case(const YAML::Node& doc, const std::string& wanted) {
     throw Fail(fmt::format("no case with id '{}'", wanted));
 }
 
+// FNV-1a, 64 bits: tells contents apart for --dump-initramfs (not a security hash).
+std::uint64_t fnv1a64(std::string_view bytes) {
+    std::uint64_t hash = 0xcbf29ce484222325ULL;
+    for (const char c : bytes) {
+        hash ^= static_cast<unsigned char>(c);
+        hash *= 0x100000001b3ULL;
+    }
+    return hash;
+}
+
+// pt-mkroot --dump-initramfs IMAGE: see the top of this file.
+int dump_initramfs(const std::string& image_path) {
+    const fs::path absolute = fs::absolute(image_path);
+    const pt::host::Root root(absolute.parent_path());
+    const std::string host_path = "/" + absolute.filename().string();
+    const auto image =
+        pt::boot::read_initramfs(root, host_path, [](std::string_view) { return true; });
+    if (!image) {
+        fmt::print(stderr, "pt-mkroot: {}: no such file\n", image_path);
+        return 1;
+    }
+    for (const auto& segment : image->segments) {
+        fmt::print("segment offset={} compression={} members={}\n",
+                   segment.offset,
+                   pt::boot::to_string(segment.compression),
+                   segment.members);
+    }
+    for (const auto& member : image->members) {
+        const std::string hash = member.text      ? fmt::format("{:016x}", fnv1a64(*member.text))
+                                 : member.regular ? "over-1MiB"
+                                                  : "-";
+        fmt::print("{:07o} {} {} {}\n", member.mode, member.size, hash, member.path);
+    }
+    if (image->error) {
+        // Without the directory, which differs between the trees compared.
+        std::string error = *image->error;
+        const std::string shown = root.map(host_path).string();
+        for (auto at = error.find(shown); at != std::string::npos; at = error.find(shown)) {
+            error.replace(at, shown.size(), "IMAGE");
+        }
+        fmt::print("error: {}\n", error);
+    }
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
+    if (argc == 3 && std::string_view(argv[1]) == "--dump-initramfs") {
+        try {
+            return dump_initramfs(argv[2]);
+        } catch (const std::exception& e) {
+            fmt::print(stderr, "pt-mkroot: {}: {}\n", argv[2], e.what());
+            return 1;
+        }
+    }
     std::string ids;
     std::string case_id;
     std::vector<std::string> args;
@@ -551,7 +720,9 @@ int main(int argc, char** argv) {
         }
     }
     if (args.size() != 2) {
-        std::fputs("usage: pt-mkroot [--ids PCI_IDS] [--case ID] HOST.yaml OUTDIR\n", stderr);
+        std::fputs("usage: pt-mkroot [--ids PCI_IDS] [--case ID] HOST.yaml OUTDIR\n"
+                   "       pt-mkroot --dump-initramfs IMAGE\n",
+                   stderr);
         return 2;
     }
     try {

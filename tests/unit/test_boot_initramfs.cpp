@@ -136,6 +136,47 @@ TEST_CASE("boot::read_initramfs reads every compression mkinitramfs writes", "[b
     CHECK(dir->mode == 040755);
 }
 
+TEST_CASE("boot::read_initramfs reads past zero padding after the compressed archive",
+          "[boot][initramfs]") {
+    // The kernel skips zeros between and after archives (buffer-format.rst); a decompressor
+    // that reads on into them must not turn a good image into a damaged one.
+    TempRoot tmp;
+    const Root root(tmp.path());
+    const auto compression = GENERATE(Compression::gzip,
+                                      Compression::zstd,
+                                      Compression::xz,
+                                      Compression::lzma,
+                                      Compression::lz4,
+                                      Compression::bzip2);
+    CAPTURE(pt::boot::to_string(compression));
+    tmp.write(k_image,
+              pt::test::initramfs_image(k_files, compression, "GenuineIntel")
+                  + std::string(4096, '\0'));
+    const Initramfs image = read_ok(root);
+    CHECK(image.error == std::nullopt);
+    REQUIRE(image.segments.size() == 2);
+    CHECK(image.segments[1].compression == compression);
+    CHECK(image.segments[1].members == 15);
+}
+
+TEST_CASE("boot::read_initramfs reads a zstd archive split across frames", "[boot][initramfs]") {
+    // zstd decompresses concatenated frames as one stream; so must the reader, zero padding
+    // after the last one included.
+    TempRoot tmp;
+    const Root root(tmp.path());
+    const std::string plain = pt::test::cpio_archive(k_files, Compression::none);
+    const std::size_t half = plain.size() / 2;
+    tmp.write(k_image,
+              pt::test::compress(plain.substr(0, half), Compression::zstd)
+                  + pt::test::compress(plain.substr(half), Compression::zstd)
+                  + std::string(64, '\0'));
+    const Initramfs image = read_ok(root);
+    CHECK(image.error == std::nullopt);
+    REQUIRE(image.segments.size() == 1);
+    CHECK(image.segments[0].members == 15);
+    CHECK(image.find("etc/modprobe.d/vfio.conf")->text == std::optional<std::string>(k_vfio_conf));
+}
+
 TEST_CASE("boot::read_initramfs finds the archives behind early microcode", "[boot][initramfs]") {
     TempRoot tmp;
     const Root root(tmp.path());

@@ -236,6 +236,74 @@ std::uint64_t skip_zeros(int fd, std::uint64_t offset, std::uint64_t file_size) 
     return file_size;
 }
 
+// Where the zstd frames starting at `offset` end, from their frame and block headers
+// (RFC 8878 §3.1), or nullopt when they are cut short or malformed (libarchive then reports it).
+// libarchive's zstd reader takes whatever follows a frame for another frame, so zero padding
+// after the archive, which the kernel skips, would read as damage; the window stops here instead.
+std::optional<std::uint64_t>
+zstd_frames_end(int fd, std::uint64_t offset, std::uint64_t file_size) {
+    const auto bytes_at = [&](std::uint64_t at, std::size_t count) -> std::optional<std::uint64_t> {
+        std::array<unsigned char, 8> buffer{};
+        if (count > buffer.size() || at + count > file_size
+            || read_at(fd, buffer.data(), count, at) != static_cast<ssize_t>(count)) {
+            return std::nullopt;
+        }
+        std::uint64_t value = 0;
+        for (std::size_t i = count; i-- > 0;) {
+            value = (value << 8U) | buffer[i];
+        }
+        return value;
+    };
+    constexpr std::uint64_t k_frame_magic = 0xFD2FB528U;
+    constexpr std::uint64_t k_skippable_mask = 0xFFFFFFF0U;
+    constexpr std::uint64_t k_skippable_magic = 0x184D2A50U;
+    bool any = false;
+    while (true) {
+        const auto magic = bytes_at(offset, 4);
+        if (magic && (*magic & k_skippable_mask) == k_skippable_magic) {
+            const auto size = bytes_at(offset + 4, 4);
+            if (!size) {
+                return std::nullopt;
+            }
+            offset += 8 + *size;
+            continue;
+        }
+        if (!magic || *magic != k_frame_magic) {
+            return any ? std::optional(offset) : std::nullopt;
+        }
+        const auto descriptor = bytes_at(offset + 4, 1);
+        if (!descriptor) {
+            return std::nullopt;
+        }
+        const unsigned fcs_flag = (*descriptor >> 6U) & 3U;
+        const bool single_segment = ((*descriptor >> 5U) & 1U) != 0;
+        const bool checksum = ((*descriptor >> 2U) & 1U) != 0;
+        constexpr std::array<std::uint64_t, 4> k_dictionary_id_size{0, 1, 2, 4};
+        constexpr std::array<std::uint64_t, 4> k_content_size_size{0, 2, 4, 8};
+        offset += 5 + (single_segment ? 0 : 1) + k_dictionary_id_size[*descriptor & 3U]
+                  + (fcs_flag == 0 && single_segment ? 1 : k_content_size_size[fcs_flag]);
+        bool last = false;
+        while (!last) {
+            const auto header = bytes_at(offset, 3);
+            if (!header) {
+                return std::nullopt;
+            }
+            last = (*header & 1U) != 0;
+            const unsigned type = (*header >> 1U) & 3U;
+            const std::uint64_t size = *header >> 3U;
+            if (type == 3) { // reserved
+                return std::nullopt;
+            }
+            offset += 3 + (type == 1 ? 1 : size); // an RLE block holds one byte
+        }
+        offset += checksum ? 4 : 0;
+        if (offset > file_size) {
+            return std::nullopt;
+        }
+        any = true;
+    }
+}
+
 // The bytes [pos, end) of the image, handed to libarchive.
 struct StreamWindow {
     int fd = -1;
@@ -430,6 +498,9 @@ private:
             return;
         }
         StreamWindow window{m_fd, offset, m_size, {}};
+        if (*sniffed == Compression::zstd) {
+            window.end = zstd_frames_end(m_fd, offset, m_size).value_or(m_size);
+        }
         std::string cause;
         const ArchivePtr a = open_cpio_reader(window, cause);
         const Compression compression =
