@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "pt/conf/modprobe.hpp"
 
+#include "pt/conf/module_config.hpp"
 #include "pt/host/root.hpp"
 
 #include <algorithm>
@@ -35,8 +36,9 @@ std::string_view next_token(std::string_view& text) {
     return token;
 }
 
-// Kernel module parameter names treat '-' and '_' alike (kernel/params.c, parameq()).
-bool same_param(std::string_view a, std::string_view b) {
+} // namespace
+
+bool same_module_param(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) {
         return false;
     }
@@ -50,9 +52,7 @@ bool same_param(std::string_view a, std::string_view b) {
     return true;
 }
 
-// The parameters of an options line as the kernel splits them (kernel/params.c, next_arg()):
-// whitespace separates, double quotes group and are dropped.
-std::vector<std::string> split_params(std::string_view text) {
+std::vector<std::string> split_module_params(std::string_view text) {
     std::vector<std::string> params;
     std::size_t i = 0;
     while (i < text.size()) {
@@ -79,6 +79,8 @@ std::vector<std::string> split_params(std::string_view text) {
     }
     return params;
 }
+
+namespace {
 
 template <typename Fn>
 void for_each_command(const std::vector<ModprobeFile>& files,
@@ -156,31 +158,7 @@ std::vector<ModprobeCommand> parse_modprobe(std::string_view text) {
 }
 
 std::vector<ModprobeFile> read_modprobe_d(const host::Root& root) {
-    // kmod's conf_files_list() (libkmod-config.c): the default directories in this order; files
-    // sorted by name across them, a name already seen in an earlier directory is skipped (which
-    // is how /etc overrides /lib and how a link to /dev/null masks a file).
-    static constexpr std::array<std::string_view, 4> k_dirs = {
-        "/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d", "/lib/modprobe.d"};
-    std::map<std::string, std::string> chosen; // file name -> host path
-    for (const auto dir : k_dirs) {
-        for (const auto& name : root.list(dir)) {
-            if (name.front() == '.' || name.size() <= 5
-                || name.compare(name.size() - 5, 5, ".conf") != 0 || chosen.contains(name)) {
-                continue;
-            }
-            const std::string path = host::join(dir, name);
-            if (root.open_dir(path) || !root.exists(path)) {
-                continue; // a directory or a dangling link, which kmod cannot read either
-            }
-            chosen.emplace(name, path);
-        }
-    }
-    std::vector<ModprobeFile> files;
-    files.reserve(chosen.size());
-    for (const auto& [name, path] : chosen) {
-        files.push_back({path, parse_modprobe(root.read_file(path))});
-    }
-    return files;
+    return read_module_config(root, {}, {}).files;
 }
 
 bool is_blacklisted(const std::vector<ModprobeFile>& files, std::string_view module) {
@@ -238,10 +216,10 @@ std::optional<std::string> module_option(const std::vector<ModprobeFile>& files,
     // parameters in order, so the last occurrence of a key wins (kernel/params.c, parse_args()).
     std::optional<std::string> value;
     for_each_command(files, "options", module, [&](const ModprobeCommand& command) {
-        for (const auto& param : split_params(command.rest)) {
+        for (const auto& param : split_module_params(command.rest)) {
             const auto eq = param.find('=');
             const std::string_view name = std::string_view(param).substr(0, eq);
-            if (same_param(name, key)) {
+            if (same_module_param(name, key)) {
                 value = eq == std::string::npos ? std::string() : param.substr(eq + 1);
             }
         }

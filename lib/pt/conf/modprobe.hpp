@@ -32,12 +32,19 @@ struct ModprobeFile {
 // "nvidia-drm" -> "nvidia_drm".
 std::string normalise_module(std::string_view name);
 
+// Kernel module parameter names treat '-' and '_' alike (kernel/params.c, parameq()).
+bool same_module_param(std::string_view a, std::string_view b);
+
+// The parameters of an options line as the kernel splits them (kernel/params.c, next_arg()):
+// whitespace separates, double quotes group and are dropped.
+std::vector<std::string> split_module_params(std::string_view text);
+
 // Parses one file's text. Lines that are not commands (blank, comments) are skipped.
 std::vector<ModprobeCommand> parse_modprobe(std::string_view text);
 
-// Every *.conf under /etc/modprobe.d, /run/modprobe.d, /usr/local/lib/modprobe.d and
-// /lib/modprobe.d, in the order kmod applies them: sorted by file name across the folders, and
-// for one name only the first folder's file counts.
+// Every *.conf that counts under the folders of k_modprobe_dirs (module_config.hpp), in the
+// order kmod applies them: sorted by file name across the folders, and for one name only the
+// first folder's file counts.
 std::vector<ModprobeFile> read_modprobe_d(const host::Root& root);
 
 // A `blacklist MODULE` line in any file.

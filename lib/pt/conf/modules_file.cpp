@@ -2,8 +2,11 @@
 #include "pt/conf/modules_file.hpp"
 
 #include "pt/conf/modprobe.hpp"
+#include "pt/host/root.hpp"
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 namespace pt::conf {
 namespace {
@@ -96,6 +99,41 @@ std::string with_modules(std::string_view text,
         listed.push_back(name);
     }
     return out;
+}
+
+std::vector<ModuleList> read_module_lists(const host::Root& root) {
+    std::map<std::string, std::string> chosen; // file name -> host path, earliest folder wins
+    for (const auto dir : k_modules_load_dirs) {
+        for (const auto& name : root.list(dir)) {
+            if (name.front() != '.' && name.ends_with(".conf") && !chosen.contains(name)) {
+                chosen.emplace(name, host::join(dir, name));
+            }
+        }
+    }
+    std::vector<std::string> paths;
+    for (const auto& [name, path] : chosen) {
+        paths.push_back(path);
+    }
+    paths.emplace_back("/etc/modules");
+    paths.emplace_back("/etc/initramfs-tools/modules");
+
+    std::vector<ModuleList> lists;
+    std::set<std::string> seen; // resolved paths: modules.conf -> ../modules is read once
+    for (const auto& path : paths) {
+        const auto resolved = root.resolve(path);
+        if (!resolved || seen.contains(*resolved) || root.open_dir(path)) {
+            continue;
+        }
+        seen.insert(*resolved);
+        const auto text = root.read_file_if_exists(path);
+        if (!text) {
+            continue;
+        }
+        // Show /etc/modules when a modules-load.d link leads to it: that is the file to edit.
+        const std::string shown = *resolved == "/etc/modules" ? "/etc/modules" : path;
+        lists.push_back({shown, parse_modules(*text), path == "/etc/initramfs-tools/modules"});
+    }
+    return lists;
 }
 
 } // namespace pt::conf
