@@ -32,9 +32,13 @@ struct Fixture {
         ctx.topology.devices.push_back(d);
     }
 
+    // Real files: the checks read the effective configuration through the host model.
     void modprobe(const std::string& text) {
-        ctx.modprobe.push_back({"/etc/modprobe.d/test.conf", pt::conf::parse_modprobe(text)});
+        modprobe_text += text;
+        tmp.write("/etc/modprobe.d/test.conf", modprobe_text);
     }
+
+    std::string modprobe_text;
 
     std::vector<Check> run(const std::optional<std::string>& selector = std::nullopt) {
         std::vector<Check> out;
@@ -112,7 +116,9 @@ TEST_CASE("check gpus: selection by SEL and by VM config", "[check][gpu]") {
     REQUIRE(pt::check::select_gpus(f.ctx, std::nullopt).size() == 1);
     const auto checks = f.run();
     CHECK(find(checks, "gpu.driver").finding.status == Status::fail);
-    CHECK(find(checks, "gpu.driver").finding.fix.starts_with("pt blacklist 0000:01:00 --apply"));
+    CHECK(find(checks, "gpu.driver").finding.fix.starts_with("pt bind 0000:01:00 --apply"));
+    CHECK(find(checks, "gpu.driver").finding.fix.find("pt bind 0000:01:00 --now --apply")
+          != std::string::npos);
     CHECK(find(checks, "gpu.host-driver").finding.status == Status::fail);
     CHECK(find(checks, "gpu.group-bound").finding.status == Status::warn);
 }

@@ -20,7 +20,8 @@ void set_mtime(const pt::test::TempRoot& tmp, const char* host_path, long sec, l
 
 pt::check::Check run(const pt::test::TempRoot& tmp) {
     const pt::host::Root root(tmp.path());
-    pt::check::HostContext ctx(root);
+    const pt::model::Host model(root);
+    pt::check::HostContext ctx(model);
     std::vector<pt::check::Check> out;
     pt::check::check_initramfs(ctx, out);
     REQUIRE(out.size() == 1);

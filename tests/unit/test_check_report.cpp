@@ -50,11 +50,12 @@ TEST_CASE("check::Report::summary counts every status", "[check][report]") {
 
 TEST_CASE("check::to_json is exactly the documented schema", "[check][report]") {
     const auto j = pt::check::to_json(sample());
-    REQUIRE(j.size() == 2);
+    REQUIRE(j.size() == 3);
     CHECK(j.begin().key() == "checks");
+    CHECK(j["reboot_pending"] == false);
     REQUIRE(j["checks"].size() == 4);
     const auto& c = j["checks"][1];
-    CHECK(c.size() == 5);
+    CHECK(c.size() == 5); // no "layers" on a check that does not know them
     CHECK(c["id"] == "gpu.driver");
     CHECK(c["status"] == "fail");
     CHECK(c["summary"] == "the host driver nvidia still has the GPU");
@@ -89,5 +90,36 @@ TEST_CASE("check::render_text: virt-host-validate lines, explanations, summary",
         const std::string c = pt::check::render_text(sample(), {true, false});
         CHECK(c.find(": \033[31mFAIL\033[0m\n") != std::string::npos);
         CHECK(c.find(": \033[32mPASS\033[0m\n") != std::string::npos);
+    }
+}
+
+TEST_CASE("check::Report: layers per check and reboot pending", "[check][report]") {
+    Report r = sample();
+    CHECK_FALSE(r.reboot_pending());
+    pt::check::Layers held{true, true, true};
+    r.checks[1].layers = held;
+    CHECK_FALSE(r.reboot_pending()); // all three layers agree
+
+    pt::check::Layers pending{true, true, false};
+    r.checks[1].finding.status = Status::warn;
+    r.checks[1].layers = pending;
+    CHECK(r.reboot_pending());
+    const auto j = pt::check::to_json(r);
+    CHECK(j["reboot_pending"] == true);
+    CHECK(j["checks"][1]["layers"].dump()
+          == R"({"configured":true,"staged":true,"running":false})");
+    const std::string text = pt::check::render_text(r, {});
+    CHECK(text.find("    layers:   configured yes, staged yes, running no\n") != std::string::npos);
+    CHECK(text.find("\nreboot pending: ") != std::string::npos);
+
+    SECTION("an unknown layer is null, and a stale image is no pending reboot") {
+        r.checks[1].layers = pt::check::Layers{true, std::nullopt, false};
+        CHECK(pt::check::to_json(r)["checks"][1]["layers"]["staged"].is_null());
+        r.checks[1].layers = pt::check::Layers{true, false, false};
+        CHECK_FALSE(r.reboot_pending());
+    }
+    SECTION("a failed check is no pending reboot, whatever its layers") {
+        r.checks[1].finding.status = Status::fail;
+        CHECK_FALSE(r.reboot_pending());
     }
 }

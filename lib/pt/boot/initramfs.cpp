@@ -589,7 +589,7 @@ bool is_absent(int err) {
 
 std::optional<Initramfs>
 read_initramfs(const host::Root& root, std::string_view host_path, const WantContent& want) {
-    const std::string shown = root.map(host_path).string();
+    const std::string shown(host_path); // as the host names it, whatever the root
     Initramfs image;
     image.path = std::string(host_path);
     // Opened once, inside the root, and never again by path: what is checked is what is read.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,20 @@ constexpr std::string_view to_string(Status status) {
     }
     return "fail";
 }
+
+// Which layers of the host hold a boot-relevant requirement (pt-verify(1), LAYERS): the files
+// (configured), what the next boot's initramfs or boot loader configuration contains (staged),
+// and the running kernel (running). nullopt: pt cannot tell.
+struct Layers {
+    std::optional<bool> configured;
+    std::optional<bool> staged;
+    std::optional<bool> running;
+
+    // Configured and staged (or not stageable) but not running yet: a reboot would finish it.
+    bool reboot_pending() const {
+        return configured == true && staged != false && running == false;
+    }
+};
 
 // One result that a person can act on: what was checked or found, what pt saw, and the exact
 // fix. Producers: the VM config lint (lib/pt/proxmox), the mapping check, the ROM checks and

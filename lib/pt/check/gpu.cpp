@@ -2,6 +2,7 @@
 // gpu.select, gpu.driver, gpu.host-driver, gpu.group-bound, gpu.group-isolated, gpu.boot-vga,
 // gpu.reset, gpu.rom.
 #include "pt/check/host_context.hpp"
+#include "pt/driver/bind.hpp"
 #include "pt/driver/blacklist.hpp"
 #include "pt/error.hpp"
 #include "pt/iommu/isolation.hpp"
@@ -40,47 +41,79 @@ bool ids_cover(std::string_view ids, const pci::Device& dev) {
     return false;
 }
 
-// Where vfio-pci is told to claim `dev` by ID at boot, or empty.
-std::string ids_source(const HostContext& ctx, const pci::Device& dev) {
-    if (ctx.facts.cmdline) {
-        if (const auto v = kernel::find_param(*ctx.facts.cmdline, "vfio_pci.ids");
-            v && *v && ids_cover(**v, dev)) {
-            return "/proc/cmdline: vfio-pci.ids=" + **v;
-        }
-    }
-    // modprobe joins every `options vfio-pci` line; the kernel keeps the last ids=.
-    const auto ids = conf::module_option(ctx.modprobe, "vfio_pci", "ids");
-    if (!ids || !ids_cover(*ids, dev)) {
+// Where vfio-pci is told to claim `dev` by ID at boot ("/etc/modprobe.d/pt-vfio.conf:3: options
+// vfio-pci ids=10de:2204,10de:1aef"), or empty. The value that counts is the last one, from the
+// files and then the command line (conf::ModuleConfig::option).
+std::string ids_source(const conf::ModuleConfig& config, const pci::Device& dev) {
+    const auto ids = config.option("vfio_pci", "ids");
+    if (!ids || !ids_cover(ids->value, dev)) {
         return {};
     }
-    std::string path;
-    for (const auto& file : ctx.modprobe) {
-        for (const auto& cmd : file.commands) {
-            if (cmd.verb == "options" && cmd.module == "vfio_pci"
-                && cmd.rest.find("ids=") != std::string::npos) {
-                path = file.path;
-            }
-        }
+    if (ids->source.line == 0) {
+        return fmt::format("{}: vfio-pci.ids={}", ids->source.path, ids->value);
     }
-    return fmt::format("{}: options vfio-pci ids={}", path, *ids);
-    return {};
+    return fmt::format("{}: options vfio-pci ids={}", ids->source.describe(), ids->value);
 }
 
-// How module `m` is kept off devices by modprobe.d, or empty.
-std::string module_kept_off(const HostContext& ctx, const std::string& m) {
-    if (conf::is_install_disabled(ctx.modprobe, m)) {
+std::string ids_source(const HostContext& ctx, const pci::Device& dev) {
+    return ids_source(ctx.modprobe(), dev);
+}
+
+// How module `m` is kept off devices by a module configuration, or empty.
+std::string module_kept_off(const conf::ModuleConfig& config, const std::string& m) {
+    if (const auto where = config.kernel_blacklisted(m)) {
+        return fmt::format("module_blacklist={} ({})", m, where->describe());
+    }
+    if (config.install_disabled(m)) {
         return fmt::format("install {} /bin/false", m);
     }
-    if (conf::is_blacklisted(ctx.modprobe, m)) {
+    if (config.blacklisted(m)) {
         return fmt::format("blacklist {}", m);
     }
-    const auto pre = conf::softdep_pre(ctx.modprobe, m);
-    for (const auto& p : pre) {
-        if (conf::normalise_module(p) == "vfio_pci") {
+    for (const auto& p : config.softdep_pre(m)) {
+        if (conf::normalise_module(p.value) == "vfio_pci") {
             return fmt::format("softdep {} pre: vfio-pci", m);
         }
     }
     return {};
+}
+
+std::string module_kept_off(const HostContext& ctx, const std::string& m) {
+    return module_kept_off(ctx.modprobe(), m);
+}
+
+// Whether the next boot keeps `gpu` from the host's drivers, judged on one module configuration
+// and the text of pt's init-top hook: vfio-pci claims it by ID or by address (driver_override),
+// or no host driver of its vendor can load.
+bool claimed_at_boot(const conf::ModuleConfig& config,
+                     const std::optional<std::string>& hook,
+                     const pci::Device& gpu) {
+    if (!ids_source(config, gpu).empty()) {
+        return true;
+    }
+    if (hook && hook->find(pci::format(gpu.address)) != std::string::npos) {
+        return true;
+    }
+    const auto* vendor = driver::find_gpu_vendor(gpu.vendor);
+    if (vendor == nullptr) {
+        return false;
+    }
+    // A softdep only orders the loads: without ids= vfio-pci, loaded first, claims nothing and the
+    // host driver still binds. Only a module that cannot load at all leaves the GPU unclaimed.
+    return std::all_of(vendor->softdeps.begin(), vendor->softdeps.end(), [&](auto m) {
+        const std::string module(m);
+        return config.kernel_blacklisted(module) || config.install_disabled(module)
+               || config.blacklisted(module);
+    });
+}
+
+// Whether the configuration names `dev` for vfio-pci at boot: by ID or in pt's init-top hook.
+bool named_for_vfio(const HostContext& ctx, const pci::Device& dev) {
+    if (!ids_source(ctx, dev).empty()) {
+        return true;
+    }
+    const auto hook = ctx.root.read_file_if_exists(std::string(driver::k_hook));
+    return hook && hook->find(pci::format(dev.address)) != std::string::npos;
 }
 
 // AMD GPUs whose reset does not work without gnif/vendor-reset (its README: Polaris 10/11/12,
@@ -119,33 +152,99 @@ std::string driver_text(const std::optional<std::string>& driver) {
     return driver ? *driver : std::string("(none)");
 }
 
+// How the configured files keep the GPU from the host's drivers, in words, or empty.
+std::string boot_claim_text(const HostContext& ctx, const pci::Device& gpu) {
+    if (auto ids = ids_source(ctx, gpu); !ids.empty()) {
+        return ids;
+    }
+    const auto hook = ctx.root.read_file_if_exists(std::string(driver::k_hook));
+    if (hook && hook->find(pci::format(gpu.address)) != std::string::npos) {
+        return fmt::format("{}: driver_override for {}", driver::k_hook, addr(gpu));
+    }
+    return {};
+}
+
+// The three layers of "the GPU is kept from the host's drivers at boot": the configured files,
+// the next boot's initramfs, and the driver bound now (vfio-pci or none counts as held).
+Layers driver_layers(const HostContext& ctx, const pci::Device& gpu) {
+    Layers layers;
+    layers.configured = claimed_at_boot(
+        ctx.modprobe(), ctx.root.read_file_if_exists(std::string(driver::k_hook)), gpu);
+    const auto& staged = ctx.host.staged();
+    std::optional<bool> in_image;
+    if (staged && staged->readable() && staged->modprobe) {
+        in_image = claimed_at_boot(
+            *staged->modprobe, staged->member_text("scripts/init-top/pt-vfio"), gpu);
+    }
+    layers.staged = staged_layer(ctx, in_image);
+    layers.running = !gpu.driver || is_vfio(gpu.driver);
+    return layers;
+}
+
 void check_driver(const HostContext& ctx, const pci::Device& gpu, std::vector<Check>& out) {
     const std::string what = addr(gpu) + " driver in use";
-    const std::string evidence =
+    const std::string slot = pci::format_slot(gpu.address);
+    const Layers layers = driver_layers(ctx, gpu);
+    std::string evidence =
         fmt::format("/sys/bus/pci/devices/{}/driver: {}", addr(gpu), driver_text(gpu.driver));
-    (void)ctx;
-    if (is_vfio(gpu.driver)) {
-        out.push_back(make(what, "gpu.driver", Status::pass, "bound to " + *gpu.driver, evidence));
-    } else if (!gpu.driver) {
-        out.push_back(make(what,
-                           "gpu.driver",
-                           Status::pass,
-                           "no driver bound; Proxmox binds vfio-pci when the VM starts",
-                           evidence));
-    } else {
-        out.push_back(make(
-            what,
-            "gpu.driver",
-            Status::fail,
-            fmt::format("the host driver {} still has the GPU instead of vfio-pci (Proxmox shows "
-                        "it as unassigned and cannot hand it over cleanly)",
-                        *gpu.driver),
-            evidence,
-            fmt::format("pt blacklist {} --apply (then update-initramfs -u -k all and reboot); "
-                        "to switch now without a reboot: pt bind {} --apply",
-                        pci::format_slot(gpu.address),
-                        pci::format_slot(gpu.address))));
+    if (const auto how = boot_claim_text(ctx, gpu); !how.empty()) {
+        evidence += "\nconfigured: " + how;
     }
+    if (layers.configured == true && layers.running == false) {
+        evidence += "\nstaged: " + staged_state(ctx).evidence;
+    }
+    const auto push = [&](Status status, std::string summary, std::string fix = {}) {
+        auto check = make(what, "gpu.driver", status, std::move(summary), evidence, std::move(fix));
+        check.layers = layers;
+        out.push_back(std::move(check));
+    };
+    if (layers.configured == true && layers.staged == false) {
+        push(Status::fail,
+             "configured but not in the initramfs: the next boot still uses the old module "
+             "configuration, so the host driver can take the GPU again",
+             "update-initramfs -u -k all, then reboot");
+        return;
+    }
+    if (layers.running == true) {
+        const auto* vendor = driver::find_gpu_vendor(gpu.vendor);
+        if (layers.configured == false && gpu.driver && vendor != nullptr) {
+            // A warning: it works now, and only the next boot hands the GPU back to the host.
+            push(Status::warn,
+                 fmt::format("running but not configured: bound to {} now, but nothing keeps the "
+                             "{} drivers off it at boot, so the host takes it back at the next "
+                             "boot",
+                             *gpu.driver,
+                             vendor->name),
+                 fmt::format("pt bind {} --apply (vfio-pci claims it at every boot), then reboot "
+                             "when convenient",
+                             slot));
+            return;
+        }
+        push(Status::pass,
+             gpu.driver ? "bound to " + *gpu.driver
+                        : std::string("no driver bound; Proxmox binds vfio-pci when the VM "
+                                      "starts"));
+        return;
+    }
+    if (layers.configured == true) {
+        push(Status::warn,
+             fmt::format("reboot pending: vfio-pci is configured{} but {} still has the GPU from "
+                         "this boot",
+                         layers.staged == true ? " and in the initramfs" : "",
+                         *gpu.driver),
+             fmt::format("reboot; to switch now without a reboot: pt bind {} --now --apply", slot));
+        return;
+    }
+    push(Status::fail,
+         fmt::format("the host driver {} still has the GPU instead of vfio-pci (Proxmox shows it "
+                     "as unassigned and cannot hand it over cleanly), and nothing configures "
+                     "vfio-pci for it at boot",
+                     *gpu.driver),
+         fmt::format("pt bind {} --apply (it writes the vfio-pci ids= and softdep lines and runs "
+                     "update-initramfs), then reboot; to switch now without a reboot: pt bind {} "
+                     "--now --apply",
+                     slot,
+                     slot));
 }
 
 void check_host_driver(const HostContext& ctx,
@@ -282,18 +381,24 @@ void check_group(const HostContext& ctx, const pci::Device& gpu, std::vector<Che
                            ev));
     } else {
         std::vector<std::string> names;
+        bool next_boot_claims = true; // every blocker is named for vfio-pci at boot
         for (const auto& b : verdict.blockers) {
             names.push_back(fmt::format("{} on {}", pci::format(b.address), b.driver));
+            const auto* dev = ctx.topology.find(b.address);
+            next_boot_claims = next_boot_claims && dev != nullptr && named_for_vfio(ctx, *dev);
         }
-        out.push_back(make(what_bound,
-                           "gpu.group-bound",
-                           Status::warn,
-                           fmt::format("VFIO cannot claim group {} while {} (Proxmox unbinds them "
-                                       "when the VM starts)",
-                                       *gpu.iommu_group,
-                                       fmt::join(names, ", ")),
-                           ev,
-                           fmt::format("pt bind {} --apply", pci::format_slot(gpu.address))));
+        const std::string slot = pci::format_slot(gpu.address);
+        std::string summary = fmt::format(
+            "VFIO cannot claim group {} while {} (Proxmox unbinds them when the VM starts)",
+            *gpu.iommu_group,
+            fmt::join(names, ", "));
+        std::string fix = fmt::format("pt bind {} --apply", slot);
+        if (next_boot_claims) {
+            summary += "; the configuration hands them to vfio-pci at the next boot";
+            fix = fmt::format("reboot; to switch now without a reboot: pt bind {} --now --apply",
+                              slot);
+        }
+        out.push_back(make(what_bound, "gpu.group-bound", Status::warn, summary, ev, fix));
     }
     if (verdict.isolated) {
         out.push_back(make(
@@ -594,6 +699,14 @@ select_gpus(const HostContext& ctx, const std::optional<std::string>& selector, 
             out.push_back(&d);
         }
     }
+    if (out.empty() && !only_vm) {
+        // Right after pt bind, before the reboot: the GPUs the next boot hands to vfio-pci.
+        for (const auto& d : ctx.topology.devices) {
+            if (d.is_display() && named_for_vfio(ctx, d)) {
+                out.push_back(&d);
+            }
+        }
+    }
     return out;
 }
 
@@ -610,8 +723,9 @@ void check_gpus(const HostContext& ctx,
         out.push_back(make("the GPU to pass through",
                            "gpu.select",
                            Status::warn,
-                           "no display device is bound to vfio-pci or named in a VM config, so "
-                           "there is no GPU to check",
+                           "no display device is bound to vfio-pci, configured for it at boot "
+                           "(vfio-pci ids=, pt's init-top hook) or named in a VM config, so there "
+                           "is no GPU to check",
                            displays.empty()
                                ? std::string("/sys/bus/pci/devices: no display "
                                              "device")

@@ -5,6 +5,16 @@
 
 namespace pt::check {
 
+HostContext::HostContext(const model::Host& model)
+    : host(model)
+    , root(model.root())
+    , facts(model.facts())
+    , topology(model.topology())
+    , iommu(model.iommu())
+    , log(model.log())
+    , log_facts(model.log_facts())
+    , proc_modules(model.proc_modules()) {}
+
 std::optional<bool> HostContext::module_loaded(std::string_view name) const {
     const std::string normal = conf::normalise_module(name);
     if (proc_modules
@@ -18,33 +28,6 @@ std::optional<bool> HostContext::module_loaded(std::string_view name) const {
         return std::nullopt;
     }
     return false;
-}
-
-HostContext load_host(const host::Root& root) {
-    HostContext ctx(root);
-    ctx.facts = kernel::read_host_facts(root);
-    ctx.topology = pci::scan(root, nullptr);
-    ctx.iommu = iommu::read_iommu(root, &ctx.topology);
-    ctx.modprobe = conf::read_modprobe_d(root);
-    ctx.log = kernel::read_kernel_log(root);
-    if (ctx.log.lines) {
-        ctx.log_facts = kernel::read_log_facts(*ctx.log.lines);
-    }
-    if (const auto text = root.read_attr("/proc/modules")) {
-        std::vector<std::string> names;
-        std::size_t pos = 0;
-        while (pos < text->size()) {
-            const auto end = std::min(text->find('\n', pos), text->size());
-            const auto line = std::string_view(*text).substr(pos, end - pos);
-            const auto space = std::min(line.find(' '), line.size());
-            if (space > 0) {
-                names.push_back(conf::normalise_module(line.substr(0, space)));
-            }
-            pos = end + 1;
-        }
-        ctx.proc_modules = std::move(names);
-    }
-    return ctx;
 }
 
 Check make(std::string what,

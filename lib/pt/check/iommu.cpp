@@ -27,8 +27,8 @@ std::string unsafe_interrupts_source(const HostContext& ctx) {
             return "/proc/cmdline: vfio_iommu_type1.allow_unsafe_interrupts=" + **v;
         }
     }
-    if (const auto v =
-            conf::module_option(ctx.modprobe, "vfio_iommu_type1", "allow_unsafe_interrupts");
+    if (const auto v = conf::module_option(
+            ctx.modprobe().files, "vfio_iommu_type1", "allow_unsafe_interrupts");
         v && is_true(*v)) {
         return "modprobe.d: options vfio_iommu_type1 allow_unsafe_interrupts=" + *v;
     }

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace pt::check {
 namespace {
 
@@ -46,7 +48,18 @@ std::string indent(std::string_view text, std::string_view pad) {
     return out;
 }
 
+std::string_view layer_word(const std::optional<bool>& b) {
+    return !b ? "unknown" : *b ? "yes" : "no";
+}
+
 } // namespace
+
+std::string describe(const Layers& layers) {
+    return fmt::format("configured {}, staged {}, running {}",
+                       layer_word(layers.configured),
+                       layer_word(layers.staged),
+                       layer_word(layers.running));
+}
 
 Summary Report::summary() const {
     Summary s;
@@ -69,17 +82,38 @@ Summary Report::summary() const {
     return s;
 }
 
+bool Report::reboot_pending() const {
+    return std::any_of(checks.begin(), checks.end(), [](const Check& c) {
+        // A failed check says something a reboot would not mend.
+        return c.layers && c.layers->reboot_pending() && c.finding.status != Status::fail;
+    });
+}
+
+out::Json to_json(const Layers& layers) {
+    const auto value = [](const std::optional<bool>& b) {
+        return b ? out::Json(*b) : out::Json(nullptr);
+    };
+    return {{"configured", value(layers.configured)},
+            {"staged", value(layers.staged)},
+            {"running", value(layers.running)}};
+}
+
 out::Json to_json(const Report& report) {
     out::Json checks = out::Json::array();
     for (const auto& c : report.checks) {
-        checks.push_back({{"id", c.finding.id},
-                          {"status", std::string(to_string(c.finding.status))},
-                          {"summary", c.finding.summary},
-                          {"evidence", c.finding.evidence},
-                          {"fix", c.finding.fix}});
+        out::Json check = {{"id", c.finding.id},
+                           {"status", std::string(to_string(c.finding.status))},
+                           {"summary", c.finding.summary},
+                           {"evidence", c.finding.evidence},
+                           {"fix", c.finding.fix}};
+        if (c.layers) {
+            check["layers"] = to_json(*c.layers);
+        }
+        checks.push_back(std::move(check));
     }
     const Summary s = report.summary();
     return {{"checks", std::move(checks)},
+            {"reboot_pending", report.reboot_pending()},
             {"summary", {{"pass", s.pass}, {"warn", s.warn}, {"fail", s.fail}, {"skip", s.skip}}}};
 }
 
@@ -100,12 +134,19 @@ std::string render_text(const Report& report, const out::TextStyle& style) {
             if (!f.evidence.empty()) {
                 out += fmt::format("    evidence: {}\n", indent(f.evidence, "              "));
             }
+            if (c.layers) {
+                out += fmt::format("    layers:   {}\n", describe(*c.layers));
+            }
             if (!f.fix.empty()) {
                 out += fmt::format("    fix:      {}\n", indent(f.fix, "              "));
             }
         } else if (f.status == Status::skip && !f.summary.empty()) {
             out += fmt::format("    note:     {}\n", indent(f.summary, "              "));
         }
+    }
+    if (report.reboot_pending() && !style.quiet) {
+        out += "\nreboot pending: what is configured (and, where it matters, in the initramfs) "
+               "is not running yet; a reboot finishes it\n";
     }
     if (!style.quiet) {
         const Summary s = report.summary();

@@ -5,7 +5,8 @@ namespace pt::check {
 
 Report verify_host(const host::Root& root, const HostRequest& request) {
     Report report;
-    HostContext ctx = load_host(root);
+    const model::Host model(root);
+    HostContext ctx(model);
     report.notes = ctx.topology.warnings;
     // VM configs first: they decide the default GPU selection and the ROM check.
     std::vector<Check> vm_checks = check_vms(ctx, request.vmid, report.notes);

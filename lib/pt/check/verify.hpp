@@ -28,6 +28,7 @@ namespace pt::check {
 struct Check {
     std::string what; // "CPU virtualization flag (vmx/svm)", "0000:0b:00.0 driver in use"
     Finding finding;
+    std::optional<Layers> layers = std::nullopt; // set where the check is about boot state
 };
 
 struct Summary {
@@ -42,6 +43,9 @@ struct Report {
     std::vector<std::string> notes; // for stderr: devices the scan skipped, VM configs unread
 
     Summary summary() const;
+
+    // A check's layers say a reboot would finish what is configured and staged (Layers).
+    bool reboot_pending() const;
 
     bool failed() const { return summary().fail > 0; }
 };
@@ -59,9 +63,14 @@ Report verify_host(const host::Root& root, const HostRequest& request);
 // most once, and only on the live root.
 Report verify_guest(const host::Root& root);
 
-// {"checks": [{"id", "status", "summary", "evidence", "fix"}...], "summary": {pass, warn, fail,
-// skip}}.
+// {"checks": [{"id", "status", "summary", "evidence", "fix", "layers"?}...], "reboot_pending",
+// "summary": {pass, warn, fail, skip}}. "layers" ({"configured", "staged", "running"}: true,
+// false or null) only on the checks about boot state.
 out::Json to_json(const Report& report);
+out::Json to_json(const Layers& layers);
+
+// "configured yes, staged yes, running no".
+std::string describe(const Layers& layers);
 
 // "Checking WHAT : PASS" lines, each WARN and FAIL followed by its cause (the summary), the
 // evidence and the fix; then a one-line total unless quiet.

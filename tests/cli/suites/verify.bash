@@ -59,9 +59,12 @@ suite_verify() {
     vf_root verify-intel-grub
     run_pt verify --json
     expect_exit 0
-    expect_jq 'keys == ["checks", "summary"]'
+    expect_jq 'keys_unsorted == ["checks", "reboot_pending", "summary"]'
+    expect_jq '.reboot_pending == false'
     expect_jq '.summary | keys == ["fail", "pass", "skip", "warn"]'
-    expect_jq 'all(.checks[]; keys == ["evidence", "fix", "id", "status", "summary"])'
+    expect_jq 'all(.checks[]; keys - ["layers"] == ["evidence", "fix", "id", "status", "summary"])'
+    expect_jq 'all(.checks[] | .layers // empty; keys_unsorted == ["configured", "staged", "running"])'
+    expect_jq '[.checks[] | select(.layers) | .id] | index("gpu.driver") != null and index("initramfs.fresh") != null'
     expect_jq '.summary.fail == 0 and .summary.warn == 0'
     expect_jq '.summary.pass == ([.checks[] | select(.status == "pass")] | length)'
     expect_jq '[.checks[].id] | index("initramfs.fresh") != null and index("gpu.reset") != null'
@@ -125,7 +128,24 @@ suite_verify() {
     run_pt verify --json
     vf_status initramfs.fresh fail
     vf_status modules.loaded fail
-    vf_field modules.loaded summary "module not loaded after reboot"
+    vf_field modules.loaded summary "although listed for early load before this boot"
+    vf_field modules.loaded evidence "/proc/stat: booted 2026-01-03 08:00:00 UTC; /etc/modules changed 2024-11-07 17:20:00 UTC"
+    expect_jq '.reboot_pending == false'
+
+    TEST "modules listed since this boot: reboot pending, not a failure"
+    use_root verify-stale-initramfs
+    vf_times "$VF_OLD" "$VF_NEW"
+    touch -d "2026-01-04 00:00:00 UTC" "$ROOT/etc/modules"
+    run_pt verify --json
+    vf_status modules.loaded warn
+    vf_field modules.loaded summary "reboot pending"
+    vf_field modules.loaded fix "modprobe vfio-pci"
+    expect_jq '(.checks[] | select(.id == "modules.loaded") | .layers) == {"configured": true, "staged": true, "running": false}'
+    expect_jq '.reboot_pending == true'
+    rm "$ROOT/proc/stat"
+    run_pt verify --json
+    vf_status modules.loaded warn
+    vf_field modules.loaded summary "a reboot is pending if they were listed since this boot"
 
     TEST "initramfs: equal times count as fresh"
     use_root verify-stale-initramfs
@@ -149,7 +169,10 @@ suite_verify() {
     run_pt verify --json
     vf_status gpu.driver fail
     vf_field gpu.driver summary "the host driver nvidia still has the GPU"
-    vf_field gpu.driver fix "pt blacklist 0000:01:00 --apply"
+    vf_field gpu.driver fix "pt bind 0000:01:00 --apply"
+    vf_field gpu.driver fix "pt bind 0000:01:00 --now --apply"
+    expect_jq '(.checks[] | select(.id == "gpu.driver") | .layers) == {"configured": false, "staged": null, "running": false}'
+    expect_jq '.reboot_pending == false'
     vf_status gpu.host-driver fail
     vf_field gpu.host-driver evidence "nothing keeps nouveau, nvidia, nvidiafb off"
     vf_status gpu.group-bound warn
