@@ -6,12 +6,15 @@
 #include "pt/host/root.hpp"
 #include "pt/iommu/groups.hpp"
 #include "pt/iommu/listing.hpp"
+#include "pt/kernel/param_values.hpp"
 #include "pt/pci/address.hpp"
 #include "pt/pci/topology.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
+#include <array>
 #include <utility>
 
 namespace pt::boot {
@@ -307,6 +310,44 @@ std::optional<std::string> reserved_param_reason(std::string_view name) {
     return std::nullopt;
 }
 
+// Module names that guides put on the command line, where they mean nothing: the kernel hands
+// an unknown word without '=' to init, and no module loads.
+constexpr std::array<std::string_view, 8> k_module_words = {"vfio",
+                                                            "vfio_pci",
+                                                            "vfio-pci",
+                                                            "vfio_iommu_type1",
+                                                            "vfio_virqfd",
+                                                            "kvm",
+                                                            "kvm_amd",
+                                                            "kvm_intel"};
+
+// --add of a value the kernel's own parser rejects (kernel::invalid_values) or of a module name
+// is refused: pt never writes a parameter that the next boot ignores. amd_iommu=on is the one
+// exception, obeyed with a warning (all_ops), as the guides ask for it.
+void refuse_invalid(const kernel::Param& add) {
+    if (kernel::same_param_name(add.name, "amd_iommu") && add.value == "on") {
+        return;
+    }
+    const auto problems = kernel::invalid_values(add);
+    if (!problems.empty()) {
+        throw UsageError(fmt::format("--add {}: {}; pt grub does not write a value the kernel "
+                                     "rejects",
+                                     format_param(add),
+                                     problems.front().problem));
+    }
+    if (!add.value
+        && std::find(k_module_words.begin(), k_module_words.end(), add.name)
+               != k_module_words.end()) {
+        throw UsageError(fmt::format(
+            "--add {}: {} is a module name, not a kernel parameter (the kernel hands the word to "
+            "init and loads nothing); modules to load at boot belong in /etc/modules-load.d/, "
+            "which pt bind SLOT --apply writes{}",
+            add.name,
+            add.name,
+            add.name == "vfio_virqfd" ? "; vfio_virqfd is part of vfio since Linux 6.2" : ""));
+    }
+}
+
 void check_request(const Request& request) {
     const auto refuse_reserved = [](std::string_view flag, const kernel::Param& param) {
         if (const auto reason = reserved_param_reason(param.name)) {
@@ -321,6 +362,7 @@ void check_request(const Request& request) {
     };
     for (const auto& add : request.add) {
         refuse_reserved("--add", add);
+        refuse_invalid(add);
     }
     for (const auto& remove : request.remove) {
         refuse_reserved("--remove", remove);
@@ -340,9 +382,35 @@ void check_request(const Request& request) {
     }
 }
 
+// The ops that take the option `off` out of every configured `name`: the token goes, and its
+// other options come back as one parameter ("iommu=off,nopanic" -> "iommu=nopanic").
+std::vector<conf::ParamOp> drop_off(const std::vector<kernel::Param>& configured,
+                                    std::string_view name,
+                                    const std::string& reason) {
+    std::vector<conf::ParamOp> ops;
+    for (const auto& p : configured) {
+        if (!kernel::same_param_name(p.name, name) || !p.value) {
+            continue;
+        }
+        auto options = kernel::comma_options(*p.value);
+        if (std::find(options.begin(), options.end(), "off") == options.end()) {
+            continue;
+        }
+        options.erase(std::remove(options.begin(), options.end(), "off"), options.end());
+        ops.push_back({conf::ParamOp::Kind::remove, p, reason});
+        if (!options.empty()) {
+            ops.push_back(set_op(p.name, fmt::format("{}", fmt::join(options, ",")), reason));
+        }
+    }
+    return ops;
+}
+
 std::vector<conf::ParamOp> default_ops(const kernel::HostFacts& facts,
                                        const std::vector<kernel::Param>& configured) {
     std::vector<conf::ParamOp> ops;
+    // Passthrough needs the IOMMU: iommu=off switches it off on every x86 host (iommu_setup,
+    // arch/x86/kernel/pci-dma.c sets no_iommu).
+    ops = drop_off(configured, "iommu", "iommu=off switches the IOMMU off");
     switch (facts.cpu) {
     case kernel::CpuVendor::intel: {
         if (!facts.release) {
@@ -379,6 +447,14 @@ std::vector<conf::ParamOp> default_ops(const kernel::HostFacts& facts,
         break;
     }
     case kernel::CpuVendor::amd:
+        // amd_iommu=off sets amd_iommu_disabled (parse_amd_iommu_options,
+        // drivers/iommu/amd/init.c); without it the IOMMU is on when the firmware enables it.
+        for (auto& op : drop_off(configured,
+                                 "amd_iommu",
+                                 "amd_iommu=off switches the AMD IOMMU off; it is on by default "
+                                 "whenever the firmware enables it")) {
+            ops.push_back(std::move(op));
+        }
         ops.push_back({conf::ParamOp::Kind::remove,
                        {"amd_iommu", "on"},
                        "amd_iommu=on is not a value the kernel knows (it logs \"AMD-Vi: Unknown "

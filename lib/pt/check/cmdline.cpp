@@ -2,6 +2,7 @@
 // cmdline.iommu, cmdline.invalid, cmdline.configured.
 #include "pt/boot/cmdline_plan.hpp"
 #include "pt/check/host_context.hpp"
+#include "pt/kernel/param_values.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -51,6 +52,8 @@ struct Offender {
     std::string name;
     std::string token;
     std::string line;
+    std::string problem;  // from the kernel's value lists (kernel::invalid_values), else empty
+    std::string fix_args; // pt grub arguments that mend it, when known ahead
 };
 
 void add_offender(std::vector<Offender>& offenders, Offender o) {
@@ -66,7 +69,7 @@ void add_offender(std::vector<Offender>& offenders, Offender o) {
 // "AMD-Vi: Unknown option - 'on'" -> {amd_iommu, on}; "DMAR: Unknown option - 'foo,igfx_off'"
 // -> {intel_iommu, foo} (the kernel prints the rest of the value, up to the end).
 Offender offender_of(const std::string& line) {
-    Offender o{{}, {}, line};
+    Offender o{{}, {}, line, {}, {}};
     const auto open = line.find("Unknown option - '");
     if (open == std::string::npos) {
         return o;
@@ -87,25 +90,21 @@ Offender offender_of(const std::string& line) {
 }
 
 std::string offender_summary(const Offender& o) {
-    if (o.name == "amd_iommu") {
-        return fmt::format(
-            "amd_iommu={} is not a valid value (the valid ones are off, force_isolation, "
-            "force_enable, fullflush, pgtbl_v1, pgtbl_v2, irtcachedis); the kernel ignores it "
-            "and logs \"AMD-Vi: Unknown option - '{}'\".{}",
-            o.token,
-            o.token,
-            o.token == "on" ? " The AMD IOMMU needs no parameter: it is on whenever the firmware "
-                              "enables it"
-                            : "");
+    if (!o.problem.empty()) {
+        if (o.name == "amd_iommu" && o.token == "on") {
+            return o.problem
+                   + ". The AMD IOMMU needs no parameter: it is on whenever the "
+                     "firmware enables it";
+        }
+        return o.problem;
     }
-    if (o.name == "intel_iommu") {
-        return fmt::format(
-            "intel_iommu={} is not a valid value (the valid ones are on, off, igfx_off, sp_off, "
-            "sm_on, sm_off, tboot_noforce, and relax_rmrr on Proxmox kernels; forcedac and "
-            "strict are deprecated); the kernel ignores it and logs \"DMAR: Unknown option - "
-            "'{}'\"",
-            o.token,
-            o.token);
+    if (o.name == "amd_iommu" || o.name == "intel_iommu") {
+        // Known only from the kernel log ("Unknown option - 'x'"): judge the logged word.
+        const auto problems = kernel::invalid_values(kernel::Param{o.name, o.token});
+        if (!problems.empty()) {
+            return offender_summary(
+                Offender{o.name, o.token, o.line, problems.front().problem, {}});
+        }
     }
     return fmt::format("the kernel rejected an IOMMU option (\"{}\")", o.line);
 }
@@ -132,6 +131,10 @@ std::string invalid_fix(const std::vector<Offender>& offenders,
     std::string removes;
     std::vector<std::string> notes;
     for (const auto& o : offenders) {
+        if (!o.fix_args.empty()) {
+            removes += " " + o.fix_args;
+            continue;
+        }
         if (o.name == "amd_iommu" && o.token == "on") {
             notes.emplace_back("pt grub removes amd_iommu=on");
             continue;
@@ -154,6 +157,26 @@ std::string invalid_fix(const std::vector<Offender>& offenders,
         fix += fmt::format(" ({})", fmt::join(notes, "; "));
     }
     return fix;
+}
+
+// The values the kernel's own parsers reject (kernel::invalid_values), from one command line.
+void add_value_problems(const std::vector<kernel::Param>& params,
+                        const std::string& where,
+                        std::vector<std::string>& invalid,
+                        std::vector<Offender>& offenders) {
+    for (const auto& problem : kernel::invalid_values(params)) {
+        const auto eq = problem.param.find('=');
+        const std::string name = problem.param.substr(0, eq);
+        invalid.push_back(fmt::format("{}: {}", where, problem.param));
+        Offender o{name, problem.option, {}, problem.problem, {}};
+        if (const auto space = problem.param.find(' '); space != std::string::npos) {
+            // A list split by a space: take both words out, put the joined list back.
+            const std::string first = problem.param.substr(0, space);
+            o.fix_args = fmt::format(
+                "--remove {} --remove {} --add {}{}", first, problem.option, first, problem.option);
+        }
+        add_offender(offenders, std::move(o));
+    }
 }
 
 } // namespace
@@ -246,13 +269,9 @@ void check_cmdline(const HostContext& ctx, std::vector<Check>& out) {
     // rejected IOMMU option.
     std::vector<std::string> invalid;
     std::vector<Offender> offenders;
-    if (has_option(running, "amd_iommu", "on")) {
-        invalid.emplace_back("/proc/cmdline: amd_iommu=on");
-        add_offender(offenders, {"amd_iommu", "on", {}});
-    }
-    if (has_option(configured, "amd_iommu", "on") && status.sources.size() > 0) {
-        invalid.push_back(fmt::format("{}: amd_iommu=on", status.sources.back().path));
-        add_offender(offenders, {"amd_iommu", "on", {}});
+    add_value_problems(running, "/proc/cmdline", invalid, offenders);
+    if (!status.sources.empty()) {
+        add_value_problems(configured, status.sources.back().path, invalid, offenders);
     }
     for (const auto& line : ctx.log_facts.unknown_options) {
         invalid.push_back(ctx.log.source + ": " + line);

@@ -208,8 +208,8 @@ void check_driver(const HostContext& ctx, const pci::Device& gpu, std::vector<Ch
     if (layers.running == true) {
         const auto* vendor = driver::find_gpu_vendor(gpu.vendor);
         if (layers.configured == false && gpu.driver && vendor != nullptr) {
-            // A warning: it works now, and only the next boot hands the GPU back to the host.
-            push(Status::warn,
+            // A failure although it works now: the next boot hands the GPU back to the host.
+            push(Status::fail,
                  fmt::format("running but not configured: bound to {} now, but nothing keeps the "
                              "{} drivers off it at boot, so the host takes it back at the next "
                              "boot",

@@ -186,6 +186,33 @@ suite_grub() {
     expect_stdout_contains "replace intel_iommu=off with intel_iommu=on"
     expect_file /etc/default/grub 'GRUB_CMDLINE_LINUX_DEFAULT="quiet intel_iommu=on"'
 
+    TEST "amd_iommu=off is removed, and iommu=off keeps its other options"
+    grub_root iommu-off-amd 'GRUB_CMDLINE_LINUX_DEFAULT="quiet amd_iommu=off iommu=off,nopanic"'
+    run_pt grub --apply
+    expect_exit 0
+    expect_stdout_contains "amd_iommu=off switches the AMD IOMMU off"
+    expect_stdout_contains "iommu=off switches the IOMMU off"
+    expect_file /etc/default/grub 'GRUB_CMDLINE_LINUX_DEFAULT="quiet iommu=nopanic"'
+    run_pt grub --apply
+    expect_exit 0
+    expect_stdout_contains "nothing to do"
+
+    TEST "--add of a value the kernel rejects, or of a module name, is refused (exit 2)"
+    grub_root iommu-off-amd
+    run_pt grub --add amd_iommu=1 --apply
+    expect_exit 2
+    expect_stderr_contains "amd_iommu=1 is not a valid value"
+    expect_stderr_contains "AMD-Vi: Unknown option - '1'"
+    run_pt grub --add vfio_virqfd --apply
+    expect_exit 2
+    expect_stderr_contains "vfio_virqfd is a module name, not a kernel parameter"
+    run_pt grub --add vfio-pci.ids=10de:2204,10de:1aeg --apply
+    expect_exit 2
+    expect_stderr_contains '"10de:1aeg" is not a vendor:device ID'
+    run_pt grub --add iommu.passthrough=maybe --apply
+    expect_exit 2
+    expect_unchanged
+
     TEST "a drop-in that reassigns the variable is the file edited; --add and --remove"
     grub_root iommu-off
     mkdir -p "$ROOT/etc/default/grub.d"

@@ -103,8 +103,19 @@ suite_verify() {
     vf_root verify-identical-gpus
     run_pt verify --json
     expect_exit 0
-    expect_jq '[.checks[] | select(.id == "gpu.driver") | .evidence] == ["/sys/bus/pci/devices/0000:02:00.0/driver: vfio-pci"]'
+    expect_jq '[.checks[] | select(.id == "gpu.driver") | .evidence | split("\n")[0]] == ["/sys/bus/pci/devices/0000:02:00.0/driver: vfio-pci"]'
     vf_status gpu.host-driver pass
+    vf_field gpu.driver evidence "configured: /etc/initramfs-tools/scripts/init-top/pt-vfio"
+    expect_jq '(.checks[] | select(.id == "gpu.driver") | .layers) == {"configured": true, "staged": null, "running": true}'
+
+    TEST "identical GPUs: without pt's hook the card on vfio-pci is lost at the next boot"
+    vf_root verify-identical-gpus
+    rm "$ROOT/etc/initramfs-tools/scripts/init-top/pt-vfio"
+    run_pt verify --json
+    expect_exit 3
+    vf_status gpu.driver fail
+    vf_field gpu.driver summary "running but not configured"
+    vf_field gpu.driver fix "pt bind 0000:02:00 --apply"
 
     TEST "identical GPUs: vfio-pci ids= would also take the host's card"
     vf_root verify-identical-gpus
@@ -330,6 +341,30 @@ suite_verify() {
     run_pt verify --json
     vf_field gpu.rom summary "absolute path"
 
+    TEST "cmdline.invalid: values outside the kernel's own lists, and an ids= list split by a space"
+    use_root seed-rtx3090
+    printf '%s\n' "BOOT_IMAGE=/boot/vmlinuz-6.8.12-4-pve root=/dev/mapper/pve-root ro quiet amd_iommu=1 iommu=on iommu.passthrough=maybe vfio-pci.ids=10de:2204, 10de:1aef" >"$ROOT/proc/cmdline"
+    run_pt verify --json
+    vf_status cmdline.invalid warn
+    vf_field cmdline.invalid summary "amd_iommu=1 is not a valid value"
+    vf_field cmdline.invalid summary "iommu=on is not a valid value"
+    vf_field cmdline.invalid summary "Malformed early option 'iommu.passthrough'"
+    vf_field cmdline.invalid summary "a space splits vfio-pci.ids: 10de:1aef is a separate word"
+    vf_field cmdline.invalid evidence "/proc/cmdline: vfio-pci.ids=10de:2204, 10de:1aef"
+    vf_field cmdline.invalid fix "--remove vfio-pci.ids=10de:2204, --remove 10de:1aef --add vfio-pci.ids=10de:2204,10de:1aef"
+
+    TEST "cmdline.iommu: amd_iommu=off fails, and its fix really removes it"
+    use_root seed-rtx3090
+    sed -i 's/^GRUB_CMDLINE_LINUX_DEFAULT="quiet"/GRUB_CMDLINE_LINUX_DEFAULT="quiet amd_iommu=off"/' "$ROOT/etc/default/grub"
+    sed -i 's/ quiet/ quiet amd_iommu=off/' "$ROOT/proc/cmdline"
+    run_pt verify --json
+    expect_exit 3
+    vf_status cmdline.iommu fail
+    vf_field cmdline.iommu fix "pt grub --apply"
+    run_pt grub --apply
+    expect_exit 0
+    grep -q 'amd_iommu' "$ROOT/etc/default/grub" && fail "pt grub --apply left amd_iommu=off: $(grep CMDLINE "$ROOT/etc/default/grub")"
+
     TEST "SEL narrows the GPUs; --vm picks one VM"
     vf_root verify-identical-gpus
     run_pt verify 01:00 --json
@@ -338,7 +373,7 @@ suite_verify() {
     run_pt verify --vm 100 --json
     expect_exit 0
     expect_jq '[.checks[] | select(.id | startswith("vm.")) | .id] == ["vm.ok"]'
-    expect_jq '[.checks[] | select(.id == "gpu.driver") | .evidence] == ["/sys/bus/pci/devices/0000:02:00.0/driver: vfio-pci"]'
+    expect_jq '[.checks[] | select(.id == "gpu.driver") | .evidence | split("\n")[0]] == ["/sys/bus/pci/devices/0000:02:00.0/driver: vfio-pci"]'
 
     TEST "--vm checks that VM's GPUs only"
     vf_root verify-intel-grub
