@@ -291,3 +291,10 @@ TEST_CASE("reduce_pci_ids keeps the header, the vendors present and the classes"
              "C 03  Display controller\n"
              "\t00  VGA compatible controller\n");
 }
+
+TEST_CASE("keep_btime keeps only the boot time of /proc/stat") {
+    CHECK(pt::snapshot::keep_btime("cpu  1 2 3\nintr 5\nbtime 1732258800\nprocesses 9\n")
+          == "btime 1732258800\n");
+    CHECK(pt::snapshot::keep_btime("cpu  1 2 3\nbtime_x 1\n").empty());
+    CHECK(pt::snapshot::keep_btime("").empty());
+}

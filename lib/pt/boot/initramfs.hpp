@@ -31,7 +31,7 @@ std::string_view to_string(Compression compression);
 struct InitramfsMember {
     std::string path; // normalised: no leading "./" or "/": "etc/modprobe.d/vfio.conf"
     std::uint64_t size = 0;
-    bool regular = true; // false for directories, links, devices
+    bool regular = true;    // false for directories, links, devices
     std::uint32_t mode = 0; // type and permission bits as in st_mode (0100644 for a file)
     // The content, only for regular members the caller asked for and at most
     // k_initramfs_text_limit bytes each (a larger member keeps its size and no text).

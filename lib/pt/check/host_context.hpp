@@ -64,6 +64,7 @@ void check_iommu(const HostContext& ctx, std::vector<Check>& out);
 void check_cmdline(const HostContext& ctx, std::vector<Check>& out);
 void check_modules(const HostContext& ctx, std::vector<Check>& out);
 void check_initramfs(const HostContext& ctx, std::vector<Check>& out);
+void check_vfio_ids(const HostContext& ctx, std::vector<Check>& out);
 void check_gpus(const HostContext& ctx,
                 const std::vector<const pci::Device*>& gpus,
                 std::vector<Check>& out);

@@ -17,6 +17,7 @@ Report verify_host(const host::Root& root, const HostRequest& request) {
     check_iommu(ctx, out);
     check_cmdline(ctx, out);
     check_modules(ctx, out);
+    check_vfio_ids(ctx, out);
     check_initramfs(ctx, out);
     check_gpus(ctx, gpus, out);
     out.insert(out.end(),

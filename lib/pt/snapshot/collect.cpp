@@ -579,7 +579,8 @@ void take_iommu(Collector& c, Categories& cats) {
 }
 
 constexpr std::string_view k_kernel_detail =
-    "command line, release, loaded modules, and of cpuinfo the first CPU's vendor, model and flags";
+    "command line, release, loaded modules, boot time, and of cpuinfo the first CPU's vendor, "
+    "model and flags";
 
 void take_modules(Collector& c, Categories& cats) {
     // Every module folder, empty: pt counts a module as present when /sys/module/NAME exists,
@@ -613,6 +614,14 @@ void take_proc(Collector& c, Categories& cats) {
     }
     if (c.take("/proc/sys/kernel/osrelease") == Collector::Found::file) {
         cats.add("kernel", k_kernel_detail, "/proc/sys/kernel/osrelease");
+    }
+    // Only the boot time (model::Host::booted_at); the CPU counters say nothing about the setup.
+    Collector::How boot_time;
+    boot_time.transform = [](const std::string& text) {
+        return keep_btime(text);
+    };
+    if (c.take("/proc/stat", boot_time) == Collector::Found::file) {
+        cats.add("kernel", k_kernel_detail, "/proc/stat");
     }
 }
 

@@ -437,4 +437,17 @@ std::string reduce_pci_ids(std::string_view ids, const std::set<std::uint16_t>& 
     return out;
 }
 
+std::string keep_btime(std::string_view stat) {
+    std::size_t pos = 0;
+    while (pos < stat.size()) {
+        const auto end = std::min(stat.find('\n', pos), stat.size());
+        const auto line = stat.substr(pos, end - pos);
+        if (line.starts_with("btime ")) {
+            return std::string(line) + "\n";
+        }
+        pos = end + 1;
+    }
+    return {};
+}
+
 } // namespace pt::snapshot

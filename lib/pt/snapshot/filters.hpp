@@ -18,6 +18,9 @@ namespace pt::snapshot {
 // add size. Returns "" when `cpuinfo` has none of those lines.
 std::string reduce_cpuinfo(std::string_view cpuinfo);
 
+// The "btime" line of /proc/stat (when the kernel booted), or "" when it has none.
+std::string keep_btime(std::string_view stat);
+
 // The kernel log lines pt's checks look for: the IOMMU (DMAR, DMAR-IR, AMD-Vi, IVRS, "iommu"),
 // interrupt remapping and x2apic, vfio, BAR and ROM assignment, KVM ("kvm:", kvm_amd,
 // kvm_intel), "Hypervisor detected", the VGA arbiter and the boot framebuffers (efifb, simplefb,

@@ -365,6 +365,32 @@ suite_verify() {
     expect_exit 0
     grep -q 'amd_iommu' "$ROOT/etc/default/grub" && fail "pt grub --apply left amd_iommu=off: $(grep CMDLINE "$ROOT/etc/default/grub")"
 
+    TEST "modprobe.vfio-ids: conflicting ids= in two files: the last one wins, and the fix names both"
+    vf_root verify-intel-grub
+    printf 'options vfio-pci ids=10de:2504\n' >"$ROOT/etc/modprobe.d/zz-old.conf"
+    run_pt verify --json
+    vf_status modprobe.vfio-ids warn
+    vf_field modprobe.vfio-ids summary "vfio-pci gets only the last one, 10de:2504 (/etc/modprobe.d/zz-old.conf:1)"
+    vf_field modprobe.vfio-ids summary "so 10de:228e is not claimed at boot"
+    vf_field modprobe.vfio-ids evidence "/etc/modprobe.d/vfio.conf:1: options vfio-pci ids=10de:2504,10de:228e"
+    vf_field modprobe.vfio-ids fix "sed -i '1d' /etc/modprobe.d/vfio.conf"
+    vf_field modprobe.vfio-ids fix "make /etc/modprobe.d/zz-old.conf:1 read ids=10de:2504,10de:228e"
+
+    TEST "modprobe.vfio-ids: a space in the list, a typo, and a file hidden by /etc"
+    vf_root verify-intel-grub
+    printf 'options vfio-pci ids=10de:2504, 10de:228e\n' >"$ROOT/etc/modprobe.d/vfio.conf"
+    run_pt verify --json
+    vf_status modprobe.vfio-ids warn
+    vf_field modprobe.vfio-ids summary "a space splits the ids= list at /etc/modprobe.d/vfio.conf:1"
+    printf 'options vfio-pci ids=10de:2505\n' >"$ROOT/etc/modprobe.d/vfio.conf"
+    run_pt verify --json
+    vf_field modprobe.vfio-ids summary "10de:2505 matches no PCI device of this host"
+    mkdir -p "$ROOT/usr/lib/modprobe.d"
+    printf 'options vfio-pci ids=10de:2504,10de:228e\n' >"$ROOT/usr/lib/modprobe.d/vfio.conf"
+    run_pt verify --json
+    vf_field modprobe.vfio-ids evidence "/usr/lib/modprobe.d/vfio.conf: hidden by /etc/modprobe.d/vfio.conf"
+    vf_field modprobe.vfio-ids summary "10de:2505 matches no PCI device"
+
     TEST "SEL narrows the GPUs; --vm picks one VM"
     vf_root verify-identical-gpus
     run_pt verify 01:00 --json
