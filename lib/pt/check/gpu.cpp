@@ -712,13 +712,40 @@ select_gpus(const HostContext& ctx, const std::optional<std::string>& selector, 
 
 void check_gpus(const HostContext& ctx,
                 const std::vector<const pci::Device*>& gpus,
-                std::vector<Check>& out) {
+                std::vector<Check>& out,
+                std::optional<int> vmid) {
     if (gpus.empty()) {
         std::vector<std::string> displays;
+        const pci::Device* candidate = nullptr;
         for (const auto& d : ctx.topology.devices) {
             if (d.is_display()) {
                 displays.push_back(fmt::format("{} on {}", addr(d), driver_text(d.driver)));
+                if (candidate == nullptr || is_vfio(d.driver)) {
+                    candidate = &d;
+                }
             }
+        }
+        const std::string evidence =
+            displays.empty() ? std::string("/sys/bus/pci/devices: no display device")
+                             : fmt::format("display devices: {}", fmt::join(displays, ", "));
+        if (vmid) {
+            // --vm: the VM's config is the only source, whatever else the host has on vfio-pci.
+            out.push_back(make(
+                "the GPU to pass through",
+                "gpu.select",
+                Status::warn,
+                fmt::format("VM {} passes no display device (no hostpci entry names one), so "
+                            "there is no GPU of it to check",
+                            *vmid),
+                evidence,
+                candidate != nullptr
+                    ? fmt::format("pt vmconf {} {} --apply gives it that GPU; pt verify {} checks "
+                                  "a GPU by address",
+                                  *vmid,
+                                  pci::format_slot(candidate->address),
+                                  pci::format_slot(candidate->address))
+                    : std::string("add a GPU to the host first")));
+            return;
         }
         out.push_back(make("the GPU to pass through",
                            "gpu.select",
@@ -726,10 +753,7 @@ void check_gpus(const HostContext& ctx,
                            "no display device is bound to vfio-pci, configured for it at boot "
                            "(vfio-pci ids=, pt's init-top hook) or named in a VM config, so there "
                            "is no GPU to check",
-                           displays.empty()
-                               ? std::string("/sys/bus/pci/devices: no display "
-                                             "device")
-                               : fmt::format("display devices: {}", fmt::join(displays, ", ")),
+                           evidence,
                            "name the GPU: pt verify SEL (e.g. pt verify 01:00)"));
         return;
     }

@@ -65,9 +65,11 @@ void check_cmdline(const HostContext& ctx, std::vector<Check>& out);
 void check_modules(const HostContext& ctx, std::vector<Check>& out);
 void check_initramfs(const HostContext& ctx, std::vector<Check>& out);
 void check_vfio_ids(const HostContext& ctx, std::vector<Check>& out);
+// `vmid`: verify --vm, whose GPUs come from that VM's config alone.
 void check_gpus(const HostContext& ctx,
                 const std::vector<const pci::Device*>& gpus,
-                std::vector<Check>& out);
+                std::vector<Check>& out,
+                std::optional<int> vmid = std::nullopt);
 
 // The GPUs verify looks at: with a selector, the devices it matches (display devices, or every
 // match when none is one); without, the display devices named in a VM config in scope, and

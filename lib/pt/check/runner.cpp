@@ -19,7 +19,7 @@ Report verify_host(const host::Root& root, const HostRequest& request) {
     check_modules(ctx, out);
     check_vfio_ids(ctx, out);
     check_initramfs(ctx, out);
-    check_gpus(ctx, gpus, out);
+    check_gpus(ctx, gpus, out, request.vmid);
     out.insert(out.end(),
                std::make_move_iterator(vm_checks.begin()),
                std::make_move_iterator(vm_checks.end()));

@@ -408,6 +408,8 @@ suite_verify() {
     expect_exit 0
     vf_status vm.ok pass
     vf_status gpu.select warn
+    vf_field gpu.select summary "VM 200 passes no display device"
+    vf_field gpu.select fix "pt vmconf 200 0000:01:00 --apply"
     expect_jq '[.checks[] | select(.id == "gpu.driver")] | length == 0'
     run_pt verify --json
     expect_jq '[.checks[] | select(.id | startswith("vm."))] | length == 1'
