@@ -177,6 +177,13 @@ ModuleConfig compute_module_config(std::vector<ModprobeText> candidates,
 ModuleConfig read_module_config(const host::Root& root,
                                 std::vector<kernel::Param> cmdline,
                                 std::string cmdline_source) {
+    return read_module_config(root, std::move(cmdline), std::move(cmdline_source), {});
+}
+
+ModuleConfig read_module_config(const host::Root& root,
+                                std::vector<kernel::Param> cmdline,
+                                std::string cmdline_source,
+                                const std::map<std::string, std::string>& replaced) {
     std::vector<ModprobeText> candidates;
     std::map<std::string, bool> seen_real_dir; // /lib -> usr/lib on merged-/usr: read once
     for (const auto dir : k_modprobe_dirs) {
@@ -198,9 +205,16 @@ ModuleConfig read_module_config(const host::Root& root,
             if (root.open_dir(path) || !root.exists(path)) {
                 continue; // a directory or a dangling link, which kmod cannot read either
             }
+            if (replaced.count(path) != 0) {
+                continue; // comes below, with the text it is about to get
+            }
             std::string text = root.read_file(path);
             candidates.push_back({std::string(dir), name, path, std::move(text)});
         }
+    }
+    for (const auto& [path, text] : replaced) {
+        const auto slash = path.rfind('/');
+        candidates.push_back({path.substr(0, slash), path.substr(slash + 1), path, text});
     }
     return compute_module_config(
         std::move(candidates), std::move(cmdline), std::move(cmdline_source));

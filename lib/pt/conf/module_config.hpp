@@ -10,6 +10,7 @@
 #include "pt/kernel/cmdline.hpp"
 
 #include <array>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -102,5 +103,12 @@ ModuleConfig compute_module_config(std::vector<ModprobeText> candidates,
 ModuleConfig read_module_config(const host::Root& root,
                                 std::vector<kernel::Param> cmdline,
                                 std::string cmdline_source);
+
+// The same with some files about to change: `replaced` maps host paths of modprobe.d files to
+// the text a plan gives them (a new file is added to its folder). Planners predict with it.
+ModuleConfig read_module_config(const host::Root& root,
+                                std::vector<kernel::Param> cmdline,
+                                std::string cmdline_source,
+                                const std::map<std::string, std::string>& replaced);
 
 } // namespace pt::conf

@@ -9,6 +9,8 @@
 #include "pt/iommu/isolation.hpp"
 #include "pt/iommu/listing.hpp"
 #include "pt/kernel/host_facts.hpp"
+#include "pt/kernel/param_values.hpp"
+#include "pt/model/host.hpp"
 #include "pt/pci/class_code.hpp"
 #include "pt/pci/device.hpp"
 #include "pt/pci/topology.hpp"
@@ -16,6 +18,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 
@@ -356,6 +359,83 @@ std::vector<std::string> other_ids_files(const host::Root& root) {
         }
     }
     return out;
+}
+
+// What the next boot does with each device of `set`, judged on the module configuration as kmod
+// will compute it once the plan is written (pt's file with its planned text, every other
+// modprobe.d file as it is, the configured command line last): a note per device. When another
+// file's (or the command line's) vfio-pci ids= comes after pt's and leaves a device out, pt's
+// line would lose (the kernel keeps the last ids=): refused without --force, naming that line.
+void predict_next_boot(const host::Root& root,
+                       const BindRequest& request,
+                       const std::vector<pci::Address>& set,
+                       const std::vector<pci::Address>& by_address,
+                       edit::Plan& plan) {
+    std::map<std::string, std::string> planned;
+    for (const auto& file : plan.files) {
+        if (file.path == k_vfio_conf) {
+            planned[file.path] = file.after.value_or("");
+        }
+    }
+    const model::Host model(root);
+    const auto config = conf::read_module_config(
+        root, model.next_cmdline(), "the configured command line", planned);
+    const auto ids = config.option("vfio_pci", "ids");
+    const pci::Topology& topology = model.topology();
+    std::vector<std::string> lost;
+    for (const auto& a : set) {
+        const pci::Device* dev = topology.find(a);
+        if (dev == nullptr) {
+            continue;
+        }
+        if (contains(by_address, a)) {
+            plan.notes.push_back(fmt::format("next boot: {} -> vfio-pci, by driver_override in {} "
+                                             "(in the initramfs after update-initramfs)",
+                                             pci::format(a),
+                                             k_hook));
+            continue;
+        }
+        const std::string id = id_of(*dev);
+        bool covered = false;
+        for (const auto& item :
+             ids ? kernel::comma_options(ids->value) : std::vector<std::string>{}) {
+            std::string lowered = item;
+            std::transform(lowered.begin(), lowered.end(), lowered.begin(), [](unsigned char c) {
+                return static_cast<char>(std::tolower(c));
+            });
+            covered = covered || lowered == id || lowered.starts_with(id + ":");
+        }
+        if (covered) {
+            plan.notes.push_back(fmt::format("next boot: {} -> vfio-pci, by vfio-pci ids= in {} "
+                                             "(in the initramfs after update-initramfs)",
+                                             pci::format(a),
+                                             ids->source.describe()));
+        } else {
+            lost.push_back(fmt::format("{} ({})", pci::format(a), id));
+        }
+    }
+    if (lost.empty() || !ids) {
+        return;
+    }
+    const std::string fix =
+        ids->source.line == 0 ? fmt::format("pt grub --remove vfio-pci.ids={} --apply", ids->value)
+                              : fmt::format("sed -i '{}d' {}", ids->source.line, ids->source.path);
+    const std::string why = fmt::format(
+        "{} sets vfio-pci ids={} after pt's {}, and the kernel keeps only the last ids=, so pt's "
+        "line would lose and {} would not go to vfio-pci at the next boot",
+        ids->source.describe(),
+        ids->value,
+        k_vfio_conf,
+        join_strings(lost, ", "));
+    if (!request.force) {
+        throw Error(fmt::format("refusing to bind {}: {}. Remove that line ({}; pt's file then "
+                                "lists every device pt binds) and run pt bind again, or add "
+                                "--force to write pt's file anyway",
+                                request.selector.text,
+                                why,
+                                fix));
+    }
+    plan.notes.push_back("--force: " + why);
 }
 
 // Plans pt's two files for the complete set `bound` and the softdep modules.
@@ -764,12 +844,7 @@ edit::Plan plan_bind(const host::Root& root, const BindRequest& request) {
             join_addresses(sharing, ", "),
             k_hook));
     }
-    for (const auto& where : other_ids_files(root)) {
-        plan.notes.push_back(fmt::format(
-            "{} also sets vfio-pci ids=: kmod passes both lines to vfio-pci and the kernel keeps "
-            "only the last ids=, so one list is ignored; move those IDs into pt bind",
-            where));
-    }
+    predict_next_boot(root, request, set, by_address, plan);
 
     // Modules.
     const kernel::HostFacts facts = kernel::read_host_facts(root);

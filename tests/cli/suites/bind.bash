@@ -62,6 +62,21 @@ bind_expect_conf() {
 }
 
 suite_bind() {
+    TEST "x570: another file's later ids= would win over pt's: refused, naming the line to delete"
+    bind_x570_host
+    mkdir -p "$ROOT/etc/modprobe.d"
+    printf '# by hand\noptions vfio-pci ids=10de:2204\n' >"$ROOT/etc/modprobe.d/vfio.conf"
+    run_pt bind 0b:00 --apply
+    expect_exit 1
+    expect_stderr_contains "/etc/modprobe.d/vfio.conf:2 sets vfio-pci ids=10de:2204 after pt's /etc/modprobe.d/pt-vfio.conf"
+    expect_stderr_contains "0000:0b:00.1 (10de:1aef) would not go to vfio-pci at the next boot"
+    expect_stderr_contains "sed -i '2d' /etc/modprobe.d/vfio.conf"
+    [ -e "$ROOT/etc/modprobe.d/pt-vfio.conf" ] && fail "pt wrote the file that would lose"
+    sed -i '2d' "$ROOT/etc/modprobe.d/vfio.conf"
+    run_pt bind 0b:00
+    expect_exit 0
+    expect_stdout_contains "next boot: 0000:0b:00.1 -> vfio-pci, by vfio-pci ids= in /etc/modprobe.d/pt-vfio.conf:3"
+
     TEST "x570: dry run shows pt-vfio.conf and the module lists, changes nothing"
     bind_x570_host
     run_pt bind 0b:00
