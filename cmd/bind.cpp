@@ -75,7 +75,7 @@ Command register_bind(CLI::App& parent, Globals& globals) {
     sub->add_flag("--force",
                   opt->force,
                   "Bind even a device the host needs (root or mounted disk, default-route NIC, "
-                  "only display)");
+                  "only display), or when another file's later vfio-pci ids= overrides pt's");
     sub->add_flag(
         "--now", opt->now, "Also bind at runtime (driver_override, unbind, drivers_probe)");
     add_writer_options(*sub, opt->writer);
