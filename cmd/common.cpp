@@ -94,18 +94,6 @@ void add_writer_options(CLI::App& app, WriterOptions& options) {
 
 namespace {
 
-std::string_view done_word(edit::FileAction action) {
-    switch (action) {
-    case edit::FileAction::create:
-        return "created";
-    case edit::FileAction::modify:
-        return "wrote";
-    case edit::FileAction::remove:
-        return "removed";
-    }
-    return {};
-}
-
 // Why the follow-ups were not run, or "" when they were.
 std::string_view not_run_reason(const host::Root& root, const WriterOptions& options) {
     if (!root.is_live()) {
@@ -181,58 +169,10 @@ int run_plan(const Globals& globals,
     const auto result = edit::apply(plan, root, apply_options);
 
     if (globals.json) {
-        auto json = edit::to_json(plan);
-        json["applied"] = true;
-        json["journal"] = result.journal_id ? out::Json(*result.journal_id) : out::Json(nullptr);
-        auto runs = out::Json::array();
-        for (const auto& run : result.follow_ups) {
-            runs.push_back(out::Json{
-                {"command", run.command},
-                {"ran", run.ran},
-                {"exit_status", run.ran ? out::Json(run.exit_status) : out::Json(nullptr)},
-                {"not_run_reason", run.ran ? out::Json(nullptr) : out::Json(reason)},
-            });
-        }
-        json["follow_up_results"] = runs;
-        json["recovered"] = result.notes;
-        print_json(json);
+        print_json(edit::to_json(plan, result, reason));
         return to_int(ExitCode::ok);
     }
-
-    for (const auto& note : result.notes) {
-        fmt::print("recovered: {}\n", note);
-    }
-    for (std::size_t i = 0; i < result.files_written; ++i) {
-        const auto& file = plan.files[i];
-        fmt::print("{} {}\n", done_word(edit::action_of(file)), file.path);
-    }
-    for (std::size_t i = 0; i < result.writes_done; ++i) {
-        const auto& write = plan.writes[i];
-        fmt::print("wrote {} > {}\n", edit::quote_value(write.value), write.path);
-    }
-    if (result.journal_id) {
-        fmt::print("journal: {}{}\n",
-                   *result.journal_id,
-                   plan.files.empty() ? "" : " (pt undo restores the files)");
-    }
-    for (const auto& run : result.follow_ups) {
-        if (run.ran) {
-            fmt::print("ran: {} (exit status {})\n", run.command, run.exit_status);
-        }
-    }
-    if (!result.follow_ups.empty() && !reason.empty()) {
-        if (reason == "--no-refresh") {
-            fmt::print("not run (--no-refresh); run these yourself before rebooting:\n");
-        } else {
-            fmt::print("not run under --root {}; on that host, run:\n", root.prefix().string());
-        }
-        for (const auto& run : result.follow_ups) {
-            fmt::print("run: {}\n", run.command);
-        }
-    }
-    fmt::print("{}\n",
-               plan.reboot_needed ? "reboot needed: the change takes effect at the next boot"
-                                  : "no reboot needed");
+    fmt::print("{}", edit::render_apply_result(plan, result, reason, root.prefix().string()));
     return to_int(ExitCode::ok);
 }
 

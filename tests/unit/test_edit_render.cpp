@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include "pt/edit/apply.hpp"
 #include "pt/edit/plan.hpp"
 #include "pt/edit/render.hpp"
 #include "pt/out/text.hpp"
@@ -72,5 +73,42 @@ TEST_CASE("edit::to_json (plan)", "[edit][render]") {
              R"("reboot_needed":true})");
     SECTION("an empty plan has changes false") {
         CHECK(to_json(Plan{})["changes"] == false);
+    }
+}
+
+TEST_CASE("edit::render_apply_result and to_json (applied)", "[edit][render]") {
+    const Plan plan = sample_plan();
+    pt::edit::ApplyResult result;
+    result.journal_id = "20241122T080000Z-001";
+    result.files_written = 1;
+    result.writes_done = 1;
+    result.follow_ups.push_back({"update-initramfs -u -k all", false, 0});
+    result.notes.emplace_back("removed a temporary file");
+
+    SECTION("offline root: the commands to run there") {
+        const auto text = pt::edit::render_apply_result(plan, result, "offline root", "/tmp/snap");
+        CHECK(text
+              == "recovered: removed a temporary file\n"
+                 "created /etc/modprobe.d/pt.conf\n"
+                 "wrote \"vfio-pci\" > /sys/bus/pci/devices/0000:01:00.0/driver_override\n"
+                 "journal: 20241122T080000Z-001 (pt undo restores the files)\n"
+                 "not run under --root /tmp/snap; on that host, run:\n"
+                 "run: update-initramfs -u -k all\n"
+                 "reboot needed: the change takes effect at the next boot\n");
+        const auto json = pt::edit::to_json(plan, result, "offline root");
+        CHECK(json["applied"] == true);
+        CHECK(json["journal"] == "20241122T080000Z-001");
+        CHECK(json["follow_up_results"].dump()
+              == R"([{"command":"update-initramfs -u -k all","ran":false,"exit_status":null,)"
+                 R"("not_run_reason":"offline root"}])");
+        CHECK(json["recovered"].size() == 1);
+    }
+    SECTION("ran here") {
+        result.follow_ups[0].ran = true;
+        result.follow_ups[0].exit_status = 0;
+        const auto text = pt::edit::render_apply_result(plan, result, "", "/");
+        CHECK(text.find("ran: update-initramfs -u -k all (exit status 0)\n") != std::string::npos);
+        CHECK(text.find("not run") == std::string::npos);
+        CHECK(pt::edit::to_json(plan, result, "")["follow_up_results"][0]["exit_status"] == 0);
     }
 }

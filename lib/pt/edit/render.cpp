@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "pt/edit/render.hpp"
 
+#include "pt/edit/apply.hpp"
 #include "pt/edit/diff.hpp"
 #include "pt/edit/plan.hpp"
 #include "pt/out/text.hpp"
@@ -155,6 +156,85 @@ nlohmann::ordered_json to_json(const Plan& plan) {
         {"notes", plan.notes},
         {"reboot_needed", plan.reboot_needed},
     };
+}
+
+namespace {
+
+std::string_view done_word(FileAction action) {
+    switch (action) {
+    case FileAction::create:
+        return "created";
+    case FileAction::modify:
+        return "wrote";
+    case FileAction::remove:
+        return "removed";
+    }
+    return {};
+}
+
+} // namespace
+
+std::string render_apply_result(const Plan& plan,
+                                const ApplyResult& result,
+                                std::string_view not_run_reason,
+                                std::string_view root_prefix) {
+    std::string out;
+    for (const auto& note : result.notes) {
+        out += fmt::format("recovered: {}\n", note);
+    }
+    for (std::size_t i = 0; i < result.files_written; ++i) {
+        const auto& file = plan.files[i];
+        out += fmt::format("{} {}\n", done_word(action_of(file)), file.path);
+    }
+    for (std::size_t i = 0; i < result.writes_done; ++i) {
+        const auto& write = plan.writes[i];
+        out += fmt::format("wrote {} > {}\n", quote_value(write.value), write.path);
+    }
+    if (result.journal_id) {
+        out += fmt::format("journal: {}{}\n",
+                           *result.journal_id,
+                           plan.files.empty() ? "" : " (pt undo restores the files)");
+    }
+    for (const auto& run : result.follow_ups) {
+        if (run.ran) {
+            out += fmt::format("ran: {} (exit status {})\n", run.command, run.exit_status);
+        }
+    }
+    if (!result.follow_ups.empty() && !not_run_reason.empty()) {
+        if (not_run_reason == "--no-refresh") {
+            out += "not run (--no-refresh); run these yourself before rebooting:\n";
+        } else {
+            out += fmt::format("not run under --root {}; on that host, run:\n", root_prefix);
+        }
+        for (const auto& run : result.follow_ups) {
+            out += fmt::format("run: {}\n", run.command);
+        }
+    }
+    out += plan.reboot_needed ? "reboot needed: the change takes effect at the next boot\n"
+                              : "no reboot needed\n";
+    return out;
+}
+
+nlohmann::ordered_json
+to_json(const Plan& plan, const ApplyResult& result, std::string_view not_run_reason) {
+    auto json = to_json(plan);
+    json["applied"] = true;
+    json["journal"] = result.journal_id ? nlohmann::ordered_json(*result.journal_id)
+                                        : nlohmann::ordered_json(nullptr);
+    auto runs = nlohmann::ordered_json::array();
+    for (const auto& run : result.follow_ups) {
+        runs.push_back(nlohmann::ordered_json{
+            {"command", run.command},
+            {"ran", run.ran},
+            {"exit_status",
+             run.ran ? nlohmann::ordered_json(run.exit_status) : nlohmann::ordered_json(nullptr)},
+            {"not_run_reason",
+             run.ran ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(not_run_reason)},
+        });
+    }
+    json["follow_up_results"] = runs;
+    json["recovered"] = result.notes;
+    return json;
 }
 
 } // namespace pt::edit

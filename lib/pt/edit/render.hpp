@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <string_view>
 
 namespace pt::out {
 struct TextStyle;
@@ -40,6 +41,28 @@ std::string render_text(const Plan& plan, const out::TextStyle& style);
 //    "follow_ups": [str], "notes": [str], "reboot_needed": bool}
 // "mode" is the mode of a created file (null otherwise: an existing file keeps its own).
 nlohmann::ordered_json to_json(const Plan& plan);
+
+struct ApplyResult;
+
+// What a writer prints after `--apply` carried out `plan`:
+//   recovered: NOTE                         what was mended from an interrupted earlier pt
+//   wrote|created|removed PATH              one line per file written, in plan order
+//   wrote "VALUE" > PATH                    one line per sysfs write done
+//   journal: ID (pt undo restores the files)
+//   ran: COMMAND (exit status N)            each follow-up that ran, or the commands to run by
+//                                           hand and why they were not run (`not_run_reason`)
+//   reboot needed: ... | no reboot needed
+// `root_prefix` is the --root directory, shown when the follow-ups were not run there.
+std::string render_apply_result(const Plan& plan,
+                                const ApplyResult& result,
+                                std::string_view not_run_reason,
+                                std::string_view root_prefix);
+
+// to_json(plan) with what `--apply` did, as documented in pt-undo(1): "applied": true,
+// "journal": id|null, "follow_up_results": [{"command", "ran", "exit_status"|null,
+// "not_run_reason"|null}], "recovered": [str].
+nlohmann::ordered_json
+to_json(const Plan& plan, const ApplyResult& result, std::string_view not_run_reason);
 
 // `value` in double quotes with C escapes, as the write lines show it: "vfio-pci".
 std::string quote_value(std::string_view value);
