@@ -20,64 +20,18 @@ struct UndoOptions {
     bool list = false;
 };
 
-out::Json entry_json(const edit::JournalEntry& entry) {
-    auto files = out::Json::array();
-    for (const auto& file : entry.files) {
-        files.push_back(out::Json{{"path", file.path}, {"action", edit::to_string(file.action)}});
-    }
-    auto writes = out::Json::array();
-    for (const auto& write : entry.writes) {
-        writes.push_back(
-            out::Json{{"path", write.path}, {"value", write.value}, {"reason", write.reason}});
-    }
-    const auto opt = [](const std::optional<std::string>& s) {
-        return s ? out::Json(*s) : out::Json(nullptr);
-    };
-    return out::Json{
-        {"id", entry.id},
-        {"time", entry.time},
-        {"title", entry.title},
-        {"status", edit::to_string(entry.status)},
-        {"undone", entry.status == edit::EntryStatus::undone},
-        {"undone_time", opt(entry.undone_time)},
-        {"error", opt(entry.error)},
-        {"files", files},
-        {"writes", writes},
-        {"follow_ups", entry.follow_ups},
-        {"reboot_needed", entry.reboot_needed},
-    };
-}
-
 int list(const Globals& globals, const host::Root& root) {
     const auto entries = edit::list_entries(root);
     if (globals.json) {
         auto array = out::Json::array();
         for (const auto& entry : entries) {
-            array.push_back(entry_json(entry));
+            array.push_back(edit::to_json(entry));
         }
         print_json(out::Json{{"journal", edit::k_journal_dir}, {"entries", array}});
         return to_int(ExitCode::ok);
     }
-    if (entries.empty()) {
-        fmt::print("the journal is empty ({})\n", root.map(edit::k_journal_dir).string());
-        return to_int(ExitCode::ok);
-    }
-    for (const auto& entry : entries) {
-        std::string status(edit::to_string(entry.status));
-        if (entry.undone_time) {
-            status += fmt::format(" {}", *entry.undone_time);
-        }
-        fmt::print("{}  {}  {}  {}\n", entry.id, entry.time, status, entry.title);
-        for (const auto& file : entry.files) {
-            fmt::print("    {} {}\n", edit::to_string(file.action), file.path);
-        }
-        for (const auto& write : entry.writes) {
-            fmt::print("    write {} > {}\n", edit::quote_value(write.value), write.path);
-        }
-        if (entry.error && !globals.quiet) {
-            fmt::print("    error: {}\n", *entry.error);
-        }
-    }
+    fmt::print(
+        "{}", edit::render_journal(entries, root.map(edit::k_journal_dir).string(), globals.quiet));
     return to_int(ExitCode::ok);
 }
 
@@ -99,44 +53,10 @@ int undo(const Globals& globals, const host::Root& root) {
         }
         return to_int(ExitCode::ok);
     }
-    const auto& entry = result->entry;
     if (globals.json) {
-        auto files = out::Json::array();
-        for (const auto& file : result->files) {
-            files.push_back(out::Json{{"path", file.path}, {"result", file.what}});
-        }
-        auto json = entry_json(entry);
-        json["files"] = files;
-        json["writes_not_undone"] = json["writes"];
-        json.erase("writes");
-        print_json(out::Json{{"undone", json}, {"recovered", result->notes}});
-        return to_int(ExitCode::ok);
-    }
-    for (const auto& note : result->notes) {
-        fmt::print("recovered: {}\n", note);
-    }
-    fmt::print("undid {} ({}): {}\n", entry.id, entry.time, entry.title);
-    for (const auto& file : result->files) {
-        fmt::print("{} {}{}\n",
-                   file.what,
-                   file.path,
-                   file.what == "unchanged" ? " (already as before)" : "");
-    }
-    if (!entry.writes.empty()) {
-        fmt::print("\nsysfs writes are not undone from the journal (use pt unbind to give a device "
-                   "back to its driver); this entry did:\n");
-        for (const auto& write : entry.writes) {
-            fmt::print("    write {} > {}\n", edit::quote_value(write.value), write.path);
-        }
-    }
-    if (!entry.follow_ups.empty() && !entry.files.empty()) {
-        fmt::print("\nthe restored files take effect after these commands (not run by pt undo):\n");
-        for (const auto& command : entry.follow_ups) {
-            fmt::print("run: {}\n", command);
-        }
-        if (entry.reboot_needed) {
-            fmt::print("and a reboot\n");
-        }
+        print_json(edit::to_json(*result));
+    } else {
+        fmt::print("{}", edit::render_undo_result(*result));
     }
     return to_int(ExitCode::ok);
 }

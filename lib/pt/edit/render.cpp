@@ -3,6 +3,7 @@
 
 #include "pt/edit/apply.hpp"
 #include "pt/edit/diff.hpp"
+#include "pt/edit/journal.hpp"
 #include "pt/edit/plan.hpp"
 #include "pt/out/text.hpp"
 
@@ -235,6 +236,104 @@ to_json(const Plan& plan, const ApplyResult& result, std::string_view not_run_re
     json["follow_up_results"] = runs;
     json["recovered"] = result.notes;
     return json;
+}
+
+nlohmann::ordered_json to_json(const JournalEntry& entry) {
+    using Json = nlohmann::ordered_json;
+    auto files = Json::array();
+    for (const auto& file : entry.files) {
+        files.push_back(Json{{"path", file.path}, {"action", to_string(file.action)}});
+    }
+    auto writes = Json::array();
+    for (const auto& write : entry.writes) {
+        writes.push_back(
+            Json{{"path", write.path}, {"value", write.value}, {"reason", write.reason}});
+    }
+    const auto opt = [](const std::optional<std::string>& s) {
+        return s ? Json(*s) : Json(nullptr);
+    };
+    return Json{
+        {"id", entry.id},
+        {"time", entry.time},
+        {"title", entry.title},
+        {"status", to_string(entry.status)},
+        {"undone", entry.status == EntryStatus::undone},
+        {"undone_time", opt(entry.undone_time)},
+        {"error", opt(entry.error)},
+        {"files", files},
+        {"writes", writes},
+        {"follow_ups", entry.follow_ups},
+        {"reboot_needed", entry.reboot_needed},
+    };
+}
+
+std::string
+render_journal(const std::vector<JournalEntry>& entries, std::string_view journal_dir, bool quiet) {
+    if (entries.empty()) {
+        return fmt::format("the journal is empty ({})\n", journal_dir);
+    }
+    std::string out;
+    for (const auto& entry : entries) {
+        std::string status(to_string(entry.status));
+        if (entry.undone_time) {
+            status += fmt::format(" {}", *entry.undone_time);
+        }
+        out += fmt::format("{}  {}  {}  {}\n", entry.id, entry.time, status, entry.title);
+        for (const auto& file : entry.files) {
+            out += fmt::format("    {} {}\n", to_string(file.action), file.path);
+        }
+        for (const auto& write : entry.writes) {
+            out += fmt::format("    write {} > {}\n", quote_value(write.value), write.path);
+        }
+        if (entry.error && !quiet) {
+            out += fmt::format("    error: {}\n", *entry.error);
+        }
+    }
+    return out;
+}
+
+std::string render_undo_result(const UndoResult& result) {
+    const auto& entry = result.entry;
+    std::string out;
+    for (const auto& note : result.notes) {
+        out += fmt::format("recovered: {}\n", note);
+    }
+    out += fmt::format("undid {} ({}): {}\n", entry.id, entry.time, entry.title);
+    for (const auto& file : result.files) {
+        out += fmt::format("{} {}{}\n",
+                           file.what,
+                           file.path,
+                           file.what == "unchanged" ? " (already as before)" : "");
+    }
+    if (!entry.writes.empty()) {
+        out += "\nsysfs writes are not undone from the journal (use pt unbind to give a device "
+               "back to its driver); this entry did:\n";
+        for (const auto& write : entry.writes) {
+            out += fmt::format("    write {} > {}\n", quote_value(write.value), write.path);
+        }
+    }
+    if (!entry.follow_ups.empty() && !entry.files.empty()) {
+        out += "\nthe restored files take effect after these commands (not run by pt undo):\n";
+        for (const auto& command : entry.follow_ups) {
+            out += fmt::format("run: {}\n", command);
+        }
+        if (entry.reboot_needed) {
+            out += "and a reboot\n";
+        }
+    }
+    return out;
+}
+
+nlohmann::ordered_json to_json(const UndoResult& result) {
+    auto files = nlohmann::ordered_json::array();
+    for (const auto& file : result.files) {
+        files.push_back(nlohmann::ordered_json{{"path", file.path}, {"result", file.what}});
+    }
+    auto json = to_json(result.entry);
+    json["files"] = files;
+    json["writes_not_undone"] = json["writes"];
+    json.erase("writes");
+    return nlohmann::ordered_json{{"undone", json}, {"recovered", result.notes}};
 }
 
 } // namespace pt::edit

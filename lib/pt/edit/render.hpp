@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pt::out {
 struct TextStyle;
@@ -63,6 +64,26 @@ std::string render_apply_result(const Plan& plan,
 // "not_run_reason"|null}], "recovered": [str].
 nlohmann::ordered_json
 to_json(const Plan& plan, const ApplyResult& result, std::string_view not_run_reason);
+
+struct JournalEntry;
+struct UndoResult;
+
+// One journal entry as `pt undo --list --json` shows it (schema in pt-undo(1)): {"id", "time",
+// "title", "status", "undone", "undone_time", "error", "files": [{"path", "action"}], "writes":
+// [{"path", "value", "reason"}], "follow_ups", "reboot_needed"}.
+nlohmann::ordered_json to_json(const JournalEntry& entry);
+
+// `pt undo --list`: "ID  TIME  STATUS[ UNDONE_TIME]  TITLE", then its files and writes indented,
+// and its error unless `quiet`. An empty journal says so, naming `journal_dir`.
+std::string
+render_journal(const std::vector<JournalEntry>& entries, std::string_view journal_dir, bool quiet);
+
+// What `pt undo` restored: "undid ID (TIME): TITLE", a line per file, the sysfs writes it does
+// not undo, and the commands that make the restored files take effect.
+std::string render_undo_result(const UndoResult& result);
+
+// {"undone": entry with "files": [{"path", "result"}] and "writes_not_undone", "recovered"}.
+nlohmann::ordered_json to_json(const UndoResult& result);
 
 // `value` in double quotes with C escapes, as the write lines show it: "vfio-pci".
 std::string quote_value(std::string_view value);
