@@ -13,7 +13,7 @@ using pt::conf::edit_params;
 using pt::conf::ParamChange;
 using pt::conf::ParamOp;
 using pt::conf::Segment;
-using pt::conf::tokenize_params;
+using pt::kernel::tokenize_cmdline;
 
 namespace {
 
@@ -31,9 +31,9 @@ std::string edit_line(const std::string& line, const std::vector<ParamOp>& ops) 
 
 } // namespace
 
-TEST_CASE("conf::tokenize_params keeps spans", "[conf][cmdline]") {
+TEST_CASE("kernel::tokenize_cmdline keeps spans", "[conf][cmdline]") {
     const std::string text = "options root=UUID=486b ro  vfio-pci.ids=\"1002:aaf8,1002:687f\"";
-    const auto tokens = tokenize_params(text);
+    const auto tokens = tokenize_cmdline(text);
     REQUIRE(tokens.size() == 4);
     CHECK(text.substr(tokens[3].begin, tokens[3].end - tokens[3].begin)
           == "vfio-pci.ids=\"1002:aaf8,1002:687f\"");

@@ -65,7 +65,7 @@ std::optional<conf::GrubConfig> read_grub(const host::Root& root) {
 // without the initrd= the EFI stub got (zz-proxmox-boot) and without GRUB's BOOT_IMAGE=.
 std::string cmdline_from_proc(std::string_view proc) {
     std::string out;
-    for (const auto& token : conf::tokenize_params(proc)) {
+    for (const auto& token : kernel::tokenize_cmdline(proc)) {
         if (token.param.name == "initrd" || token.param.name == "BOOT_IMAGE") {
             continue;
         }

@@ -721,11 +721,11 @@ std::string GrubConfig::cmdline() const {
     const auto linux_value = evaluate(k_grub_cmdline).value;
     const auto default_value = evaluate(k_grub_cmdline_default).value;
     std::string out;
-    for (const auto& params : tokenize_params(linux_value)) {
+    for (const auto& params : kernel::tokenize_cmdline(linux_value)) {
         out += out.empty() ? "" : " ";
         out += linux_value.substr(params.begin, params.end - params.begin);
     }
-    for (const auto& params : tokenize_params(default_value)) {
+    for (const auto& params : kernel::tokenize_cmdline(default_value)) {
         out += out.empty() ? "" : " ";
         out += default_value.substr(params.begin, params.end - params.begin);
     }

@@ -74,7 +74,7 @@ struct Located {
 std::vector<Located> locate(const std::vector<Segment>& segments, std::string_view name) {
     std::vector<Located> found;
     for (std::size_t i = 0; i < segments.size(); ++i) {
-        for (auto& token : tokenize_params(segments[i].text)) {
+        for (auto& token : kernel::tokenize_cmdline(segments[i].text)) {
             if (kernel::same_param_name(token.param.name, name)) {
                 found.push_back({i, std::move(token)});
             }
@@ -291,33 +291,6 @@ void apply_remove(std::vector<Segment>& segments,
 }
 
 } // namespace
-
-std::vector<ParamToken> tokenize_params(std::string_view text) {
-    std::vector<ParamToken> tokens;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        while (pos < text.size() && is_space(text[pos])) {
-            ++pos;
-        }
-        if (pos >= text.size()) {
-            break;
-        }
-        const std::size_t begin = pos;
-        bool quoted = false;
-        while (pos < text.size() && (quoted || !is_space(text[pos]))) {
-            if (text[pos] == '"') {
-                quoted = !quoted;
-            }
-            ++pos;
-        }
-        auto params = kernel::parse_cmdline(text.substr(begin, pos - begin));
-        if (params.empty()) {
-            continue;
-        }
-        tokens.push_back({begin, pos, std::move(params.front())});
-    }
-    return tokens;
-}
 
 std::optional<std::size_t> unclosed_quote(std::string_view text) {
     std::optional<std::size_t> open;

@@ -17,15 +17,7 @@ namespace pt::conf {
 // ---- Parameters inside a piece of text -------------------------------------------------------
 
 // One parameter as written: its byte span in the text and what the kernel makes of it.
-struct ParamToken {
-    std::size_t begin = 0; // first byte of the token
-    std::size_t end = 0;   // one past the last byte
-    kernel::Param param;   // name and value, double quotes removed (lib/cmdline.c next_arg)
-};
-
-// Splits `text` the way the kernel does (whitespace separates, double quotes group) and keeps
-// where each parameter is, so it can be replaced or removed without touching the rest.
-std::vector<ParamToken> tokenize_params(std::string_view text);
+using kernel::ParamToken;
 
 // The byte offset of a double quote in `text` that is never closed, or nullopt. The kernel's own
 // rule (lib/cmdline.c next_arg): a double quote starts or ends a quoted run inside a parameter,

@@ -14,8 +14,8 @@ char normalise(char c) {
 
 } // namespace
 
-std::vector<Param> parse_cmdline(std::string_view text) {
-    std::vector<Param> params;
+std::vector<ParamToken> tokenize_cmdline(std::string_view text) {
+    std::vector<ParamToken> tokens;
     std::size_t pos = 0;
     while (pos < text.size()) {
         while (pos < text.size() && is_space(text[pos])) {
@@ -24,6 +24,7 @@ std::vector<Param> parse_cmdline(std::string_view text) {
         if (pos >= text.size()) {
             break;
         }
+        const std::size_t begin = pos;
         std::string word;
         bool quoted = false;
         while (pos < text.size() && (quoted || !is_space(text[pos]))) {
@@ -35,11 +36,17 @@ std::vector<Param> parse_cmdline(std::string_view text) {
             ++pos;
         }
         const auto eq = word.find('=');
-        if (eq == std::string::npos) {
-            params.push_back({word, std::nullopt});
-        } else {
-            params.push_back({word.substr(0, eq), word.substr(eq + 1)});
-        }
+        Param param = eq == std::string::npos ? Param{word, std::nullopt}
+                                              : Param{word.substr(0, eq), word.substr(eq + 1)};
+        tokens.push_back({begin, pos, std::move(param)});
+    }
+    return tokens;
+}
+
+std::vector<Param> parse_cmdline(std::string_view text) {
+    std::vector<Param> params;
+    for (auto& token : tokenize_cmdline(text)) {
+        params.push_back(std::move(token.param));
     }
     return params;
 }

@@ -16,8 +16,20 @@ struct Param {
     bool operator==(const Param&) const = default;
 };
 
+// One parameter of a command line and where it is written, so an editor can replace or remove
+// it without touching the rest.
+struct ParamToken {
+    std::size_t begin = 0; // first byte of the token
+    std::size_t end = 0;   // one past the last byte
+    Param param;           // name and value, double quotes removed
+};
+
 // Splits a command line the way the kernel does (lib/cmdline.c next_arg): whitespace separates
-// parameters, double quotes group, and only the first '=' splits name from value.
+// parameters, double quotes group (and are dropped), and only the first '=' splits name from
+// value. The one tokenizer of pt: every reader and editor of a command line uses it.
+std::vector<ParamToken> tokenize_cmdline(std::string_view text);
+
+// The parameters of tokenize_cmdline, without their places.
 std::vector<Param> parse_cmdline(std::string_view text);
 
 // The kernel treats '-' and '_' in parameter names alike ("vfio-pci.ids" == "vfio_pci.ids").
