@@ -2,21 +2,16 @@
 // pt verify --guest: guest.hypervisor, guest.gpu-visible, guest.pcie-link, guest.driver,
 // guest.device-nodes, guest.nvidia-smi, guest.host-checks.
 #include "pt/check/host_context.hpp"
+#include "pt/host/process.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <chrono>
-
-extern char** environ; // NOLINT(readability-redundant-declaration): for posix_spawn
 
 namespace pt::check {
 
@@ -45,54 +40,15 @@ struct Run {
 
 // Runs `argv` once with stdout and stderr captured, killing it after `timeout`.
 Run run_once(const std::vector<std::string>& argv, std::chrono::seconds timeout) {
+    host::RunOptions options;
+    options.search_path = false;
+    options.capture = true;
+    options.timeout = timeout;
+    auto result = host::run_process(argv, options);
     Run run;
-    std::array<int, 2> fds{};
-    if (::pipe(fds.data()) != 0) {
-        return run;
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
-    posix_spawn_file_actions_addclose(&actions, fds[0]);
-    std::vector<char*> args;
-    for (const auto& a : argv) {
-        args.push_back(const_cast<char*>(a.c_str())); // NOLINT: posix_spawn's signature
-    }
-    args.push_back(nullptr);
-    pid_t pid = 0;
-    const int err = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(fds[1]);
-    if (err != 0) {
-        ::close(fds[0]);
-        return run;
-    }
-    run.started = true;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    std::array<char, 4096> buf{};
-    while (true) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-            ::kill(pid, SIGKILL);
-            break;
-        }
-        pollfd pfd{fds[0], POLLIN, 0};
-        const int ready = ::poll(&pfd, 1, static_cast<int>(left.count()));
-        if (ready <= 0) {
-            continue;
-        }
-        const ssize_t n = ::read(fds[0], buf.data(), buf.size());
-        if (n <= 0) {
-            break;
-        }
-        run.output.append(buf.data(), static_cast<std::size_t>(n));
-    }
-    ::close(fds[0]);
-    int wstatus = 0;
-    ::waitpid(pid, &wstatus, 0);
-    run.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+    run.started = result.started;
+    run.status = result.exit_status && !result.timed_out ? *result.exit_status : -1;
+    run.output = std::move(result.output);
     while (!run.output.empty() && run.output.back() == '\n') {
         run.output.pop_back();
     }

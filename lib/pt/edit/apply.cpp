@@ -2,14 +2,13 @@
 #include "pt/edit/apply.hpp"
 
 #include "pt/error.hpp"
+#include "pt/host/process.hpp"
 #include "pt/host/root.hpp"
 #include "pt/host/write.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,7 +16,6 @@
 #include <cstring>
 #include <set>
 
-extern char** environ; // NOLINT: POSIX; handed to the follow-up commands unchanged
 
 namespace pt::edit {
 namespace {
@@ -228,35 +226,16 @@ std::vector<std::string> mend_interrupted(const host::Root& root, const Plan& pl
 } // namespace
 
 int run_command(const std::vector<std::string>& argv, bool stdout_to_stderr) {
-    if (argv.empty()) {
-        throw Error("cannot run an empty command");
+    host::RunOptions options;
+    options.stdout_to_stderr = stdout_to_stderr;
+    const auto run = host::run_process(argv, options);
+    if (!run.started || !run.error.empty()) {
+        throw Error(run.error);
     }
-    std::vector<char*> args;
-    for (const auto& arg : argv) {
-        args.push_back(const_cast<char*>(arg.c_str())); // NOLINT: posix_spawn's signature
+    if (run.exit_status) {
+        return *run.exit_status;
     }
-    args.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    if (stdout_to_stderr) {
-        posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
-    }
-    pid_t pid = 0;
-    const int err = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (err != 0) {
-        throw Error(fmt::format("cannot run {}: {}", argv[0], std::strerror(err)));
-    }
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            throw Error(fmt::format("cannot wait for {}: {}", argv[0], std::strerror(errno)));
-        }
-    }
-    if (WIFEXITED(status)) {
-        return WEXITSTATUS(status);
-    }
-    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
+    return run.signal != 0 ? 128 + run.signal : 1;
 }
 
 ApplyResult apply(const Plan& plan, const host::Root& root, const ApplyOptions& options) {
