@@ -111,3 +111,21 @@ TEST_CASE("kernel::read_kernel_log under a root reads pt snapshot's file", "[ker
         CHECK(log.unavailable.empty());
     }
 }
+
+using pt::kernel::kmsg_record_to_text;
+using pt::kernel::syslog_to_text;
+
+TEST_CASE("kernel::syslog_to_text removes the priority prefixes") {
+    CHECK(syslog_to_text("<6>[    0.019700] DMAR: IOMMU enabled\n<4>[    1.0] x\nplain\n")
+          == "[    0.019700] DMAR: IOMMU enabled\n[    1.0] x\nplain\n");
+}
+
+TEST_CASE("kernel::kmsg_record_to_text formats /dev/kmsg records like dmesg") {
+    CHECK(kmsg_record_to_text("6,339,5140900,-;DMAR: IOMMU enabled\n")
+          == "[    5.140900] DMAR: IOMMU enabled");
+    CHECK(kmsg_record_to_text("6,340,12,-,caller=T1;AMD-Vi: x\n SUBSYSTEM=pci\n DEVICE=+pci:0\n")
+          == "[    0.000012] AMD-Vi: x");
+    CHECK(kmsg_record_to_text("no semicolon") == "");
+    CHECK(kmsg_record_to_text("6,339;text") == "");
+    CHECK(kmsg_record_to_text("6,339,abc,-;text") == "");
+}

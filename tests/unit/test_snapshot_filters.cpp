@@ -7,7 +7,6 @@
 
 using pt::snapshot::filter_kernel_log;
 using pt::snapshot::k_redacted;
-using pt::snapshot::kmsg_record_to_text;
 using pt::snapshot::redact_args;
 using pt::snapshot::redact_mapping;
 using pt::snapshot::redact_vm_config;
@@ -16,7 +15,6 @@ using pt::snapshot::reduce_cpuinfo;
 using pt::snapshot::reduce_pci_ids;
 using pt::snapshot::refusal_reason;
 using pt::snapshot::romfiles;
-using pt::snapshot::syslog_to_text;
 
 TEST_CASE("reduce_cpuinfo keeps the first CPU's vendor, model and flags") {
     const std::string cpuinfo = "processor\t: 0\n"
@@ -80,21 +78,6 @@ TEST_CASE("filter_kernel_log keeps the IOMMU, vfio, BAR and framebuffer lines on
              "[    1.400000] kvm_amd: SVM not supported by CPU\n"
              "[    1.500000] Hypervisor detected: KVM\n");
     CHECK(filter_kernel_log("") == "");
-}
-
-TEST_CASE("syslog_to_text removes the priority prefixes") {
-    CHECK(syslog_to_text("<6>[    0.019700] DMAR: IOMMU enabled\n<4>[    1.0] x\nplain\n")
-          == "[    0.019700] DMAR: IOMMU enabled\n[    1.0] x\nplain\n");
-}
-
-TEST_CASE("kmsg_record_to_text formats /dev/kmsg records like dmesg") {
-    CHECK(kmsg_record_to_text("6,339,5140900,-;DMAR: IOMMU enabled\n")
-          == "[    5.140900] DMAR: IOMMU enabled");
-    CHECK(kmsg_record_to_text("6,340,12,-,caller=T1;AMD-Vi: x\n SUBSYSTEM=pci\n DEVICE=+pci:0\n")
-          == "[    0.000012] AMD-Vi: x");
-    CHECK(kmsg_record_to_text("no semicolon") == "");
-    CHECK(kmsg_record_to_text("6,339;text") == "");
-    CHECK(kmsg_record_to_text("6,339,abc,-;text") == "");
 }
 
 TEST_CASE("redact_vm_config replaces secrets and notes line for line") {

@@ -1,14 +1,22 @@
 // SPDX-License-Identifier: MIT
 #include "pt/kernel/kernel_log.hpp"
 
+#include "pt/host/fd.hpp"
 #include "pt/host/root.hpp"
 #include "pt/strings.hpp"
 
+#include <fmt/format.h>
+
+#include <fcntl.h>
 #include <sys/klog.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
+#include <cstdint>
 #include <cstring>
 
 namespace pt::kernel {
@@ -71,28 +79,106 @@ std::vector<std::string> split_kernel_log(std::string_view text) {
     return lines;
 }
 
+std::string syslog_to_text(std::string_view buffer) {
+    std::string out;
+    std::size_t pos = 0;
+    while (pos < buffer.size()) {
+        const auto end = std::min(buffer.find('\n', pos), buffer.size());
+        std::string_view line = buffer.substr(pos, end - pos);
+        pos = end + 1;
+        if (line.starts_with('<')) {
+            const auto close = line.find('>');
+            if (close != std::string_view::npos && close <= 4) {
+                line.remove_prefix(close + 1);
+            }
+        }
+        out += line;
+        out += '\n';
+    }
+    return out;
+}
+
+std::string kmsg_record_to_text(std::string_view record) {
+    // Documentation/ABI/testing/dev-kmsg: "prefix,seq,timestamp_us,flags[,...];message", then
+    // continuation lines starting with a space that carry KEY=value pairs.
+    const auto semi = record.find(';');
+    if (semi == std::string_view::npos) {
+        return {};
+    }
+    const std::string_view head = record.substr(0, semi);
+    std::string_view message = record.substr(semi + 1);
+    message = message.substr(0, message.find('\n'));
+    const auto first = head.find(',');
+    const auto second = first == std::string_view::npos ? first : head.find(',', first + 1);
+    if (second == std::string_view::npos) {
+        return {};
+    }
+    const auto third = head.find(',', second + 1);
+    const std::string_view stamp = head.substr(
+        second + 1, (third == std::string_view::npos ? head.size() : third) - second - 1);
+    std::uint64_t usec = 0;
+    const auto [ptr, ec] = std::from_chars(stamp.data(), stamp.data() + stamp.size(), usec);
+    if (ec != std::errc() || ptr != stamp.data() + stamp.size()) {
+        return {};
+    }
+    return fmt::format("[{:5}.{:06}] {}", usec / 1000000, usec % 1000000, message);
+}
+
+std::optional<std::string> read_live_kernel_log(std::string& why) {
+    const int size = klogctl(k_syslog_size_buffer, nullptr, 0);
+    if (size > 0) {
+        std::string buffer(static_cast<std::size_t>(size), '\0');
+        const int n = klogctl(k_syslog_read_all, buffer.data(), size);
+        if (n >= 0) {
+            buffer.resize(static_cast<std::size_t>(n));
+            return syslog_to_text(buffer);
+        }
+    }
+    const std::string klog_error = std::strerror(errno);
+    // /dev/kmsg hands out one record per read(), and EAGAIN once the buffer is drained
+    // (Documentation/ABI/testing/dev-kmsg); EPIPE means records were overwritten meanwhile, and
+    // the next read goes on with the oldest one left.
+    host::Fd fd(::open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fd) {
+        why = fmt::format("run as root: the kernel log is not readable (klogctl: {}; /dev/kmsg: "
+                          "{})",
+                          klog_error,
+                          std::strerror(errno));
+        return std::nullopt;
+    }
+    std::string text;
+    std::array<char, 8192> record{};
+    for (;;) {
+        const ssize_t n = ::read(fd.get(), record.data(), record.size());
+        if (n < 0) {
+            if (errno == EINTR || errno == EPIPE) {
+                continue;
+            }
+            break;
+        }
+        if (n == 0) {
+            break;
+        }
+        const auto line =
+            kmsg_record_to_text(std::string_view(record.data(), static_cast<std::size_t>(n)));
+        if (!line.empty()) {
+            text += line;
+            text += '\n';
+        }
+    }
+    return text;
+}
+
 KernelLog read_kernel_log(const host::Root& root) {
     KernelLog log;
     if (root.is_live()) {
-        log.source = "the kernel ring buffer (klogctl)";
-        const int size = klogctl(k_syslog_size_buffer, nullptr, 0);
-        if (size <= 0) {
-            log.unavailable = "run as root: the kernel log cannot be read ("
-                              + std::string(std::strerror(errno)) + ")";
-            return log;
+        log.source = "the kernel ring buffer (klogctl, else /dev/kmsg)";
+        std::string why;
+        if (const auto text = read_live_kernel_log(why)) {
+            log.lines = split_kernel_log(*text);
+        } else {
+            log.unavailable = why;
         }
-        std::string buffer(static_cast<std::size_t>(size), '\0');
-        const int got = klogctl(k_syslog_read_all, buffer.data(), size);
-        if (got < 0) {
-            log.unavailable =
-                (errno == EPERM || errno == EACCES)
-                    ? std::string("run as root: the kernel log is restricted "
-                                  "(kernel.dmesg_restrict)")
-                    : "the kernel log cannot be read (" + std::string(std::strerror(errno)) + ")";
-            return log;
-        }
-        buffer.resize(static_cast<std::size_t>(got));
-        log.lines = split_kernel_log(buffer);
         return log;
     }
     log.source = std::string(k_snapshot_dmesg);

@@ -29,10 +29,22 @@ struct KernelLog {
 // journalctl -k lines) into messages; blank lines are dropped.
 std::vector<std::string> split_kernel_log(std::string_view text);
 
-// On the live root ("/"): the ring buffer through klogctl(SYSLOG_ACTION_READ_ALL), which never
-// blocks; when the kernel refuses (dmesg_restrict without CAP_SYSLOG) `unavailable` says to run as
-// root. Under any other root: k_snapshot_dmesg through the root; `unavailable` says when it is
-// missing. Throws pt::Error only for unexpected I/O failures of the snapshot file.
+// The live kernel log as dmesg prints it: klogctl(SYSLOG_ACTION_READ_ALL), which never blocks,
+// else /dev/kmsg record by record (non-blocking). nullopt, with `why` ("run as root: ..."), when
+// neither is readable (kernel.dmesg_restrict without CAP_SYSLOG). The one live reader: verify and
+// snapshot both use it.
+std::optional<std::string> read_live_kernel_log(std::string& why);
+
+// A klogctl buffer without the "<6>" priority prefixes.
+std::string syslog_to_text(std::string_view buffer);
+
+// One /dev/kmsg record ("6,339,5140900,-;DMAR: IOMMU enabled") as dmesg prints it
+// ("[    5.140900] DMAR: IOMMU enabled"); "" for a record that is not one.
+std::string kmsg_record_to_text(std::string_view record);
+
+// On the live root ("/"): read_live_kernel_log; `unavailable` says why it failed. Under any other
+// root: k_snapshot_dmesg through the root; `unavailable` says when it is missing. Throws pt::Error
+// only for unexpected I/O failures of the snapshot file.
 KernelLog read_kernel_log(const host::Root& root);
 
 // What pt verify reads out of the log. Every list holds the messages themselves, in log order.

@@ -11,7 +11,6 @@
 #include <fmt/format.h>
 
 #include <fcntl.h>
-#include <sys/klog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -75,55 +74,6 @@ std::string parent_of(std::string_view path) {
 
 std::string base_of(std::string_view path) {
     return std::string(path.substr(path.rfind('/') + 1));
-}
-
-// man 2 syslog: the actions klogctl takes; glibc's <sys/klog.h> does not name them.
-constexpr int k_syslog_action_read_all = 3;
-constexpr int k_syslog_action_size_buffer = 10;
-
-std::optional<std::string> read_live_kernel_log(std::string& why) {
-    const int size = ::klogctl(k_syslog_action_size_buffer, nullptr, 0);
-    if (size > 0) {
-        std::string buffer(static_cast<std::size_t>(size), '\0');
-        const int n = ::klogctl(k_syslog_action_read_all, buffer.data(), size);
-        if (n >= 0) {
-            buffer.resize(static_cast<std::size_t>(n));
-            return syslog_to_text(buffer);
-        }
-    }
-    const std::string klog_error = std::strerror(errno);
-    // /dev/kmsg hands out one record per read(), and EAGAIN once the buffer is drained
-    // (Documentation/ABI/testing/dev-kmsg); EPIPE means records were overwritten meanwhile, and
-    // the next read goes on with the oldest one left.
-    host::Fd fd(::open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-    if (!fd) {
-        why = fmt::format("the kernel log is not readable (klogctl: {}; /dev/kmsg: {}); run pt "
-                          "snapshot as root to include it",
-                          klog_error,
-                          std::strerror(errno));
-        return std::nullopt;
-    }
-    std::string text;
-    std::array<char, 8192> record{};
-    for (;;) {
-        const ssize_t n = ::read(fd.get(), record.data(), record.size());
-        if (n < 0) {
-            if (errno == EINTR || errno == EPIPE) {
-                continue;
-            }
-            break;
-        }
-        if (n == 0) {
-            break;
-        }
-        const auto line =
-            kmsg_record_to_text(std::string_view(record.data(), static_cast<std::size_t>(n)));
-        if (!line.empty()) {
-            text += line;
-            text += '\n';
-        }
-    }
-    return text;
 }
 
 class Collector {
@@ -648,7 +598,7 @@ void take_kernel_log(Collector& c,
     }
     std::string why;
     const auto log =
-        options.read_kernel_log ? options.read_kernel_log(why) : read_live_kernel_log(why);
+        options.read_kernel_log ? options.read_kernel_log(why) : kernel::read_live_kernel_log(why);
     if (!log) {
         snap.missing.push_back({"kernel log", why});
         return;

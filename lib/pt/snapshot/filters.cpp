@@ -235,47 +235,6 @@ std::string filter_kernel_log(std::string_view log) {
     return out;
 }
 
-std::string syslog_to_text(std::string_view buffer) {
-    std::string out;
-    for_each_line(buffer, [&](std::string_view line) {
-        if (line.starts_with('<')) {
-            const auto close = line.find('>');
-            if (close != std::string_view::npos && close <= 4) {
-                line.remove_prefix(close + 1);
-            }
-        }
-        out += line;
-        out += '\n';
-    });
-    return out;
-}
-
-std::string kmsg_record_to_text(std::string_view record) {
-    // Documentation/ABI/testing/dev-kmsg: "prefix,seq,timestamp_us,flags[,...];message", then
-    // continuation lines starting with a space that carry KEY=value pairs.
-    const auto semi = record.find(';');
-    if (semi == std::string_view::npos) {
-        return {};
-    }
-    const std::string_view head = record.substr(0, semi);
-    std::string_view message = record.substr(semi + 1);
-    message = message.substr(0, message.find('\n'));
-    const auto first = head.find(',');
-    const auto second = first == std::string_view::npos ? first : head.find(',', first + 1);
-    if (second == std::string_view::npos) {
-        return {};
-    }
-    const auto third = head.find(',', second + 1);
-    const std::string_view stamp = head.substr(
-        second + 1, (third == std::string_view::npos ? head.size() : third) - second - 1);
-    std::uint64_t usec = 0;
-    const auto [ptr, ec] = std::from_chars(stamp.data(), stamp.data() + stamp.size(), usec);
-    if (ec != std::errc() || ptr != stamp.data() + stamp.size()) {
-        return {};
-    }
-    return fmt::format("[{:5}.{:06}] {}", usec / 1000000, usec % 1000000, message);
-}
-
 std::string redact_vm_config(std::string_view text,
                              const std::string& path,
                              std::vector<Redaction>& redactions) {

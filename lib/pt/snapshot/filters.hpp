@@ -29,14 +29,6 @@ std::string keep_btime(std::string_view stat);
 // "[    1.234567] " timestamp prefix.
 std::string filter_kernel_log(std::string_view log);
 
-// Turns the kernel's syslog buffer (klogctl SYSLOG_ACTION_READ_ALL: "<6>[    0.000000] text"
-// lines) into dmesg's text, by removing each line's "<N>" priority prefix.
-std::string syslog_to_text(std::string_view buffer);
-
-// One /dev/kmsg record ("6,339,5140900,-;text", then optional " KEY=value" continuation lines)
-// as a dmesg line "[    5.140900] text". Returns "" for a record it cannot parse.
-std::string kmsg_record_to_text(std::string_view record);
-
 // A VM config line whose value was replaced.
 struct Redaction {
     std::string path; // the host path of the file
