@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include "pt/check/finding.hpp"
+#include "pt/out/finding.hpp"
 #include "pt/out/json.hpp"
 #include "pt/out/text.hpp"
 

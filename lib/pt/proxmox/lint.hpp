@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include "pt/check/finding.hpp"
+#include "pt/out/finding.hpp"
 #include "pt/proxmox/mapping.hpp"
 #include "pt/proxmox/vm_config.hpp"
 #include "pt/proxmox/vm_files.hpp"

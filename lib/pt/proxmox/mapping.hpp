@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include "pt/check/finding.hpp"
 #include "pt/edit/plan.hpp"
+#include "pt/out/finding.hpp"
 #include "pt/proxmox/vm_config.hpp"
 
 #include <optional>

@@ -5,7 +5,10 @@
 #include <string>
 #include <string_view>
 
-namespace pt::check {
+// The vocabulary of every check and lint of pt, below both lib/pt/check (pt verify) and
+// lib/pt/proxmox, lib/pt/rom (the VM config lint, the mapping and ROM checks), so that none of
+// them depends on another's folder.
+namespace pt::out {
 
 // The outcome of one check. The words are the JSON schema of `pt verify` and `pt vmconf
 // --check`; scripts compare them.
@@ -50,4 +53,12 @@ struct Finding {
     std::string fix;      // the exact command or edit; empty when there is nothing to do
 };
 
+} // namespace pt::out
+
+// The checks and lints name them as check::Finding, check::Status, check::Layers.
+namespace pt::check {
+using out::Finding;
+using out::Layers;
+using out::Status;
+using out::to_string;
 } // namespace pt::check
