@@ -111,7 +111,8 @@ TEST_CASE("each lint finding", "[proxmox][lint]") {
         {"hostpci0: 0b:00,pcie=sure\n", "vm.hostpci-invalid", Status::fail},
         {"hostpci0: mapping=gpu0\n", "vm.mapping-unknown", Status::fail},
         {"hostpci0: 0b:00,romfile=sub/../good.rom\n", "vm.romfile-missing", Status::fail},
-        {"hostpci0: 0b:00,driver=vfio\n", "vm.hostpci-invalid", Status::fail},
+        {"hostpci0: 0b:00,driver=other\n", "vm.hostpci-invalid", Status::fail},
+        {"machine: pc-q35-5.2\n", "vm.machine-version-old", Status::warn},
         {"hostpci0: mapping=,pcie=1\n", "vm.hostpci-invalid", Status::fail},
     };
     for (const auto& c : cases) {
@@ -157,4 +158,101 @@ TEST_CASE("lint with mappings and other VMs", "[proxmox][lint]") {
     const auto findings = lint_config(remote, VmConfig::parse("hostpci0: 0c:00\n"), hw);
     REQUIRE(findings.size() == 1);
     CHECK(findings[0].id == "vm.ok");
+}
+
+namespace {
+
+pt::proxmox::Platform platform_with(std::optional<std::string> qemu_server, int pve_major) {
+    pt::proxmox::Platform p;
+    p.pve_major = pve_major;
+    if (qemu_server) {
+        p.packages["qemu-server"] = *qemu_server;
+        p.qemu_server = qemu_server;
+    }
+    return p;
+}
+
+} // namespace
+
+TEST_CASE("lint: hostpci driver= needs qemu-server 9.0.25", "[proxmox][lint]") {
+    const std::string text = "hostpci0: 0b:00,driver=keep\n";
+    // Unknown platform: taken as valid.
+    CHECK(lint(text).find("vm.ok"));
+    LintContext old;
+    old.platform = platform_with("9.0.24", 9);
+    const auto l = lint(text, old);
+    const auto* f = l.find("vm.hostpci-invalid");
+    REQUIRE(f);
+    CHECK(f->status == Status::fail);
+    CHECK_THAT(f->summary, Catch::Contains("qemu-server 9.0.24"));
+    CHECK(f->fix
+          == "upgrade qemu-server to 9.0.25 or later (Proxmox VE 9), or remove driver=keep "
+             "from hostpci0");
+    LintContext pve8;
+    pve8.platform = platform_with(std::nullopt, 8);
+    CHECK(lint(text, pve8).find("vm.hostpci-invalid"));
+    LintContext current;
+    current.platform = platform_with("9.0.25", 9);
+    CHECK(lint(text, current).find("vm.ok"));
+    LintContext pve9_unknown;
+    pve9_unknown.platform = platform_with(std::nullopt, 9);
+    CHECK(lint(text, pve9_unknown).find("vm.ok"));
+}
+
+TEST_CASE("lint: machine versions older than PVE 9's baseline 6.0", "[proxmox][lint]") {
+    const auto old = lint("machine: pc-i440fx-5.1+pve0\n");
+    const auto* f = old.find("vm.machine-version-old");
+    REQUIRE(f);
+    CHECK(f->evidence == "/etc/pve/nodes/pve1/qemu-server/100.conf:1: machine: pc-i440fx-5.1+pve0");
+    CHECK_THAT(f->fix, Catch::Contains("qm set 100 --machine pc "));
+    CHECK(lint("machine: pc-q35-2.4\n").find("vm.machine-version-old"));
+    CHECK(lint("machine: type=pc-q35-5.2,viommu=intel\n").find("vm.machine-version-old"));
+    for (const char* ok : {"machine: pc-q35-6.0\n",
+                           "machine: pc-i440fx-10.0\n",
+                           "machine: q35\n",
+                           "machine: pc\n",
+                           ""}) {
+        INFO(ok);
+        CHECK(lint(ok).find("vm.ok"));
+    }
+}
+
+TEST_CASE("lint: large BARs with a CPU type that limits OVMF to 40 bits", "[proxmox][lint]") {
+    LintContext big;
+    big.bar64_bytes[pt::pci::Address{0, 0x0b, 0, 0}] = (std::uint64_t{128} << 30U) + (32U << 20U);
+    const std::string gpu = "bios: ovmf\nhostpci0: 0b:00,pcie=1\nmachine: q35\n";
+    const auto l = lint(gpu, big);
+    const auto* f = l.find("vm.phys-bits-40");
+    REQUIRE(f);
+    CHECK(f->status == Status::warn);
+    CHECK_THAT(f->summary, Catch::Contains("128.0 GiB of 64-bit BARs"));
+    CHECK_THAT(f->summary, Catch::Contains("CPU type kvm64"));
+    CHECK_THAT(f->evidence, Catch::EndsWith("no cpu: line (kvm64)"));
+    CHECK(f->fix
+          == "qm set 100 --cpu host (or keep the model and add both: --cpu "
+             "kvm64,flags=+pdpe1gb,phys-bits=host)");
+    CHECK(lint(gpu + "cpu: x86-64-v2-AES\n", big).find("vm.phys-bits-40"));
+    CHECK(lint(gpu + "cpu: x86-64-v3,flags=+pdpe1gb;-pdpe1gb\n", big).find("vm.phys-bits-40"));
+    // Not when 1 GiB pages are on, the CPU is host, the BIOS is SeaBIOS or the BARs fit.
+    CHECK(lint(gpu + "cpu: x86-64-v2-AES,flags=+pdpe1gb\n", big).find("vm.ok"));
+    CHECK(lint(gpu + "cpu: host\n", big).find("vm.ok"));
+    CHECK(lint("hostpci0: 0b:00,pcie=1\nmachine: q35\n", big).find("vm.ok"));
+    LintContext fits;
+    fits.bar64_bytes[pt::pci::Address{0, 0x0b, 0, 0}] = std::uint64_t{64} << 30U;
+    CHECK(lint(gpu, fits).find("vm.ok"));
+}
+
+TEST_CASE("bar64_bytes sums the 64-bit memory BARs of a resource file", "[proxmox][lint]") {
+    // An RTX PRO 6000: BAR0 32-bit 64 MiB, BAR1 64-bit 128 GiB, BAR3 64-bit 32 MiB, an I/O BAR
+    // and the ROM (line 7, not a BAR).
+    const std::string resource = "0x00000000fa000000 0x00000000fbffffff 0x0000000000040200\n"
+                                 "0x0000038000000000 0x0000039fffffffff 0x000000000014220c\n"
+                                 "0x0000000000000000 0x0000000000000000 0x0000000000000000\n"
+                                 "0x00000003a0000000 0x00000003a1ffffff 0x000000000014220c\n"
+                                 "0x0000000000000000 0x0000000000000000 0x0000000000000000\n"
+                                 "0x000000000000f000 0x000000000000f07f 0x0000000000040101\n"
+                                 "0x00000000fc000000 0x00000000fc07ffff 0x0000000000046200\n";
+    CHECK(pt::proxmox::bar64_bytes(resource) == (std::uint64_t{128} << 30U) + (32U << 20U));
+    CHECK(pt::proxmox::bar64_bytes("") == 0);
+    CHECK(pt::proxmox::bar64_bytes("garbage\n") == 0);
 }

@@ -215,10 +215,15 @@ TEST_CASE("parse_hostpci", "[proxmox][vm_config]") {
         CHECK_FALSE(parse_hostpci("0b:00,pcie=1,pcie=0").problems.empty());
         CHECK_FALSE(parse_hostpci("gpu0").problems.empty());
     }
-    SECTION("driver= (PVE 9 only) and an empty mapping= are problems") {
+    SECTION("driver=vfio|keep (qemu-server 9.0.25), other drivers and an empty mapping=") {
         const auto d = parse_hostpci("0b:00,driver=keep");
-        REQUIRE(d.problems.size() == 1);
-        CHECK_THAT(d.problems[0], Catch::Contains("Proxmox VE 9 only"));
+        CHECK(d.problems.empty());
+        CHECK(d.driver == "keep");
+        CHECK(parse_hostpci("0b:00,driver=vfio").driver == "vfio");
+        const auto other = parse_hostpci("0b:00,driver=nvidia");
+        CHECK(other.problems
+              == std::vector<std::string>{"driver=\"nvidia\" is not one of vfio, keep"});
+        CHECK_FALSE(other.driver);
         const auto m = parse_hostpci("mapping=,pcie=1");
         CHECK(m.problems == std::vector<std::string>{"mapping= is empty (give a mapping ID)"});
         CHECK_FALSE(m.mapping);

@@ -12,9 +12,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <set>
 
 namespace pt::proxmox {
 namespace {
@@ -91,6 +93,158 @@ std::vector<Entry> hostpci_entries(const VmConfig& config) {
     return out;
 }
 
+// Whether the root's qemu-server parses hostpci driver= (9.0.25 and later). Unknown versions
+// count as knowing it, except on a root known to be PVE 8, whose qemu-server never does.
+bool knows_driver_option(const std::optional<Platform>& platform) {
+    if (!platform) {
+        return true;
+    }
+    if (platform->qemu_server) {
+        return platform->at_least("qemu-server", k_qemu_server_driver_option);
+    }
+    return platform->pve_major != 8;
+}
+
+// "pc-q35-5.2+pve0" -> (5, 2); nullopt for an unversioned type ("q35", "pc", "").
+std::optional<std::pair<int, int>> machine_version(std::string_view type) {
+    for (const std::string_view prefix : {"pc-q35-", "pc-i440fx-"}) {
+        if (!type.starts_with(prefix)) {
+            continue;
+        }
+        const auto version = type.substr(prefix.size());
+        int major = 0;
+        int minor = 0;
+        const auto* end = version.data() + version.size();
+        const auto [dot, ec] = std::from_chars(version.data(), end, major);
+        if (ec != std::errc() || dot == end || *dot != '.') {
+            return std::nullopt;
+        }
+        const auto [rest, ec2] = std::from_chars(dot + 1, end, minor);
+        if (ec2 != std::errc()) {
+            return std::nullopt;
+        }
+        return std::pair{major, minor};
+    }
+    return std::nullopt;
+}
+
+// PVE 9's machine version baseline (pve-docs qm.adoc, "QEMU Machine Version Deprecation": QEMU
+// 10.1+ removes machine versions after six years; the last QEMU of PVE 9 removes those older
+// than 6.0).
+constexpr std::pair<int, int> k_machine_baseline{6, 0};
+
+// The CPU types qemu-server's phys-bits check covers: the backend default kvm64, qemu64, and the
+// built-in x86-64-vN models whose reported model is qemu64 (CPUConfig.pm $builtin_models,
+// check_phys_bits_above_40_compat). nullopt for "host" and every other model.
+std::optional<std::string> qemu64_based_type(const std::optional<std::string>& cpu) {
+    const auto type =
+        cpu ? get_property(*cpu, "cputype", "cputype").value_or("kvm64") : std::string("kvm64");
+    static const std::set<std::string, std::less<>> based = {
+        "kvm64", "qemu64", "x86-64-v2", "x86-64-v2-AES", "x86-64-v3", "x86-64-v4"};
+    if (based.count(type) == 0) {
+        return std::nullopt;
+    }
+    return type;
+}
+
+bool has_pdpe1gb(const std::optional<std::string>& cpu) {
+    const auto flags = cpu ? get_property(*cpu, "cputype", "flags") : std::nullopt;
+    if (!flags) {
+        return false;
+    }
+    // flags=+a;-b;c: the last mention of pdpe1gb decides ("-pdpe1gb" turns it off).
+    bool on = false;
+    std::size_t pos = 0;
+    while (pos <= flags->size()) {
+        const auto end = std::min(flags->find(';', pos), flags->size());
+        const auto flag = trim(std::string_view(*flags).substr(pos, end - pos));
+        pos = end + 1;
+        if (flag == "+pdpe1gb" || flag == "pdpe1gb") {
+            on = true;
+        } else if (flag == "-pdpe1gb") {
+            on = false;
+        }
+    }
+    return on;
+}
+
+// With 40 physical address bits OVMF opens a 64-bit PCI window of 1/8 of the address space,
+// 128 GiB (edk2 OvmfPkg/Library/PlatformInitLib/MemDetect.c, PlatformDynamicMmioWindow), and
+// without 1 GiB pages it limits itself to 40 bits (PlatformAddressWidthFromCpuid).
+constexpr std::uint64_t k_ovmf_window_40_bits = std::uint64_t{1} << 37U;
+
+std::string gib(std::uint64_t bytes) {
+    const auto whole = bytes >> 30U;
+    const auto rest = bytes & ((std::uint64_t{1} << 30U) - 1);
+    if (rest == 0) {
+        return fmt::format("{} GiB", whole);
+    }
+    return fmt::format("{:.1f} GiB", static_cast<double>(bytes) / static_cast<double>(1U << 30U));
+}
+
+// vm.phys-bits-40: the 64-bit BARs this VM's host devices need against OVMF's 40-bit window.
+// qemu-server 9.1.7 warns only when phys-bits above 40 are asked for (CPUConfig.pm
+// check_phys_bits_above_40_compat); here the BAR sizes decide, since a large-VRAM GPU does not
+// fit whatever phys-bits says.
+void check_phys_bits(const VmFile& vm,
+                     const VmConfig& config,
+                     const LintContext& context,
+                     const std::vector<Entry>& entries,
+                     bool ovmf,
+                     std::vector<check::Finding>& out) {
+    if (!ovmf || !vm.local || context.topology == nullptr) {
+        return;
+    }
+    const auto cpu = config.find("cpu");
+    const auto cpu_value = cpu ? std::optional(cpu->value) : std::nullopt;
+    const auto type = qemu64_based_type(cpu_value);
+    if (!type || has_pdpe1gb(cpu_value)) {
+        return;
+    }
+    std::uint64_t total = 0;
+    std::vector<std::string> evidence;
+    for (const auto& entry : entries) {
+        std::uint64_t bytes = 0;
+        for (const auto& id : entry.hostpci.hosts) {
+            for (const auto& address : functions_of(id, context.topology)) {
+                if (const auto it = context.bar64_bytes.find(address);
+                    it != context.bar64_bytes.end()) {
+                    bytes += it->second;
+                }
+            }
+        }
+        if (bytes > 0) {
+            total += bytes;
+            evidence.push_back(fmt::format("{}:{}: {}: {} ({} of 64-bit BARs)",
+                                           vm.path,
+                                           entry.line,
+                                           entry.key,
+                                           entry.value,
+                                           gib(bytes)));
+        }
+    }
+    if (total <= k_ovmf_window_40_bits) {
+        return;
+    }
+    evidence.push_back(cpu ? fmt::format("{}:{}: cpu: {}", vm.path, cpu->line, cpu->value)
+                           : fmt::format("{}: no cpu: line (kvm64)", vm.path));
+    out.push_back(check::Finding{
+        "vm.phys-bits-40",
+        check::Status::warn,
+        fmt::format("VM {}: its passed devices need {} of 64-bit BARs, more than the {} window "
+                    "OVMF opens with 40 physical address bits; CPU type {} without pdpe1gb "
+                    "limits OVMF to 40 bits, so the VM may not boot",
+                    vm.vmid,
+                    gib(total),
+                    gib(k_ovmf_window_40_bits),
+                    *type),
+        fmt::format("{}", fmt::join(evidence, "; ")),
+        fmt::format("qm set {} --cpu host (or keep the model and add both: --cpu "
+                    "{},flags=+pdpe1gb,phys-bits=host)",
+                    vm.vmid,
+                    *type)});
+}
+
 std::string lower_ids(const Entry& entry) {
     // Only the host IDs; every other part stays as written.
     HostPci hostpci = entry.hostpci;
@@ -161,6 +315,25 @@ lint_config(const VmFile& vm, const VmConfig& config, const LintContext& context
                 fmt::format("write it as {}: [host=]0000:BB:DD[.F][,pcie=1][,x-vga=1] or "
                             "{}: mapping=ID[,...]",
                             entry.key,
+                            entry.key));
+        }
+        if (h.driver && !knows_driver_option(context.platform)) {
+            add("vm.hostpci-invalid",
+                check::Status::fail,
+                fmt::format("VM {}: {} has driver={}, which qemu-server knows from {} on (Proxmox "
+                            "VE 9); this host has {}, which rejects the key and drops the line",
+                            vmid,
+                            entry.key,
+                            *h.driver,
+                            k_qemu_server_driver_option,
+                            context.platform->qemu_server
+                                ? "qemu-server " + *context.platform->qemu_server
+                                : fmt::format("Proxmox VE {}", *context.platform->pve_major)),
+                evidence,
+                fmt::format("upgrade qemu-server to {} or later (Proxmox VE 9), or remove "
+                            "driver={} from {}",
+                            k_qemu_server_driver_option,
+                            *h.driver,
                             entry.key));
         }
         if (std::any_of(
@@ -464,6 +637,25 @@ lint_config(const VmFile& vm, const VmConfig& config, const LintContext& context
         }
     }
 
+    if (const auto version = machine_version(type); version && *version < k_machine_baseline) {
+        add("vm.machine-version-old",
+            check::Status::warn,
+            fmt::format("VM {}: the machine is pinned to {}, older than 6.0, the oldest version "
+                        "Proxmox VE 9's QEMU keeps (QEMU drops machine versions after six years); "
+                        "the VM will stop starting during PVE 9",
+                        vmid,
+                        type),
+            at(machine->line, "machine", machine->value),
+            fmt::format("back up VM {} and move it to a newer version: qm set {} --machine {} "
+                        "(the latest; Windows guests keep a pinned one, e.g. {}-10.0, and may "
+                        "need drivers redetected)",
+                        vmid,
+                        vmid,
+                        type.starts_with("pc-q35-") ? "q35" : "pc",
+                        type.starts_with("pc-q35-") ? "pc-q35" : "pc-i440fx"));
+    }
+    check_phys_bits(vm, config, context, entries, ovmf, out);
+
     if (const auto args = config.find("args"); args && has_cpu_option(args->value)) {
         add("vm.args-cpu",
             check::Status::warn,
@@ -532,10 +724,62 @@ std::vector<std::string> kvm_rom_files(const host::Root& root) {
     return out;
 }
 
+std::uint64_t bar64_bytes(std::string_view resource) {
+    // include/linux/ioport.h: IORESOURCE_MEM 0x200, IORESOURCE_MEM_64 0x100000. The first six
+    // lines are BARs 0 to 5 (drivers/pci/pci-sysfs.c resource_show).
+    constexpr std::uint64_t k_mem = 0x200;
+    constexpr std::uint64_t k_mem64 = 0x100000;
+    std::uint64_t total = 0;
+    std::size_t pos = 0;
+    for (int bar = 0; bar < 6 && pos < resource.size(); ++bar) {
+        const auto end = std::min(resource.find('\n', pos), resource.size());
+        const auto line = resource.substr(pos, end - pos);
+        pos = end + 1;
+        std::uint64_t fields[3] = {0, 0, 0};
+        std::size_t at = 0;
+        bool ok = true;
+        for (auto& field : fields) {
+            const auto start = line.find("0x", at);
+            if (start == std::string_view::npos) {
+                ok = false;
+                break;
+            }
+            const auto* first = line.data() + start + 2;
+            const auto [next, ec] = std::from_chars(first, line.data() + line.size(), field, 16);
+            if (ec != std::errc()) {
+                ok = false;
+                break;
+            }
+            at = static_cast<std::size_t>(next - line.data());
+        }
+        const auto [start, last, flags] = fields;
+        if (ok && (flags & k_mem) != 0 && (flags & k_mem64) != 0 && last > start) {
+            total += last - start + 1;
+        }
+    }
+    return total;
+}
+
+void read_host_facts(LintContext& context, const host::Root& root) {
+    context.platform = read_platform(root);
+    if (context.topology == nullptr) {
+        return;
+    }
+    for (const auto& dev : context.topology->devices) {
+        const auto path = fmt::format("/sys/bus/pci/devices/{}/resource", pci::format(dev.address));
+        if (const auto text = root.read_file_if_exists(path)) {
+            if (const auto bytes = bar64_bytes(*text); bytes > 0) {
+                context.bar64_bytes[dev.address] = bytes;
+            }
+        }
+    }
+}
+
 std::vector<VmLint> lint_vms(const host::Root& root, std::optional<int> vmid) {
     LintContext context;
     const auto topology = pci::scan(root, nullptr);
     context.topology = &topology;
+    read_host_facts(context, root);
     if (root.exists(k_mapping_file)) {
         context.mappings = parse_mapping_file(root.read_file(k_mapping_file));
     }

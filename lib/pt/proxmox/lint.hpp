@@ -2,10 +2,14 @@
 #pragma once
 
 #include "pt/out/finding.hpp"
+#include "pt/pci/address.hpp"
 #include "pt/proxmox/mapping.hpp"
+#include "pt/proxmox/platform.hpp"
 #include "pt/proxmox/vm_config.hpp"
 #include "pt/proxmox/vm_files.hpp"
 
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,7 +30,8 @@ namespace pt::proxmox {
 //     vm.pcie-without-q35       pcie=1 on a machine that is not q35 (qemu-server dies)
 //     vm.romfile-absolute       romfile=/... (qemu-server always prefixes /usr/share/kvm/)
 //     vm.romfile-missing        romfile=NAME with no /usr/share/kvm/NAME (local VMs only)
-//     vm.hostpci-invalid        a value qemu-server rejects (and drops)
+//     vm.hostpci-invalid        a value qemu-server rejects (and drops); driver= before
+//                               qemu-server 9.0.25
 //     vm.hostpci-index          hostpci16 and above (only hostpci0..15 exist)
 //     vm.uppercase-hex          A-F in a host ID (qemu-server's pattern is lower case only)
 //     vm.duplicate-slot         the same function twice ("assigned more than once")
@@ -40,6 +45,9 @@ namespace pt::proxmox {
 //     vm.hostpci-not-vfio       group endpoints on a host driver (Proxmox rebinds them at start)
 //     vm.device-in-two-vms      another VM of the node passes the same device
 //     vm.split-slot             functions of one slot in separate hostpci entries
+//     vm.machine-version-old    a pinned machine version older than 6.0, PVE 9's baseline
+//     vm.phys-bits-40           64-bit BARs larger than OVMF's window with a qemu64/kvm64-based
+//                               CPU type without pdpe1gb (OVMF limits itself to 40 bits)
 //   pass: vm.ok (no problem found).
 // Evidence is "PATH:LINE: key: value"; fix is the exact line to write or command to run.
 
@@ -54,7 +62,25 @@ struct LintContext {
     std::vector<std::string> kvm_files;
     // Every VM of the cluster with its parsed config, for vm.device-in-two-vms.
     std::vector<std::pair<VmFile, VmConfig>> others;
+    // The root's Proxmox VE (read_platform): whether qemu-server knows hostpci driver=.
+    // nullopt when unknown (driver= is then taken as valid).
+    std::optional<Platform> platform;
+    // This node's devices: the bytes of their 64-bit memory BARs (sysfs `resource`), for
+    // vm.phys-bits-40. A device that is not listed is not judged.
+    std::map<pci::Address, std::uint64_t> bar64_bytes;
 };
+
+// Fills context.platform and, for every device of context.topology, context.bar64_bytes, through
+// `root`: what lint_vms and pt verify read besides the configs.
+void read_host_facts(LintContext& context, const host::Root& root);
+
+// The bytes of a device's 64-bit memory BARs from the text of its sysfs `resource` file (one
+// "start end flags" line per resource, BARs 0 to 5 first; IORESOURCE_MEM_64 in flags).
+std::uint64_t bar64_bytes(std::string_view resource);
+
+// The qemu-server version that introduced hostpci driver= (debian/changelog 9.0.25: "pci: add
+// 'driver' option").
+inline constexpr std::string_view k_qemu_server_driver_option = "9.0.25";
 
 // The regular files under /usr/share/kvm and its subfolders (four levels at most), as paths
 // relative to it, sorted: what romfile= may name.

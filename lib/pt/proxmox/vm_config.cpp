@@ -590,10 +590,12 @@ HostPci parse_hostpci(std::string_view value) {
                     out.mapping = val;
                 }
             } else if (key == "driver") {
-                out.problems.push_back(fmt::format(
-                    "driver={} exists in Proxmox VE 9 only; Proxmox VE 8 rejects the key and "
-                    "drops the whole hostpci line (remove it on PVE 8)",
-                    val));
+                if (val == "vfio" || val == "keep") {
+                    out.driver = val;
+                } else {
+                    out.problems.push_back(
+                        fmt::format("driver={:?} is not one of vfio, keep", val));
+                }
             } else if (key == "romfile") {
                 out.romfile = val;
             } else if (key == "mdev") {

@@ -172,6 +172,10 @@ struct HostPci {
     std::optional<bool> legacy_igd;
     std::optional<std::string> romfile;
     std::optional<std::string> mdev;
+    // driver=vfio|keep (qemu-server 9.0.25 and later, PCI.pm): with keep, Proxmox neither resets
+    // the device nor binds it to vfio-pci. Parsed on any version; the lint judges whether the
+    // root's qemu-server knows it.
+    std::optional<std::string> driver;
     // Every part in order as (key, value); the default key is reported as "host" with
     // `host_implicit` set. Used to rewrite a value without reordering what pt does not own.
     std::vector<std::pair<std::string, std::string>> items;
