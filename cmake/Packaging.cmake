@@ -73,6 +73,8 @@ install(FILES completions/_pt DESTINATION ${PT_ZSH_COMPLETION_DIR})
 install(FILES completions/pt.fish DESTINATION ${CMAKE_INSTALL_DATADIR}/fish/vendor_completions.d)
 
 install(FILES packaging/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# Why the one lintian warning is overridden: packaging/README.md, "lintian".
+install(FILES packaging/lintian-overrides DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides RENAME pt)
 # pt is its own upstream, so the package is native (version 0.1.0, no Debian revision) and its
 # Debian changelog is changelog.gz, not changelog.Debian.gz (Debian policy 12.7).
 pt_install_gzipped(${PROJECT_SOURCE_DIR}/packaging/changelog changelog ${CMAKE_INSTALL_DOCDIR})

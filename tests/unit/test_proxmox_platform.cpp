@@ -162,3 +162,53 @@ TEST_CASE("read_platform reads through the root", "[proxmox][platform]") {
     CHECK(p->kernel_running == "6.17.2-1-pve");
     CHECK_FALSE(p->debian_version);
 }
+
+TEST_CASE("reduce_dpkg_status keeps the platform packages' names, status and versions",
+          "[proxmox][platform]") {
+    CHECK(pt::proxmox::is_platform_package("pve-manager"));
+    CHECK(pt::proxmox::is_platform_package("proxmox-kernel-6.17.2-1-pve-signed"));
+    CHECK(pt::proxmox::is_platform_package("pve-kernel-6.2"));
+    CHECK(pt::proxmox::is_platform_package("systemd-boot-efi"));
+    CHECK_FALSE(pt::proxmox::is_platform_package("openssh-server"));
+    CHECK_FALSE(pt::proxmox::is_platform_package("pve-manager-extra"));
+
+    const std::string status = "Package: openssh-server\n"
+                               "Status: install ok installed\n"
+                               "Version: 1:9.2p1-2\n"
+                               "Description: secure shell server\n"
+                               " with a continuation line\n"
+                               "\n"
+                               "Package: pve-manager\n"
+                               "Status: install ok installed\n"
+                               "Priority: optional\n"
+                               "Installed-Size: 4242\n"
+                               "Maintainer: Proxmox Support Team <support@proxmox.com>\n"
+                               "Architecture: amd64\n"
+                               "Version: 9.1.4\n"
+                               "Conffiles:\n"
+                               " /etc/vzdump.conf 0123456789abcdef\n"
+                               "Description: Proxmox Virtual Environment Management Tools\n"
+                               "\n"
+                               "Package: systemd-boot\n"
+                               "Status: deinstall ok config-files\n"
+                               "Version: 257.9-1~deb13u1\n";
+    const auto reduced = pt::proxmox::reduce_dpkg_status(status);
+    CHECK(reduced
+          == "Package: pve-manager\n"
+             "Status: install ok installed\n"
+             "Architecture: amd64\n"
+             "Version: 9.1.4\n"
+             "\n"
+             "Package: systemd-boot\n"
+             "Status: deinstall ok config-files\n"
+             "Version: 257.9-1~deb13u1\n"
+             "\n");
+    // The platform read from the reduced file is the one read from the whole file.
+    const auto whole = make_platform(status, std::nullopt, std::nullopt);
+    const auto kept = make_platform(reduced, std::nullopt, std::nullopt);
+    CHECK(kept.packages.size() == 1);
+    CHECK(kept.pve_manager == whole.pve_manager);
+    CHECK(kept.pve_major == 9);
+    CHECK(pt::proxmox::reduce_dpkg_status("").empty());
+    CHECK(pt::proxmox::reduce_dpkg_status("no stanza at all").empty());
+}

@@ -7,6 +7,7 @@
 #include "pt/error.hpp"
 #include "pt/iommu/isolation.hpp"
 #include "pt/pci/selector.hpp"
+#include "pt/proxmox/vm_config.hpp"
 #include "pt/proxmox/vm_files.hpp"
 #include "pt/rom/parse.hpp"
 
@@ -181,7 +182,69 @@ Layers driver_layers(const HostContext& ctx, const pci::Device& gpu) {
     return layers;
 }
 
-void check_driver(const HostContext& ctx, const pci::Device& gpu, std::vector<Check>& out) {
+// Why a GPU is meant to stay on its host driver while passed through, with the evidence.
+struct StaysOnHost {
+    std::string why;
+    std::string evidence;
+};
+
+// A hostpci entry with driver=keep (Proxmox neither resets the device nor binds it to vfio-pci:
+// qemu-server PCI.pm prepare_pci_device) or mdev= (the host driver creates the mediated device),
+// or an NVIDIA card whose driver offers vGPU types (PCI/Mdev.pm: mdev_supported_types, or
+// nvidia/creatable_vgpu_types on kernels from 6.8). nullopt for an ordinary passthrough.
+std::optional<StaysOnHost> stays_on_host(const HostContext& ctx, const pci::Device& gpu) {
+    // ctx.vm_devices keeps no hostpci options besides romfile, so the entry is read again.
+    for (const auto& vm_device : ctx.vm_devices) {
+        if (vm_device.address != gpu.address) {
+            continue;
+        }
+        for (const auto& file : proxmox::find_vms(ctx.root)) {
+            if (file.vmid != vm_device.vmid || !file.local) {
+                continue;
+            }
+            const auto text = ctx.root.read_file_if_exists(file.path);
+            const auto option =
+                text ? proxmox::VmConfig::parse(*text).find(vm_device.key) : std::nullopt;
+            if (!option) {
+                continue;
+            }
+            const auto hostpci = proxmox::parse_hostpci(option->value);
+            const auto evidence =
+                fmt::format("{}:{}: {}: {}", file.path, option->line, option->key, option->value);
+            if (hostpci.driver == std::optional<std::string>("keep")) {
+                return StaysOnHost{
+                    fmt::format("VM {} passes it with driver=keep: Proxmox neither resets it nor "
+                                "binds it to vfio-pci, so it stays on its host driver",
+                                file.vmid),
+                    evidence};
+            }
+            if (hostpci.mdev) {
+                return StaysOnHost{fmt::format("VM {} gets a mediated device (mdev={}) of it: "
+                                               "the host driver creates the vGPU, so the card "
+                                               "stays on that driver",
+                                               file.vmid,
+                                               *hostpci.mdev),
+                                   evidence};
+            }
+        }
+    }
+    if (gpu.vendor == 0x10de && gpu.driver == std::optional<std::string>("nvidia")) {
+        for (const std::string_view api : {"mdev_supported_types", "nvidia/creatable_vgpu_types"}) {
+            const auto path = fmt::format("/sys/bus/pci/devices/{}/{}", addr(gpu), api);
+            if (ctx.root.exists(path)) {
+                return StaysOnHost{"an NVIDIA vGPU card: the physical function stays on the "
+                                   "nvidia driver, which creates the vGPUs",
+                                   path + " exists"};
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+void check_driver(const HostContext& ctx,
+                  const pci::Device& gpu,
+                  const std::optional<StaysOnHost>& host_owned,
+                  std::vector<Check>& out) {
     const std::string what = addr(gpu) + " driver in use";
     const std::string slot = pci::format_slot(gpu.address);
     const Layers layers = driver_layers(ctx, gpu);
@@ -198,6 +261,15 @@ void check_driver(const HostContext& ctx, const pci::Device& gpu, std::vector<Ch
         check.layers = layers;
         out.push_back(std::move(check));
     };
+    if (host_owned && gpu.driver && !is_vfio(gpu.driver)) {
+        auto check = make(what,
+                          "gpu.driver",
+                          Status::pass,
+                          fmt::format("on {}, as meant: {}", *gpu.driver, host_owned->why),
+                          evidence + "\n" + host_owned->evidence);
+        out.push_back(std::move(check));
+        return;
+    }
     if (layers.configured == true && layers.staged == false) {
         push(Status::fail,
              "configured but not in the initramfs: the next boot still uses the old module "
@@ -758,8 +830,18 @@ void check_gpus(const HostContext& ctx,
         return;
     }
     for (const auto* gpu : gpus) {
-        check_driver(ctx, *gpu, out);
-        check_host_driver(ctx, *gpu, gpus, out);
+        const auto host_owned = stays_on_host(ctx, *gpu);
+        check_driver(ctx, *gpu, host_owned, out);
+        if (host_owned && gpu->driver && !is_vfio(gpu->driver)) {
+            out.push_back(
+                make(addr(*gpu) + " host driver kept off",
+                     "gpu.host-driver",
+                     Status::pass,
+                     fmt::format("{} is meant to keep it ({})", *gpu->driver, host_owned->why),
+                     host_owned->evidence));
+        } else {
+            check_host_driver(ctx, *gpu, gpus, out);
+        }
         check_group(ctx, *gpu, out);
         check_boot_vga(ctx, *gpu, out);
         check_reset(ctx, *gpu, out);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "pt/check/verify.hpp"
+#include "pt/host/root.hpp"
 
 #include <fmt/format.h>
 
@@ -112,13 +113,51 @@ out::Json to_json(const Report& report) {
         checks.push_back(std::move(check));
     }
     const Summary s = report.summary();
-    return {{"checks", std::move(checks)},
-            {"reboot_pending", report.reboot_pending()},
-            {"summary", {{"pass", s.pass}, {"warn", s.warn}, {"fail", s.fail}, {"skip", s.skip}}}};
+    out::Json json = out::Json::object();
+    if (report.on_host) {
+        json["platform"] = proxmox::to_json(report.platform);
+    }
+    json["checks"] = std::move(checks);
+    json["reboot_pending"] = report.reboot_pending();
+    json["summary"] = {{"pass", s.pass}, {"warn", s.warn}, {"fail", s.fail}, {"skip", s.skip}};
+    return json;
+}
+
+void add_platform(const host::Root& root, Report& report) {
+    report.on_host = true;
+    report.platform = proxmox::read_platform(root);
+    if (!report.platform || report.platform->pve_major != 9) {
+        return;
+    }
+    const std::string what = "systemd-boot packages (Proxmox VE 9)";
+    const auto meta = proxmox::systemd_boot_meta(*report.platform);
+    if (!meta) {
+        report.checks.push_back({what,
+                                 {"boot.systemd-boot-meta",
+                                  Status::pass,
+                                  "the systemd-boot meta package is not installed",
+                                  fmt::format("{}: no systemd-boot", proxmox::k_dpkg_status),
+                                  ""}});
+        return;
+    }
+    report.checks.push_back(
+        {what,
+         {"boot.systemd-boot-meta",
+          Status::warn,
+          "the systemd-boot meta package is installed; on Proxmox VE 9 it breaks upgrades of "
+          "other boot packages, and pve8to9 refuses the upgrade while it is installed",
+          fmt::format("{}: systemd-boot {} installed{}",
+                      proxmox::k_dpkg_status,
+                      meta->version,
+                      meta->split_ok ? ", with systemd-boot-tools and systemd-boot-efi" : ""),
+          meta->fix}});
 }
 
 std::string render_text(const Report& report, const out::TextStyle& style) {
     std::string out;
+    if (report.on_host && !style.quiet) {
+        out += fmt::format("Platform: {}\n\n", proxmox::describe(report.platform));
+    }
     for (const auto& c : report.checks) {
         const auto& f = c.finding;
         const std::string status = style.color

@@ -19,6 +19,7 @@ Report verify_host(const host::Root& root, const HostRequest& request) {
     check_modules(ctx, out);
     check_vfio_ids(ctx, out);
     check_initramfs(ctx, out);
+    add_platform(root, report);
     check_gpus(ctx, gpus, out, request.vmid);
     out.insert(out.end(),
                std::make_move_iterator(vm_checks.begin()),

@@ -4,6 +4,7 @@
 #include "pt/out/finding.hpp"
 #include "pt/out/json.hpp"
 #include "pt/out/text.hpp"
+#include "pt/proxmox/platform.hpp"
 
 #include <optional>
 #include <string>
@@ -22,7 +23,7 @@ namespace pt::check {
 //   initramfs.fresh gpu.select gpu.driver gpu.host-driver gpu.group-bound gpu.group-isolated
 //   gpu.boot-vga gpu.reset gpu.rom vm.* mapping.* (the VM config lint and the mapping check)
 //   guest.hypervisor guest.gpu-visible guest.pcie-link guest.driver guest.device-nodes
-//   guest.nvidia-smi guest.host-checks
+//   guest.nvidia-smi guest.host-checks boot.systemd-boot-meta (PVE 9 only)
 
 // One check as shown: the finding (the JSON object) and the words after "Checking ".
 struct Check {
@@ -41,6 +42,10 @@ struct Summary {
 struct Report {
     std::vector<Check> checks;      // in a fixed order: area by area, devices by address
     std::vector<std::string> notes; // for stderr: devices the scan skipped, VM configs unread
+    // The host's Proxmox VE (proxmox::read_platform), shown before the checks; the guest checks
+    // leave `on_host` false and show none.
+    bool on_host = false;
+    std::optional<proxmox::Platform> platform;
 
     Summary summary() const;
 
@@ -63,17 +68,23 @@ Report verify_host(const host::Root& root, const HostRequest& request);
 // most once, and only on the live root.
 Report verify_guest(const host::Root& root);
 
-// {"checks": [{"id", "status", "summary", "evidence", "fix", "layers"?}...], "reboot_pending",
-// "summary": {pass, warn, fail, skip}}. "layers" ({"configured", "staged", "running"}: true,
-// false or null) only on the checks about boot state.
+// {"platform": {...} (host only, proxmox::to_json), "checks": [{"id", "status", "summary",
+// "evidence", "fix", "layers"?}...], "reboot_pending", "summary": {pass, warn, fail, skip}}.
+// "layers" ({"configured", "staged", "running"}: true, false or null) only on the checks about
+// boot state.
 out::Json to_json(const Report& report);
 out::Json to_json(const Layers& layers);
 
 // "configured yes, staged yes, running no".
 std::string describe(const Layers& layers);
 
-// "Checking WHAT : PASS" lines, each WARN and FAIL followed by its cause (the summary), the
-// evidence and the fix; then a one-line total unless quiet.
+// "Platform: ..." (host only, unless quiet), then "Checking WHAT : PASS" lines, each WARN and FAIL
+// followed by its cause (the summary), the evidence and the fix; then a one-line total unless
+// quiet.
 std::string render_text(const Report& report, const out::TextStyle& style);
+
+// The host's platform into `report` (platform, on_host) and, on PVE 9, boot.systemd-boot-meta:
+// the systemd-boot meta package breaks upgrades there (pve-manager PVE/CLI/pve8to9.pm).
+void add_platform(const host::Root& root, Report& report);
 
 } // namespace pt::check

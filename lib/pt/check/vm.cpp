@@ -53,6 +53,7 @@ check_vms(HostContext& ctx, std::optional<int> vmid, std::vector<std::string>& n
         lint.mappings = proxmox::parse_mapping_file(*text);
     }
     lint.kvm_files = proxmox::kvm_rom_files(ctx.root);
+    proxmox::read_host_facts(lint, ctx.root); // qemu-server's version, BAR sizes
 
     std::vector<std::size_t> scope;
     if (vmid) {

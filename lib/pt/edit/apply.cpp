@@ -16,7 +16,6 @@
 #include <cstring>
 #include <set>
 
-
 namespace pt::edit {
 namespace {
 

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <vector>
@@ -181,6 +183,62 @@ std::map<std::string, std::string, std::less<>> parse_dpkg_status(std::string_vi
             status = value;
         } else if (field == "version") {
             version = value;
+        }
+    }
+    finish();
+    return out;
+}
+
+bool is_platform_package(std::string_view name) {
+    static constexpr std::array<std::string_view, 12> k_named = {
+        "pve-manager",
+        "qemu-server",
+        "proxmox-ve",
+        "pve-qemu-kvm",
+        "systemd-boot",
+        "systemd-boot-tools",
+        "systemd-boot-efi",
+        "proxmox-kernel-helper",
+        "grub-pc",
+        "grub-efi-amd64",
+        "grub-common",
+        "grub2-common",
+    };
+    return std::find(k_named.begin(), k_named.end(), name) != k_named.end()
+           || name.starts_with("proxmox-kernel-") || name.starts_with("pve-kernel-");
+}
+
+std::string reduce_dpkg_status(std::string_view text) {
+    std::string out;
+    std::string stanza;
+    bool keep = false;
+    const auto finish = [&] {
+        if (keep) {
+            out += stanza + "\n";
+        }
+        stanza.clear();
+        keep = false;
+    };
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        const auto end = std::min(text.find('\n', pos), text.size());
+        const auto line = text.substr(pos, end - pos);
+        pos = end + 1;
+        if (trim(line).empty()) {
+            finish();
+            continue;
+        }
+        const auto colon = line.find(':');
+        if (is_blank(line.front()) || colon == std::string_view::npos) {
+            continue;
+        }
+        const auto field = to_lower(line.substr(0, colon));
+        if (field == "package") {
+            keep = is_platform_package(trim(line.substr(colon + 1)));
+        }
+        if (field == "package" || field == "status" || field == "architecture"
+            || field == "version") {
+            stanza += std::string(line) + "\n";
         }
     }
     finish();

@@ -55,6 +55,17 @@ int compare_versions(std::string_view a, std::string_view b);
 // Never throws: malformed stanzas are skipped.
 std::map<std::string, std::string, std::less<>> parse_dpkg_status(std::string_view text);
 
+// True for the packages pt reads versions of: pve-manager, qemu-server, proxmox-ve,
+// pve-qemu-kvm, proxmox-kernel-helper, the systemd-boot and GRUB boot packages, and every
+// proxmox-kernel-* and pve-kernel-*.
+bool is_platform_package(std::string_view name);
+
+// The dpkg status file reduced to what a snapshot needs: the stanzas of platform packages
+// (is_platform_package), each with only its Package, Status, Architecture and Version fields.
+// The rest of the database (a few MB: every package and its description) says nothing about
+// passthrough.
+std::string reduce_dpkg_status(std::string_view text);
+
 // The platform from its three sources (each nullopt when absent). Pure.
 Platform make_platform(const std::optional<std::string>& dpkg_status,
                        const std::optional<std::string>& debian_version,

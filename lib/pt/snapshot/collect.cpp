@@ -7,6 +7,7 @@
 #include "pt/kernel/kernel_log.hpp"
 #include "pt/pci/address.hpp"
 #include "pt/pci/sysfs_attr.hpp"
+#include "pt/proxmox/platform.hpp"
 
 #include <fmt/format.h>
 
@@ -673,6 +674,29 @@ void take_config(Collector& c, Categories& cats, Snapshot& snap) {
     }
 }
 
+// What proxmox::read_platform reads: the Debian release and, of dpkg's database, only the
+// platform packages' names and versions.
+void take_platform(Collector& c, Categories& cats, Snapshot& snap) {
+    const std::string debian_version(proxmox::k_debian_version);
+    if (c.take(debian_version) == Collector::Found::file) {
+        cats.add("platform", "files as they are", debian_version);
+    } else {
+        snap.missing.push_back({debian_version, "absent"});
+    }
+    const std::string dpkg_status(proxmox::k_dpkg_status);
+    Collector::How packages;
+    packages.transform = [](const std::string& text) {
+        return proxmox::reduce_dpkg_status(text);
+    };
+    if (c.take(dpkg_status, packages) == Collector::Found::file) {
+        cats.add("platform",
+                 "the Proxmox VE, QEMU, kernel and boot packages: name, status, version",
+                 dpkg_status);
+    } else {
+        snap.missing.push_back({dpkg_status, "absent"});
+    }
+}
+
 void take_boot(Collector& c, Categories& cats) {
     Collector::How empty;
     empty.presence = true;
@@ -803,6 +827,7 @@ Snapshot collect(const host::Root& root, const Options& options) {
     take_proc(c, cats);
     take_kernel_log(c, cats, snap, root, options);
     take_config(c, cats, snap);
+    take_platform(c, cats, snap);
     take_boot(c, cats);
     take_pve(c, cats, snap);
     take_pci_ids(c, cats, vendors);

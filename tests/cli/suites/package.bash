@@ -55,6 +55,7 @@ pkg_files() {
         echo /usr/share/doc/pt/changelog.gz
         echo /usr/share/doc/pt/copyright
         echo /usr/share/fish/vendor_completions.d/pt.fish
+        echo /usr/share/lintian/overrides/pt
         echo /usr/share/zsh/vendor-completions/_pt
     } | sort
 }

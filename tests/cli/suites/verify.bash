@@ -59,7 +59,9 @@ suite_verify() {
     vf_root verify-intel-grub
     run_pt verify --json
     expect_exit 0
-    expect_jq 'keys_unsorted == ["checks", "reboot_pending", "summary"]'
+    expect_jq 'keys_unsorted == ["platform", "checks", "reboot_pending", "summary"]'
+    expect_jq '.platform | keys_unsorted == ["pve_major", "pve_manager", "qemu_server", "kernel_running"]'
+    expect_jq '.platform.kernel_running == "6.8.12-4-pve" and .platform.pve_major == null'
     expect_jq '.reboot_pending == false'
     expect_jq '.summary | keys == ["fail", "pass", "skip", "warn"]'
     expect_jq 'all(.checks[]; keys - ["layers"] == ["evidence", "fix", "id", "status", "summary"])'
