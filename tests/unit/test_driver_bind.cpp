@@ -233,9 +233,15 @@ TEST_CASE("driver::plan_bind: by ID, then nothing to do", "[driver][bind]") {
     CHECK(conf->after->find("softdep nouveau pre: vfio-pci\n") != std::string::npos);
     CHECK(conf->after->find("softdep snd_hda_intel pre: vfio-pci\n") != std::string::npos);
     CHECK(find_file(plan, pt::driver::k_hook) == nullptr);
-    const auto* modules = find_file(plan, pt::driver::k_modules);
+    // /etc/modules has no VFIO line, so it stays as it is; pt's own list is new.
+    CHECK(find_file(plan, pt::driver::k_modules) == nullptr);
+    const auto* modules = find_file(plan, pt::driver::k_modules_load_conf);
     REQUIRE(modules);
-    CHECK(*modules->after == "# /etc/modules\nloop\nvfio\nvfio_iommu_type1\nvfio_pci\n");
+    CHECK_FALSE(modules->before);
+    CHECK(*modules->after
+          == "# Written by pt bind; pt unbind removes it. See pt-bind(1).\n"
+             "# The VFIO modules, loaded by systemd-modules-load (modules-load.d(5)).\n"
+             "vfio\nvfio_iommu_type1\nvfio_pci\n");
     REQUIRE(find_file(plan, pt::driver::k_initramfs_modules));
     CHECK(plan.follow_ups == std::vector<pt::edit::FollowUp>{pt::edit::FollowUp::update_initramfs});
     CHECK(plan.reboot_needed);
@@ -277,7 +283,9 @@ TEST_CASE("driver::plan_bind: identical IDs are bound by address with the hook",
         REQUIRE(find_file(back, pt::driver::k_hook));
         CHECK_FALSE(find_file(back, pt::driver::k_hook)->after);
         CHECK_FALSE(find_file(back, pt::driver::k_vfio_conf)->after);
-        CHECK(*find_file(back, pt::driver::k_modules)->after == "# /etc/modules\nloop\n");
+        REQUIRE(find_file(back, pt::driver::k_modules_load_conf));
+        CHECK_FALSE(find_file(back, pt::driver::k_modules_load_conf)->after);
+        CHECK(find_file(back, pt::driver::k_modules) == nullptr);
         CHECK(*find_file(back, pt::driver::k_initramfs_modules)->after == "# List of modules\n");
         host.apply_files(back);
         CHECK(host.unbind("02:00").empty());
@@ -347,14 +355,40 @@ TEST_CASE("driver::plan_bind: vfio_virqfd", "[driver][bind]") {
         Host host;
         host.root.write("/etc/modules", "vfio\nvfio_virqfd\n");
         const auto plan = host.bind("02:00");
-        CHECK(*find_file(plan, pt::driver::k_modules)->after
-              == "vfio\nvfio_iommu_type1\nvfio_pci\n");
+        CHECK(*find_file(plan, pt::driver::k_modules)->after == "");
+        CHECK(find_file(plan, pt::driver::k_modules_load_conf)->after->find("vfio_virqfd")
+              == std::string::npos);
         CHECK(has_note(plan, "removes vfio_virqfd from /etc/modules: Linux 6.2 folded it"));
     }
     SECTION("added before 6.2") {
         Host host(false, "5.15.158-2-pve");
         const auto plan = host.bind("02:00");
-        CHECK(find_file(plan, pt::driver::k_modules)->after->find("vfio_virqfd\n")
+        CHECK(find_file(plan, pt::driver::k_modules_load_conf)->after->find("vfio_virqfd\n")
+              != std::string::npos);
+    }
+}
+
+TEST_CASE("driver::plan_bind: VFIO lines move from /etc/modules to pt's modules-load.d file",
+          "[driver][bind]") {
+    Host host;
+    host.root.write("/etc/modules", "# /etc/modules\nloop\nvfio\nvfio_pci # from a guide\n");
+    const auto plan = host.bind("02:00");
+    const auto* etc_modules = find_file(plan, pt::driver::k_modules);
+    REQUIRE(etc_modules);
+    CHECK(*etc_modules->after == "# /etc/modules\nloop\n");
+    CHECK(etc_modules->reason.find("move to /etc/modules-load.d/pt-vfio.conf")
+          != std::string::npos);
+    CHECK(find_file(plan, pt::driver::k_modules_load_conf)
+              ->after->ends_with("vfio\nvfio_iommu_type1\nvfio_pci\n"));
+    host.apply_files(plan);
+    CHECK(host.bind("02:00").empty());
+
+    SECTION("a modules-load.d file of the same name that pt did not write is refused") {
+        Host other;
+        other.root.write("/etc/modules-load.d/pt-vfio.conf", "vfio\n");
+        CHECK(error_of([&] {
+                  other.bind("02:00");
+              }).find("/etc/modules-load.d/pt-vfio.conf was not written by pt bind")
               != std::string::npos);
     }
 }

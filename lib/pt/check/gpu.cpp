@@ -583,7 +583,8 @@ void check_reset(const HostContext& ctx, const pci::Device& gpu, std::vector<Che
                                 *family),
                     ev,
                     fmt::format("install gnif/vendor-reset (dkms), add vendor-reset to "
-                                "/etc/modules, update-initramfs -u -k all, reboot, then echo "
+                                "/etc/modules-load.d/vendor-reset.conf, update-initramfs -u -k "
+                                "all, reboot, then echo "
                                 "device_specific > /sys/bus/pci/devices/{}/reset_method (its udev "
                                 "rule does this); rombar=0 does not fix a reset",
                                 addr(gpu))));

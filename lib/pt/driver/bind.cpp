@@ -341,6 +341,65 @@ void plan_modules(const host::Root& root,
     edit::add_file(plan, std::move(file));
 }
 
+// pt's modules-load.d file: the header and one module per line.
+constexpr std::string_view k_modules_load_header = "# Written by pt bind;";
+
+std::string render_modules_load_conf(const std::vector<std::string>& modules) {
+    std::string out = std::string(k_modules_load_header)
+                      + " pt unbind removes it. See pt-bind(1).\n"
+                        "# The VFIO modules, loaded by systemd-modules-load (modules-load.d(5)).\n";
+    for (const auto& module : modules) {
+        out += module + "\n";
+    }
+    return out;
+}
+
+// The VFIO modules at boot: line edits in /etc/initramfs-tools/modules, pt's own modules-load.d
+// file (written whole: `modules`, or removed when empty), and the VFIO lines of /etc/modules
+// taken out (they move to pt's file; see bind.hpp).
+void plan_module_lists(const host::Root& root,
+                       edit::Plan& plan,
+                       const std::vector<std::string>& modules,
+                       const std::vector<std::string>& remove,
+                       const std::string& why) {
+    plan_modules(root, plan, k_initramfs_modules, modules, remove, why + " (in the initramfs)");
+
+    edit::FileEdit own;
+    own.path = std::string(k_modules_load_conf);
+    own.before = read_optional_file(root, k_modules_load_conf);
+    if (own.before && !own.before->starts_with(k_modules_load_header)) {
+        throw Error(fmt::format("{} was not written by pt bind (it does not start with \"{}\"): "
+                                "pt owns this file name; rename your file (for example to "
+                                "/etc/modules-load.d/vfio.conf) and run pt again",
+                                k_modules_load_conf,
+                                k_modules_load_header));
+    }
+    if (!modules.empty()) {
+        own.after = render_modules_load_conf(modules);
+    }
+    own.mode = 0644;
+    own.reason = modules.empty() ? why : why + " (systemd-modules-load)";
+    edit::add_file(plan, std::move(own));
+
+    std::vector<std::string> vfio_lines = k_vfio_modules;
+    vfio_lines.emplace_back("vfio_virqfd");
+    const auto etc_modules = conf::parse_modules(modules_text(root, k_modules));
+    const bool listed = std::any_of(vfio_lines.begin(), vfio_lines.end(), [&](const auto& m) {
+        return contains(etc_modules, m);
+    });
+    if (listed) {
+        plan_modules(root,
+                     plan,
+                     k_modules,
+                     {},
+                     vfio_lines,
+                     modules.empty() ? why
+                                     : fmt::format("its VFIO lines move to {} (Debian 13's kmod "
+                                                   "calls /etc/modules obsolete)",
+                                                   k_modules_load_conf));
+    }
+}
+
 // IDs that other modprobe.d files pass to vfio-pci: kmod hands every `options` line of a module
 // to it, and the kernel keeps only the last ids= (vfio-pci's ids is a module_param_string), so
 // two files that both set it silently drop one list.
@@ -853,7 +912,7 @@ edit::Plan plan_bind(const host::Root& root, const BindRequest& request) {
     std::string why = "load the VFIO modules early, before the devices' own drivers";
     if (facts.release && facts.release->at_least(6, 2)) {
         remove.emplace_back("vfio_virqfd");
-        for (const auto path : {k_initramfs_modules, k_modules}) {
+        for (const auto path : {k_initramfs_modules, k_modules_load_conf, k_modules}) {
             if (contains(conf::parse_modules(modules_text(root, path)),
                          std::string("vfio_virqfd"))) {
                 plan.notes.push_back(fmt::format(
@@ -869,8 +928,7 @@ edit::Plan plan_bind(const host::Root& root, const BindRequest& request) {
         plan.notes.emplace_back("the kernel release is unknown (no /proc/sys/kernel/osrelease): "
                                 "vfio_virqfd is neither added nor removed");
     }
-    plan_modules(root, plan, k_initramfs_modules, add, remove, why + " (in the initramfs)");
-    plan_modules(root, plan, k_modules, add, remove, why + " (systemd-modules-load)");
+    plan_module_lists(root, plan, add, remove, why);
 
     if (persistence_changed) {
         std::vector<std::string> ids;
@@ -974,8 +1032,7 @@ edit::Plan plan_unbind(const host::Root& root, const UnbindRequest& request) {
             remove.emplace_back("vfio_virqfd");
             const std::string why = "pt binds no device any more: the VFIO modules need not load "
                                     "early";
-            plan_modules(root, plan, k_initramfs_modules, {}, remove, why);
-            plan_modules(root, plan, k_modules, {}, remove, why);
+            plan_module_lists(root, plan, {}, remove, why);
         } else if (bound.empty()) {
             plan.notes.emplace_back("the VFIO module lines stay: another file under "
                                     "/etc/modprobe.d still sets vfio-pci ids=");

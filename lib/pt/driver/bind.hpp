@@ -33,12 +33,19 @@ namespace pt::driver {
 //                                     for devices whose IDs a host device shares: writes
 //                                     vfio-pci to their driver_override in the initramfs, before
 //                                     udev loads any driver. Mode 0755.
-// and in the module lists /etc/initramfs-tools/modules (loaded in the initramfs) and
-// /etc/modules (systemd-modules-load, after the switch to the real root), edited line by line.
+//   /etc/modules-load.d/pt-vfio.conf
+//                                     the VFIO modules for systemd-modules-load (after the
+//                                     switch to the real root), on PVE 8 and 9 alike.
+// and in the module list /etc/initramfs-tools/modules (loaded in the initramfs), edited line by
+// line. VFIO module lines in /etc/modules (an earlier pt's, or a guide's) move to pt's
+// modules-load.d file: trixie's kmod calls /etc/modules obsolete (its postinst deletes an
+// unmodified one), while systemd-modules-load reads modules-load.d on both releases
+// (modules-load.d(5)).
 
 constexpr std::string_view k_vfio_conf = "/etc/modprobe.d/pt-vfio.conf";
 constexpr std::string_view k_hook = "/etc/initramfs-tools/scripts/init-top/pt-vfio";
 constexpr std::string_view k_initramfs_modules = "/etc/initramfs-tools/modules";
+constexpr std::string_view k_modules_load_conf = "/etc/modules-load.d/pt-vfio.conf";
 constexpr std::string_view k_modules = "/etc/modules";
 
 // The VFIO modules for early binding (pve-docs, PVE 8): loaded in this order.

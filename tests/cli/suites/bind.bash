@@ -85,7 +85,7 @@ suite_bind() {
     expect_stdout_contains "+options vfio-pci ids=10de:1aef,10de:2204"
     expect_stdout_contains "+softdep nouveau pre: vfio-pci"
     expect_stdout_contains "+++ b/etc/initramfs-tools/modules"
-    expect_stdout_contains "+++ b/etc/modules"
+    expect_stdout_contains "+++ b/etc/modules-load.d/pt-vfio.conf"
     expect_stdout_contains "+vfio_iommu_type1"
     expect_stdout_contains "then run: update-initramfs -u -k all"
     expect_stdout_not_contains "vfio_virqfd"
@@ -98,7 +98,7 @@ suite_bind() {
     run_pt bind 0b:00 --json
     expect_exit 0
     expect_jq '.title == "pt bind 0b:00"'
-    expect_jq '[.files[].path] == ["/etc/modprobe.d/pt-vfio.conf", "/etc/initramfs-tools/modules", "/etc/modules"]'
+    expect_jq '[.files[].path] == ["/etc/modprobe.d/pt-vfio.conf", "/etc/initramfs-tools/modules", "/etc/modules-load.d/pt-vfio.conf"]'
     expect_jq '.follow_ups == ["update-initramfs -u -k all"] and .reboot_needed and (.applied | not)'
     expect_jq '.notes[0] | startswith("binds 0000:0b:00.0, 0000:0b:00.1 to vfio-pci at boot by ID")'
     expect_unchanged
@@ -112,8 +112,8 @@ suite_bind() {
     bind_expect_conf "options vfio-pci ids=10de:1aef,10de:2204" \
         "softdep nouveau pre: vfio-pci" "softdep nvidia pre: vfio-pci" "softdep snd_hda_intel pre: vfio-pci"
     grep -qx vfio_pci "$ROOT/etc/initramfs-tools/modules" || fail "vfio_pci is not in /etc/initramfs-tools/modules"
-    grep -qx vfio_iommu_type1 "$ROOT/etc/modules" || fail "vfio_iommu_type1 is not in /etc/modules"
-    grep -q '^# /etc/modules' "$ROOT/etc/modules" || fail "the comment of /etc/modules was lost"
+    grep -qx vfio_iommu_type1 "$ROOT/etc/modules-load.d/pt-vfio.conf" || fail "vfio_iommu_type1 is not in /etc/modules-load.d/pt-vfio.conf"
+    [ "$(cat "$ROOT/etc/modules")" = "# /etc/modules: kernel modules to load at boot time." ] || fail "/etc/modules was changed"
     run_pt bind 0b:00.1 --apply
     expect_exit 0
     expect_stdout_contains "nothing to do"
@@ -258,6 +258,23 @@ suite_bind() {
     expect_exit 0
     grep -q vfio_virqfd "$ROOT/etc/modules" && fail "vfio_virqfd is still in /etc/modules"
 
+    TEST "x570: VFIO lines of /etc/modules move to pt's modules-load.d file; undo puts them back"
+    bind_x570_host
+    printf '# /etc/modules: kernel modules to load at boot time.\nvfio\nvfio_iommu_type1\nvfio_pci\nloop\n' >"$ROOT/etc/modules"
+    cp "$ROOT/etc/modules" "$WORK/modules.before"
+    run_pt bind 0b:00
+    expect_exit 0
+    expect_stdout_contains "# modify /etc/modules: its VFIO lines move to /etc/modules-load.d/pt-vfio.conf"
+    expect_stdout_contains "# create /etc/modules-load.d/pt-vfio.conf (mode 0644)"
+    run_pt bind 0b:00 --apply
+    expect_exit 0
+    [ "$(cat "$ROOT/etc/modules")" = "$(printf '# /etc/modules: kernel modules to load at boot time.\nloop')" ] || fail "/etc/modules: $(cat "$ROOT/etc/modules")"
+    [ "$(grep -v '^#' "$ROOT/etc/modules-load.d/pt-vfio.conf")" = "$(printf 'vfio\nvfio_iommu_type1\nvfio_pci')" ] || fail "pt-vfio.conf: $(cat "$ROOT/etc/modules-load.d/pt-vfio.conf")"
+    run_pt undo
+    expect_exit 0
+    cmp -s "$ROOT/etc/modules" "$WORK/modules.before" || fail "undo did not restore /etc/modules"
+    [ ! -e "$ROOT/etc/modules-load.d/pt-vfio.conf" ] || fail "undo left /etc/modules-load.d/pt-vfio.conf"
+
     TEST "x570: unbind reverses bind; a second unbind has nothing to do"
     bind_x570_host
     run_pt bind 0b:00 --apply
@@ -270,6 +287,7 @@ suite_bind() {
     run_pt unbind 0b:00 --apply
     expect_exit 0
     [ ! -e "$ROOT/$BIND_CONF" ] || fail "$BIND_CONF is still there"
+    [ ! -e "$ROOT/etc/modules-load.d/pt-vfio.conf" ] || fail "/etc/modules-load.d/pt-vfio.conf is still there"
     grep -q vfio "$ROOT/etc/modules" "$ROOT/etc/initramfs-tools/modules" && fail "vfio lines are left in the module lists"
     [ "$(cat "$ROOT/etc/modules")" = "# /etc/modules: kernel modules to load at boot time." ] || fail "/etc/modules is not as before"
     run_pt unbind 0b:00 --apply
