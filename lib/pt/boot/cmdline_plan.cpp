@@ -609,6 +609,13 @@ edit::Plan plan_cmdline(const host::Root& root, const Request& request) {
 
 Status read_status(const host::Root& root) {
     Status out;
+    out.platform = proxmox::read_platform(root);
+    if (out.platform) {
+        const auto meta = proxmox::check_systemd_boot_meta(*out.platform);
+        if (meta && meta->status != out::Status::pass) {
+            out.warnings.push_back(*meta);
+        }
+    }
     out.detection = detect(root);
     const Bootloader kind = out.detection.kind;
     const kernel::HostFacts facts = kernel::read_host_facts(root);

@@ -6,7 +6,9 @@
 #include "pt/edit/plan.hpp"
 #include "pt/kernel/cmdline.hpp"
 #include "pt/kernel/host_facts.hpp"
+#include "pt/out/finding.hpp"
 #include "pt/pci/selector.hpp"
+#include "pt/proxmox/platform.hpp"
 
 #include <cstddef>
 #include <optional>
@@ -105,6 +107,7 @@ struct ConfigSource {
 };
 
 struct Status {
+    std::optional<proxmox::Platform> platform; // nullopt: nothing says which release this is
     Detection detection;
     kernel::CpuVendor cpu = kernel::CpuVendor::unknown;
     std::optional<std::string> kernel_release;
@@ -117,6 +120,7 @@ struct Status {
     std::vector<std::string> problems;       // why the configuration cannot be read or planned
     std::vector<PlannedChange> needed;       // what `pt grub --apply` would change by default
     std::vector<edit::FollowUp> follow_ups;  // what would run after those changes
+    std::vector<out::Finding> warnings;      // about the boot packages (boot.systemd-boot-meta)
 };
 
 // Never throws pt::Error for a configuration pt cannot follow; it lands in `problems`.

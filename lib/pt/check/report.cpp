@@ -126,31 +126,12 @@ out::Json to_json(const Report& report) {
 void add_platform(const host::Root& root, Report& report) {
     report.on_host = true;
     report.platform = proxmox::read_platform(root);
-    if (!report.platform || report.platform->pve_major != 9) {
+    if (!report.platform) {
         return;
     }
-    const std::string what = "systemd-boot packages (Proxmox VE 9)";
-    const auto meta = proxmox::systemd_boot_meta(*report.platform);
-    if (!meta) {
-        report.checks.push_back({what,
-                                 {"boot.systemd-boot-meta",
-                                  Status::pass,
-                                  "the systemd-boot meta package is not installed",
-                                  fmt::format("{}: no systemd-boot", proxmox::k_dpkg_status),
-                                  ""}});
-        return;
+    if (auto meta = proxmox::check_systemd_boot_meta(*report.platform)) {
+        report.checks.push_back({"systemd-boot packages (Proxmox VE 9)", std::move(*meta)});
     }
-    report.checks.push_back(
-        {what,
-         {"boot.systemd-boot-meta",
-          Status::warn,
-          "the systemd-boot meta package is installed; on Proxmox VE 9 it breaks upgrades of "
-          "other boot packages, and pve8to9 refuses the upgrade while it is installed",
-          fmt::format("{}: systemd-boot {} installed{}",
-                      proxmox::k_dpkg_status,
-                      meta->version,
-                      meta->split_ok ? ", with systemd-boot-tools and systemd-boot-efi" : ""),
-          meta->fix}});
 }
 
 std::string render_text(const Report& report, const out::TextStyle& style) {

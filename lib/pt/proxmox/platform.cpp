@@ -377,4 +377,28 @@ std::optional<SystemdBootMeta> systemd_boot_meta(const Platform& platform) {
     return meta;
 }
 
+std::optional<out::Finding> check_systemd_boot_meta(const Platform& platform) {
+    if (platform.pve_major != 9) {
+        return std::nullopt;
+    }
+    const auto meta = systemd_boot_meta(platform);
+    if (!meta) {
+        return out::Finding{"boot.systemd-boot-meta",
+                            out::Status::pass,
+                            "the systemd-boot meta package is not installed",
+                            fmt::format("{}: no systemd-boot", k_dpkg_status),
+                            ""};
+    }
+    return out::Finding{
+        "boot.systemd-boot-meta",
+        out::Status::warn,
+        "the systemd-boot meta package is installed; on Proxmox VE 9 it breaks upgrades of other "
+        "boot packages, and pve8to9 refuses the upgrade while it is installed",
+        fmt::format("{}: systemd-boot {} installed{}",
+                    k_dpkg_status,
+                    meta->version,
+                    meta->split_ok ? ", with systemd-boot-tools and systemd-boot-efi" : ""),
+        meta->fix};
+}
+
 } // namespace pt::proxmox

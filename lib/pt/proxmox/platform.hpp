@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "pt/out/finding.hpp"
 #include "pt/out/json.hpp"
 
 #include <map>
@@ -94,5 +95,9 @@ struct SystemdBootMeta {
 };
 
 std::optional<SystemdBootMeta> systemd_boot_meta(const Platform& platform);
+
+// The check boot.systemd-boot-meta (pt verify, pt grub): pass, or warn with the fix, on PVE 9;
+// nullopt on other releases, where the meta package is what holds bootctl.
+std::optional<out::Finding> check_systemd_boot_meta(const Platform& platform);
 
 } // namespace pt::proxmox

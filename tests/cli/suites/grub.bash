@@ -60,6 +60,32 @@ suite_grub() {
     expect_jq '.sources[1] == {"path": "/etc/default/grub", "line": 7, "variable": "GRUB_CMDLINE_LINUX_DEFAULT", "value": "quiet"}'
     expect_jq '.needed == [{"action": "add", "name": "intel_iommu", "old_value": null, "new_value": "on", "path": "/etc/default/grub", "line": 7, "reason": .needed[0].reason}]'
     expect_jq '.follow_ups == ["update-grub"] and .problems == [] and .pending_reboot == []'
+    expect_jq '.platform == {"pve_major": null, "pve_manager": null, "qemu_server": null, "kernel_running": "6.5.13-6-pve"} and .warnings == []'
+    expect_unchanged
+
+    TEST "PVE 9 with the systemd-boot meta package: platform line and a warning with the fix"
+    grub_root iommu-off
+    mkdir -p "$ROOT/var/lib/dpkg"
+    printf 'Package: pve-manager\nStatus: install ok installed\nVersion: 9.1.4\n\nPackage: systemd-boot\nStatus: install ok installed\nVersion: 257.9-1~deb13u1\n\nPackage: systemd-boot-tools\nStatus: install ok installed\nVersion: 257.9-1~deb13u1\n\nPackage: systemd-boot-efi\nStatus: install ok installed\nVersion: 257.9-1~deb13u1\n' >"$ROOT/var/lib/dpkg/status"
+    grub_snapshot
+    run_pt grub
+    expect_exit 0
+    expect_stdout_contains "Platform:    Proxmox VE 9 (pve-manager 9.1.4), running kernel 6.5.13-6-pve"
+    expect_stdout_contains "Warning:     the systemd-boot meta package is installed; on Proxmox VE 9 it breaks upgrades"
+    expect_stdout_contains "fix: apt remove systemd-boot (systemd-boot-tools and systemd-boot-efi stay"
+    run_pt grub --json
+    expect_exit 0
+    expect_jq '.platform.pve_major == 9 and .platform.pve_manager == "9.1.4"'
+    expect_jq '[.warnings[].id] == ["boot.systemd-boot-meta"] and (.warnings[0].fix | startswith("apt remove systemd-boot "))'
+    run_pt verify --json
+    expect_jq '[.checks[] | select(.id == "boot.systemd-boot-meta") | .status] == ["warn"]'
+    printf 'Package: pve-manager\nStatus: install ok installed\nVersion: 9.1.4\n' >"$ROOT/var/lib/dpkg/status"
+    grub_snapshot
+    run_pt grub --json
+    expect_exit 0
+    expect_jq '.warnings == []'
+    run_pt verify --json
+    expect_jq '[.checks[] | select(.id == "boot.systemd-boot-meta") | .status] == ["pass"]'
     expect_unchanged
 
     TEST "intel 6.5 with intel_iommu=on running but not configured: the difference is shown"
