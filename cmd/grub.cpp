@@ -4,6 +4,7 @@
 #include "pt/boot/cmdline_plan.hpp"
 #include "pt/boot/detect.hpp"
 #include "pt/boot/status_render.hpp"
+#include "pt/driver/next_boot.hpp"
 #include "pt/edit/plan.hpp"
 #include "pt/error.hpp"
 #include "pt/exit_code.hpp"
@@ -86,6 +87,7 @@ int run(const Globals& globals, const Options& opt) {
         warn(text);
     }
     planned.plan.title = title(opt);
+    driver::add_next_boot_notes(root, planned.plan, planned.vfio_devices, planned.next_cmdline);
     return run_plan(globals, root, planned.plan, opt.writer);
 }
 

@@ -114,6 +114,7 @@ std::string join(const std::vector<std::string>& items, std::string_view sep = "
 struct VfioSelection {
     std::vector<std::string> ids;
     std::vector<std::string> warnings;
+    std::vector<pci::Address> devices; // every device with one of the IDs
 };
 
 // The IDs of the endpoints of the selected devices' IOMMU groups, as `pt iommu-groups --vfio-ids`
@@ -180,6 +181,9 @@ VfioSelection select_vfio_ids(const host::Root& root,
             dev->vendor,
             dev->device));
     }
+    out.devices = endpoints;
+    out.devices.insert(out.devices.end(), also_match.begin(), also_match.end());
+    std::sort(out.devices.begin(), out.devices.end());
     if (out.ids.empty()) {
         throw UsageError("--vfio-ids selected no device that vfio-pci can take (bridges are "
                          "never bound); see pt iommu-groups");
@@ -196,11 +200,13 @@ std::vector<conf::ParamOp> all_ops(const host::Root& root,
                                    const kernel::HostFacts& facts,
                                    const std::vector<kernel::Param>& configured,
                                    const Request& request,
-                                   std::vector<std::string>& warnings) {
+                                   Planned& out) {
     std::vector<conf::ParamOp> ops = default_ops(facts, configured);
     if (!request.vfio_devices.empty()) {
         auto selection = select_vfio_ids(root, facts, request.vfio_devices);
-        warnings.insert(warnings.end(), selection.warnings.begin(), selection.warnings.end());
+        out.warnings.insert(
+            out.warnings.end(), selection.warnings.begin(), selection.warnings.end());
+        out.vfio_devices = selection.devices;
         ops.push_back(
             set_op("vfio-pci.ids",
                    join(selection.ids, ","),
@@ -213,14 +219,14 @@ std::vector<conf::ParamOp> all_ops(const host::Root& root,
     for (const auto& param : request.add) {
         // --add is obeyed, but not silently: this is the guides' most common invalid value.
         if (kernel::same_param_name(param.name, "amd_iommu") && param.value == "on") {
-            warnings.emplace_back(
+            out.warnings.emplace_back(
                 "--add amd_iommu=on: \"on\" is not a value the kernel knows (it logs \"AMD-Vi: "
                 "Unknown option - 'on'\" and ignores it; drivers/iommu/amd/init.c); the AMD IOMMU "
                 "is on whenever the firmware enables it, so no parameter is needed");
         }
     }
     if (request.acs_override) {
-        warnings.emplace_back(
+        out.warnings.emplace_back(
             "SECURITY: pcie_acs_override makes the kernel treat devices as isolated when the "
             "hardware does not say so; peer-to-peer DMA between devices that share a real group "
             "can then bypass the IOMMU, so a VM may read or write memory of devices (and through "
@@ -524,11 +530,12 @@ Planned plan_cmdline_changes(const host::Root& root, const Request& request) {
             throw Error(*problem);
         }
         const auto configured = kernel::parse_cmdline(config->cmdline());
-        const auto ops = all_ops(root, facts, configured, request, out.warnings);
+        const auto ops = all_ops(root, facts, configured, request, out);
         const conf::GrubEdit edited = conf::edit_grub_cmdline(*config, ops);
         for (const auto& change : edited.changes) {
             out.changes.push_back({change.change, change.path, change.line});
         }
+        out.next_cmdline = apply_changes(configured, out.changes);
         for (std::size_t i = 0; i < config->files.size(); ++i) {
             std::vector<std::string> what;
             for (const auto& change : edited.changes) {
@@ -562,12 +569,13 @@ Planned plan_cmdline_changes(const host::Root& root, const Request& request) {
             base = cmdline_from_proc(*proc) + "\n";
         }
         const auto configured = kernel::parse_cmdline(conf::split_kernel_cmdline(base).first_line);
-        const auto ops = all_ops(root, facts, configured, request, out.warnings);
+        const auto ops = all_ops(root, facts, configured, request, out);
         const conf::KernelCmdlineEdit edited =
             conf::edit_kernel_cmdline(base, ops, k_kernel_cmdline);
         for (const auto& change : edited.changes) {
             out.changes.push_back({change, std::string(k_kernel_cmdline), 1});
         }
+        out.next_cmdline = apply_changes(configured, out.changes);
         if (!edited.changes.empty()) {
             std::vector<std::string> what;
             for (const auto& change : edited.changes) {
@@ -749,6 +757,33 @@ Status read_status(const host::Root& root) {
         }
     }
     return out;
+}
+
+std::vector<kernel::Param> apply_changes(std::vector<kernel::Param> before,
+                                         const std::vector<PlannedChange>& changes) {
+    for (const auto& planned : changes) {
+        const auto& change = planned.change;
+        const auto matches = [&](const kernel::Param& p) {
+            return kernel::same_param_name(p.name, change.name)
+                   && (!change.old_value || p.value == change.old_value);
+        };
+        switch (change.kind) {
+        case conf::ParamChange::Kind::add:
+            before.push_back({change.name, change.new_value});
+            break;
+        case conf::ParamChange::Kind::replace:
+            for (auto& p : before) {
+                if (matches(p)) {
+                    p.value = change.new_value;
+                }
+            }
+            break;
+        case conf::ParamChange::Kind::remove:
+            before.erase(std::remove_if(before.begin(), before.end(), matches), before.end());
+            break;
+        }
+    }
+    return before;
 }
 
 } // namespace pt::boot

@@ -79,7 +79,16 @@ struct Planned {
     Detection detection;
     std::vector<PlannedChange> changes;
     std::vector<std::string> warnings; // for stderr: --acs-override, --vfio-ids matching more
+    // The command line the next boot gets once the plan is written.
+    std::vector<kernel::Param> next_cmdline;
+    // The devices whose IDs --vfio-ids puts on the command line, selected or not.
+    std::vector<pci::Address> vfio_devices;
 };
+
+// The command line `before` with the changes made: added parameters appended, replaced ones
+// given their new value, removed ones dropped.
+std::vector<kernel::Param> apply_changes(std::vector<kernel::Param> before,
+                                         const std::vector<PlannedChange>& changes);
 
 // The planner. Detects the bootloader, reads the configuration that holds the command line
 // (GRUB: /etc/default/grub then /etc/default/grub.d/*.cfg; systemd-boot: the first line of

@@ -3,6 +3,7 @@
 
 #include "pt/conf/modprobe.hpp"
 #include "pt/conf/modules_file.hpp"
+#include "pt/driver/next_boot.hpp"
 #include "pt/driver/safety.hpp"
 #include "pt/error.hpp"
 #include "pt/host/root.hpp"
@@ -428,51 +429,29 @@ std::vector<std::string> other_ids_files(const host::Root& root) {
 void predict_next_boot(const host::Root& root,
                        const BindRequest& request,
                        const std::vector<pci::Address>& set,
-                       const std::vector<pci::Address>& by_address,
                        edit::Plan& plan) {
+    const model::Host model(root);
+    std::vector<std::string> lost;
+    for (const auto& next : predict_after(root, plan, set)) {
+        plan.notes.push_back(model::describe(next));
+        if (next.driver != std::string(k_vfio_pci)) {
+            lost.push_back(fmt::format(
+                "{} ({})", pci::format(next.address), id_of(*model.topology().find(next.address))));
+        }
+    }
+    if (lost.empty()) {
+        return;
+    }
+    // Whose ids= wins: the same configuration predict_after judged by.
     std::map<std::string, std::string> planned;
     for (const auto& file : plan.files) {
         if (file.path == k_vfio_conf) {
             planned[file.path] = file.after.value_or("");
         }
     }
-    const model::Host model(root);
     const auto config = conf::read_module_config(
         root, model.next_cmdline(), "the configured command line", planned);
     const auto ids = config.option("vfio_pci", "ids");
-    const pci::Topology& topology = model.topology();
-    std::vector<std::string> lost;
-    for (const auto& a : set) {
-        const pci::Device* dev = topology.find(a);
-        if (dev == nullptr) {
-            continue;
-        }
-        if (contains(by_address, a)) {
-            plan.notes.push_back(fmt::format("next boot: {} -> vfio-pci, by driver_override in {} "
-                                             "(in the initramfs after update-initramfs)",
-                                             pci::format(a),
-                                             k_hook));
-            continue;
-        }
-        const std::string id = id_of(*dev);
-        bool covered = false;
-        for (const auto& item :
-             ids ? kernel::comma_options(ids->value) : std::vector<std::string>{}) {
-            std::string lowered = item;
-            std::transform(lowered.begin(), lowered.end(), lowered.begin(), [](unsigned char c) {
-                return static_cast<char>(std::tolower(c));
-            });
-            covered = covered || lowered == id || lowered.starts_with(id + ":");
-        }
-        if (covered) {
-            plan.notes.push_back(fmt::format("next boot: {} -> vfio-pci, by vfio-pci ids= in {} "
-                                             "(in the initramfs after update-initramfs)",
-                                             pci::format(a),
-                                             ids->source.describe()));
-        } else {
-            lost.push_back(fmt::format("{} ({})", pci::format(a), id));
-        }
-    }
     if (lost.empty() || !ids) {
         return;
     }
@@ -903,7 +882,7 @@ edit::Plan plan_bind(const host::Root& root, const BindRequest& request) {
             join_addresses(sharing, ", "),
             k_hook));
     }
-    predict_next_boot(root, request, set, by_address, plan);
+    predict_next_boot(root, request, set, plan);
 
     // Modules.
     const kernel::HostFacts facts = kernel::read_host_facts(root);
@@ -1068,6 +1047,7 @@ edit::Plan plan_unbind(const host::Root& root, const UnbindRequest& request) {
                                    std::nullopt});
         }
     }
+    add_next_boot_notes(root, plan, set);
     finish(plan);
     return plan;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "pt/driver/blacklist.hpp"
 
+#include "pt/driver/next_boot.hpp"
 #include "pt/error.hpp"
 #include "pt/host/root.hpp"
 #include "pt/pci/selector.hpp"
@@ -286,6 +287,18 @@ std::string render_blacklist_conf(const std::vector<ModprobeCommand>& commands) 
     return text;
 }
 
+namespace {
+
+std::vector<pci::Address> addresses_of(const std::vector<const pci::Device*>& devices) {
+    std::vector<pci::Address> out;
+    for (const auto* device : devices) {
+        out.push_back(device->address);
+    }
+    return out;
+}
+
+} // namespace
+
 edit::Plan plan_blacklist(const host::Root& root,
                           const pci::Topology& topology,
                           const BlacklistRequest& request) {
@@ -362,6 +375,7 @@ edit::Plan plan_blacklist(const host::Root& root,
         finish(commands.empty() ? std::nullopt
                                 : std::optional<std::string>(render_blacklist_conf(commands)),
                fmt::format("remove pt's {} entries", join(names, " and ")));
+        add_next_boot_notes(root, plan, addresses_of(gpus));
         return plan;
     }
 
@@ -448,6 +462,7 @@ edit::Plan plan_blacklist(const host::Root& root,
            written.empty()
                ? std::string("pt's entries are no longer needed")
                : fmt::format("keep {} off {}", join(written, ", "), join(targets, ", ")));
+    add_next_boot_notes(root, plan, addresses_of(gpus));
     return plan;
 }
 

@@ -284,6 +284,8 @@ suite_bind() {
     expect_stdout_contains "# remove /etc/modprobe.d/pt-vfio.conf"
     expect_stdout_contains "-vfio_pci"
     expect_stdout_contains "0000:0b:00.0, 0000:0b:00.1 will stay with the host at the next boot"
+    expect_stdout_contains "note: next boot: 0000:0b:00.0 -> nouveau or nvidia, its host driver (nothing gives it to vfio-pci)"
+    expect_stdout_contains "note: next boot: 0000:0b:00.1 -> snd_hda_intel, its host driver"
     run_pt unbind 0b:00 --apply
     expect_exit 0
     [ ! -e "$ROOT/$BIND_CONF" ] || fail "$BIND_CONF is still there"

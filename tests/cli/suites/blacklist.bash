@@ -41,6 +41,7 @@ suite_blacklist() {
     expect_stdout_contains "+blacklist nvidiafb"
     expect_stdout_not_contains "amdgpu"
     expect_stdout_contains "then run: update-initramfs -u -k all"
+    expect_stdout_contains "note: next boot: 0000:0b:00.0 -> no driver (nothing gives it to vfio-pci; nouveau blacklisted in /etc/modprobe.d/pt-blacklist.conf:7; nvidia blacklisted in /etc/modprobe.d/pt-blacklist.conf:8)"
     expect_stdout_contains "dry run: nothing was changed"
     expect_stderr_empty
     expect_unchanged
@@ -133,6 +134,7 @@ EOF
     expect_stdout_contains "the host keeps NVIDIA GPU 0000:01:00.0 [10de:2504], driver nvidia, boot VGA"
     expect_stdout_contains "not blacklisting them"
     bl_expect_conf "softdep nouveau pre: vfio-pci" "softdep nvidia pre: vfio-pci" "softdep nvidiafb pre: vfio-pci"
+    expect_stdout_contains "note: next boot: 0000:02:00.0 -> nouveau or nvidia, its host driver (nothing gives it to vfio-pci)"
     grep -q '^blacklist' "$ROOT/$BL_CONF" && fail "pt blacklisted a driver the host needs"
 
     TEST "identical-gpus: --hard is ignored for a driver the host needs"

@@ -370,6 +370,8 @@ fi'
     expect_exit 0
     expect_stderr_contains "0000:01:00.0 has the ID 10de:2504 too but is not selected"
     expect_stdout_contains "vfio-pci.ids=10de:2504,10de:228e"
+    expect_stdout_contains "note: next boot: 0000:01:00.0 -> vfio-pci, by vfio-pci ids= in the planned command line"
+    expect_stdout_contains "note: next boot: 0000:02:00.1 -> vfio-pci, by vfio-pci ids= in the planned command line"
 
     TEST "bad --add is a usage error"
     grub_root iommu-off
