@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
-// cmdline.iommu, cmdline.invalid, cmdline.configured.
+// cmdline.iommu, cmdline.invalid, cmdline.folklore, cmdline.configured.
 #include "pt/boot/cmdline_plan.hpp"
 #include "pt/check/host_context.hpp"
 #include "pt/kernel/param_values.hpp"
+#include "pt/strings.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -181,6 +183,61 @@ void add_value_problems(const std::vector<kernel::Param>& params,
 
 } // namespace
 
+// cmdline.folklore: the guides' framebuffer switches that do nothing on Proxmox kernels. They are
+// built with CONFIG_SYSFB_SIMPLEFB=y and CONFIG_DRM_SIMPLEDRM=y (pve-kernel debian/rules), so
+// sysfb_init registers a simple-framebuffer and efifb/vesafb are not used for a
+// simplefb-compatible mode (drivers/firmware/sysfb.c); and since Linux 6.0 vfio-pci removes a
+// conflicting firmware framebuffer itself when it binds a VGA device (d173780620792c).
+Check check_framebuffer_folklore(const std::vector<kernel::Param>& running,
+                                 const std::vector<kernel::Param>& configured,
+                                 const boot::Status& status) {
+    const std::string what = "kernel command line for framebuffer folklore";
+    std::vector<std::string> values;
+    std::vector<std::string> evidence;
+    const auto scan = [&](const std::vector<kernel::Param>& params, const std::string& where) {
+        for (const auto& p : params) {
+            if (!kernel::same_param_name(p.name, "video") || !p.value) {
+                continue;
+            }
+            const std::string value = to_lower(*p.value);
+            if (value != "efifb:off" && value != "vesafb:off") {
+                continue;
+            }
+            evidence.push_back(fmt::format("{}: video={}", where, *p.value));
+            if (std::find(values.begin(), values.end(), *p.value) == values.end()) {
+                values.push_back(*p.value);
+            }
+        }
+    };
+    scan(running, "/proc/cmdline");
+    if (!status.sources.empty()) {
+        scan(configured, status.sources.back().path);
+    }
+    if (values.empty()) {
+        return make(
+            what, "cmdline.folklore", Status::pass, "no video=efifb:off or video=vesafb:off");
+    }
+    std::string fix = "pt grub";
+    for (const auto& value : values) {
+        fix += " --remove video=" + value;
+    }
+    fix += " --apply; if the host's framebuffer still holds the GPU's memory (\"BAR can't "
+           "reserve\" in the kernel log), pt grub --sysfb-off --apply instead";
+    std::vector<std::string> shown;
+    for (const auto& value : values) {
+        shown.push_back("video=" + value);
+    }
+    return make(what,
+                "cmdline.folklore",
+                Status::warn,
+                fmt::format("{} does nothing on Proxmox kernels: they use simplefb/simpledrm, not "
+                            "efifb or vesafb, and vfio-pci removes the firmware framebuffer "
+                            "itself when it binds a VGA device (Linux 6.0 and later)",
+                            fmt::join(shown, " and ")),
+                fmt::format("{}", fmt::join(evidence, "\n")),
+                fix);
+}
+
 void check_cmdline(const HostContext& ctx, std::vector<Check>& out) {
     const boot::Status status = boot::read_status(ctx.root);
     const std::string running_text = ctx.facts.cmdline_text.value_or("");
@@ -296,6 +353,8 @@ void check_cmdline(const HostContext& ctx, std::vector<Check>& out) {
                            fmt::format("{}", fmt::join(invalid, "\n")),
                            invalid_fix(offenders, running, configured, status)));
     }
+
+    out.push_back(check_framebuffer_folklore(running, configured, status));
 
     // cmdline.configured: the next boot versus this one.
     const std::string what_conf =

@@ -269,6 +269,23 @@ suite_verify() {
     vf_field modules.vfio-virqfd fix "remove the vfio_virqfd line from /etc/modules"
     vf_status cmdline.iommu pass
 
+    TEST "framebuffer folklore: video=efifb:off warns with the exact removal; without it, pass"
+    vf_root verify-intel-grub
+    run_pt verify --json
+    vf_status cmdline.folklore pass
+    sed -i 's/iommu=pt/iommu=pt video=efifb:off/' "$ROOT/proc/cmdline" "$ROOT/etc/default/grub"
+    vf_times "$VF_NEW" "$VF_OLD"
+    run_pt verify --json
+    expect_exit 0
+    vf_status cmdline.folklore warn
+    vf_field cmdline.folklore summary "video=efifb:off does nothing on Proxmox kernels"
+    vf_field cmdline.folklore evidence "/proc/cmdline: video=efifb:off"
+    vf_field cmdline.folklore evidence "/etc/default/grub: video=efifb:off"
+    vf_field cmdline.folklore fix "pt grub --remove video=efifb:off --apply"
+    run_pt grub --remove video=efifb:off
+    expect_exit 0
+    expect_stdout_contains "-GRUB_CMDLINE_LINUX_DEFAULT=\"quiet iommu=pt video=efifb:off\""
+
     TEST "cmdline.invalid on Intel names the intel_iommu value and its valid ones, not amd_iommu"
     vf_root verify-intel-grub
     sed -i 's/iommu=pt/iommu=pt intel_iommu=on,sm_of/' "$ROOT/proc/cmdline" "$ROOT/etc/default/grub"
