@@ -6,6 +6,7 @@
 #include "pt/driver/blacklist.hpp"
 #include "pt/error.hpp"
 #include "pt/iommu/isolation.hpp"
+#include "pt/model/next_boot.hpp"
 #include "pt/pci/selector.hpp"
 #include "pt/proxmox/vm_config.hpp"
 #include "pt/proxmox/vm_files.hpp"
@@ -24,30 +25,12 @@ bool is_vfio(const std::optional<std::string>& driver) {
            && *driver != "pci-stub";
 }
 
-// vendor:device pairs of a vfio-pci ids= value ("10de:2204,10de:1aef" or with subvendor parts).
-bool ids_cover(std::string_view ids, const pci::Device& dev) {
-    const std::string want = fmt::format("{:04x}:{:04x}", dev.vendor, dev.device);
-    std::string_view rest = ids;
-    while (!rest.empty()) {
-        const auto comma = std::min(rest.find(','), rest.size());
-        std::string item(rest.substr(0, comma));
-        std::transform(item.begin(), item.end(), item.begin(), [](unsigned char c) {
-            return static_cast<char>(std::tolower(c));
-        });
-        if (item == want || item.starts_with(want + ":")) {
-            return true;
-        }
-        rest.remove_prefix(std::min(comma + 1, rest.size()));
-    }
-    return false;
-}
-
 // Where vfio-pci is told to claim `dev` by ID at boot ("/etc/modprobe.d/pt-vfio.conf:3: options
 // vfio-pci ids=10de:2204,10de:1aef"), or empty. The value that counts is the last one, from the
 // files and then the command line (conf::ModuleConfig::option).
 std::string ids_source(const conf::ModuleConfig& config, const pci::Device& dev) {
     const auto ids = config.option("vfio_pci", "ids");
-    if (!ids || !ids_cover(ids->value, dev)) {
+    if (!ids || !model::ids_cover(ids->value, dev)) {
         return {};
     }
     if (ids->source.line == 0) {
@@ -183,10 +166,38 @@ Layers driver_layers(const HostContext& ctx, const pci::Device& gpu) {
 }
 
 // Why a GPU is meant to stay on its host driver while passed through, with the evidence.
+// A GPU a VM config passes without Proxmox binding it to vfio-pci (qemu-server PCI.pm
+// prepare_pci_device): hostpci driver=keep ("neither reset nor bound to vfio-pci", for devices
+// already on a VFIO variant driver), or an NVIDIA vGPU, whose card and VFs stay on nvidia.
 struct StaysOnHost {
+    enum class Kind { keep, vgpu };
+    Kind kind = Kind::keep;
     std::string why;
     std::string evidence;
 };
+
+// The nvidia vGPU sysfs API on the device itself (a VF, or a pre-6.8 PF with mdev types) or on
+// one of its VFs (virtfnN): on kernels from 6.8 the VFs carry the vGPU types (qemu-server
+// PCI/Mdev.pm). Returns the path seen.
+std::optional<std::string> nvidia_vgpu_api(const HostContext& ctx, const pci::Device& gpu) {
+    if (gpu.vendor != 0x10de || gpu.driver != std::optional<std::string>("nvidia")) {
+        return std::nullopt;
+    }
+    const std::string base = fmt::format("/sys/bus/pci/devices/{}", addr(gpu));
+    for (const std::string_view api : {"mdev_supported_types", "nvidia/creatable_vgpu_types"}) {
+        if (const auto path = fmt::format("{}/{}", base, api); ctx.root.exists(path)) {
+            return path;
+        }
+    }
+    // The kernel numbers the virtfnN links from 0 without gaps (pci_iov_sysfs_link).
+    for (int vf = 0; ctx.root.exists(fmt::format("{}/virtfn{}", base, vf)); ++vf) {
+        if (const auto path = fmt::format("{}/virtfn{}/nvidia/creatable_vgpu_types", base, vf);
+            ctx.root.exists(path)) {
+            return path;
+        }
+    }
+    return std::nullopt;
+}
 
 // A hostpci entry with driver=keep (Proxmox neither resets the device nor binds it to vfio-pci:
 // qemu-server PCI.pm prepare_pci_device) or mdev= (the host driver creates the mediated device),
@@ -212,14 +223,15 @@ std::optional<StaysOnHost> stays_on_host(const HostContext& ctx, const pci::Devi
             const auto evidence =
                 fmt::format("{}:{}: {}: {}", file.path, option->line, option->key, option->value);
             if (hostpci.driver == std::optional<std::string>("keep")) {
-                return StaysOnHost{
-                    fmt::format("VM {} passes it with driver=keep: Proxmox neither resets it nor "
-                                "binds it to vfio-pci, so it stays on its host driver",
-                                file.vmid),
-                    evidence};
+                return StaysOnHost{StaysOnHost::Kind::keep,
+                                   fmt::format("VM {} passes it with driver=keep: Proxmox "
+                                               "neither resets it nor binds it to vfio-pci",
+                                               file.vmid),
+                                   evidence};
             }
             if (hostpci.mdev) {
-                return StaysOnHost{fmt::format("VM {} gets a mediated device (mdev={}) of it: "
+                return StaysOnHost{StaysOnHost::Kind::vgpu,
+                                   fmt::format("VM {} gets a mediated device (mdev={}) of it: "
                                                "the host driver creates the vGPU, so the card "
                                                "stays on that driver",
                                                file.vmid,
@@ -228,15 +240,11 @@ std::optional<StaysOnHost> stays_on_host(const HostContext& ctx, const pci::Devi
             }
         }
     }
-    if (gpu.vendor == 0x10de && gpu.driver == std::optional<std::string>("nvidia")) {
-        for (const std::string_view api : {"mdev_supported_types", "nvidia/creatable_vgpu_types"}) {
-            const auto path = fmt::format("/sys/bus/pci/devices/{}/{}", addr(gpu), api);
-            if (ctx.root.exists(path)) {
-                return StaysOnHost{"an NVIDIA vGPU card: the physical function stays on the "
-                                   "nvidia driver, which creates the vGPUs",
-                                   path + " exists"};
-            }
-        }
+    if (const auto api = nvidia_vgpu_api(ctx, gpu)) {
+        return StaysOnHost{StaysOnHost::Kind::vgpu,
+                           "an NVIDIA vGPU card: it stays on the nvidia driver, which creates "
+                           "the vGPUs",
+                           *api + " exists"};
     }
     return std::nullopt;
 }
@@ -261,13 +269,31 @@ void check_driver(const HostContext& ctx,
         check.layers = layers;
         out.push_back(std::move(check));
     };
-    if (host_owned && gpu.driver && !is_vfio(gpu.driver)) {
-        auto check = make(what,
-                          "gpu.driver",
-                          Status::pass,
-                          fmt::format("on {}, as meant: {}", *gpu.driver, host_owned->why),
-                          evidence + "\n" + host_owned->evidence);
-        out.push_back(std::move(check));
+    if (host_owned && host_owned->kind == StaysOnHost::Kind::vgpu && gpu.driver
+        && !is_vfio(gpu.driver)) {
+        out.push_back(make(what,
+                           "gpu.driver",
+                           Status::pass,
+                           fmt::format("on {}, as meant: {}", *gpu.driver, host_owned->why),
+                           evidence + "\n" + host_owned->evidence));
+        return;
+    }
+    if (host_owned && host_owned->kind == StaysOnHost::Kind::keep && !is_vfio(gpu.driver)) {
+        // QEMU still opens it as -device vfio-pci, which needs a VFIO driver; with keep
+        // Proxmox will not bind one at VM start.
+        out.push_back(
+            make(what,
+                 "gpu.driver",
+                 Status::fail,
+                 fmt::format("{}, but it is on {}: QEMU opens it through VFIO, so the VM does not "
+                             "start; driver=keep is for devices already on a VFIO driver (vfio-pci "
+                             "or a variant such as mlx5_vfio_pci)",
+                             host_owned->why,
+                             driver_text(gpu.driver)),
+                 evidence + "\n" + host_owned->evidence,
+                 fmt::format("pt bind {} --apply, then reboot; or remove driver=keep from the VM's "
+                             "hostpci entry so Proxmox binds vfio-pci when the VM starts",
+                             slot)));
         return;
     }
     if (layers.configured == true && layers.staged == false) {
@@ -341,7 +367,7 @@ void check_host_driver(const HostContext& ctx,
             || std::find(selected.begin(), selected.end(), &other) != selected.end()) {
             continue;
         }
-        if (!ids.empty() && ids_cover(ids.substr(ids.rfind('=') + 1), other)) {
+        if (!ids.empty() && model::ids_cover(ids.substr(ids.rfind('=') + 1), other)) {
             collateral.push_back(
                 fmt::format("vfio-pci ids= also claims {} (the same {:04x}:{:04x}, on {}) at boot",
                             addr(other),
@@ -833,7 +859,8 @@ void check_gpus(const HostContext& ctx,
     for (const auto* gpu : gpus) {
         const auto host_owned = stays_on_host(ctx, *gpu);
         check_driver(ctx, *gpu, host_owned, out);
-        if (host_owned && gpu->driver && !is_vfio(gpu->driver)) {
+        const bool vgpu = host_owned && host_owned->kind == StaysOnHost::Kind::vgpu;
+        if (vgpu && gpu->driver && !is_vfio(gpu->driver)) {
             out.push_back(
                 make(addr(*gpu) + " host driver kept off",
                      "gpu.host-driver",
@@ -843,7 +870,21 @@ void check_gpus(const HostContext& ctx,
         } else {
             check_host_driver(ctx, *gpu, gpus, out);
         }
-        check_group(ctx, *gpu, out);
+        if (vgpu) {
+            out.push_back(make(addr(*gpu) + " IOMMU group bound to vfio-pci",
+                               "gpu.group-bound",
+                               Status::pass,
+                               "an NVIDIA vGPU: the nvidia driver provides the VFIO device "
+                               "itself, and Proxmox does not rebind the group",
+                               host_owned->evidence));
+            out.push_back(make(addr(*gpu) + " IOMMU group isolated",
+                               "gpu.group-isolated",
+                               Status::skip,
+                               "an NVIDIA vGPU shares the card by mediation, not by its IOMMU "
+                               "group"));
+        } else {
+            check_group(ctx, *gpu, out);
+        }
         check_boot_vga(ctx, *gpu, out);
         check_reset(ctx, *gpu, out);
         check_rom(ctx, *gpu, out);

@@ -522,7 +522,25 @@ lint_config(const VmFile& vm, const VmConfig& config, const LintContext& context
                         fmt::format("{} ({})", pci::format(member.address), *member.driver));
                 }
             }
-            if (!bound.empty()) {
+            // prepare_pci_device (qemu-server PCI.pm) binds nothing for an NVIDIA vGPU (the
+            // nvidia driver provides the VFIO device) nor for driver=keep.
+            const bool keep = h.driver == std::optional<std::string>("keep");
+            if (!bound.empty() && keep && !h.mdev) {
+                add("vm.hostpci-not-vfio",
+                    check::Status::warn,
+                    fmt::format("VM {}: {} ({}) has driver=keep, so Proxmox neither unbinds nor "
+                                "binds {}; QEMU opens the device through VFIO, which needs every "
+                                "endpoint of the group on a VFIO driver: the VM does not start",
+                                vmid,
+                                entry.key,
+                                id.text,
+                                fmt::join(bound, ", ")),
+                    evidence,
+                    fmt::format("pt bind {} --apply, or remove driver=keep from {}",
+                                id.all_functions ? pci::format_slot(id.address)
+                                                 : pci::format(id.address),
+                                entry.key));
+            } else if (!bound.empty() && !h.mdev) {
                 add("vm.hostpci-not-vfio",
                     check::Status::warn,
                     fmt::format("VM {}: in the IOMMU group of {} ({}), {} {} not on vfio-pci; "

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "pt/snapshot/collect.hpp"
 
+#include "pt/conf/module_config.hpp"
+#include "pt/conf/modules_file.hpp"
 #include "pt/error.hpp"
 #include "pt/host/fd.hpp"
 #include "pt/host/root.hpp"
@@ -632,21 +634,24 @@ void take_config(Collector& c, Categories& cats, Snapshot& snap) {
     }};
 
     struct Folder {
-        const char* path;
-        const char* category;
+        std::string path;
+        std::string_view category;
     };
 
-    static constexpr std::array<Folder, 9> k_folders = {{
+    // The module configuration folders are the model's own lists (conf::k_modprobe_dirs,
+    // conf::k_modules_load_dirs), so a snapshot holds every file a check reads.
+    std::vector<Folder> folders = {
         {"/etc/default/grub.d", "boot configuration"},
-        {"/etc/modprobe.d", "modprobe.d"},
-        {"/run/modprobe.d", "modprobe.d"},
-        {"/usr/local/lib/modprobe.d", "modprobe.d"},
-        {"/lib/modprobe.d", "modprobe.d"},
-        {"/etc/modules-load.d", "module configuration"},
         {"/etc/initramfs-tools/hooks", "initramfs hooks and scripts"},
         {"/etc/initramfs-tools/scripts/init-top", "initramfs hooks and scripts"},
         {"/etc/initramfs-tools/conf.d", "initramfs hooks and scripts"},
-    }};
+    };
+    for (const auto dir : conf::k_modprobe_dirs) {
+        folders.push_back({std::string(dir), "modprobe.d"});
+    }
+    for (const auto dir : conf::k_modules_load_dirs) {
+        folders.push_back({std::string(dir), "module configuration"});
+    }
     // A link in a configuration folder is followed only into the configuration folders and
     // files themselves (a modprobe.d file linked from /lib/modprobe.d, /etc/modules linked from
     // modules-load.d): a link elsewhere is kept without its target's content.
@@ -656,7 +661,7 @@ void take_config(Collector& c, Categories& cats, Snapshot& snap) {
             config.follow_within.push_back(*path);
         }
     }
-    for (const auto& folder : k_folders) {
+    for (const auto& folder : folders) {
         if (const auto dir = c.canonical_dir(folder.path)) {
             config.follow_within.push_back(*dir);
         }
@@ -669,7 +674,7 @@ void take_config(Collector& c, Categories& cats, Snapshot& snap) {
         }
     }
 
-    for (const auto& folder : k_folders) {
+    for (const auto& folder : folders) {
         cats.add(folder.category, "files as they are", c.take_dir(folder.path, any_entry, config));
     }
 }

@@ -59,7 +59,7 @@ suite_pve9() {
     [ "$(head -n 1 "$OUT")" = "Platform: Proxmox VE 9 (pve-manager 9.0.11, qemu-server 9.0.23), running kernel 6.14.8-2-pve" ] \
         || fail "first line: $(head -n 1 "$OUT")"
     expect_stdout_contains "Checking systemd-boot packages (Proxmox VE 9)                    : WARN"
-    expect_stdout_contains "20 passed, 1 warned, 0 failed, 0 skipped"
+    expect_stdout_contains "21 passed, 1 warned, 0 failed, 0 skipped"
 
     TEST "pve9-pbt-6.17: verify names PVE 9.1 and kernel 6.17; split systemd-boot packages pass"
     use_root pve9-pbt-6.17
