@@ -131,6 +131,29 @@ std::optional<std::string> first_line(const std::optional<std::string>& text) {
     return std::string(line);
 }
 
+// The "Field: value" lines of a dpkg status file, stanza by stanza: on_field(field in lower case,
+// trimmed value, the whole line) for each, on_stanza_end() at each blank line and at the end.
+// Continuation lines of multi-line fields (Description, Conffiles) are skipped.
+template <class OnField, class OnStanzaEnd>
+void walk_dpkg_status(std::string_view text, OnField on_field, OnStanzaEnd on_stanza_end) {
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        const auto end = std::min(text.find('\n', pos), text.size());
+        const auto line = text.substr(pos, end - pos);
+        pos = end + 1;
+        if (trim(line).empty()) {
+            on_stanza_end();
+            continue;
+        }
+        const auto colon = line.find(':');
+        if (is_blank(line.front()) || colon == std::string_view::npos) {
+            continue;
+        }
+        on_field(to_lower(line.substr(0, colon)), trim(line.substr(colon + 1)), line);
+    }
+    on_stanza_end();
+}
+
 } // namespace
 
 int compare_versions(std::string_view a, std::string_view b) {
@@ -150,42 +173,26 @@ std::map<std::string, std::string, std::less<>> parse_dpkg_status(std::string_vi
     std::string package;
     std::string status;
     std::string version;
-    const auto finish = [&] {
-        // "Status: want flag status": only a fully installed package counts (dpkg-query(1)).
-        if (!package.empty() && !version.empty() && status == "install ok installed") {
-            out[package] = version;
-        }
-        package.clear();
-        status.clear();
-        version.clear();
-    };
-    std::size_t pos = 0;
-    while (pos <= text.size()) {
-        const auto end = std::min(text.find('\n', pos), text.size());
-        const auto line = text.substr(pos, end - pos);
-        pos = end + 1;
-        if (trim(line).empty()) {
-            finish();
-            continue;
-        }
-        if (is_blank(line.front())) {
-            continue; // a continuation line of a multi-line field (Description, Conffiles)
-        }
-        const auto colon = line.find(':');
-        if (colon == std::string_view::npos) {
-            continue;
-        }
-        const auto field = to_lower(line.substr(0, colon));
-        const auto value = std::string(trim(line.substr(colon + 1)));
-        if (field == "package") {
-            package = value;
-        } else if (field == "status") {
-            status = value;
-        } else if (field == "version") {
-            version = value;
-        }
-    }
-    finish();
+    walk_dpkg_status(
+        text,
+        [&](const std::string& field, std::string_view value, std::string_view) {
+            if (field == "package") {
+                package = value;
+            } else if (field == "status") {
+                status = value;
+            } else if (field == "version") {
+                version = value;
+            }
+        },
+        [&] {
+            // "Status: want flag status": only a fully installed package counts (dpkg-query(1)).
+            if (!package.empty() && !version.empty() && status == "install ok installed") {
+                out[package] = version;
+            }
+            package.clear();
+            status.clear();
+            version.clear();
+        });
     return out;
 }
 
@@ -212,36 +219,24 @@ std::string reduce_dpkg_status(std::string_view text) {
     std::string out;
     std::string stanza;
     bool keep = false;
-    const auto finish = [&] {
-        if (keep) {
-            out += stanza + "\n";
-        }
-        stanza.clear();
-        keep = false;
-    };
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        const auto end = std::min(text.find('\n', pos), text.size());
-        const auto line = text.substr(pos, end - pos);
-        pos = end + 1;
-        if (trim(line).empty()) {
-            finish();
-            continue;
-        }
-        const auto colon = line.find(':');
-        if (is_blank(line.front()) || colon == std::string_view::npos) {
-            continue;
-        }
-        const auto field = to_lower(line.substr(0, colon));
-        if (field == "package") {
-            keep = is_platform_package(trim(line.substr(colon + 1)));
-        }
-        if (field == "package" || field == "status" || field == "architecture"
-            || field == "version") {
-            stanza += std::string(line) + "\n";
-        }
-    }
-    finish();
+    walk_dpkg_status(
+        text,
+        [&](const std::string& field, std::string_view value, std::string_view line) {
+            if (field == "package") {
+                keep = is_platform_package(value);
+            }
+            if (field == "package" || field == "status" || field == "architecture"
+                || field == "version") {
+                stanza += std::string(line) + "\n";
+            }
+        },
+        [&] {
+            if (keep) {
+                out += stanza + "\n";
+            }
+            stanza.clear();
+            keep = false;
+        });
     return out;
 }
 
