@@ -333,6 +333,14 @@ TEST_CASE("driver::check_displays", "[driver][safety]") {
         CHECK_FALSE(
             pt::driver::check_displays(topology, {addr("0000:01:00.1")}, {}).only_display());
     }
+    SECTION("a selected device already on vfio-pci takes no screen away") {
+        pt::pci::Topology alone;
+        alone.devices.push_back(pt::test::make_device("0000:03:00.0", 0x030000, "vfio-pci"));
+        const auto check = pt::driver::check_displays(alone, {addr("0000:03:00.0")}, {});
+        CHECK_FALSE(check.only_display());
+        CHECK(check.leaving.empty());
+        CHECK(formatted(check.given_away) == std::vector<std::string>{"0000:03:00.0"});
+    }
 }
 
 TEST_CASE("driver::reservations", "[driver][safety]") {

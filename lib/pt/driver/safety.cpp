@@ -497,10 +497,13 @@ DisplayCheck check_displays(const pci::Topology& topology,
         if (!dev.is_display()) {
             continue;
         }
-        if (contains(leaving, dev.address)) {
+        // A device already on vfio-pci (or pci-stub) shows nothing on the host: binding it
+        // takes no screen away, whether it is selected or not.
+        const bool away_now =
+            dev.driver && (*dev.driver == "vfio-pci" || *dev.driver == "pci-stub");
+        if (contains(leaving, dev.address) && !away_now) {
             check.leaving.push_back(dev.address);
-        } else if (contains(already_away, dev.address)
-                   || (dev.driver && (*dev.driver == "vfio-pci" || *dev.driver == "pci-stub"))) {
+        } else if (contains(already_away, dev.address) || away_now) {
             check.given_away.push_back(dev.address);
         } else {
             check.staying.push_back(dev.address);
