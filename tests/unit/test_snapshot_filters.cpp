@@ -281,3 +281,28 @@ TEST_CASE("keep_btime keeps only the boot time of /proc/stat") {
     CHECK(pt::snapshot::keep_btime("cpu  1 2 3\nbtime_x 1\n").empty());
     CHECK(pt::snapshot::keep_btime("").empty());
 }
+
+TEST_CASE("reduce_grub_cfg keeps the menu and the linux lines, in place, and no password") {
+    const std::string cfg =
+        "set default=\"0\"\n"
+        "set superusers=\"root\"\n"
+        "password_pbkdf2 root grub.pbkdf2.sha512.10000.ABC\n"
+        "menuentry 'Proxmox VE GNU/Linux' --class proxmox {\n"
+        "\tinsmod gzio\n"
+        "\tlinux\t/boot/vmlinuz-6.8.12-4-pve root=/dev/mapper/pve-root ro  quiet\n"
+        "\tinitrd\t/boot/initrd.img-6.8.12-4-pve\n"
+        "}\n"
+        "linuxefi_not_this x\n";
+    CHECK(pt::snapshot::reduce_grub_cfg(cfg)
+          == "set default=\"0\"\n"
+             "\n"
+             "\n"
+             "menuentry 'Proxmox VE GNU/Linux' --class proxmox {\n"
+             "\n"
+             "\tlinux\t/boot/vmlinuz-6.8.12-4-pve root=/dev/mapper/pve-root ro  quiet\n"
+             "\tinitrd\t/boot/initrd.img-6.8.12-4-pve\n"
+             "}\n"
+             "\n");
+    CHECK(pt::snapshot::reduce_grub_cfg("").empty());
+    CHECK(pt::snapshot::reduce_grub_cfg("no newline") == "");
+}

@@ -9,6 +9,7 @@
 #include "pt/kernel/param_values.hpp"
 #include "pt/pci/address.hpp"
 #include "pt/pci/topology.hpp"
+#include "pt/strings.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -695,6 +696,22 @@ Status read_status(const host::Root& root) {
                                   "know which configuration the next boot uses");
     }
 
+    if (kind == Bootloader::grub) {
+        out.staged = read_grub_cfg(root);
+    }
+    if (out.configured && out.staged) {
+        out.not_staged = missing_from(kernel::parse_cmdline(*out.configured),
+                                      kernel::parse_cmdline(out.staged->cmdline),
+                                      kind);
+        if (!out.not_staged.empty()) {
+            out.notes.push_back(fmt::format("configured but not in {} (line {}): {}; update-grub "
+                                            "has not run since the change, so the next boot "
+                                            "does not get them",
+                                            out.staged->path,
+                                            out.staged->line,
+                                            join(out.not_staged)));
+        }
+    }
     if (out.configured && out.running) {
         const auto configured = kernel::parse_cmdline(*out.configured);
         const auto running = kernel::parse_cmdline(*out.running);
@@ -784,6 +801,34 @@ std::vector<kernel::Param> apply_changes(std::vector<kernel::Param> before,
         }
     }
     return before;
+}
+
+std::optional<StagedCmdline> read_grub_cfg(const host::Root& root) {
+    constexpr std::string_view k_grub_cfg = "/boot/grub/grub.cfg";
+    const auto text = root.read_file_if_exists(k_grub_cfg);
+    if (!text) {
+        return std::nullopt;
+    }
+    std::size_t number = 0;
+    std::size_t pos = 0;
+    while (pos < text->size()) {
+        const auto end = std::min(text->find('\n', pos), text->size());
+        const std::string_view line = std::string_view(*text).substr(pos, end - pos);
+        pos = end + 1;
+        ++number;
+        // "\tlinux\t/boot/vmlinuz-6.8.12-4-pve root=/dev/mapper/pve-root ro  quiet" (10_linux).
+        const auto tokens = kernel::tokenize_cmdline(line);
+        if (tokens.size() < 2 || tokens[0].param.name != "linux" || tokens[0].param.value) {
+            continue;
+        }
+        // From the first parameter after the kernel image to the end of the line, as written.
+        std::string cmdline;
+        if (tokens.size() > 2) {
+            cmdline = std::string(trim(line.substr(tokens[2].begin)));
+        }
+        return StagedCmdline{std::string(k_grub_cfg), number, cmdline};
+    }
+    return std::nullopt;
 }
 
 } // namespace pt::boot

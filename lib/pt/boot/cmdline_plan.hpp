@@ -115,14 +115,29 @@ struct ConfigSource {
     std::string value;    // as written (expanded value for GRUB: the assignment's own text)
 };
 
+// The command line as the bootloader's generated configuration holds it: for plain GRUB the first
+// `linux` line of /boot/grub/grub.cfg (the first menu entry, what GRUB_DEFAULT=0 boots), as
+// update-grub wrote it from /etc/default/grub.
+struct StagedCmdline {
+    std::string path;     // "/boot/grub/grub.cfg"
+    std::size_t line = 0; // of the `linux` line
+    std::string cmdline;  // the parameters after the kernel image
+};
+
+// Reads /boot/grub/grub.cfg through `root`; nullopt when it is absent or has no `linux` line.
+std::optional<StagedCmdline> read_grub_cfg(const host::Root& root);
+
 struct Status {
     std::optional<proxmox::Platform> platform; // nullopt: nothing says which release this is
     Detection detection;
     kernel::CpuVendor cpu = kernel::CpuVendor::unknown;
     std::optional<std::string> kernel_release;
     std::vector<ConfigSource> sources;
-    std::optional<std::string> configured;   // what the next boot gets; nullopt: unknown
-    std::optional<std::string> running;      // /proc/cmdline
+    std::optional<std::string> configured; // what the next boot gets; nullopt: unknown
+    std::optional<std::string> running;    // /proc/cmdline
+    // Plain GRUB only (proxmox-boot-tool keeps its grub.cfg on the ESPs, which pt cannot read).
+    std::optional<StagedCmdline> staged;
+    std::vector<std::string> not_staged;     // configured, not in grub.cfg: update-grub not run
     std::vector<std::string> pending;        // configured, not running: reboot pending
     std::vector<std::string> not_configured; // running, not configured
     std::vector<std::string> notes;          // sentences about the differences, wrong files

@@ -67,6 +67,12 @@ out::Json to_json(const Status& status) {
         {"kernel", nullable(status.kernel_release)},
         {"sources", sources},
         {"configured", nullable(status.configured)},
+        {"staged",
+         status.staged ? out::Json{{"path", status.staged->path},
+                                   {"line", status.staged->line},
+                                   {"cmdline", status.staged->cmdline}}
+                       : out::Json(nullptr)},
+        {"not_staged", status.not_staged},
         {"running", nullable(status.running)},
         {"pending_reboot", status.pending},
         {"not_configured", status.not_configured},
@@ -104,6 +110,10 @@ std::string render_text(const Status& status, const out::TextStyle& style) {
             s.variable.empty()
                 ? fmt::format("from {} line {}", s.path, s.line)
                 : fmt::format("from {} line {}: {}=\"{}\"", s.path, s.line, s.variable, s.value));
+    }
+    if (status.staged) {
+        row("Staged:", status.staged->cmdline);
+        row("", fmt::format("from {} line {}", status.staged->path, status.staged->line));
     }
     row("Running:", status.running ? *status.running : "unknown (no /proc/cmdline)");
     if (status.notes.empty()) {

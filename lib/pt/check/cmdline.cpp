@@ -366,8 +366,30 @@ void check_cmdline(const HostContext& ctx, std::vector<Check>& out) {
                 ? fmt::format("{} line {}: {}", s.path, s.line, s.value)
                 : fmt::format("{} line {}: {}=\"{}\"", s.path, s.line, s.variable, s.value));
     }
+    if (status.staged) {
+        source_lines.push_back(fmt::format("staged: {} line {}: {}",
+                                           status.staged->path,
+                                           status.staged->line,
+                                           status.staged->cmdline));
+    }
     source_lines.push_back("/proc/cmdline: " + running_text);
     const std::string conf_evidence = fmt::format("{}", fmt::join(source_lines, "\n"));
+    // Layers of the configured parameters: staged only where pt can read the generated
+    // configuration (plain GRUB's grub.cfg).
+    const auto with_layers = [&](Check check) {
+        if (status.configured) {
+            Layers layers;
+            layers.configured = true;
+            if (status.staged) {
+                layers.staged = status.not_staged.empty();
+            }
+            if (status.running) {
+                layers.running = status.pending.empty();
+            }
+            check.layers = layers;
+        }
+        return check;
+    };
     std::vector<std::string> wrong_file;
     for (const auto& note : status.notes) {
         if (note.find("wrong file") != std::string::npos) {
@@ -397,17 +419,29 @@ void check_cmdline(const HostContext& ctx, std::vector<Check>& out) {
                                : "put the parameters in GRUB_CMDLINE_LINUX_DEFAULT of "
                                  "/etc/default/grub (pt grub --add PARAM --apply does), then "
                                  "update-grub and reboot"));
+    } else if (!status.not_staged.empty()) {
+        out.push_back(with_layers(make(what_conf,
+                                       "cmdline.configured",
+                                       Status::fail,
+                                       fmt::format("configured but not in {}: {}; update-grub has "
+                                                   "not run since the change, so the next boot "
+                                                   "does not get them",
+                                                   status.staged->path,
+                                                   fmt::join(status.not_staged, " ")),
+                                       conf_evidence,
+                                       "update-grub, then reboot")));
     } else if (!status.pending.empty()) {
-        out.push_back(make(what_conf,
-                           "cmdline.configured",
-                           Status::warn,
-                           fmt::format("reboot pending: configured but not in the running "
-                                       "kernel: {}",
-                                       fmt::join(status.pending, " ")),
-                           conf_evidence,
-                           status.detection.kind == boot::Bootloader::grub
-                               ? "update-grub, then reboot"
-                               : "proxmox-boot-tool refresh, then reboot"));
+        out.push_back(with_layers(make(what_conf,
+                                       "cmdline.configured",
+                                       Status::warn,
+                                       fmt::format("reboot pending: configured but not in the "
+                                                   "running kernel: {}",
+                                                   fmt::join(status.pending, " ")),
+                                       conf_evidence,
+                                       status.staged ? "reboot"
+                                       : status.detection.kind == boot::Bootloader::grub
+                                           ? "update-grub, then reboot"
+                                           : "proxmox-boot-tool refresh, then reboot")));
     } else if (!status.not_configured.empty()) {
         out.push_back(make(what_conf,
                            "cmdline.configured",
@@ -422,11 +456,11 @@ void check_cmdline(const HostContext& ctx, std::vector<Check>& out) {
         out.push_back(make(
             what_conf, "cmdline.configured", Status::skip, "no configured command line found"));
     } else {
-        out.push_back(make(what_conf,
-                           "cmdline.configured",
-                           Status::pass,
-                           "the next boot gets the same parameters as this one",
-                           conf_evidence));
+        out.push_back(with_layers(make(what_conf,
+                                       "cmdline.configured",
+                                       Status::pass,
+                                       "the next boot gets the same parameters as this one",
+                                       conf_evidence)));
     }
 }
 

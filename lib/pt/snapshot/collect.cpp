@@ -713,6 +713,16 @@ void take_boot(Collector& c, Categories& cats) {
         empty);
     cats.add(
         "initrd and kernel images", "empty files with the real mtime, never the content", images);
+    // The staged command line of plain GRUB (boot::read_grub_cfg), without passwords.
+    Collector::How menu;
+    menu.transform = [](const std::string& text) {
+        return reduce_grub_cfg(text);
+    };
+    if (c.take("/boot/grub/grub.cfg", menu) == Collector::Found::file) {
+        cats.add("boot configuration",
+                 "the menu entries and their linux and initrd lines; every other line emptied",
+                 "/boot/grub/grub.cfg");
+    }
     const auto releases = c.take_dir("/lib/modules", always, {});
     cats.add("installed kernels", "/lib/modules/<release> folder names only", releases);
 }

@@ -396,6 +396,27 @@ std::string reduce_pci_ids(std::string_view ids, const std::set<std::uint16_t>& 
     return out;
 }
 
+std::string reduce_grub_cfg(std::string_view cfg) {
+    std::string out;
+    std::size_t pos = 0;
+    while (pos < cfg.size()) {
+        const auto end = std::min(cfg.find('\n', pos), cfg.size());
+        const auto line = cfg.substr(pos, end - pos);
+        const auto text = trim(line);
+        const auto first = text.substr(0, std::min(text.find_first_of(" \t"), text.size()));
+        const bool kept = first == "menuentry" || first == "submenu" || first == "linux"
+                          || first == "initrd" || text == "}" || text.starts_with("set default=");
+        if (kept) {
+            out += line;
+        }
+        if (end < cfg.size()) {
+            out += '\n';
+        }
+        pos = end + 1;
+    }
+    return out;
+}
+
 std::string keep_btime(std::string_view stat) {
     std::size_t pos = 0;
     while (pos < stat.size()) {

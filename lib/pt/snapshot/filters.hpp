@@ -18,6 +18,12 @@ namespace pt::snapshot {
 // add size. Returns "" when `cpuinfo` has none of those lines.
 std::string reduce_cpuinfo(std::string_view cpuinfo);
 
+// /boot/grub/grub.cfg reduced to its menu structure: the menuentry and submenu lines, their
+// closing braces, `set default=`, and the `linux` and `initrd` lines (the staged command line).
+// Every other line becomes empty, so line numbers stay those of the host (evidence names them);
+// password and superuser lines (password_pbkdf2, set superusers) never leave the host.
+std::string reduce_grub_cfg(std::string_view cfg);
+
 // The "btime" line of /proc/stat (when the kernel booted), or "" when it has none.
 std::string keep_btime(std::string_view stat);
 

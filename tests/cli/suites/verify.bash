@@ -273,7 +273,7 @@ suite_verify() {
     vf_root verify-intel-grub
     run_pt verify --json
     vf_status cmdline.folklore pass
-    sed -i 's/iommu=pt/iommu=pt video=efifb:off/' "$ROOT/proc/cmdline" "$ROOT/etc/default/grub"
+    sed -i 's/iommu=pt/iommu=pt video=efifb:off/' "$ROOT/proc/cmdline" "$ROOT/etc/default/grub" "$ROOT/boot/grub/grub.cfg"
     vf_times "$VF_NEW" "$VF_OLD"
     run_pt verify --json
     expect_exit 0
@@ -322,13 +322,33 @@ suite_verify() {
     vf_field cpu.virtualization fix "Intel Virtualization Technology (VT-x)"
     vf_status kvm.device fail
 
-    TEST "reboot pending: configured but not running"
+    TEST "update-grub not run: configured but not in grub.cfg fails with the layers and the fix"
     vf_root verify-intel-grub
     sed -i 's/quiet iommu=pt/quiet iommu=pt initcall_blacklist=sysfb_init/' "$ROOT/etc/default/grub"
+    run_pt verify --json
+    expect_exit 3
+    vf_status cmdline.configured fail
+    vf_field cmdline.configured summary "configured but not in /boot/grub/grub.cfg: initcall_blacklist=sysfb_init; update-grub has not run"
+    vf_field cmdline.configured evidence "staged: /boot/grub/grub.cfg line 13: root=/dev/mapper/pve-root ro  quiet iommu=pt"
+    vf_field cmdline.configured fix "update-grub, then reboot"
+    expect_jq '.checks[] | select(.id == "cmdline.configured") | .layers == {"configured": true, "staged": false, "running": false}'
+    expect_jq '.reboot_pending == false'
+    run_pt grub --json
+    expect_jq '.staged == {"path": "/boot/grub/grub.cfg", "line": 13, "cmdline": "root=/dev/mapper/pve-root ro  quiet iommu=pt"} and .not_staged == ["initcall_blacklist=sysfb_init"]'
+    run_pt grub
+    expect_stdout_contains "Staged:      root=/dev/mapper/pve-root ro  quiet iommu=pt"
+    expect_stdout_contains "configured but not in /boot/grub/grub.cfg (line 13): initcall_blacklist=sysfb_init; update-grub has not run"
+
+    TEST "reboot pending: configured and in grub.cfg, not running"
+    vf_root verify-intel-grub
+    sed -i 's/quiet iommu=pt/quiet iommu=pt initcall_blacklist=sysfb_init/' "$ROOT/etc/default/grub" "$ROOT/boot/grub/grub.cfg"
     run_pt verify --json
     expect_exit 0
     vf_status cmdline.configured warn
     vf_field cmdline.configured summary "reboot pending"
+    vf_field cmdline.configured fix "reboot"
+    expect_jq '.checks[] | select(.id == "cmdline.configured") | .layers == {"configured": true, "staged": true, "running": false}'
+    expect_jq '.reboot_pending == true'
 
     TEST "boot VGA GPU with a BAR the framebuffer holds"
     vf_root verify-boot-vga
