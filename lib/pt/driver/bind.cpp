@@ -3,6 +3,7 @@
 
 #include "pt/conf/modprobe.hpp"
 #include "pt/conf/modules_file.hpp"
+#include "pt/driver/blacklist.hpp"
 #include "pt/driver/next_boot.hpp"
 #include "pt/driver/safety.hpp"
 #include "pt/error.hpp"
@@ -1047,7 +1048,18 @@ edit::Plan plan_unbind(const host::Root& root, const UnbindRequest& request) {
                                    std::nullopt});
         }
     }
-    add_next_boot_notes(root, plan, set);
+    if (!plan.files.empty()) {
+        for (const auto& next : predict_after(root, plan, set)) {
+            plan.notes.push_back(model::describe(next));
+            if (!next.driver && next.reason.find(k_blacklist_conf) != std::string::npos) {
+                plan.notes.push_back(fmt::format(
+                    "{} keeps its host drivers off: pt blacklist {} --remove --apply gives it "
+                    "back to them",
+                    k_blacklist_conf,
+                    pci::format_slot(next.address)));
+            }
+        }
+    }
     finish(plan);
     return plan;
 }

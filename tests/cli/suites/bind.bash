@@ -275,6 +275,23 @@ suite_bind() {
     cmp -s "$ROOT/etc/modules" "$WORK/modules.before" || fail "undo did not restore /etc/modules"
     [ ! -e "$ROOT/etc/modules-load.d/pt-vfio.conf" ] || fail "undo left /etc/modules-load.d/pt-vfio.conf"
 
+    TEST "unbind after pt blacklist: the next boot leaves the card without a driver, and says how to undo the blacklist"
+    use_root seed-rtx3090
+    run_pt blacklist 81:00 --apply
+    expect_exit 0
+    run_pt bind 81:00 --apply
+    expect_exit 0
+    run_pt unbind 81:00
+    expect_exit 0
+    expect_stdout_contains "note: next boot: 0000:81:00.0 -> no driver (nothing gives it to vfio-pci; nouveau blacklisted in /etc/modprobe.d/pt-blacklist.conf:7"
+    expect_stdout_contains "note: /etc/modprobe.d/pt-blacklist.conf keeps its host drivers off: pt blacklist 0000:81:00 --remove --apply gives it back to them"
+    expect_stdout_contains "note: next boot: 0000:81:00.1 -> snd_hda_intel, its host driver"
+    run_pt blacklist 0000:81:00 --remove --apply
+    expect_exit 0
+    run_pt unbind 81:00
+    expect_stdout_contains "note: next boot: 0000:81:00.0 -> nouveau or nvidia, its host driver"
+    expect_stdout_not_contains "--remove --apply gives it back"
+
     TEST "x570: unbind reverses bind; a second unbind has nothing to do"
     bind_x570_host
     run_pt bind 0b:00 --apply
