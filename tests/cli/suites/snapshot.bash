@@ -46,6 +46,23 @@ snap_round_trip() {
     snap_same vmconf vmconf --check --all --json
 }
 
+# snap_empty_images: empties the copy's initramfs images, keeping their mtimes, as a snapshot
+# stores them (by design: an image is large and not what pt reads of the host). pt verify reads a
+# real image's content (the staged layer); from an empty one it can only compare mtimes, so a
+# round trip compares the rest. The layers suite checks what a round trip makes of the staged layer.
+snap_empty_images() {
+    local f
+    for f in "$ROOT"/boot/initrd.img-*; do
+        if [ -L "$f" ] || [ ! -s "$f" ]; then
+            continue
+        fi
+        touch -r "$f" "$TESTDIR/image-time"
+        : >"$f"
+        touch -r "$TESTDIR/image-time" "$f"
+    done
+    return 0
+}
+
 # snap_pve_root NAME: a copy of fixture NAME with a Proxmox VE layer: a VM config with secrets
 # and a ROM file, pmxcfs links, /etc/pve/priv, an initrd, a kernel log copy.
 snap_pve_root() {
@@ -288,6 +305,7 @@ EOF
         name=$(basename "$dir")
         TEST "round trip: $name gives the same results offline"
         use_root "$name"
+        snap_empty_images
         snap_round_trip
     done
 
