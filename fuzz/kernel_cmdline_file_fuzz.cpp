@@ -3,7 +3,7 @@
 // with_first_line, edit_kernel_cmdline. Input: `OPS\nFILE` (fuzz/cmdline_ops.hpp).
 // Properties:
 //   - split then with_first_line(first line) gives back the same bytes;
-//   - tokenize_params spans lie in the line, in order, and parse like kernel::parse_cmdline;
+//   - kernel::tokenize_cmdline spans lie in the line, in order, and parse like kernel::parse_cmdline;
 //   - edit_kernel_cmdline either refuses (pt::Error / pt::UsageError) or: keeps every byte after
 //     the first line, keeps root=, makes the first line say what the ops asked (cmdline_ops.hpp),
 //     reports no change only when the text is unchanged, and a second edit changes nothing.
@@ -24,7 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             "with_first_line(text, first line) is not the text");
     require(split.first_line.find('\n') == std::string::npos, "the first line holds a newline");
 
-    const auto tokens = conf::tokenize_params(split.first_line);
+    const auto tokens = kernel::tokenize_cmdline(split.first_line);
     std::size_t prev_end = 0;
     std::vector<kernel::Param> from_tokens;
     for (const auto& t : tokens) {
@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         from_tokens.push_back(t.param);
     }
     require(from_tokens == kernel::parse_cmdline(split.first_line),
-            "tokenize_params and kernel::parse_cmdline disagree",
+            "tokenize_cmdline and parse_cmdline disagree",
             show(split.first_line));
 
     const auto ops = parse_ops(control);

@@ -440,6 +440,46 @@ void check_host_driver(const HostContext& ctx,
                                    vendor->name)));
 }
 
+// When the ids= vfio-pci gets (the last one) leaves `dev` out and comes after pt's own file
+// (a file whose name sorts after pt-vfio.conf, or the command line), pt bind is refused for it:
+// the exact edit of that line instead (remove it when pt's file already claims the device; join
+// a list a space split; else add the device's ID to it).
+std::optional<std::string> later_ids_fix(const HostContext& ctx, const pci::Device& dev) {
+    const auto values = ctx.modprobe().option_values("vfio_pci", "ids");
+    if (values.empty() || model::ids_cover(values.back().value, dev)) {
+        return std::nullopt;
+    }
+    const auto& winner = values.back();
+    const std::string_view pt_name = "pt-vfio.conf";
+    const auto name = winner.source.path.substr(winner.source.path.rfind('/') + 1);
+    if (winner.source.path == driver::k_vfio_conf
+        || (winner.source.line != 0 && std::string_view(name) <= pt_name)) {
+        return std::nullopt;
+    }
+    const bool pt_claims = std::any_of(values.begin(), values.end(), [&](const auto& v) {
+        return v.source.path == driver::k_vfio_conf && model::ids_cover(v.value, dev);
+    });
+    const std::string id = fmt::format("{:04x}:{:04x}", dev.vendor, dev.device);
+    std::string edit;
+    if (winner.source.line == 0) {
+        edit = pt_claims
+                   ? fmt::format("pt grub --remove vfio-pci.ids={} --apply", winner.value)
+                   : fmt::format("pt grub --add vfio-pci.ids={},{} --apply", winner.value, id);
+    } else if (pt_claims) {
+        edit = fmt::format("sed -i '{}d' {}", winner.source.line, winner.source.path);
+    } else if (winner.value.ends_with(',')) {
+        edit = fmt::format(
+            "sed -i '{}s/,[[:space:]]*/,/g' {}", winner.source.line, winner.source.path);
+    } else {
+        edit = fmt::format(
+            "sed -i '{}s/ids=/ids={},/' {}", winner.source.line, winner.source.path, id);
+    }
+    return fmt::format("{} ({} wins over pt's file; see modprobe.vfio-ids), then "
+                       "update-initramfs -u -k all and reboot",
+                       edit,
+                       winner.source.describe());
+}
+
 void check_group(const HostContext& ctx, const pci::Device& gpu, std::vector<Check>& out) {
     const std::string what_bound = addr(gpu) + " IOMMU group bound to vfio-pci";
     const std::string what_iso = addr(gpu) + " IOMMU group isolated";
@@ -491,10 +531,29 @@ void check_group(const HostContext& ctx, const pci::Device& gpu, std::vector<Che
             *gpu.iommu_group,
             fmt::join(names, ", "));
         std::string fix = fmt::format("pt bind {} --apply", slot);
-        if (next_boot_claims) {
+        bool all_staged = true;
+        std::optional<std::string> overridden;
+        for (const auto& b : verdict.blockers) {
+            if (const auto* dev = ctx.topology.find(b.address)) {
+                all_staged = all_staged && driver_layers(ctx, *dev).staged != false;
+                if (!overridden) {
+                    overridden = later_ids_fix(ctx, *dev);
+                }
+            }
+        }
+        if (next_boot_claims && !all_staged) {
+            summary += "; the configuration hands them to vfio-pci, but the initramfs does not "
+                       "have it yet";
+            fix = "update-initramfs -u -k all, then reboot";
+        } else if (next_boot_claims) {
             summary += "; the configuration hands them to vfio-pci at the next boot";
             fix = fmt::format("reboot; to switch now without a reboot: pt bind {} --now --apply",
                               slot);
+        } else if (overridden) {
+            // pt bind refuses while another ids= overrides pt's file: name what it names.
+            summary += "; a vfio-pci ids= later than pt's file leaves them out, so pt bind would "
+                       "be refused";
+            fix = *overridden;
         }
         out.push_back(make(what_bound, "gpu.group-bound", Status::warn, summary, ev, fix));
     }

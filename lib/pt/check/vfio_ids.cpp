@@ -3,6 +3,7 @@
 // wrong with it: values that lose to a later one, IDs split off by a space, malformed IDs, IDs
 // that match no device or a device the host needs.
 #include "pt/check/host_context.hpp"
+#include "pt/driver/bind.hpp"
 #include "pt/kernel/param_values.hpp"
 #include "pt/pci/address.hpp"
 
@@ -68,8 +69,14 @@ std::string host_needs(const pci::Device& d) {
 // Words of `options vfio-pci` lines that a space split off an ids= list ("ids=10de:2204,
 // 10de:1aef"): modprobe passes each as a parameter of its own, which vfio-pci ignores ("unknown
 // parameter '10de:1aef' ignored").
-std::vector<std::string> split_words(const conf::ModuleConfig& config) {
-    std::vector<std::string> out;
+// Where a space splits an ids= list: the text around it, and the exact edit that joins it.
+struct Split {
+    std::string where; // "/etc/modprobe.d/vfio.conf:1: \"ids=10de:2204, 10de:1aef\""
+    std::string fix;   // "sed -i '1s/,[[:space:]]*/,/g' /etc/modprobe.d/vfio.conf"
+};
+
+std::vector<Split> split_words(const conf::ModuleConfig& config) {
+    std::vector<Split> out;
     for (const auto& file : config.files) {
         for (const auto& command : file.commands) {
             if (command.verb != "options" || command.module != "vfio_pci") {
@@ -81,8 +88,11 @@ std::vector<std::string> split_words(const conf::ModuleConfig& config) {
                     params[i - 1].ends_with(',') && params[i - 1].find('=') != std::string::npos;
                 if (after_list && params[i].find('=') == std::string::npos
                     && kernel::valid_vfio_id(params[i])) {
-                    out.push_back(fmt::format(
-                        "{}:{}: \"{} {}\"", file.path, command.line, params[i - 1], params[i]));
+                    out.push_back(
+                        {fmt::format(
+                             "{}:{}: \"{} {}\"", file.path, command.line, params[i - 1], params[i]),
+                         fmt::format(
+                             "sed -i '{}s/,[[:space:]]*/,/g' {}", command.line, file.path)});
                 }
             }
         }
@@ -133,6 +143,36 @@ void judge_conflicts(const std::vector<conf::OptionValue>& values, Findings& f) 
                                      : fmt::format(", so {} {} not claimed at boot",
                                                    fmt::join(lost_ids, ", "),
                                                    lost_ids.size() == 1 ? "is" : "are")));
+    const bool pt_file_loses = std::any_of(losers.begin(), losers.end(), [](const auto* loser) {
+        return loser->source.path == driver::k_vfio_conf;
+    });
+    if (pt_file_loses && winner.source.line != 0) {
+        // pt rewrites its own file at every pt bind, so the line to go is the other one (the
+        // fix pt bind itself names when it refuses).
+        std::vector<std::string> pt_items;
+        for (const auto* loser : losers) {
+            if (loser->source.path == driver::k_vfio_conf) {
+                pt_items = kernel::comma_options(lower(loser->value));
+            }
+        }
+        std::vector<std::string> only_winner;
+        for (const auto& item : winner_items) {
+            if (std::find(pt_items.begin(), pt_items.end(), item) == pt_items.end()) {
+                only_winner.push_back(item);
+            }
+        }
+        std::string fix =
+            fmt::format("sed -i '{}d' {} (pt's own file then lists every device pt binds)",
+                        winner.source.line,
+                        winner.source.path);
+        if (!only_winner.empty()) {
+            fix += fmt::format(", and pt bind SLOT --apply for the devices of {}, which only that "
+                               "line claimed",
+                               fmt::join(only_winner, ", "));
+        }
+        f.fixes.push_back(fix + "; then update-initramfs -u -k all");
+        return;
+    }
     std::string fix = fmt::format("keep one ids= line: {}", fmt::join(deletes, " && "));
     if (!lost_ids.empty()) {
         std::vector<std::string> all = winner_items;
@@ -197,26 +237,31 @@ void check_vfio_ids(const HostContext& ctx, std::vector<Check>& out) {
                                          "is a parameter of its own, which vfio-pci ignores "
                                          "(\"unknown parameter ... ignored\"), so that device is "
                                          "not claimed",
-                                         split));
-        f.fixes.emplace_back("remove the space after the comma");
+                                         split.where));
+        f.fixes.push_back(split.fix + " (removes the space after each comma)");
+    }
+    std::vector<std::string> hidden;
+    for (const auto& h : config.hidden) {
+        hidden.push_back(fmt::format(
+            "{}: hidden by {} (kmod reads only the first file of a name)", h.path, h.hidden_by));
     }
     if (values.empty() && f.problems.empty()) {
+        std::vector<std::string> evidence = {
+            "modprobe.d and the configured command line: no vfio-pci ids="};
+        evidence.insert(evidence.end(), hidden.begin(), hidden.end());
         out.push_back(make(what,
                            "modprobe.vfio-ids",
                            Status::pass,
                            "no vfio-pci ids= is configured (devices are bound by address, or by "
                            "Proxmox when a VM starts)",
-                           "modprobe.d and the configured command line: no vfio-pci ids="));
+                           fmt::format("{}", fmt::join(evidence, "\n"))));
         return;
     }
     std::vector<std::string> evidence;
     for (const auto& v : values) {
         evidence.push_back(show(v));
     }
-    for (const auto& h : config.hidden) {
-        evidence.push_back(fmt::format(
-            "{}: hidden by {} (kmod reads only the first file of a name)", h.path, h.hidden_by));
-    }
+    evidence.insert(evidence.end(), hidden.begin(), hidden.end());
     if (!values.empty()) {
         judge_conflicts(values, f);
         judge_items(ctx, values.back(), f);

@@ -282,11 +282,18 @@ suite_layers() {
     ly_field modprobe.vfio-ids summary "vfio-pci ignores"
     ly_field modprobe.vfio-ids summary "not claimed"
     ly_field modprobe.vfio-ids evidence "/etc/modprobe.d/vfio.conf:1: options vfio-pci ids=10de:2204,"
-    ly_field modprobe.vfio-ids fix "remove the space after the comma"
+    ly_field modprobe.vfio-ids fix "sed -i '1s/,[[:space:]]*/,/g' /etc/modprobe.d/vfio.conf"
     ly_status gpu.driver pass
     ly_status gpu.group-bound warn
     ly_field gpu.group-bound summary "0000:81:00.1 on snd_hda_intel"
+    ly_field gpu.group-bound fix "sed -i '1s/,[[:space:]]*/,/g' /etc/modprobe.d/vfio.conf"
     expect_jq '.reboot_pending == false'
+    # The fix, run for real, joins the list: nothing is split any more.
+    sed -i '1s/,[[:space:]]*/,/g' "$ROOT/etc/modprobe.d/vfio.conf"
+    [ "$(head -n 1 "$ROOT/etc/modprobe.d/vfio.conf")" = "options vfio-pci ids=10de:2204,10de:1aef" ] \
+        || fail "the fix left: $(cat "$ROOT/etc/modprobe.d/vfio.conf")"
+    run_pt verify --json
+    expect_jq '[.checks[] | select(.id == "modprobe.vfio-ids") | .summary] | all(contains("a space splits") | not)'
 
     TEST "ids-space: no check's fix is a pt bind that pt bind refuses"
     ly_root layers-ids-space "$LY_EDITED" "$LY_REBUILT"
