@@ -614,7 +614,11 @@ read_initramfs(const host::Root& root, std::string_view host_path, const WantCon
         return image;
     }
     if (st.st_size == 0) {
-        image.error = fmt::format("{} is empty (an interrupted update-initramfs?)", shown);
+        // pt snapshot keeps images as empty files on purpose; on a host, an empty image is
+        // what an interrupted update-initramfs leaves.
+        image.error = fmt::format("{} is empty (a snapshot keeps images empty; on a host, an "
+                                  "interrupted update-initramfs)",
+                                  shown);
         return image;
     }
     ImageReader(fd.get(), static_cast<std::uint64_t>(st.st_size), shown, want, image).read();

@@ -65,10 +65,18 @@ Diagnosis diagnose_no_groups(const IommuState& state, const kernel::HostFacts& f
     }
     if (has_value(facts, "intel_iommu", "off") || has_value(facts, "amd_iommu", "off")
         || has_value(facts, "iommu", "off")) {
-        d.cause = "the kernel command line switches the IOMMU off";
-        d.fix = "remove intel_iommu=off / amd_iommu=off / iommu=off from the kernel command line "
-                "(GRUB: /etc/default/grub then update-grub; systemd-boot: /etc/kernel/cmdline "
-                "then proxmox-boot-tool refresh) and reboot";
+        std::vector<std::string> off;
+        for (const char* name : {"intel_iommu", "amd_iommu", "iommu"}) {
+            if (has_value(facts, name, "off")) {
+                off.push_back(std::string(name) + "=off");
+            }
+        }
+        d.cause =
+            fmt::format("the kernel command line switches the IOMMU off ({})", fmt::join(off, " "));
+        // pt grub's defaults replace intel_iommu=off and drop off from amd_iommu= and iommu=.
+        d.fix = fmt::format("pt grub --apply (it takes {} out of the file the bootloader reads "
+                            "and runs update-grub or proxmox-boot-tool refresh), then reboot",
+                            fmt::join(off, " and "));
         return d;
     }
     switch (facts.cpu) {

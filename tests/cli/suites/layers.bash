@@ -309,7 +309,8 @@ suite_layers() {
     ly_field cmdline.iommu evidence "/proc/cmdline: BOOT_IMAGE=/boot/vmlinuz-6.8.12-4-pve root=/dev/mapper/pve-root ro quiet amd_iommu=off"
     ly_fix cmdline.iommu "pt grub --apply (it runs update-grub), then reboot"
     ly_status iommu.enabled fail
-    ly_field iommu.enabled summary "the kernel command line switches the IOMMU off"
+    ly_field iommu.enabled summary "the kernel command line switches the IOMMU off (amd_iommu=off)"
+    ly_field iommu.enabled fix "pt grub --apply (it takes amd_iommu=off out of the file the bootloader reads"
     ly_status gpu.driver pass
     ly_status gpu.group-isolated skip
 
