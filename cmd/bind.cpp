@@ -6,6 +6,7 @@
 #include "cmd/common.hpp"
 #include "pt/edit/plan.hpp"
 #include "pt/host/root.hpp"
+#include "pt/model/host.hpp"
 #include "pt/pci/selector.hpp"
 
 #include <ctime>
@@ -40,9 +41,9 @@ int run_bind(const Globals& globals, const BindOptions& opt) {
     request.force = opt.force;
     request.now = opt.now;
     request.time = now_seconds();
-    const host::Root root = open_root(globals);
-    const edit::Plan plan = driver::plan_bind(root, request);
-    return run_plan(globals, root, plan, opt.writer);
+    const model::Host model(open_root(globals));
+    const edit::Plan plan = driver::plan_bind(model, request);
+    return run_plan(globals, model.root(), plan, opt.writer);
 }
 
 int run_unbind(const Globals& globals, const UnbindOptions& opt) {
@@ -50,9 +51,9 @@ int run_unbind(const Globals& globals, const UnbindOptions& opt) {
     request.selector = pci::parse_selector(opt.selector);
     request.now = opt.now;
     request.time = now_seconds();
-    const host::Root root = open_root(globals);
-    const edit::Plan plan = driver::plan_unbind(root, request);
-    return run_plan(globals, root, plan, opt.writer);
+    const model::Host model(open_root(globals));
+    const edit::Plan plan = driver::plan_unbind(model, request);
+    return run_plan(globals, model.root(), plan, opt.writer);
 }
 
 constexpr const char* k_selector_help =

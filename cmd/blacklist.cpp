@@ -5,6 +5,7 @@
 #include "cmd/common.hpp"
 #include "pt/edit/plan.hpp"
 #include "pt/host/root.hpp"
+#include "pt/model/host.hpp"
 #include "pt/pci/topology.hpp"
 
 #include <memory>
@@ -21,8 +22,7 @@ struct Options {
 };
 
 int run(const Globals& globals, const Options& opt) {
-    const host::Root root = open_root(globals);
-    const pci::Topology topology = pci::scan(root, nullptr);
+    const model::Host model(open_root(globals));
 
     driver::BlacklistRequest request;
     if (!opt.selector.empty()) {
@@ -43,13 +43,13 @@ int run(const Globals& globals, const Options& opt) {
         }
     }
 
-    const edit::Plan plan = driver::plan_blacklist(root, topology, request);
+    const edit::Plan plan = driver::plan_blacklist(model, request);
     if (!globals.quiet) {
-        for (const auto& text : topology.warnings) {
+        for (const auto& text : model.topology().warnings) {
             warn(text);
         }
     }
-    return run_plan(globals, root, plan, opt.writer);
+    return run_plan(globals, model.root(), plan, opt.writer);
 }
 
 } // namespace

@@ -9,6 +9,7 @@
 #include "pt/error.hpp"
 #include "pt/exit_code.hpp"
 #include "pt/host/root.hpp"
+#include "pt/model/host.hpp"
 
 #include <fmt/format.h>
 
@@ -87,7 +88,8 @@ int run(const Globals& globals, const Options& opt) {
         warn(text);
     }
     planned.plan.title = title(opt);
-    driver::add_next_boot_notes(root, planned.plan, planned.vfio_devices, planned.next_cmdline);
+    driver::add_next_boot_notes(
+        model::Host(root), planned.plan, planned.vfio_devices, planned.next_cmdline);
     return run_plan(globals, root, planned.plan, opt.writer);
 }
 

@@ -2,6 +2,7 @@
 #include "pt/driver/bind.hpp"
 #include "pt/error.hpp"
 #include "pt/host/root.hpp"
+#include "pt/model/host.hpp"
 #include "pt/pci/topology.hpp"
 #include "support/catch.hpp"
 #include "support/devices.hpp"
@@ -75,7 +76,7 @@ struct Host {
         request.force = force;
         request.now = now;
         request.time = 1000;
-        return pt::driver::plan_bind(host_root(), request);
+        return pt::driver::plan_bind(pt::model::Host(host_root()), request);
     }
 
     pt::edit::Plan unbind(const char* sel, bool now = false) const {
@@ -83,7 +84,7 @@ struct Host {
         request.selector = pt::pci::parse_selector(sel);
         request.now = now;
         request.time = 1000;
-        return pt::driver::plan_unbind(host_root(), request);
+        return pt::driver::plan_unbind(pt::model::Host(host_root()), request);
     }
 
     // What edit::apply does with the files, without the journal.

@@ -2,6 +2,7 @@
 #include "pt/driver/blacklist.hpp"
 #include "pt/error.hpp"
 #include "pt/host/root.hpp"
+#include "pt/model/host.hpp"
 #include "pt/pci/topology.hpp"
 #include "support/catch.hpp"
 #include "support/temp_root.hpp"
@@ -67,9 +68,8 @@ struct Planned {
 };
 
 Planned plan(const TempRoot& tmp, BlacklistRequest request = {}) {
-    const pt::host::Root root(tmp.path());
-    const auto topology = pt::pci::scan(root, nullptr);
-    Planned out{plan_blacklist(root, topology, request), std::nullopt};
+    const pt::model::Host model{pt::host::Root(tmp.path())};
+    Planned out{plan_blacklist(model, request), std::nullopt};
     for (const auto& file : out.plan.files) {
         if (file.path == k_blacklist_conf) {
             out.after = file.after;

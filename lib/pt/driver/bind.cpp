@@ -97,9 +97,9 @@ bool is_vfio_driver(const std::optional<std::string>& driver) {
     return driver && *driver == k_vfio_pci;
 }
 
-// Everything plan_bind and plan_unbind read, once.
-struct Host {
-    pci::Topology topology;
+// What plan_bind and plan_unbind read beyond the host model: pt's own files, once.
+struct BindState {
+    const pci::Topology& topology; // the model's
     Persisted persisted;
     std::optional<std::string> conf_text;
     std::optional<std::string> hook_text;
@@ -113,9 +113,9 @@ std::optional<std::string> read_optional_file(const host::Root& root, std::strin
     return root.read_file(path);
 }
 
-Host read_host(const host::Root& root) {
-    Host host;
-    host.topology = pci::scan(root, nullptr);
+BindState read_state(const model::Host& model) {
+    const host::Root& root = model.root();
+    BindState host{model.topology(), {}, {}, {}, {}};
     host.conf_text = read_optional_file(root, k_vfio_conf);
     host.hook_text = read_optional_file(root, k_hook);
     if (host.conf_text) {
@@ -200,7 +200,7 @@ bool path_hits(const std::vector<pci::Address>& path, const std::vector<pci::Add
 // Why the host needs devices of `set`, one sentence each, naming the device, the evidence and
 // what overrides it; `notes` gets what could not be checked.
 std::vector<std::string> host_needs(const host::Root& root,
-                                    const Host& host,
+                                    const BindState& host,
                                     const std::vector<pci::Address>& set,
                                     std::vector<std::string>& notes) {
     std::vector<std::string> reasons;
@@ -427,13 +427,12 @@ std::vector<std::string> other_ids_files(const host::Root& root) {
 // modprobe.d file as it is, the configured command line last): a note per device. When another
 // file's (or the command line's) vfio-pci ids= comes after pt's and leaves a device out, pt's
 // line would lose (the kernel keeps the last ids=): refused without --force, naming that line.
-void predict_next_boot(const host::Root& root,
+void predict_next_boot(const model::Host& model,
                        const BindRequest& request,
                        const std::vector<pci::Address>& set,
                        edit::Plan& plan) {
-    const model::Host model(root);
     std::vector<std::string> lost;
-    for (const auto& next : predict_after(root, plan, set)) {
+    for (const auto& next : predict_after(model, plan, set)) {
         plan.notes.push_back(model::describe(next));
         if (next.driver != std::string(k_vfio_pci)) {
             lost.push_back(fmt::format(
@@ -451,7 +450,7 @@ void predict_next_boot(const host::Root& root,
         }
     }
     const auto config = conf::read_module_config(
-        root, model.next_cmdline(), "the configured command line", planned);
+        model.root(), model.next_cmdline(), "the configured command line", planned);
     const auto ids = config.option("vfio_pci", "ids");
     if (lost.empty() || !ids) {
         return;
@@ -478,7 +477,7 @@ void predict_next_boot(const host::Root& root,
 }
 
 // Plans pt's two files for the complete set `bound` and the softdep modules.
-void plan_persistence(const Host& host,
+void plan_persistence(const BindState& host,
                       const std::vector<pci::Address>& bound,
                       std::vector<std::string> softdeps,
                       edit::Plan& plan) {
@@ -777,8 +776,9 @@ std::vector<std::string> competing_modules(const host::Root& root, const pci::De
     return out;
 }
 
-edit::Plan plan_bind(const host::Root& root, const BindRequest& request) {
-    const Host host = read_host(root);
+edit::Plan plan_bind(const model::Host& model, const BindRequest& request) {
+    const host::Root& root = model.root();
+    const BindState host = read_state(model);
     edit::Plan plan;
     plan.title = flags_title(
         "bind", request.selector.text, request.include_group, request.force, request.now);
@@ -883,10 +883,10 @@ edit::Plan plan_bind(const host::Root& root, const BindRequest& request) {
             join_addresses(sharing, ", "),
             k_hook));
     }
-    predict_next_boot(root, request, set, plan);
+    predict_next_boot(model, request, set, plan);
 
     // Modules.
-    const kernel::HostFacts facts = kernel::read_host_facts(root);
+    const kernel::HostFacts& facts = model.facts();
     std::vector<std::string> add = k_vfio_modules;
     std::vector<std::string> remove;
     std::string why = "load the VFIO modules early, before the devices' own drivers";
@@ -967,8 +967,9 @@ edit::Plan plan_bind(const host::Root& root, const BindRequest& request) {
     return plan;
 }
 
-edit::Plan plan_unbind(const host::Root& root, const UnbindRequest& request) {
-    const Host host = read_host(root);
+edit::Plan plan_unbind(const model::Host& model, const UnbindRequest& request) {
+    const host::Root& root = model.root();
+    const BindState host = read_state(model);
     edit::Plan plan;
     plan.title = flags_title("unbind", request.selector.text, false, false, request.now);
 
@@ -1049,7 +1050,7 @@ edit::Plan plan_unbind(const host::Root& root, const UnbindRequest& request) {
         }
     }
     if (!plan.files.empty()) {
-        for (const auto& next : predict_after(root, plan, set)) {
+        for (const auto& next : predict_after(model, plan, set)) {
             plan.notes.push_back(model::describe(next));
             if (!next.driver && next.reason.find(k_blacklist_conf) != std::string::npos) {
                 plan.notes.push_back(fmt::format(

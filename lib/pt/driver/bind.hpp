@@ -15,6 +15,10 @@ namespace pt::host {
 class Root;
 }
 
+namespace pt::model {
+class Host;
+}
+
 namespace pt::pci {
 struct Device;
 struct Topology;
@@ -120,7 +124,7 @@ struct BindRequest {
 //    display device stays with the host;
 //  - with `now`: when vfio-pci is not loaded, or a running VM has reserved a device.
 // Returns an empty plan when everything is already in place.
-edit::Plan plan_bind(const host::Root& root, const BindRequest& request);
+edit::Plan plan_bind(const model::Host& model, const BindRequest& request);
 
 struct UnbindRequest {
     pci::Selector selector;
@@ -134,6 +138,6 @@ struct UnbindRequest {
 // modprobe.d file sets vfio-pci ids=. With `now`: driver_override cleared, unbound from
 // vfio-pci, reprobed. Throws pt::Error when the selector matches no device or, with `now`, a
 // running VM has reserved a device. Returns an empty plan when nothing is bound.
-edit::Plan plan_unbind(const host::Root& root, const UnbindRequest& request);
+edit::Plan plan_unbind(const model::Host& model, const UnbindRequest& request);
 
 } // namespace pt::driver

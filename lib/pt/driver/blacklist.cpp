@@ -4,6 +4,7 @@
 #include "pt/driver/next_boot.hpp"
 #include "pt/error.hpp"
 #include "pt/host/root.hpp"
+#include "pt/model/host.hpp"
 #include "pt/pci/selector.hpp"
 #include "pt/pci/topology.hpp"
 
@@ -299,9 +300,9 @@ std::vector<pci::Address> addresses_of(const std::vector<const pci::Device*>& de
 
 } // namespace
 
-edit::Plan plan_blacklist(const host::Root& root,
-                          const pci::Topology& topology,
-                          const BlacklistRequest& request) {
+edit::Plan plan_blacklist(const model::Host& model, const BlacklistRequest& request) {
+    const host::Root& root = model.root();
+    const pci::Topology& topology = model.topology();
     if (request.softdep && request.hard) {
         throw UsageError("--softdep and --hard do not go together: choose softdep (vfio-pci "
                          "loads first, the driver stays usable) or --hard (the driver never "
@@ -375,7 +376,7 @@ edit::Plan plan_blacklist(const host::Root& root,
         finish(commands.empty() ? std::nullopt
                                 : std::optional<std::string>(render_blacklist_conf(commands)),
                fmt::format("remove pt's {} entries", join(names, " and ")));
-        add_next_boot_notes(root, plan, addresses_of(gpus));
+        add_next_boot_notes(model, plan, addresses_of(gpus));
         return plan;
     }
 
@@ -462,7 +463,7 @@ edit::Plan plan_blacklist(const host::Root& root,
            written.empty()
                ? std::string("pt's entries are no longer needed")
                : fmt::format("keep {} off {}", join(written, ", "), join(targets, ", ")));
-    add_next_boot_notes(root, plan, addresses_of(gpus));
+    add_next_boot_notes(model, plan, addresses_of(gpus));
     return plan;
 }
 

@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-namespace pt::host {
-class Root;
+namespace pt::model {
+class Host;
 }
 
 namespace pt::pci {
@@ -74,8 +74,6 @@ std::string render_blacklist_conf(const std::vector<conf::ModprobeCommand>& comm
 // adds update-initramfs as the follow-up with reboot_needed. An unchanged file gives an empty
 // plan. Throws pt::UsageError for a bad selector or conflicting flags (--softdep with --hard,
 // --remove with either), pt::Error for a GPU of a vendor pt knows no drivers of and for I/O.
-edit::Plan plan_blacklist(const host::Root& root,
-                          const pci::Topology& topology,
-                          const BlacklistRequest& request);
+edit::Plan plan_blacklist(const model::Host& model, const BlacklistRequest& request);
 
 } // namespace pt::driver

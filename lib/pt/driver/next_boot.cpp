@@ -42,7 +42,7 @@ std::vector<pci::Address> hook_addresses(const host::Root& root, const edit::Pla
 } // namespace
 
 std::vector<model::NextBoot>
-predict_after(const host::Root& root,
+predict_after(const model::Host& model,
               const edit::Plan& plan,
               const std::vector<pci::Address>& devices,
               const std::optional<std::vector<kernel::Param>>& cmdline) {
@@ -52,7 +52,7 @@ predict_after(const host::Root& root,
             planned[file.path] = file.after.value_or("");
         }
     }
-    const model::Host model(root);
+    const host::Root& root = model.root();
     const auto config = conf::read_module_config(root,
                                                  cmdline ? *cmdline : model.next_cmdline(),
                                                  cmdline ? "the planned command line"
@@ -82,14 +82,14 @@ predict_after(const host::Root& root,
     return out;
 }
 
-void add_next_boot_notes(const host::Root& root,
+void add_next_boot_notes(const model::Host& model,
                          edit::Plan& plan,
                          const std::vector<pci::Address>& devices,
                          const std::optional<std::vector<kernel::Param>>& cmdline) {
     if (plan.files.empty()) {
         return;
     }
-    for (const auto& next : predict_after(root, plan, devices, cmdline)) {
+    for (const auto& next : predict_after(model, plan, devices, cmdline)) {
         plan.notes.push_back(model::describe(next));
     }
 }

@@ -9,8 +9,8 @@
 #include <optional>
 #include <vector>
 
-namespace pt::host {
-class Root;
+namespace pt::model {
+class Host;
 }
 
 namespace pt::driver {
@@ -19,14 +19,14 @@ namespace pt::driver {
 // init-top hook as the plan leaves them, every other file as it is, and `cmdline` (by default
 // the command line the bootloader is configured with). Devices not on the host are left out.
 std::vector<model::NextBoot>
-predict_after(const host::Root& root,
+predict_after(const model::Host& model,
               const edit::Plan& plan,
               const std::vector<pci::Address>& devices,
               const std::optional<std::vector<kernel::Param>>& cmdline = std::nullopt);
 
 // Ends the plan's notes with one "next boot: ..." line per device (model::describe). Only
 // when the plan changes something: "nothing to do" needs no prediction.
-void add_next_boot_notes(const host::Root& root,
+void add_next_boot_notes(const model::Host& model,
                          edit::Plan& plan,
                          const std::vector<pci::Address>& devices,
                          const std::optional<std::vector<kernel::Param>>& cmdline = std::nullopt);
