@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 // pt grub: the kernel command line, whatever the bootloader.
 #include "cmd/common.hpp"
-#include "pt/boot/cmdline_plan.hpp"
 #include "pt/boot/detect.hpp"
-#include "pt/boot/status_render.hpp"
 #include "pt/driver/next_boot.hpp"
 #include "pt/edit/plan.hpp"
 #include "pt/error.hpp"
 #include "pt/exit_code.hpp"
+#include "pt/grub/plan.hpp"
+#include "pt/grub/report.hpp"
+#include "pt/grub/report_render.hpp"
 #include "pt/host/root.hpp"
 #include "pt/model/host.hpp"
 
@@ -53,8 +54,8 @@ std::string title(const Options& opt) {
     return out;
 }
 
-boot::Request make_request(const Options& opt) {
-    boot::Request request;
+grub::Request make_request(const Options& opt) {
+    grub::Request request;
     request.iommu_pt = opt.iommu_pt;
     request.sysfb_off = opt.sysfb_off;
     request.acs_override = opt.acs_override;
@@ -62,35 +63,34 @@ boot::Request make_request(const Options& opt) {
         request.vfio_devices.push_back(pci::parse_selector(text));
     }
     for (const auto& text : opt.add) {
-        request.add.push_back(boot::parse_request_param(text, "--add"));
+        request.add.push_back(grub::parse_request_param(text, "--add"));
     }
     for (const auto& text : opt.remove) {
-        request.remove.push_back(boot::parse_request_param(text, "--remove"));
+        request.remove.push_back(grub::parse_request_param(text, "--remove"));
     }
-    boot::check_request(request);
+    grub::check_request(request);
     return request;
 }
 
 int run(const Globals& globals, const Options& opt) {
-    boot::Request request = make_request(opt);
-    const host::Root root = open_root(globals);
+    grub::Request request = make_request(opt);
+    const model::Host model(open_root(globals));
     if (!request.any_option() && !opt.writer.apply) {
-        const boot::Status status = boot::read_status(root);
+        const grub::Report report = grub::read_report(model);
         if (globals.json) {
-            print_json(boot::to_json(status));
+            print_json(grub::to_json(report));
         } else {
-            fmt::print("{}", boot::render_text(status, text_style(globals)));
+            fmt::print("{}", grub::render_text(report, text_style(globals)));
         }
         return to_int(ExitCode::ok);
     }
-    boot::Planned planned = boot::plan_cmdline_changes(root, request);
+    grub::Planned planned = grub::plan_cmdline_changes(model, request);
     for (const auto& text : planned.warnings) {
         warn(text);
     }
     planned.plan.title = title(opt);
-    driver::add_next_boot_notes(
-        model::Host(root), planned.plan, planned.vfio_devices, planned.next_cmdline);
-    return run_plan(globals, root, planned.plan, opt.writer);
+    driver::add_next_boot_notes(model, planned.plan, planned.vfio_devices, planned.next_cmdline);
+    return run_plan(globals, model.root(), planned.plan, opt.writer);
 }
 
 } // namespace

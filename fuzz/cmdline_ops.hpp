@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 // Kernel-parameter edits for the grub_default and kernel_cmdline_file targets.
 // Control line: up to 4 words, each `+PARAM` (set, as `pt grub --add PARAM`) or `-PARAM`
-// (remove, as `pt grub --remove PARAM`). PARAM goes through boot::parse_request_param, the CLI's
+// (remove, as `pt grub --remove PARAM`). PARAM goes through grub::parse_request_param, the CLI's
 // own validation, so the fuzzer only asks what a user could ask; a refused word is dropped.
 #pragma once
 
-#include "pt/boot/cmdline_plan.hpp"
 #include "pt/conf/kernel_cmdline_file.hpp"
 #include "pt/error.hpp"
+#include "pt/grub/plan.hpp"
 #include "pt/kernel/cmdline.hpp"
 
 #include <algorithm>
@@ -26,7 +26,7 @@ inline std::vector<conf::ParamOp> parse_ops(std::string_view control) {
             continue;
         }
         try {
-            auto param = boot::parse_request_param(word.substr(1), "--add");
+            auto param = grub::parse_request_param(word.substr(1), "--add");
             ops.push_back(
                 {word.front() == '+' ? conf::ParamOp::Kind::set : conf::ParamOp::Kind::remove,
                  std::move(param),
@@ -34,7 +34,7 @@ inline std::vector<conf::ParamOp> parse_ops(std::string_view control) {
         } catch (const UsageError&) {
         }
     }
-    // boot::check_request refuses --add and --remove of the same parameter (the remove without a
+    // grub::check_request refuses --add and --remove of the same parameter (the remove without a
     // value or with the added one): a word contradicting an earlier one is dropped, as the CLI
     // never asks for both.
     std::vector<conf::ParamOp> kept;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-#include "pt/boot/cmdline_plan.hpp"
 #include "pt/conf/module_config.hpp"
+#include "pt/grub/plan.hpp"
 #include "pt/kernel/cmdline.hpp"
 #include "pt/model/next_boot.hpp"
 #include "pt/pci/device.hpp"
@@ -119,13 +119,13 @@ TEST_CASE("predict_next_boot: blacklisted host drivers leave the device without 
     }
 }
 
-TEST_CASE("boot::apply_changes gives the command line the next boot gets", "[boot][cmdline]") {
+TEST_CASE("grub::apply_changes gives the command line the next boot gets", "[boot][cmdline]") {
     using Kind = pt::conf::ParamChange::Kind;
     const auto change = [](Kind kind,
                            const char* name,
                            std::optional<std::string> old_value,
                            std::optional<std::string> new_value) {
-        pt::boot::PlannedChange planned;
+        pt::grub::PlannedChange planned;
         planned.change.kind = kind;
         planned.change.name = name;
         planned.change.old_value = std::move(old_value);
@@ -134,11 +134,11 @@ TEST_CASE("boot::apply_changes gives the command line the next boot gets", "[boo
     };
     const auto before = pt::kernel::parse_cmdline("quiet intel_iommu=off amd_iommu=on iommu=pt");
     const auto after =
-        pt::boot::apply_changes(before,
+        pt::grub::apply_changes(before,
                                 {change(Kind::replace, "intel_iommu", "off", "on"),
                                  change(Kind::remove, "amd_iommu", "on", std::nullopt),
                                  change(Kind::add, "vfio-pci.ids", std::nullopt, "10de:2204")});
     CHECK(after
           == pt::kernel::parse_cmdline("quiet intel_iommu=on iommu=pt vfio-pci.ids=10de:2204"));
-    CHECK(pt::boot::apply_changes(before, {}) == before);
+    CHECK(pt::grub::apply_changes(before, {}) == before);
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // cmdline.iommu, cmdline.invalid, cmdline.folklore, cmdline.configured.
-#include "pt/boot/cmdline_plan.hpp"
+#include "pt/boot/config.hpp"
 #include "pt/check/host_context.hpp"
+#include "pt/grub/report.hpp"
 #include "pt/kernel/param_values.hpp"
 #include "pt/strings.hpp"
 
@@ -39,7 +40,7 @@ bool has_option(const std::vector<kernel::Param>& params,
 
 std::string apply_fix(const boot::Status& status) {
     std::string fix = "pt grub --apply";
-    if (!status.follow_ups.empty() || status.detection.kind != boot::Bootloader::unknown) {
+    if (status.detection.kind != boot::Bootloader::unknown) {
         fix += " (it runs ";
         fix += status.detection.kind == boot::Bootloader::grub ? "update-grub"
                                                                : "proxmox-boot-tool refresh";
@@ -239,7 +240,9 @@ Check check_framebuffer_folklore(const std::vector<kernel::Param>& running,
 }
 
 void check_cmdline(const HostContext& ctx, std::vector<Check>& out) {
-    const boot::Status status = boot::read_status(ctx.root);
+    // The model's command line; its problems include why the defaults cannot be planned.
+    const grub::Report report = grub::read_report(ctx.host);
+    const boot::Status& status = report.status;
     const std::string running_text = ctx.facts.cmdline_text.value_or("");
     const std::vector<kernel::Param> running =
         ctx.facts.cmdline.value_or(std::vector<kernel::Param>{});

@@ -237,9 +237,16 @@ const conf::ModuleConfig& Host::modprobe_running() const {
     return *m_modprobe_running;
 }
 
+const boot::BootFiles& Host::boot_files() const {
+    if (!m_boot_files) {
+        m_boot_files = boot::read_boot_files(m_root);
+    }
+    return *m_boot_files;
+}
+
 const boot::Status& Host::boot() const {
     if (!m_boot) {
-        m_boot = boot::read_status(m_root);
+        m_boot = boot::describe_status(boot::detect(m_root), facts(), boot_files());
     }
     return *m_boot;
 }

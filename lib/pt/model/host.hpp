@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include "pt/boot/cmdline_plan.hpp"
+#include "pt/boot/config.hpp"
 #include "pt/boot/initramfs.hpp"
 #include "pt/conf/module_config.hpp"
 #include "pt/conf/modules_file.hpp"
@@ -69,7 +69,10 @@ public:
     const conf::ModuleConfig& modprobe_running() const;
 
     // ---- configured ------------------------------------------------------------------
-    // The bootloader, the configured and the running command line (pt grub's status).
+    // The files that hold the kernel command line (configured), and grub.cfg (staged).
+    const boot::BootFiles& boot_files() const;
+    // The bootloader and the command line in its layers: configured, staged (plain GRUB's
+    // grub.cfg) and running.
     const boot::Status& boot() const;
     // The command line the next boot gets: the configured one, else the running one.
     const std::vector<kernel::Param>& next_cmdline() const;
@@ -93,6 +96,7 @@ private:
     mutable std::optional<kernel::KernelLog> m_log;
     mutable std::optional<kernel::KernelLogFacts> m_log_facts;
     mutable std::optional<conf::ModuleConfig> m_modprobe_running;
+    mutable std::optional<boot::BootFiles> m_boot_files;
     mutable std::optional<boot::Status> m_boot;
     mutable std::optional<std::vector<kernel::Param>> m_next_cmdline;
     mutable std::optional<conf::ModuleConfig> m_modprobe_configured;

@@ -1,22 +1,34 @@
 // SPDX-License-Identifier: MIT
-#include "pt/boot/cmdline_plan.hpp"
 #include "pt/error.hpp"
+#include "pt/grub/plan.hpp"
+#include "pt/grub/report.hpp"
 #include "pt/host/root.hpp"
+#include "pt/model/host.hpp"
 #include "support/catch.hpp"
 #include "support/temp_root.hpp"
 
 #include <string>
 #include <vector>
 
-using pt::boot::plan_cmdline;
-using pt::boot::plan_cmdline_changes;
-using pt::boot::read_status;
-using pt::boot::Request;
 using pt::edit::FollowUp;
+using pt::grub::Request;
 using pt::test::DeviceSpec;
 using pt::test::TempRoot;
 
 namespace {
+
+// One command's model of the fixture root, as pt grub reads it.
+pt::grub::Planned plan_cmdline_changes(const TempRoot& tmp, const Request& request) {
+    return pt::grub::plan_cmdline_changes(pt::model::Host(pt::host::Root(tmp.path())), request);
+}
+
+pt::edit::Plan plan_cmdline(const TempRoot& tmp, const Request& request) {
+    return plan_cmdline_changes(tmp, request).plan;
+}
+
+pt::grub::Report read_report(const TempRoot& tmp) {
+    return pt::grub::read_report(pt::model::Host(pt::host::Root(tmp.path())));
+}
 
 const std::string k_grub = "GRUB_DEFAULT=0\n"
                            "GRUB_TIMEOUT=5\n"
@@ -67,63 +79,63 @@ TEST_CASE("boot::default_ops: what the CPU and kernel need", "[boot][plan]") {
     pt::kernel::HostFacts facts;
     facts.cpu = pt::kernel::CpuVendor::intel;
     facts.release = pt::kernel::parse_release("6.5.13-6-pve");
-    auto ops = pt::boot::default_ops(facts, {});
+    auto ops = pt::grub::default_ops(facts, {});
     REQUIRE(ops.size() == 1);
     CHECK(ops[0].param == pt::kernel::Param{"intel_iommu", "on"});
     CHECK_THAT(ops[0].reason, Catch::Contains("before kernel 6.8"));
 
     facts.release = pt::kernel::parse_release("6.8.12-4-pve");
-    CHECK(pt::boot::default_ops(facts, {}).empty());
-    CHECK(pt::boot::default_ops(facts, {{"intel_iommu", "off"}}).size() == 1);
-    CHECK(pt::boot::default_ops(facts, {{"intel_iommu", "igfx_off"}}).empty());
+    CHECK(pt::grub::default_ops(facts, {}).empty());
+    CHECK(pt::grub::default_ops(facts, {{"intel_iommu", "off"}}).size() == 1);
+    CHECK(pt::grub::default_ops(facts, {{"intel_iommu", "igfx_off"}}).empty());
 
     facts.release.reset();
-    CHECK(pt::boot::default_ops(facts, {}).size() == 1);
+    CHECK(pt::grub::default_ops(facts, {}).size() == 1);
 
     facts.cpu = pt::kernel::CpuVendor::amd;
-    ops = pt::boot::default_ops(facts, {});
+    ops = pt::grub::default_ops(facts, {});
     REQUIRE(ops.size() == 1);
     CHECK(ops[0].kind == pt::conf::ParamOp::Kind::remove);
     CHECK(ops[0].param == pt::kernel::Param{"amd_iommu", "on"});
 
     facts.cpu = pt::kernel::CpuVendor::unknown;
-    CHECK(pt::boot::default_ops(facts, {}).empty());
+    CHECK(pt::grub::default_ops(facts, {}).empty());
 }
 
 TEST_CASE("boot request parameters", "[boot][plan]") {
-    CHECK(pt::boot::parse_request_param("iommu=pt", "--add") == pt::kernel::Param{"iommu", "pt"});
-    CHECK(pt::boot::parse_request_param("quiet", "--add") == pt::kernel::Param{"quiet", {}});
+    CHECK(pt::grub::parse_request_param("iommu=pt", "--add") == pt::kernel::Param{"iommu", "pt"});
+    CHECK(pt::grub::parse_request_param("quiet", "--add") == pt::kernel::Param{"quiet", {}});
     for (const char* bad : {"", "a b", "x=\"y\"", "x=$y", "x=`y`", "x='y'", "=on", "a\\b"}) {
         INFO(bad);
-        CHECK_THROWS_AS(pt::boot::parse_request_param(bad, "--add"), pt::UsageError);
+        CHECK_THROWS_AS(pt::grub::parse_request_param(bad, "--add"), pt::UsageError);
     }
     // Characters that end a command or redirect in /bin/sh and in grub.cfg, control characters
     // and a leading '#' (a grub.cfg comment): refused with the reason.
     for (const char* bad : {"foo=x;reboot", "a&b", "a|b", "a<b", "a>b"}) {
         INFO(bad);
-        CHECK_THROWS_WITH(pt::boot::parse_request_param(bad, "--add"),
+        CHECK_THROWS_WITH(pt::grub::parse_request_param(bad, "--add"),
                           Catch::StartsWith(std::string("--add '") + bad + "'")
                               && Catch::Contains("ends a command or redirects"));
     }
-    CHECK_THROWS_WITH(pt::boot::parse_request_param("a\x01"
+    CHECK_THROWS_WITH(pt::grub::parse_request_param("a\x01"
                                                     "b",
                                                     "--add"),
                       Catch::Contains("control character 0x01"));
-    CHECK_THROWS_WITH(pt::boot::parse_request_param("#x", "--add"), Catch::Contains("comment"));
+    CHECK_THROWS_WITH(pt::grub::parse_request_param("#x", "--add"), Catch::Contains("comment"));
     // Other punctuation of real parameters is accepted (pt quotes it where sh needs that).
     for (const char* good : {"acpi_osi=!Windows2015",
                              "crashkernel=512M-2G:64M,2G-:128M",
                              "netconsole=4444@10.0.0.1/eth1,9353@10.0.0.2/12:34:56:78:9a:bc",
                              "a#b"}) {
         INFO(good);
-        CHECK_NOTHROW(pt::boot::parse_request_param(good, "--add"));
+        CHECK_NOTHROW(pt::grub::parse_request_param(good, "--add"));
     }
     Request request;
     request.add = {{"iommu", "pt"}};
     request.remove = {{"iommu", {}}};
-    CHECK_THROWS_AS(pt::boot::check_request(request), pt::UsageError);
+    CHECK_THROWS_AS(pt::grub::check_request(request), pt::UsageError);
     request.remove = {{"amd_iommu", "on"}};
-    CHECK_NOTHROW(pt::boot::check_request(request));
+    CHECK_NOTHROW(pt::grub::check_request(request));
     CHECK(request.any_option());
     CHECK_FALSE(Request{}.any_option());
 }
@@ -133,27 +145,27 @@ TEST_CASE("boot::check_request refuses root=, BOOT_IMAGE= and initrd= on every p
     for (const char* text :
          {"root=", "root", "root=/dev/sda1", "BOOT_IMAGE=/x", "initrd=/x.img", "initrd"}) {
         INFO(text);
-        const auto param = pt::boot::parse_request_param(text, "--add");
+        const auto param = pt::grub::parse_request_param(text, "--add");
         Request add;
         add.add = {param};
-        CHECK_THROWS_AS(pt::boot::check_request(add), pt::UsageError);
-        CHECK_THROWS_WITH(pt::boot::check_request(add),
+        CHECK_THROWS_AS(pt::grub::check_request(add), pt::UsageError);
+        CHECK_THROWS_WITH(pt::grub::check_request(add),
                           Catch::StartsWith(std::string("--add ") + text)
                               && Catch::Contains("pt does not add, change or remove"));
         Request remove;
         remove.remove = {param};
-        CHECK_THROWS_AS(pt::boot::check_request(remove), pt::UsageError);
-        CHECK_THROWS_WITH(pt::boot::check_request(remove), Catch::StartsWith("--remove "));
+        CHECK_THROWS_AS(pt::grub::check_request(remove), pt::UsageError);
+        CHECK_THROWS_WITH(pt::grub::check_request(remove), Catch::StartsWith("--remove "));
     }
-    CHECK(pt::boot::reserved_param_reason("root"));
-    CHECK_FALSE(pt::boot::reserved_param_reason("rootwait"));
-    CHECK_FALSE(pt::boot::reserved_param_reason("boot"));
+    CHECK(pt::grub::reserved_param_reason("root"));
+    CHECK_FALSE(pt::grub::reserved_param_reason("rootwait"));
+    CHECK_FALSE(pt::grub::reserved_param_reason("boot"));
     TempRoot tmp;
     SECTION("GRUB: the planner refuses before reading anything") {
         tmp.write("/etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n");
         Request request;
         request.add = {{"root", "/dev/sdb1"}};
-        CHECK_THROWS_AS(plan_cmdline(pt::host::Root(tmp.path()), request), pt::UsageError);
+        CHECK_THROWS_AS(plan_cmdline(tmp, request), pt::UsageError);
     }
 }
 
@@ -162,7 +174,7 @@ TEST_CASE("boot::plan_cmdline on GRUB hosts", "[boot][plan]") {
     SECTION("Intel 6.5: intel_iommu=on, update-grub, reboot; a second run plans nothing") {
         intel_65(tmp);
         tmp.write("/etc/default/grub", k_grub);
-        const auto plan = plan_cmdline(pt::host::Root(tmp.path()), Request{});
+        const auto plan = plan_cmdline(tmp, Request{});
         REQUIRE(plan.files.size() == 1);
         CHECK(plan.files[0].path == "/etc/default/grub");
         CHECK(plan.files[0].before == k_grub);
@@ -174,7 +186,7 @@ TEST_CASE("boot::plan_cmdline on GRUB hosts", "[boot][plan]") {
         CHECK(plan.follow_ups == std::vector<FollowUp>{FollowUp::update_grub});
         CHECK(plan.reboot_needed);
         write_plan(tmp, plan);
-        const auto again = plan_cmdline(pt::host::Root(tmp.path()), Request{});
+        const auto again = plan_cmdline(tmp, Request{});
         CHECK(again.empty());
         CHECK(again.follow_ups.empty());
         CHECK_FALSE(again.reboot_needed);
@@ -186,7 +198,7 @@ TEST_CASE("boot::plan_cmdline on GRUB hosts", "[boot][plan]") {
         request.iommu_pt = true;
         request.sysfb_off = true;
         request.add = {{"kvm.ignore_msrs", "1"}};
-        const auto planned = plan_cmdline_changes(pt::host::Root(tmp.path()), request);
+        const auto planned = plan_cmdline_changes(tmp, request);
         REQUIRE(planned.plan.files.size() == 1);
         CHECK(planned.plan.files[0].after
               == "GRUB_CMDLINE_LINUX_DEFAULT='quiet intel_iommu=on iommu=pt "
@@ -196,7 +208,7 @@ TEST_CASE("boot::plan_cmdline on GRUB hosts", "[boot][plan]") {
               == "replace intel_iommu=off with intel_iommu=on");
         CHECK(planned.changes[0].line == 1);
         write_plan(tmp, planned.plan);
-        CHECK(plan_cmdline(pt::host::Root(tmp.path()), request).empty());
+        CHECK(plan_cmdline(tmp, request).empty());
     }
     SECTION("a drop-in that reassigns the variable is edited; proxmox-boot-tool refreshes") {
         intel_65(tmp);
@@ -206,7 +218,7 @@ TEST_CASE("boot::plan_cmdline on GRUB hosts", "[boot][plan]") {
                   "# mine\nGRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT splash\"\n");
         tmp.write("/etc/default/grub.d/proxmox-kernel-pin.cfg", "GRUB_DEFAULT=\"x\"\n");
         tmp.write("/etc/default/grub.d/ignored.conf", "GRUB_CMDLINE_LINUX_DEFAULT=\"$(x)\"\n");
-        const auto plan = plan_cmdline(pt::host::Root(tmp.path()), Request{});
+        const auto plan = plan_cmdline(tmp, Request{});
         REQUIRE(plan.files.size() == 1);
         CHECK(plan.files[0].path == "/etc/default/grub.d/local.cfg");
         CHECK(plan.files[0].after
@@ -218,20 +230,20 @@ TEST_CASE("boot::plan_cmdline on GRUB hosts", "[boot][plan]") {
         amd_68(tmp, "BOOT_IMAGE=/boot/vmlinuz root=/dev/x ro quiet amd_iommu=on iommu=pt");
         tmp.write("/etc/default/grub",
                   "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet amd_iommu=on iommu=pt\"\n");
-        const auto planned = plan_cmdline_changes(pt::host::Root(tmp.path()), Request{});
+        const auto planned = plan_cmdline_changes(tmp, Request{});
         REQUIRE(planned.plan.files.size() == 1);
         CHECK(planned.plan.files[0].after == "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet iommu=pt\"\n");
         REQUIRE(planned.changes.size() == 1);
         CHECK_THAT(planned.changes[0].change.reason, Catch::Contains("AMD-Vi: Unknown option"));
         write_plan(tmp, planned.plan);
-        CHECK(plan_cmdline(pt::host::Root(tmp.path()), Request{}).empty());
+        CHECK(plan_cmdline(tmp, Request{}).empty());
     }
     SECTION("--acs-override warns") {
         amd_68(tmp, "BOOT_IMAGE=/boot/vmlinuz root=/dev/x ro quiet");
         tmp.write("/etc/default/grub", k_grub);
         Request request;
         request.acs_override = true;
-        const auto planned = plan_cmdline_changes(pt::host::Root(tmp.path()), request);
+        const auto planned = plan_cmdline_changes(tmp, request);
         REQUIRE(planned.warnings.size() == 1);
         CHECK_THAT(planned.warnings[0], Catch::Contains("SECURITY"));
         CHECK_THAT(*planned.plan.files[0].after,
@@ -242,16 +254,17 @@ TEST_CASE("boot::plan_cmdline on GRUB hosts", "[boot][plan]") {
         tmp.write("/etc/default/grub", k_grub);
         tmp.write("/etc/default/grub.d/x.cfg",
                   "if [ -e /x ]; then\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\nfi\n");
-        CHECK_THROWS_WITH(plan_cmdline(pt::host::Root(tmp.path()), Request{}),
+        CHECK_THROWS_WITH(plan_cmdline(tmp, Request{}),
                           Catch::StartsWith("/etc/default/grub.d/x.cfg line 2: ")
                               && Catch::Contains("by hand"));
-        const auto status = read_status(pt::host::Root(tmp.path()));
+        const auto report = read_report(tmp);
+        const auto& status = report.status;
         REQUIRE_FALSE(status.problems.empty());
         CHECK_FALSE(status.configured);
     }
     SECTION("a missing /etc/default/grub is an error") {
         intel_65(tmp);
-        CHECK_THROWS_WITH(plan_cmdline(pt::host::Root(tmp.path()), Request{}),
+        CHECK_THROWS_WITH(plan_cmdline(tmp, Request{}),
                           Catch::Contains("/etc/default/grub does not exist"));
     }
 }
@@ -265,16 +278,16 @@ TEST_CASE("boot::plan_cmdline on systemd-boot hosts", "[boot][plan]") {
     SECTION("edits the first line of /etc/kernel/cmdline") {
         tmp.write("/etc/kernel/cmdline", "root=ZFS=rpool/ROOT/pve-1 boot=zfs quiet\n");
         tmp.write("/etc/default/grub", k_grub);
-        const auto plan = plan_cmdline(pt::host::Root(tmp.path()), Request{});
+        const auto plan = plan_cmdline(tmp, Request{});
         REQUIRE(plan.files.size() == 1);
         CHECK(plan.files[0].path == "/etc/kernel/cmdline");
         CHECK(plan.files[0].after == "root=ZFS=rpool/ROOT/pve-1 boot=zfs quiet intel_iommu=on\n");
         CHECK(plan.follow_ups == std::vector<FollowUp>{FollowUp::proxmox_boot_refresh});
         write_plan(tmp, plan);
-        CHECK(plan_cmdline(pt::host::Root(tmp.path()), Request{}).empty());
+        CHECK(plan_cmdline(tmp, Request{}).empty());
     }
     SECTION("a missing /etc/kernel/cmdline is started from /proc/cmdline without initrd=") {
-        const auto plan = plan_cmdline(pt::host::Root(tmp.path()), Request{});
+        const auto plan = plan_cmdline(tmp, Request{});
         REQUIRE(plan.files.size() == 1);
         CHECK_FALSE(plan.files[0].before);
         CHECK(plan.files[0].after == "root=ZFS=rpool/ROOT/pve-1 boot=zfs quiet intel_iommu=on\n");
@@ -283,22 +296,22 @@ TEST_CASE("boot::plan_cmdline on systemd-boot hosts", "[boot][plan]") {
         tmp.write("/etc/kernel/cmdline", "root=ZFS=rpool/ROOT/pve-1 boot=zfs quiet\n");
         Request request;
         request.remove = {{"root", {}}};
-        CHECK_THROWS_WITH(plan_cmdline(pt::host::Root(tmp.path()), request),
-                          Catch::Contains("root="));
+        CHECK_THROWS_WITH(plan_cmdline(tmp, request), Catch::Contains("root="));
     }
     SECTION("status: configured, running, wrong file") {
         tmp.write("/etc/kernel/cmdline", "root=ZFS=rpool/ROOT/pve-1 boot=zfs quiet iommu=pt\n");
         tmp.write("/etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet intel_iommu=on\"\n");
-        const auto status = read_status(pt::host::Root(tmp.path()));
+        const auto report = read_report(tmp);
+        const auto& status = report.status;
         CHECK(status.detection.kind == pt::boot::Bootloader::proxmox_systemd_boot);
         CHECK(status.configured == "root=ZFS=rpool/ROOT/pve-1 boot=zfs quiet iommu=pt");
         CHECK(status.pending == std::vector<std::string>{"iommu=pt"});
         CHECK(status.not_configured.empty());
         REQUIRE(status.notes.size() == 2);
         CHECK_THAT(status.notes[1], Catch::Contains("intel_iommu=on") && Catch::Contains("wrong"));
-        REQUIRE(status.needed.size() == 1);
-        CHECK(status.needed[0].change.describe() == "add intel_iommu=on");
-        CHECK(status.needed[0].path == "/etc/kernel/cmdline");
+        REQUIRE(report.needed.size() == 1);
+        CHECK(report.needed[0].change.describe() == "add intel_iommu=on");
+        CHECK(report.needed[0].path == "/etc/kernel/cmdline");
     }
 }
 
@@ -307,9 +320,9 @@ TEST_CASE("boot::plan_cmdline refuses an unknown bootloader", "[boot][plan]") {
     host(tmp, "GenuineIntel", "6.5.13-6-pve", "root=ZFS=rpool/ROOT/pve-1 boot=zfs quiet");
     tmp.write("/etc/kernel/proxmox-boot-uuids", "1234-ABCD\n");
     tmp.write("/etc/default/grub", k_grub);
-    CHECK_THROWS_WITH(plan_cmdline(pt::host::Root(tmp.path()), Request{}),
-                      Catch::Contains("proxmox-boot-tool status"));
-    const auto status = read_status(pt::host::Root(tmp.path()));
+    CHECK_THROWS_WITH(plan_cmdline(tmp, Request{}), Catch::Contains("proxmox-boot-tool status"));
+    const auto report = read_report(tmp);
+    const auto& status = report.status;
     CHECK(status.detection.kind == pt::boot::Bootloader::unknown);
     CHECK_FALSE(status.problems.empty());
 }
@@ -335,13 +348,13 @@ TEST_CASE("boot::plan_cmdline --vfio-ids", "[boot][plan]") {
     tmp.add_device(twin);
     Request request;
     request.vfio_devices = {pt::pci::parse_selector("01:00")};
-    const auto planned = plan_cmdline_changes(pt::host::Root(tmp.path()), request);
+    const auto planned = plan_cmdline_changes(tmp, request);
     REQUIRE(planned.plan.files.size() == 1);
     CHECK_THAT(*planned.plan.files[0].after,
                Catch::Contains("intel_iommu=on vfio-pci.ids=10de:2504,10de:228e\""));
     REQUIRE(planned.warnings.size() == 1);
     CHECK_THAT(planned.warnings[0], Catch::Contains("0000:02:00.0 has the ID 10de:2504"));
     write_plan(tmp, planned.plan);
-    CHECK(plan_cmdline(pt::host::Root(tmp.path()), request).empty());
+    CHECK(plan_cmdline(tmp, request).empty());
     CHECK(read(tmp, "/etc/default/grub").ends_with("GRUB_CMDLINE_LINUX=\"\"\n"));
 }

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
-#include "pt/boot/cmdline_plan.hpp"
+#include "pt/grub/plan.hpp"
 
 #include "pt/conf/grub_default.hpp"
 #include "pt/error.hpp"
-#include "pt/host/root.hpp"
 #include "pt/iommu/groups.hpp"
 #include "pt/iommu/listing.hpp"
 #include "pt/kernel/param_values.hpp"
+#include "pt/model/host.hpp"
 #include "pt/pci/address.hpp"
 #include "pt/pci/topology.hpp"
 #include "pt/strings.hpp"
@@ -18,12 +18,12 @@
 #include <array>
 #include <utility>
 
-namespace pt::boot {
-namespace {
+namespace pt::grub {
 
-constexpr std::string_view k_grub_main = "/etc/default/grub";
-constexpr std::string_view k_grub_dropins = "/etc/default/grub.d";
-constexpr std::string_view k_kernel_cmdline = "/etc/kernel/cmdline";
+using boot::Bootloader;
+using boot::is_grub;
+
+namespace {
 
 std::string format_param(const kernel::Param& param) {
     return param.value ? fmt::format("{}={}", param.name, *param.value) : param.name;
@@ -33,74 +33,11 @@ conf::ParamOp set_op(std::string name, std::optional<std::string> value, std::st
     return {conf::ParamOp::Kind::set, {std::move(name), std::move(value)}, std::move(reason)};
 }
 
-bool is_grub(Bootloader kind) {
-    return kind == Bootloader::grub || kind == Bootloader::proxmox_grub;
-}
-
 edit::FollowUp follow_up_for(Bootloader kind) {
     // proxmox-boot-tool refresh copies the kernels to every ESP and, on GRUB hosts, runs
     // update-grub with each ESP mounted on /boot (proxmox-kernel-helper).
     return kind == Bootloader::grub ? edit::FollowUp::update_grub
                                     : edit::FollowUp::proxmox_boot_refresh;
-}
-
-// /etc/default/grub, then /etc/default/grub.d/*.cfg in glob order (grub-mkconfig sources them
-// with `for x in ${sysconfdir}/default/grub.d/*.cfg`). nullopt when the main file is missing.
-std::optional<conf::GrubConfig> read_grub(const host::Root& root) {
-    if (!root.exists(std::string(k_grub_main))) {
-        return std::nullopt;
-    }
-    std::vector<conf::GrubFile> files;
-    files.push_back({std::string(k_grub_main), root.read_file(std::string(k_grub_main))});
-    for (const auto& name : root.list(k_grub_dropins)) {
-        if (!name.ends_with(".cfg") || name.starts_with(".")) {
-            continue;
-        }
-        const auto path = host::join(k_grub_dropins, name);
-        files.push_back({path, root.read_file(path)});
-    }
-    return conf::GrubConfig(std::move(files));
-}
-
-// The command line proxmox-boot-tool uses when /etc/kernel/cmdline is missing: /proc/cmdline
-// without the initrd= the EFI stub got (zz-proxmox-boot) and without GRUB's BOOT_IMAGE=.
-std::string cmdline_from_proc(std::string_view proc) {
-    std::string out;
-    for (const auto& token : kernel::tokenize_cmdline(proc)) {
-        if (token.param.name == "initrd" || token.param.name == "BOOT_IMAGE") {
-            continue;
-        }
-        out += out.empty() ? "" : " ";
-        out += proc.substr(token.begin, token.end - token.begin);
-    }
-    return out;
-}
-
-// Parameters the bootloader adds by itself, left out when configured and running lines are
-// compared: GRUB's 10_linux writes BOOT_IMAGE=, root= and ro; the EFI stub gets initrd=.
-bool added_by_loader(const kernel::Param& param, Bootloader kind) {
-    if (param.name == "BOOT_IMAGE" || param.name == "initrd") {
-        return true;
-    }
-    return is_grub(kind) && (param.name == "root" || param.name == "ro" || param.name == "rw");
-}
-
-bool contains(const std::vector<kernel::Param>& params, const kernel::Param& param) {
-    return std::any_of(params.begin(), params.end(), [&](const kernel::Param& p) {
-        return kernel::same_param_name(p.name, param.name) && p.value == param.value;
-    });
-}
-
-std::vector<std::string> missing_from(const std::vector<kernel::Param>& from,
-                                      const std::vector<kernel::Param>& in,
-                                      Bootloader kind) {
-    std::vector<std::string> out;
-    for (const auto& param : from) {
-        if (!added_by_loader(param, kind) && !contains(in, param)) {
-            out.push_back(format_param(param));
-        }
-    }
-    return out;
 }
 
 std::string join(const std::vector<std::string>& items, std::string_view sep = " ") {
@@ -121,12 +58,12 @@ struct VfioSelection {
 // The IDs of the endpoints of the selected devices' IOMMU groups, as `pt iommu-groups --vfio-ids`
 // prints them, with its warnings. When the IOMMU is off there are no groups: the selected
 // devices' own IDs are taken, with a warning that their groups are unknown.
-VfioSelection select_vfio_ids(const host::Root& root,
-                              const kernel::HostFacts& facts,
+VfioSelection select_vfio_ids(const model::Host& host,
                               const std::vector<pci::Selector>& selectors) {
     VfioSelection out;
-    const pci::Topology topology = pci::scan(root, nullptr);
-    const iommu::IommuState state = iommu::read_iommu(root, &topology);
+    const kernel::HostFacts& facts = host.facts();
+    const pci::Topology& topology = host.topology();
+    const iommu::IommuState& state = host.iommu();
     iommu::Filter filter;
     filter.devices = selectors;
     const iommu::Listing listing = iommu::build_listing(topology, state, facts, filter);
@@ -197,14 +134,13 @@ struct Source {
     std::vector<kernel::Param> configured;
 };
 
-std::vector<conf::ParamOp> all_ops(const host::Root& root,
-                                   const kernel::HostFacts& facts,
+std::vector<conf::ParamOp> all_ops(const model::Host& host,
                                    const std::vector<kernel::Param>& configured,
                                    const Request& request,
                                    Planned& out) {
-    std::vector<conf::ParamOp> ops = default_ops(facts, configured);
+    std::vector<conf::ParamOp> ops = default_ops(host.facts(), configured);
     if (!request.vfio_devices.empty()) {
-        auto selection = select_vfio_ids(root, facts, request.vfio_devices);
+        auto selection = select_vfio_ids(host, request.vfio_devices);
         out.warnings.insert(
             out.warnings.end(), selection.warnings.begin(), selection.warnings.end());
         out.vfio_devices = selection.devices;
@@ -503,10 +439,11 @@ std::vector<conf::ParamOp> option_ops(const Request& request) {
     return ops;
 }
 
-Planned plan_cmdline_changes(const host::Root& root, const Request& request) {
+Planned plan_cmdline_changes(const model::Host& host, const Request& request) {
     check_request(request);
     Planned out;
-    out.detection = detect(root);
+    out.detection = host.boot().detection;
+    const boot::BootFiles& files = host.boot_files();
     const Bootloader kind = out.detection.kind;
     if (kind == Bootloader::unknown) {
         throw Error(fmt::format(
@@ -516,22 +453,24 @@ Planned plan_cmdline_changes(const host::Root& root, const Request& request) {
             "the first line of /etc/kernel/cmdline; then run proxmox-boot-tool refresh ({})",
             join(out.detection.evidence, "; ")));
     }
-    const kernel::HostFacts facts = kernel::read_host_facts(root);
     const std::string reason_prefix = "kernel command line";
 
     if (is_grub(kind)) {
-        const auto config = read_grub(root);
+        if (files.grub_error) {
+            throw Error(*files.grub_error);
+        }
+        const auto& config = files.grub;
         if (!config) {
             throw Error(fmt::format("{} does not exist on this {} host; restore it (Debian's "
                                     "grub2-common ships it) and run pt grub again",
-                                    k_grub_main,
-                                    describe(kind)));
+                                    boot::k_grub_main,
+                                    boot::describe(kind)));
         }
         if (const auto problem = config->first_problem()) {
             throw Error(*problem);
         }
         const auto configured = kernel::parse_cmdline(config->cmdline());
-        const auto ops = all_ops(root, facts, configured, request, out);
+        const auto ops = all_ops(host, configured, request, out);
         const conf::GrubEdit edited = conf::edit_grub_cmdline(*config, ops);
         for (const auto& change : edited.changes) {
             out.changes.push_back({change.change, change.path, change.line});
@@ -552,29 +491,26 @@ Planned plan_cmdline_changes(const host::Root& root, const Request& request) {
                             fmt::format("{}: {}", reason_prefix, join(what, ", "))});
         }
     } else {
-        std::optional<std::string> before;
-        if (root.exists(std::string(k_kernel_cmdline))) {
-            before = root.read_file(std::string(k_kernel_cmdline));
-        }
+        const std::optional<std::string>& before = files.kernel_cmdline;
         std::string base;
         if (before) {
             base = *before;
         } else {
-            const auto proc = root.read_attr("/proc/cmdline");
+            const auto& proc = host.facts().cmdline_text;
             if (!proc) {
                 throw Error(fmt::format("{} does not exist and neither does /proc/cmdline to start "
                                         "it from; write the first line by hand (root=... and "
                                         "the parameters), then run pt grub again",
-                                        k_kernel_cmdline));
+                                        boot::k_kernel_cmdline));
             }
-            base = cmdline_from_proc(*proc) + "\n";
+            base = boot::cmdline_from_proc(*proc) + "\n";
         }
         const auto configured = kernel::parse_cmdline(conf::split_kernel_cmdline(base).first_line);
-        const auto ops = all_ops(root, facts, configured, request, out);
+        const auto ops = all_ops(host, configured, request, out);
         const conf::KernelCmdlineEdit edited =
-            conf::edit_kernel_cmdline(base, ops, k_kernel_cmdline);
+            conf::edit_kernel_cmdline(base, ops, boot::k_kernel_cmdline);
         for (const auto& change : edited.changes) {
-            out.changes.push_back({change, std::string(k_kernel_cmdline), 1});
+            out.changes.push_back({change, std::string(boot::k_kernel_cmdline), 1});
         }
         out.next_cmdline = apply_changes(configured, out.changes);
         if (!edited.changes.empty()) {
@@ -583,7 +519,7 @@ Planned plan_cmdline_changes(const host::Root& root, const Request& request) {
                 what.push_back(change.describe());
             }
             edit::add_file(out.plan,
-                           {std::string(k_kernel_cmdline),
+                           {std::string(boot::k_kernel_cmdline),
                             before,
                             edited.text,
                             0644,
@@ -592,7 +528,7 @@ Planned plan_cmdline_changes(const host::Root& root, const Request& request) {
                 out.plan.notes.push_back(
                     fmt::format("{} does not exist: proxmox-boot-tool uses /proc/cmdline without "
                                 "initrd= then, so pt starts the file from that line",
-                                k_kernel_cmdline));
+                                boot::k_kernel_cmdline));
             }
         }
     }
@@ -606,174 +542,14 @@ Planned plan_cmdline_changes(const host::Root& root, const Request& request) {
             "the kernel reads its command line only at boot: reboot after {} ({} boots this "
             "host: {})",
             edit::command_line(follow_up_for(kind)),
-            describe(kind),
+            boot::describe(kind),
             out.detection.evidence.back()));
     }
     return out;
 }
 
-edit::Plan plan_cmdline(const host::Root& root, const Request& request) {
-    return plan_cmdline_changes(root, request).plan;
-}
-
-Status read_status(const host::Root& root) {
-    Status out;
-    out.platform = proxmox::read_platform(root);
-    if (out.platform) {
-        const auto meta = proxmox::check_systemd_boot_meta(*out.platform);
-        if (meta && meta->status != out::Status::pass) {
-            out.warnings.push_back(*meta);
-        }
-    }
-    out.detection = detect(root);
-    const Bootloader kind = out.detection.kind;
-    const kernel::HostFacts facts = kernel::read_host_facts(root);
-    out.cpu = facts.cpu;
-    if (facts.release) {
-        out.kernel_release = facts.release->text;
-    }
-    out.running = facts.cmdline_text;
-
-    std::optional<conf::GrubConfig> grub;
-    try {
-        grub = read_grub(root);
-    } catch (const Error& e) {
-        out.problems.emplace_back(e.what());
-    }
-    std::optional<std::string> kernel_file;
-    if (root.exists(std::string(k_kernel_cmdline))) {
-        kernel_file = root.read_file(std::string(k_kernel_cmdline));
-    }
-    std::optional<std::string> grub_line;
-    if (grub) {
-        const auto problems = grub->problems();
-        if (problems.empty()) {
-            grub_line = grub->cmdline();
-        } else if (is_grub(kind)) {
-            out.problems.insert(out.problems.end(), problems.begin(), problems.end());
-        }
-    }
-    std::optional<std::string> sd_line;
-    if (kernel_file) {
-        sd_line = conf::split_kernel_cmdline(*kernel_file).first_line;
-    }
-
-    if (is_grub(kind)) {
-        if (grub) {
-            for (const auto variable : {conf::k_grub_cmdline, conf::k_grub_cmdline_default}) {
-                const auto value = grub->evaluate(variable);
-                for (const auto& ref : value.chain) {
-                    const auto& a = grub->at(ref);
-                    const auto& file = grub->files[ref.file];
-                    out.sources.push_back(
-                        {file.path,
-                         a.line,
-                         a.variable,
-                         file.text.substr(a.value_begin, a.value_end - a.value_begin)});
-                }
-            }
-            out.configured = grub_line;
-        } else {
-            out.problems.push_back(fmt::format("{} does not exist", k_grub_main));
-        }
-    } else if (kind == Bootloader::proxmox_systemd_boot) {
-        if (sd_line) {
-            out.sources.push_back({std::string(k_kernel_cmdline), 1, {}, *sd_line});
-            out.configured = sd_line;
-            if (!conf::has_root_param(*sd_line)) {
-                out.problems.push_back(
-                    fmt::format("{} line 1 has no root=: proxmox-boot-tool refresh refuses it",
-                                k_kernel_cmdline));
-            }
-        } else if (out.running) {
-            out.configured = cmdline_from_proc(*out.running);
-            out.notes.push_back(fmt::format("{} does not exist: proxmox-boot-tool refresh uses "
-                                            "/proc/cmdline without initrd=",
-                                            k_kernel_cmdline));
-        }
-    } else {
-        out.problems.emplace_back("the bootloader is unknown (see the evidence), so pt does not "
-                                  "know which configuration the next boot uses");
-    }
-
-    if (kind == Bootloader::grub) {
-        out.staged = read_grub_cfg(root);
-    }
-    if (out.configured && out.staged) {
-        out.not_staged = missing_from(kernel::parse_cmdline(*out.configured),
-                                      kernel::parse_cmdline(out.staged->cmdline),
-                                      kind);
-        if (!out.not_staged.empty()) {
-            out.notes.push_back(fmt::format("configured but not in {} (line {}): {}; update-grub "
-                                            "has not run since the change, so the next boot "
-                                            "does not get them",
-                                            out.staged->path,
-                                            out.staged->line,
-                                            join(out.not_staged)));
-        }
-    }
-    if (out.configured && out.running) {
-        const auto configured = kernel::parse_cmdline(*out.configured);
-        const auto running = kernel::parse_cmdline(*out.running);
-        out.pending = missing_from(configured, running, kind);
-        out.not_configured = missing_from(running, configured, kind);
-        if (!out.pending.empty()) {
-            out.notes.push_back(fmt::format(
-                "configured but not in the running kernel: {}; a reboot is pending (after {})",
-                join(out.pending),
-                kind == Bootloader::grub ? "update-grub" : "proxmox-boot-tool refresh"));
-        }
-        if (!out.not_configured.empty()) {
-            out.notes.push_back(fmt::format(
-                "in the running kernel but not configured: {}; removed since the last boot "
-                "(reboot pending), or set in a file this bootloader does not read",
-                join(out.not_configured)));
-        }
-    }
-    // The wrong file: parameters written where this bootloader never looks.
-    const auto ignore_root = [](const std::vector<kernel::Param>& params) {
-        std::vector<kernel::Param> out_params;
-        for (const auto& p : params) {
-            if (p.name != "root" && p.name != "boot" && p.name != "ro" && p.name != "rw") {
-                out_params.push_back(p);
-            }
-        }
-        return out_params;
-    };
-    if (is_grub(kind) && sd_line && grub_line) {
-        const auto extra = missing_from(
-            ignore_root(kernel::parse_cmdline(*sd_line)), kernel::parse_cmdline(*grub_line), kind);
-        if (!extra.empty()) {
-            out.notes.push_back(
-                fmt::format("{} sets {}, but {} does not read that file (only systemd-boot under "
-                            "proxmox-boot-tool does); the wrong file was edited",
-                            k_kernel_cmdline,
-                            join(extra),
-                            describe(kind)));
-        }
-    }
-    if (kind == Bootloader::proxmox_systemd_boot && grub_line && out.configured) {
-        const auto extra = missing_from(
-            kernel::parse_cmdline(*grub_line), kernel::parse_cmdline(*out.configured), kind);
-        if (!extra.empty()) {
-            out.notes.push_back(fmt::format(
-                "/etc/default/grub sets {}, but systemd-boot does not read it (it uses the first "
-                "line of {}); the wrong file was edited",
-                join(extra),
-                k_kernel_cmdline));
-        }
-    }
-
-    if (kind != Bootloader::unknown && out.problems.empty()) {
-        try {
-            Planned planned = plan_cmdline_changes(root, Request{});
-            out.needed = std::move(planned.changes);
-            out.follow_ups = planned.plan.follow_ups;
-        } catch (const Error& e) {
-            out.problems.emplace_back(e.what());
-        }
-    }
-    return out;
+edit::Plan plan_cmdline(const model::Host& host, const Request& request) {
+    return plan_cmdline_changes(host, request).plan;
 }
 
 std::vector<kernel::Param> apply_changes(std::vector<kernel::Param> before,
@@ -803,32 +579,4 @@ std::vector<kernel::Param> apply_changes(std::vector<kernel::Param> before,
     return before;
 }
 
-std::optional<StagedCmdline> read_grub_cfg(const host::Root& root) {
-    constexpr std::string_view k_grub_cfg = "/boot/grub/grub.cfg";
-    const auto text = root.read_file_if_exists(k_grub_cfg);
-    if (!text) {
-        return std::nullopt;
-    }
-    std::size_t number = 0;
-    std::size_t pos = 0;
-    while (pos < text->size()) {
-        const auto end = std::min(text->find('\n', pos), text->size());
-        const std::string_view line = std::string_view(*text).substr(pos, end - pos);
-        pos = end + 1;
-        ++number;
-        // "\tlinux\t/boot/vmlinuz-6.8.12-4-pve root=/dev/mapper/pve-root ro  quiet" (10_linux).
-        const auto tokens = kernel::tokenize_cmdline(line);
-        if (tokens.size() < 2 || tokens[0].param.name != "linux" || tokens[0].param.value) {
-            continue;
-        }
-        // From the first parameter after the kernel image to the end of the line, as written.
-        std::string cmdline;
-        if (tokens.size() > 2) {
-            cmdline = std::string(trim(line.substr(tokens[2].begin)));
-        }
-        return StagedCmdline{std::string(k_grub_cfg), number, cmdline};
-    }
-    return std::nullopt;
-}
-
-} // namespace pt::boot
+} // namespace pt::grub

@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: MIT
-#include "pt/boot/status_render.hpp"
+#include "pt/grub/report_render.hpp"
 
-#include "pt/boot/cmdline_plan.hpp"
 #include "pt/boot/detect.hpp"
 #include "pt/edit/plan.hpp"
+#include "pt/grub/report.hpp"
 #include "pt/out/text.hpp"
 
 #include <fmt/format.h>
 
-namespace pt::boot {
+namespace pt::grub {
+
+using boot::describe;
+using boot::to_string;
+
 namespace {
 
 std::string_view action_name(conf::ParamChange::Kind kind) {
@@ -29,7 +33,8 @@ out::Json nullable(const std::optional<std::string>& value) {
 
 } // namespace
 
-out::Json to_json(const Status& status) {
+out::Json to_json(const Report& report) {
+    const boot::Status& status = report.status;
     out::Json sources = out::Json::array();
     for (const auto& s : status.sources) {
         sources.push_back(
@@ -39,7 +44,7 @@ out::Json to_json(const Status& status) {
              {"value", s.value}});
     }
     out::Json needed = out::Json::array();
-    for (const auto& c : status.needed) {
+    for (const auto& c : report.needed) {
         needed.push_back({{"action", action_name(c.change.kind)},
                           {"name", c.change.name},
                           {"old_value", nullable(c.change.old_value)},
@@ -49,16 +54,16 @@ out::Json to_json(const Status& status) {
                           {"reason", c.change.reason}});
     }
     out::Json follow_ups = out::Json::array();
-    for (const auto f : status.follow_ups) {
+    for (const auto f : report.follow_ups) {
         follow_ups.push_back(std::string(edit::command_line(f)));
     }
     out::Json warnings = out::Json::array();
-    for (const auto& w : status.warnings) {
+    for (const auto& w : report.warnings) {
         warnings.push_back(
             {{"id", w.id}, {"summary", w.summary}, {"evidence", w.evidence}, {"fix", w.fix}});
     }
     return {
-        {"platform", proxmox::to_json(status.platform)},
+        {"platform", proxmox::to_json(report.platform)},
         {"bootloader", to_string(status.detection.kind)},
         {"bootloader_name", describe(status.detection.kind)},
         {"evidence", status.detection.evidence},
@@ -84,13 +89,14 @@ out::Json to_json(const Status& status) {
     };
 }
 
-std::string render_text(const Status& status, const out::TextStyle& style) {
+std::string render_text(const Report& report, const out::TextStyle& style) {
+    const boot::Status& status = report.status;
     constexpr int width = 12;
     std::string out;
     const auto row = [&](std::string_view label, std::string_view value) {
         out += fmt::format("{:<{}} {}\n", label, width, value);
     };
-    row("Platform:", proxmox::describe(status.platform));
+    row("Platform:", proxmox::describe(report.platform));
     row("Bootloader:", describe(status.detection.kind));
     if (!style.quiet) {
         for (const auto& line : status.detection.evidence) {
@@ -131,7 +137,7 @@ std::string render_text(const Status& status, const out::TextStyle& style) {
     for (const auto& problem : status.problems) {
         row("Problem:", problem);
     }
-    for (const auto& w : status.warnings) {
+    for (const auto& w : report.warnings) {
         row("Warning:", w.summary);
         row("", "evidence: " + w.evidence);
         row("", "fix: " + w.fix);
@@ -139,21 +145,21 @@ std::string render_text(const Status& status, const out::TextStyle& style) {
     if (!status.problems.empty()) {
         return out;
     }
-    if (status.needed.empty()) {
+    if (report.needed.empty()) {
         row("Needed:",
             "nothing by default for this CPU and kernel (options: --iommu-pt, --sysfb-off, "
             "--vfio-ids, --acs-override, --add, --remove)");
         return out;
     }
     bool first = true;
-    for (const auto& c : status.needed) {
+    for (const auto& c : report.needed) {
         row(first ? "Needed:" : "",
             fmt::format(
                 "{} ({} line {}): {}", c.change.describe(), c.path, c.line, c.change.reason));
         first = false;
     }
     std::string then;
-    for (const auto f : status.follow_ups) {
+    for (const auto f : report.follow_ups) {
         then += fmt::format("{}, ", edit::command_line(f));
     }
     row("",
@@ -161,4 +167,4 @@ std::string render_text(const Status& status, const out::TextStyle& style) {
     return out;
 }
 
-} // namespace pt::boot
+} // namespace pt::grub

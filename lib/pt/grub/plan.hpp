@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "pt/boot/config.hpp"
 #include "pt/boot/detect.hpp"
 #include "pt/conf/kernel_cmdline_file.hpp"
 #include "pt/edit/plan.hpp"
@@ -8,7 +9,6 @@
 #include "pt/kernel/host_facts.hpp"
 #include "pt/out/finding.hpp"
 #include "pt/pci/selector.hpp"
-#include "pt/proxmox/platform.hpp"
 
 #include <cstddef>
 #include <optional>
@@ -16,11 +16,11 @@
 #include <string_view>
 #include <vector>
 
-namespace pt::host {
-class Root;
+namespace pt::model {
+class Host;
 }
 
-namespace pt::boot {
+namespace pt::grub {
 
 // What `pt grub` is asked to put on (or take off) the kernel command line. The defaults (what
 // this CPU vendor and kernel need, ground-truth §5) always apply; the options add to them.
@@ -76,7 +76,7 @@ struct PlannedChange {
 
 struct Planned {
     edit::Plan plan;
-    Detection detection;
+    boot::Detection detection;
     std::vector<PlannedChange> changes;
     std::vector<std::string> warnings; // for stderr: --acs-override, --vfio-ids matching more
     // The command line the next boot gets once the plan is written.
@@ -90,64 +90,20 @@ struct Planned {
 std::vector<kernel::Param> apply_changes(std::vector<kernel::Param> before,
                                          const std::vector<PlannedChange>& changes);
 
-// The planner. Detects the bootloader, reads the configuration that holds the command line
-// (GRUB: /etc/default/grub then /etc/default/grub.d/*.cfg; systemd-boot: the first line of
-// /etc/kernel/cmdline, or /proc/cmdline minus initrd= when that file is missing), applies the
-// defaults and the request, and plans the file edits with the follow-up (update-grub for plain
+// The planner, a function of the host model: the detected bootloader, the configuration that
+// holds the command line (GRUB: /etc/default/grub then /etc/default/grub.d/*.cfg; systemd-boot:
+// the first line of /etc/kernel/cmdline, or /proc/cmdline minus initrd= when that file is
+// missing), the CPU and kernel, and the PCI topology and IOMMU groups for --vfio-ids. It applies
+// the defaults and the request, and plans the file edits with the follow-up (update-grub for plain
 // GRUB, proxmox-boot-tool refresh under proxmox-boot-tool) and reboot_needed. A request that is
 // already satisfied plans nothing. Reads only.
 // Throws pt::Error when the bootloader is unknown, when /etc/default/grub is missing on a GRUB
 // host, when a file holds shell pt cannot follow (naming the file and line), or when
 // /etc/kernel/cmdline would lack root=; pt::UsageError for a bad request or a --vfio-ids
 // selector that matches nothing.
-Planned plan_cmdline_changes(const host::Root& root, const Request& request);
+Planned plan_cmdline_changes(const model::Host& host, const Request& request);
 
-// plan_cmdline_changes(root, request).plan.
-edit::Plan plan_cmdline(const host::Root& root, const Request& request);
+// plan_cmdline_changes(host, request).plan.
+edit::Plan plan_cmdline(const model::Host& host, const Request& request);
 
-// ---- What `pt grub` shows when no change is asked for ------------------------------------
-
-// One assignment (GRUB) or line (/etc/kernel/cmdline) the configured command line comes from.
-struct ConfigSource {
-    std::string path;
-    std::size_t line = 0;
-    std::string variable; // "GRUB_CMDLINE_LINUX_DEFAULT"; empty for /etc/kernel/cmdline
-    std::string value;    // as written (expanded value for GRUB: the assignment's own text)
-};
-
-// The command line as the bootloader's generated configuration holds it: for plain GRUB the first
-// `linux` line of /boot/grub/grub.cfg (the first menu entry, what GRUB_DEFAULT=0 boots), as
-// update-grub wrote it from /etc/default/grub.
-struct StagedCmdline {
-    std::string path;     // "/boot/grub/grub.cfg"
-    std::size_t line = 0; // of the `linux` line
-    std::string cmdline;  // the parameters after the kernel image
-};
-
-// Reads /boot/grub/grub.cfg through `root`; nullopt when it is absent or has no `linux` line.
-std::optional<StagedCmdline> read_grub_cfg(const host::Root& root);
-
-struct Status {
-    std::optional<proxmox::Platform> platform; // nullopt: nothing says which release this is
-    Detection detection;
-    kernel::CpuVendor cpu = kernel::CpuVendor::unknown;
-    std::optional<std::string> kernel_release;
-    std::vector<ConfigSource> sources;
-    std::optional<std::string> configured; // what the next boot gets; nullopt: unknown
-    std::optional<std::string> running;    // /proc/cmdline
-    // Plain GRUB only (proxmox-boot-tool keeps its grub.cfg on the ESPs, which pt cannot read).
-    std::optional<StagedCmdline> staged;
-    std::vector<std::string> not_staged;     // configured, not in grub.cfg: update-grub not run
-    std::vector<std::string> pending;        // configured, not running: reboot pending
-    std::vector<std::string> not_configured; // running, not configured
-    std::vector<std::string> notes;          // sentences about the differences, wrong files
-    std::vector<std::string> problems;       // why the configuration cannot be read or planned
-    std::vector<PlannedChange> needed;       // what `pt grub --apply` would change by default
-    std::vector<edit::FollowUp> follow_ups;  // what would run after those changes
-    std::vector<out::Finding> warnings;      // about the boot packages (boot.systemd-boot-meta)
-};
-
-// Never throws pt::Error for a configuration pt cannot follow; it lands in `problems`.
-Status read_status(const host::Root& root);
-
-} // namespace pt::boot
+} // namespace pt::grub
