@@ -33,7 +33,8 @@ bool visible(const CLI::Option* opt) {
 }
 
 bool takes_value(const CLI::Option* opt) {
-    return opt->get_type_size() > 0;
+    // A flag expects no item (CLI11's expected(0)); its type size is not 0 for a bool flag.
+    return opt->get_expected_min() > 0;
 }
 
 bool takes_several(const CLI::Option* opt) {

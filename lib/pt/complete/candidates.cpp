@@ -6,6 +6,7 @@
 #include "pt/error.hpp"
 #include "pt/host/root.hpp"
 #include "pt/kernel/cmdline.hpp"
+#include "pt/kernel/host_facts.hpp"
 #include "pt/kernel/param_values.hpp"
 #include "pt/pci/address.hpp"
 #include "pt/pci/class_code.hpp"
@@ -29,37 +30,56 @@ constexpr std::string_view k_bus_devices = "/sys/bus/pci/devices";
 struct Function {
     pci::Address address;
     std::optional<std::uint32_t> class_code;
-    std::string description; // "0300 10de:2204 vfio-pci"
+    std::optional<std::string> id; // "10de:2204"
+    std::string description;       // "0300 10de:2204 vfio-pci"
 };
 
-// One uevent read per function (class, IDs and driver in one file), the class attribute when an
-// old or copied tree has no uevent.
-Function read_function(const host::Root& root, const pci::Address& address) {
-    Function f{address, std::nullopt, {}};
-    const std::string dir = host::join(k_bus_devices, pci::format(address));
-    std::optional<std::string> uevent;
+// An attribute of a function; nullopt when it is missing or unreadable (completion offers what
+// it can read).
+std::optional<std::string> attr(const host::Root& root, const std::string& dir, const char* name) {
     try {
-        uevent = root.read_attr(host::join(dir, "uevent"));
+        return root.read_attr(host::join(dir, name));
     } catch (const Error&) {
-        uevent.reset();
+        return std::nullopt;
     }
-    const pci::Uevent ue = uevent ? pci::parse_uevent(*uevent) : pci::Uevent{};
-    f.class_code = ue.class_code;
-    if (!f.class_code) {
-        try {
-            if (const auto text = root.read_attr(host::join(dir, "class"))) {
-                f.class_code = pci::parse_hex_attr(*text);
+}
+
+// One uevent read per function (class, IDs and driver in one file); the separate attributes
+// when an old or copied tree has no uevent.
+Function read_function(const host::Root& root, const pci::Address& address) {
+    Function f{address, std::nullopt, std::nullopt, {}};
+    const std::string dir = host::join(k_bus_devices, pci::format(address));
+    const auto uevent = attr(root, dir, "uevent");
+    pci::Uevent ue = uevent ? pci::parse_uevent(*uevent) : pci::Uevent{};
+    if (!ue.class_code || !ue.vendor || !ue.device) {
+        const auto hex = [&](const char* name) -> std::optional<std::uint32_t> {
+            const auto text = attr(root, dir, name);
+            return text ? pci::parse_hex_attr(*text) : std::nullopt;
+        };
+        ue.class_code = hex("class");
+        const auto id16 = [&](const char* name) -> std::optional<std::uint16_t> {
+            const auto value = hex(name);
+            if (!value || *value > 0xffffU) {
+                return std::nullopt;
             }
+            return static_cast<std::uint16_t>(*value);
+        };
+        ue.vendor = id16("vendor");
+        ue.device = id16("device");
+        try {
+            ue.driver = root.link_name(host::join(dir, "driver"));
         } catch (const Error&) {
-            f.class_code.reset();
+            ue.driver.reset();
         }
     }
+    f.class_code = ue.class_code;
     std::vector<std::string> parts;
     if (f.class_code) {
         parts.push_back(pci::format_class_short(*f.class_code));
     }
     if (ue.vendor && ue.device) {
-        parts.push_back(fmt::format("{:04x}:{:04x}", *ue.vendor, *ue.device));
+        f.id = fmt::format("{:04x}:{:04x}", *ue.vendor, *ue.device);
+        parts.push_back(*f.id);
     }
     if (ue.driver) {
         parts.push_back(*ue.driver);
@@ -156,14 +176,8 @@ std::vector<Candidate> endpoint_ids(const host::Root& root) {
         if (!is_endpoint(f)) {
             continue;
         }
-        // The description is "CLASS VVVV:DDDD [driver]"; the ID is its second word.
-        const auto space = f.description.find(' ');
-        if (space == std::string::npos) {
-            continue;
-        }
-        std::string id = f.description.substr(space + 1, 9);
-        if (id.size() == 9 && kernel::valid_vfio_id(id) && seen.insert(id).second) {
-            out.push_back({id, fmt::format("{} ({})", f.description, pci::format(f.address))});
+        if (f.id && seen.insert(*f.id).second) {
+            out.push_back({*f.id, fmt::format("{} ({})", f.description, pci::format(f.address))});
         }
     }
     return out;
@@ -255,20 +269,28 @@ std::vector<Candidate> params_to_add(const host::Root& root, std::string_view pr
             return starting_with(std::move(out), prefix);
         }
     }
-    // What pt itself can write or explain (pt-grub(1)); the ground truth's kernel parameter
-    // table decides each one.
-    const std::vector<Candidate> known = {
+    // What pt itself writes (pt-grub(1)), decided by the ground truth's kernel parameter table.
+    // Left out: pcie_acs_override (pt warns on it; --acs-override is the way, with the
+    // warning), vfio_iommu_type1.allow_unsafe_interrupts (the modprobe.d option is the documented
+    // place, and it is unsafe), and intel_iommu=on on an AMD host.
+    std::vector<Candidate> known = {
         {"iommu=pt", "identity DMA for host devices (changes no IOMMU group)"},
-        {"intel_iommu=on", "the Intel IOMMU (on by default from kernel 6.8)"},
         {"initcall_blacklist=sysfb_init", "no firmware framebuffer (what --sysfb-off adds)"},
-        {"pcie_acs_override=downstream,multifunction",
-         "weakens isolation: peer-to-peer DMA can bypass the IOMMU"},
         {"vfio-pci.ids=", "vendor:device IDs vfio-pci claims at boot"},
-        {"vfio_iommu_type1.allow_unsafe_interrupts=1",
-         "VFIO without interrupt remapping (unsafe; prefer the modprobe.d option)"},
     };
+    std::optional<std::string> cpuinfo;
+    try {
+        cpuinfo = root.read_file_if_exists("/proc/cpuinfo");
+    } catch (const Error&) {
+        cpuinfo.reset();
+    }
+    if (!cpuinfo || kernel::parse_cpu_vendor(*cpuinfo) != kernel::CpuVendor::amd) {
+        known.insert(known.begin() + 1,
+                     {"intel_iommu=on", "the Intel IOMMU (on by default from kernel 6.8)"});
+    }
     std::vector<Candidate> out;
     for (const auto& c : known) {
+        // Never folklore or a value the kernel rejects, whatever the list above says.
         const auto params = kernel::parse_cmdline(c.value);
         const bool folklore = std::any_of(params.begin(), params.end(), [](const auto& p) {
             return kernel::find_folklore(p) != nullptr;
