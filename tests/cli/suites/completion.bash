@@ -3,7 +3,7 @@
 # a fixture root. seed-rtx3090 has bridges and root ports (00:01.0 host bridge, 00:01.1,
 # 40:01.1, 80:01.1, c0:03.1 and c1:00.0 ports) next to the endpoints 01:00.0 (NVMe), 41:00.0
 # (NIC), 81:00.0/.1 (the RTX 3090) and c2:00.0 (the BMC's VGA).
-# shellcheck shell=bash disable=SC2016,SC2154
+# shellcheck shell=bash disable=SC2016,SC2030,SC2031,SC2154
 # ($ROOT, $OUT, $ERR, $TESTDIR, $top and $PT belong to tests/cli/run; single quotes hold code for
 # another shell.)
 
@@ -149,7 +149,7 @@ suite_completion() {
     cp_same "pt --root ROOT mapping <TAB>" "$want" "$(cp_bash --root "$ROOT" mapping "")"
     want=$(find "$ROOT/sys/kernel/iommu_groups" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -n)
     got=$(cp_bash --root "$ROOT" iommu-groups --group "")
-    [ "$got" = "$want" ] || fail "--group offered '$(echo $got)', expected '$(echo $want)' in numeric order"
+    [ "$got" = "$want" ] || fail "--group offered '${got//$'\n'/ }', expected '${want//$'\n'/ }' in numeric order"
     mkdir -p "$TESTDIR/dir/sub"
     touch "$TESTDIR/dir/file.tar.gz"
     cp_same "pt snapshot -o DIR/f<TAB>" "$TESTDIR/dir/file.tar.gz" "$(cp_bash snapshot -o "$TESTDIR/dir/f")"
