@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "pt/complete/candidates.hpp"
+#include "pt/edit/journal.hpp"
+#include "pt/edit/plan.hpp"
 #include "pt/host/root.hpp"
 #include "support/catch.hpp"
 #include "support/temp_root.hpp"
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -129,4 +132,31 @@ TEST_CASE("complete: groups in numeric order, VMIDs, mappings, ROM files", "[com
 
     CHECK(values(pt::complete::starting_with({{"ab", ""}, {"b", ""}, {"a", ""}}, "a"))
           == std::vector<std::string>{"ab", "a"});
+}
+
+TEST_CASE("complete::journal_entries: entries pt undo can take, newest first, with titles",
+          "[complete]") {
+    pt::test::TempRoot t;
+    const pt::host::Root root(t.path());
+    const auto at = [](long seconds) {
+        return std::chrono::system_clock::time_point(std::chrono::seconds(seconds));
+    };
+    pt::edit::Plan first;
+    first.title = "pt grub --iommu-pt";
+    auto older = pt::edit::create_entry(root, first, {}, at(1'700'000'000));
+    older.status = pt::edit::EntryStatus::applied;
+    pt::edit::update_entry(root, older);
+    pt::edit::Plan second;
+    second.title = "pt blacklist";
+    auto newer = pt::edit::create_entry(root, second, {}, at(1'700'000'100));
+    newer.status = pt::edit::EntryStatus::applied;
+    pt::edit::update_entry(root, newer);
+
+    auto entries = pt::complete::journal_entries(root);
+    CHECK(values(entries) == std::vector<std::string>{newer.id, older.id});
+    CHECK(entries[0].description == "pt blacklist (applied)");
+
+    older.status = pt::edit::EntryStatus::undone;
+    pt::edit::update_entry(root, older);
+    CHECK(values(pt::complete::journal_entries(root)) == std::vector<std::string>{newer.id});
 }
