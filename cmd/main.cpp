@@ -2,6 +2,7 @@
 // The pt binary: global options, the list of subcommands, parse, dispatch, and the one place
 // where failures become exit codes.
 #include "cmd/common.hpp"
+#include "cmd/complete.hpp"
 #include "pt/error.hpp"
 #include "pt/exit_code.hpp"
 #include "pt/version.hpp"
@@ -12,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <string>
 #include <vector>
 
 namespace {
@@ -42,6 +44,11 @@ int run(int argc, char** argv) {
         pt::cmd::register_verify(app, globals),
         pt::cmd::register_snapshot(app, globals),
     };
+
+    // The shells' completion functions; not a subcommand, so --help never lists it.
+    if (argc >= 2 && argv[1] == pt::cmd::k_complete_command) {
+        return pt::cmd::run_complete(app, std::vector<std::string>(argv + 2, argv + argc));
+    }
 
     try {
         app.parse(argc, argv);

@@ -2,6 +2,7 @@
 #include "pt/kernel/param_values.hpp"
 #include "support/catch.hpp"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -79,4 +80,32 @@ TEST_CASE("kernel::valid_vfio_id and comma_options", "[kernel][params]") {
     CHECK_FALSE(pt::kernel::valid_vfio_id("10de 2204"));
     CHECK(pt::kernel::comma_options("a,,b,") == std::vector<std::string>{"a", "b"});
     CHECK(pt::kernel::comma_options("").empty());
+}
+
+TEST_CASE("kernel::find_folklore: the one list grub --add, verify and completion share",
+          "[kernel][params][folklore]") {
+    using pt::kernel::find_folklore;
+    using pt::kernel::FolkloreKind;
+    const auto kind_of = [](const std::string& text) -> std::optional<FolkloreKind> {
+        const auto* item = find_folklore(parse_cmdline(text).at(0));
+        return item != nullptr ? std::optional(item->kind) : std::nullopt;
+    };
+    CHECK(kind_of("amd_iommu=on") == FolkloreKind::rejected_value);
+    CHECK(kind_of("video=efifb:off") == FolkloreKind::no_effect);
+    CHECK(kind_of("video=EFIFB:OFF") == FolkloreKind::no_effect); // values without regard to case
+    CHECK(kind_of("video=vesafb:off") == FolkloreKind::no_effect);
+    CHECK(kind_of("vfio_virqfd") == FolkloreKind::module_name);
+    CHECK(kind_of("vfio-pci") == FolkloreKind::module_name); // '-' and '_' alike, as the kernel
+    // Not folklore: the right values, and module parameters (name.param=value).
+    CHECK_FALSE(kind_of("amd_iommu=off"));
+    CHECK_FALSE(kind_of("iommu=pt"));
+    CHECK_FALSE(kind_of("video=1024x768"));
+    CHECK_FALSE(kind_of("vfio_virqfd=1"));
+    CHECK_FALSE(kind_of("vfio-pci.ids=10de:2204"));
+    CHECK_FALSE(kind_of("intel_iommu=on"));
+    for (const auto& item : pt::kernel::cmdline_folklore()) {
+        INFO(pt::kernel::folklore_text(item));
+        CHECK_FALSE(item.why.empty());
+        CHECK(find_folklore(parse_cmdline(pt::kernel::folklore_text(item)).at(0)) == &item);
+    }
 }

@@ -184,29 +184,29 @@ void add_value_problems(const std::vector<kernel::Param>& params,
 
 } // namespace
 
-// cmdline.folklore: the guides' framebuffer switches that do nothing on Proxmox kernels. They are
-// built with CONFIG_SYSFB_SIMPLEFB=y and CONFIG_DRM_SIMPLEDRM=y (pve-kernel debian/rules), so
-// sysfb_init registers a simple-framebuffer and efifb/vesafb are not used for a
-// simplefb-compatible mode (drivers/firmware/sysfb.c); and since Linux 6.0 vfio-pci removes a
-// conflicting firmware framebuffer itself when it binds a VGA device (d173780620792c).
+// cmdline.folklore: the items of kernel::cmdline_folklore() that the kernel accepts and that do
+// nothing on Proxmox kernels (the framebuffer switches; the reasons are in the list). Values the
+// kernel rejects (amd_iommu=on) are cmdline.invalid's.
 Check check_framebuffer_folklore(const std::vector<kernel::Param>& running,
                                  const std::vector<kernel::Param>& configured,
                                  const boot::Status& status) {
     const std::string what = "kernel command line for framebuffer folklore";
-    std::vector<std::string> values;
+    std::vector<std::string> values; // as written, "video=efifb:off"
     std::vector<std::string> evidence;
+    std::vector<std::string_view> reasons;
     const auto scan = [&](const std::vector<kernel::Param>& params, const std::string& where) {
         for (const auto& p : params) {
-            if (!kernel::same_param_name(p.name, "video") || !p.value) {
+            const kernel::Folklore* item = kernel::find_folklore(p);
+            if (item == nullptr || item->kind != kernel::FolkloreKind::no_effect) {
                 continue;
             }
-            const std::string value = to_lower(*p.value);
-            if (value != "efifb:off" && value != "vesafb:off") {
-                continue;
+            const std::string written = fmt::format("{}={}", p.name, p.value.value_or(""));
+            evidence.push_back(fmt::format("{}: {}", where, written));
+            if (std::find(values.begin(), values.end(), written) == values.end()) {
+                values.push_back(written);
             }
-            evidence.push_back(fmt::format("{}: video={}", where, *p.value));
-            if (std::find(values.begin(), values.end(), *p.value) == values.end()) {
-                values.push_back(*p.value);
+            if (std::find(reasons.begin(), reasons.end(), item->why) == reasons.end()) {
+                reasons.push_back(item->why);
             }
         }
     };
@@ -215,26 +215,25 @@ Check check_framebuffer_folklore(const std::vector<kernel::Param>& running,
         scan(configured, status.sources.back().path);
     }
     if (values.empty()) {
+        std::vector<std::string> known;
+        for (const auto& item : kernel::cmdline_folklore()) {
+            if (item.kind == kernel::FolkloreKind::no_effect) {
+                known.push_back(kernel::folklore_text(item));
+            }
+        }
         return make(
-            what, "cmdline.folklore", Status::pass, "no video=efifb:off or video=vesafb:off");
+            what, "cmdline.folklore", Status::pass, fmt::format("no {}", fmt::join(known, " or ")));
     }
     std::string fix = "pt grub";
     for (const auto& value : values) {
-        fix += " --remove video=" + value;
+        fix += " --remove " + value;
     }
     fix += " --apply; if the host's framebuffer still holds the GPU's memory (\"BAR can't "
            "reserve\" in the kernel log), pt grub --sysfb-off --apply instead";
-    std::vector<std::string> shown;
-    for (const auto& value : values) {
-        shown.push_back("video=" + value);
-    }
     return make(what,
                 "cmdline.folklore",
                 Status::warn,
-                fmt::format("{} does nothing on Proxmox kernels: they use simplefb/simpledrm, not "
-                            "efifb or vesafb, and vfio-pci removes the firmware framebuffer "
-                            "itself when it binds a VGA device (Linux 6.0 and later)",
-                            fmt::join(shown, " and ")),
+                fmt::format("{} {}", fmt::join(values, " and "), fmt::join(reasons, "; ")),
                 fmt::format("{}", fmt::join(evidence, "\n")),
                 fix);
 }

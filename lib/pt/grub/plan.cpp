@@ -154,12 +154,10 @@ std::vector<conf::ParamOp> all_ops(const model::Host& host,
     const auto options = option_ops(request);
     ops.insert(ops.end(), options.begin(), options.end());
     for (const auto& param : request.add) {
-        // --add is obeyed, but not silently: this is the guides' most common invalid value.
-        if (kernel::same_param_name(param.name, "amd_iommu") && param.value == "on") {
-            out.warnings.emplace_back(
-                "--add amd_iommu=on: \"on\" is not a value the kernel knows (it logs \"AMD-Vi: "
-                "Unknown option - 'on'\" and ignores it; drivers/iommu/amd/init.c); the AMD IOMMU "
-                "is on whenever the firmware enables it, so no parameter is needed");
+        // --add of folklore (kernel::cmdline_folklore) is obeyed, but not silently.
+        if (const kernel::Folklore* item = kernel::find_folklore(param)) {
+            out.warnings.push_back(
+                fmt::format("--add {}: {}", kernel::folklore_text(*item), item->why));
         }
     }
     if (request.acs_override) {
@@ -184,8 +182,23 @@ bool Request::any_option() const {
            || !remove.empty();
 }
 
+namespace {
+
+// A module parameter list that a stray space splits ("vfio-pci.ids=10de:2204, 10de:1aef", in
+// one argument or in two): the second part would be a separate word the module never sees.
+void refuse_split_list(const std::vector<kernel::Param>& params, std::string_view flag) {
+    for (const auto& problem : kernel::invalid_values(params)) {
+        if (problem.param.find(' ') != std::string::npos) {
+            throw UsageError(fmt::format("{} {}: {}", flag, problem.param, problem.problem));
+        }
+    }
+}
+
+} // namespace
+
 kernel::Param parse_request_param(std::string_view text, std::string_view flag) {
     const auto params = kernel::parse_cmdline(text);
+    refuse_split_list(params, flag);
     if (params.size() != 1 || params.front().name.empty()
         || text.find_first_of("\"'\\$` \t\n") != std::string_view::npos) {
         throw UsageError(fmt::format(
@@ -253,22 +266,13 @@ std::optional<std::string> reserved_param_reason(std::string_view name) {
     return std::nullopt;
 }
 
-// Module names that guides put on the command line, where they mean nothing: the kernel hands
-// an unknown word without '=' to init, and no module loads.
-constexpr std::array<std::string_view, 8> k_module_words = {"vfio",
-                                                            "vfio_pci",
-                                                            "vfio-pci",
-                                                            "vfio_iommu_type1",
-                                                            "vfio_virqfd",
-                                                            "kvm",
-                                                            "kvm_amd",
-                                                            "kvm_intel"};
-
 // --add of a value the kernel's own parser rejects (kernel::invalid_values) or of a module name
-// is refused: pt never writes a parameter that the next boot ignores. amd_iommu=on is the one
-// exception, obeyed with a warning (all_ops), as the guides ask for it.
+// is refused: pt never writes a parameter that the next boot ignores. The folklore values the
+// guides ask for (kernel::cmdline_folklore: amd_iommu=on, video=efifb:off) are obeyed with a
+// warning (all_ops).
 void refuse_invalid(const kernel::Param& add) {
-    if (kernel::same_param_name(add.name, "amd_iommu") && add.value == "on") {
+    const kernel::Folklore* folklore = kernel::find_folklore(add);
+    if (folklore != nullptr && folklore->kind != kernel::FolkloreKind::module_name) {
         return;
     }
     const auto problems = kernel::invalid_values(add);
@@ -278,16 +282,12 @@ void refuse_invalid(const kernel::Param& add) {
                                      format_param(add),
                                      problems.front().problem));
     }
-    if (!add.value
-        && std::find(k_module_words.begin(), k_module_words.end(), add.name)
-               != k_module_words.end()) {
-        throw UsageError(fmt::format(
-            "--add {}: {} is a module name, not a kernel parameter (the kernel hands the word to "
-            "init and loads nothing); modules to load at boot belong in /etc/modules-load.d/, "
-            "which pt bind SLOT --apply writes{}",
-            add.name,
-            add.name,
-            add.name == "vfio_virqfd" ? "; vfio_virqfd is part of vfio since Linux 6.2" : ""));
+    if (folklore != nullptr) {
+        throw UsageError(fmt::format("--add {}: {} {}; modules to load at boot belong in "
+                                     "/etc/modules-load.d/, which pt bind SLOT --apply writes",
+                                     add.name,
+                                     add.name,
+                                     folklore->why));
     }
 }
 
@@ -307,6 +307,7 @@ void check_request(const Request& request) {
         refuse_reserved("--add", add);
         refuse_invalid(add);
     }
+    refuse_split_list(request.add, "--add");
     for (const auto& remove : request.remove) {
         refuse_reserved("--remove", remove);
     }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "pt/kernel/param_values.hpp"
 
+#include "pt/strings.hpp"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -194,6 +196,63 @@ std::vector<ValueProblem> invalid_values(const std::vector<Param>& params) {
         }
     }
     return out;
+}
+
+const std::vector<Folklore>& cmdline_folklore() {
+    // Proxmox kernels are built with CONFIG_SYSFB_SIMPLEFB=y and CONFIG_DRM_SIMPLEDRM=y
+    // (pve-kernel debian/rules), so sysfb_init registers a simple-framebuffer and efifb/vesafb
+    // are not used for a simplefb-compatible mode (drivers/firmware/sysfb.c); since Linux 6.0
+    // vfio-pci removes a conflicting firmware framebuffer itself (d173780620792c).
+    constexpr std::string_view framebuffer =
+        "does nothing on Proxmox kernels: they use simplefb/simpledrm, not efifb or vesafb, and "
+        "vfio-pci removes the firmware framebuffer itself when it binds a VGA device (Linux 6.0 "
+        "and later)";
+    // A word without '=' that is no kernel parameter goes to init (init/main.c
+    // unknown_bootoption); modules to load at boot belong in /etc/modules-load.d/.
+    constexpr std::string_view module_word =
+        "is a module name, not a kernel parameter (the kernel hands the word to init and loads "
+        "nothing)";
+    static const std::vector<Folklore> items = {
+        {"amd_iommu",
+         "on",
+         FolkloreKind::rejected_value,
+         "\"on\" is not a value the kernel knows (it logs \"AMD-Vi: Unknown option - 'on'\" and "
+         "ignores it; drivers/iommu/amd/init.c parse_amd_iommu_options); the AMD IOMMU is on "
+         "whenever the firmware enables it, so no parameter is needed"},
+        {"video", "efifb:off", FolkloreKind::no_effect, framebuffer},
+        {"video", "vesafb:off", FolkloreKind::no_effect, framebuffer},
+        // Folded into vfio.ko in Linux 6.2 (e2d55709398e); pve-docs dropped it (2953349).
+        {"vfio_virqfd",
+         "",
+         FolkloreKind::module_name,
+         "is a module name, not a kernel parameter, and no longer a module: it is part of vfio "
+         "since Linux 6.2"},
+        {"vfio", "", FolkloreKind::module_name, module_word},
+        {"vfio_pci", "", FolkloreKind::module_name, module_word},
+        {"vfio_iommu_type1", "", FolkloreKind::module_name, module_word},
+        {"kvm", "", FolkloreKind::module_name, module_word},
+        {"kvm_amd", "", FolkloreKind::module_name, module_word},
+        {"kvm_intel", "", FolkloreKind::module_name, module_word},
+    };
+    return items;
+}
+
+const Folklore* find_folklore(const Param& param) {
+    for (const auto& item : cmdline_folklore()) {
+        if (!same(param.name, item.name)) {
+            continue;
+        }
+        if (item.value.empty() ? !param.value.has_value()
+                               : param.value && to_lower(*param.value) == item.value) {
+            return &item;
+        }
+    }
+    return nullptr;
+}
+
+std::string folklore_text(const Folklore& item) {
+    return item.value.empty() ? std::string(item.name)
+                              : fmt::format("{}={}", item.name, item.value);
 }
 
 } // namespace pt::kernel

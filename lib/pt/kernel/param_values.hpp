@@ -33,6 +33,33 @@ std::vector<ValueProblem> invalid_values(const std::vector<Param>& params);
 // hex); false for anything sscanf would not fill.
 bool valid_vfio_id(std::string_view item);
 
+// Command-line folklore: what the guides tell people to put on the kernel command line and what
+// does nothing, or harm, on Proxmox VE 8 and 9 (ground truth: the kernel parameters table and
+// the seed-guide verdicts). The one list: pt grub --add warns on (or refuses) these, pt verify
+// reports them, and completion never offers them.
+enum class FolkloreKind {
+    rejected_value, // the kernel's parser rejects the value (verify: cmdline.invalid)
+    no_effect,      // accepted, but does nothing on these kernels (verify: cmdline.folklore)
+    module_name,    // a module name, not a parameter: the kernel hands it to init
+};
+
+struct Folklore {
+    std::string_view name;  // as the guides write it: "video", "amd_iommu", "vfio_virqfd"
+    std::string_view value; // "efifb:off"; empty for a bare word (module names)
+    FolkloreKind kind = FolkloreKind::no_effect;
+    std::string_view why; // the sentence after the parameter: "does nothing on ..."
+};
+
+// Every folklore item, in the order pt reports them.
+const std::vector<Folklore>& cmdline_folklore();
+
+// The folklore item `param` is (names compared as the kernel does, '-' and '_' alike; values
+// without regard to case), or nullptr.
+const Folklore* find_folklore(const Param& param);
+
+// "video=efifb:off", "vfio_virqfd".
+std::string folklore_text(const Folklore& item);
+
 // Splits "a,b,,c" into its non-empty comma options.
 std::vector<std::string> comma_options(std::string_view value);
 

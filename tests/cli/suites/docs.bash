@@ -1,7 +1,8 @@
 # The man pages and shell completions cannot drift from the binary: every subcommand and every
-# flag that `pt --help` and `pt SUB --help` list must be documented and completed, nothing that
-# pt lacks may be, every page renders without warnings, and the bash completion completes real
-# things.
+# flag that `pt --help` and `pt SUB --help` list must be documented and completed (the completions
+# ask `pt __complete`, so "completed" means pt __complete offers it), nothing that pt lacks may
+# be, and every page renders without warnings. tests/cli/suites/completion.bash drives the
+# shells themselves.
 # shellcheck shell=bash disable=SC2016,SC2030,SC2031,SC2034,SC2154
 # ($top, $PT, $OUT and $ERR belong to tests/cli/run; single quotes hold code for another shell.)
 
@@ -57,42 +58,10 @@ docs_man_entry() {
     docs_man_tags "$1" | grep -qP -- "(?<![A-Za-z0-9\\\\-])\\Q${escaped}\\E(?![A-Za-z0-9]|\\\\-)"
 }
 
-# docs_completion_has FILE FLAG: the completion FILE names FLAG. fish spells flags as
-# `-l name` and `-s x`; bash and zsh spell them out.
-docs_completion_has() {
-    local file=$1 flag=$2
-    case $file in
-    *.fish)
-        if [[ $flag == --* ]]; then
-            grep -qP -- "(^|\\s)-l \\Q${flag#--}\\E(\\s|$)" "$file"
-        else
-            grep -qP -- "(^|\\s)-s \\Q${flag#-}\\E(\\s|$)" "$file"
-        fi
-        ;;
-    *)
-        grep -qP -- "(?<![A-Za-z0-9-])\\Q${flag}\\E(?![A-Za-z0-9-])" "$file"
-        ;;
-    esac
-}
-
-# docs_completion_flags FILE: the long flags a completion file offers, one per line.
-docs_completion_flags() {
-    case $1 in
-    *.fish) grep -E '^complete -c pt ' "$1" | grep -oP '(?<=\s-l )[a-z][a-z0-9-]*' | sed 's/^/--/' ;;
-    *) grep -v '^ *#' "$1" | grep -oP '(?<![A-Za-z0-9-])--[a-z][a-z0-9-]*' ;;
-    esac | sort -u
-}
-
-# docs_bash_complete WORD...: what completions/pt.bash offers for the last WORD of the command
-# line WORD..., one per line, as bash would ask it (COMP_WORDS, COMP_CWORD, then _pt).
-docs_bash_complete() {
-    env -u BASH_ENV bash --norc --noprofile -c '
-        source "$1" || exit 1
-        shift
-        COMP_WORDS=("$@")
-        COMP_CWORD=$(($# - 1))
-        _pt
-        [ ${#COMPREPLY[@]} -eq 0 ] || printf "%s\n" "${COMPREPLY[@]}"' _ "$top/completions/pt.bash" "$@"
+# docs_complete WORD...: the values `pt __complete -- WORD...` offers, one per line (the
+# descriptions after a tab left out).
+docs_complete() {
+    "$PT" __complete -- "$@" 2>/dev/null | cut -f1
 }
 
 # docs_same_set WHAT WANT GOT: fails, listing the differences, unless the two newline-separated
@@ -105,73 +74,6 @@ docs_same_set() {
     extra=$(comm -13 <(printf '%s\n' "$want") <(printf '%s\n' "$got") | sed '/^$/d' | tr '\n' ' ')
     [ -z "$missing" ] || fail "$what: missing $missing"
     [ -z "$extra" ] || fail "$what: unexpected $extra"
-}
-
-# docs_zsh_lines NAME [SUB]: lines of completions/_pt: the body of function NAME; with SUB, only
-# the `case` branch of NAME that handles SUB (a pattern line "a|SUB)" up to its ";;").
-docs_zsh_lines() {
-    awk -v fn="$1" -v sub_="${2:-}" '
-        $0 ~ "^" fn "\\(\\) *\\{" { infn = 1; next }
-        infn && /^}/ { infn = 0 }
-        !infn { next }
-        sub_ == "" { print; next }
-        /^ *[a-z|*-]+\) *$/ {
-            pattern = $1
-            sub(/\)$/, "", pattern)
-            n = split(pattern, names, "|")
-            inbranch = 0
-            for (i = 1; i <= n; i++) if (names[i] == sub_) inbranch = 1
-            next
-        }
-        /^ *;; *$/ { inbranch = 0 }
-        inbranch { print }' "$top/completions/_pt"
-}
-
-# docs_zsh_array NAME: the lines of every `NAME=(` ... `)` array assignment in completions/_pt.
-docs_zsh_array() {
-    awk -v name="$1" '
-        $0 ~ "^ *" name "=\\( *$" { inarray = 1; next }
-        inarray && /^ *\) *$/ { inarray = 0 }
-        inarray { print }' "$top/completions/_pt"
-}
-
-# docs_zsh_spec_flags: the flags that the _arguments specs on stdin offer: options inside single
-# quotes ('--gpu[...]', '(-q --quiet)') and brace groups ({-q,--quiet}), with the [descriptions]
-# left out, so that "[with --apply, ...]" does not count as offering --apply.
-docs_zsh_spec_flags() {
-    sed "s/'\\\\''/Q/g" | grep -oP "'[^']*'|\\{[^}]*\\}" | sed -E 's/\[[^]]*\]//g' \
-        | grep -oP '(?<![A-Za-z0-9-])--?[A-Za-z][a-z0-9-]*' | sort -u
-}
-
-# docs_zsh_flags [SUB]: the flags completions/_pt offers after `pt` (no SUB) or `pt SUB`: the
-# global specs, plus _pt's own specs or SUB's case branch with the arrays it expands ($writer).
-docs_zsh_flags() {
-    local branch var
-    {
-        docs_zsh_lines _pt_global_specs
-        if [ -z "${1:-}" ]; then
-            docs_zsh_lines _pt
-        else
-            branch=$(docs_zsh_lines _pt_subcommand_arguments "$1")
-            printf '%s\n' "$branch"
-            for var in $(printf '%s\n' "$branch" | grep -oP '\$\{?\K[a-z_]+' | sort -u); do
-                docs_zsh_array "$var"
-            done
-        fi
-    } | docs_zsh_spec_flags
-}
-
-# docs_zsh_subcommands: the names of the 'name:description' entries of _pt_subcommands.
-docs_zsh_subcommands() {
-    docs_zsh_lines _pt_subcommands | grep -oP "^ *'\\K[a-z][a-z0-9-]*(?=:)" | sort -u
-}
-
-# docs_fake_root DIR: a root with two PCI functions and IOMMU groups 1, 2 and 10.
-docs_fake_root() {
-    mkdir -p "$1/sys/bus/pci/devices/0000:01:00.0" "$1/sys/bus/pci/devices/0000:01:00.1" \
-        "$1/sys/bus/pci/devices/0000:00:1f.3" \
-        "$1/sys/kernel/iommu_groups/1/devices" "$1/sys/kernel/iommu_groups/2/devices" \
-        "$1/sys/kernel/iommu_groups/10/devices"
 }
 
 suite_docs() {
@@ -255,78 +157,36 @@ suite_docs() {
         done
     fi
 
-    TEST "every subcommand is in each completion file"
+    TEST "pt __complete offers exactly the subcommands of pt --help, and is not one of them"
+    docs_same_set "pt <TAB>" "$(docs_subcommands)" "$(docs_complete "")"
+    docs_subcommands | grep -qx __complete && fail "pt --help lists __complete, which is internal"
+    run_raw --help
+    expect_exit 0
+    expect_stdout_not_contains "__complete"
+
+    TEST "pt __complete offers exactly the flags of pt --help and of every pt SUB --help"
+    docs_same_set "pt -<TAB>" "$(docs_help_flags)" "$(docs_complete -)"
+    for sub in $(docs_subcommands); do
+        docs_same_set "pt $sub -<TAB>" "$(docs_help_flags "$sub")" "$(docs_complete "$sub" -)"
+        docs_same_set "pt --json $sub -<TAB>" "$(docs_help_flags "$sub")" "$(docs_complete --json "$sub" -)"
+    done
+    docs_same_set "pt iommu-groups --de<TAB>" "--device" "$(docs_complete iommu-groups --de)"
+
+    TEST "pt __complete describes every flag with its --help text"
+    got=$("$PT" __complete -- grub --iommu 2>/dev/null)
+    want=$("$PT" grub --help | grep -E '^ +--iommu-pt ' | sed -E 's/^ +--iommu-pt +//')
+    [ -n "$want" ] || fail "found no --iommu-pt line in pt grub --help"
+    [ "$got" = "--iommu-pt"$'\t'"$want" ] || fail "pt __complete -- grub --iommu printed '$got', expected '--iommu-pt<TAB>$want'"
+
+    TEST "completion files keep no hand-kept flag or subcommand list (they ask pt __complete)"
     for file in "${completions[@]}"; do
         [ -f "$file" ] || { fail "${file#"$top"/} does not exist"; continue; }
+        grep -q "__complete" "$file" || fail "${file#"$top"/} does not call pt __complete"
+        got=$(grep -v '^ *#' "$file" | grep -oP '(?<![A-Za-z0-9-])--[a-z][a-z0-9-]*' | sort -u | tr '\n' ' ')
+        [ -z "$got" ] || fail "${file#"$top"/} names flags itself: $got"
         for sub in $(docs_subcommands); do
-            grep -qw -- "$sub" "$file" || fail "${file#"$top"/} does not complete the subcommand $sub"
+            grep -v '^ *#' "$file" | grep -qw -- "$sub" && fail "${file#"$top"/} names the subcommand $sub itself"
         done
-    done
-
-    TEST "every flag of pt and pt SUB --help is in each completion file"
-    for file in "${completions[@]}"; do
-        [ -f "$file" ] || { fail "${file#"$top"/} does not exist"; continue; }
-        for flag in $(docs_all_flags); do
-            docs_completion_has "$file" "$flag" || fail "${file#"$top"/} does not complete $flag"
-        done
-    done
-
-    TEST "completion files offer no long flag that pt lacks"
-    known=$(docs_all_flags)
-    for file in "${completions[@]}"; do
-        [ -f "$file" ] || continue
-        for flag in $(docs_completion_flags "$file"); do
-            printf '%s\n' "$known" | grep -qx -- "$flag" || fail "${file#"$top"/} offers $flag, which no pt --help lists"
-        done
-    done
-
-    TEST "bash: subcommands and flags complete exactly as pt --help lists them"
-    docs_same_set "pt <TAB>" "$(docs_subcommands)" "$(docs_bash_complete pt "")"
-    docs_same_set "pt -<TAB>" "$(docs_help_flags)" "$(docs_bash_complete pt -)"
-    for sub in $(docs_subcommands); do
-        docs_same_set "pt $sub -<TAB>" "$(docs_help_flags "$sub")" "$(docs_bash_complete pt "$sub" -)"
-        docs_same_set "pt --json $sub -<TAB>" "$(docs_help_flags "$sub")" "$(docs_bash_complete pt --json "$sub" -)"
-    done
-    docs_same_set "pt iommu-groups --de<TAB>" "--device" "$(docs_bash_complete pt iommu-groups --de)"
-
-    TEST "bash: --device completes the PCI addresses under --root"
-    docs_fake_root "$TESTDIR/root"
-    docs_same_set "pt --root ROOT iommu-groups --device <TAB>" \
-        "$(printf '%s\n' 0000:00:1f.3 0000:01:00.0 0000:01:00.1)" \
-        "$(docs_bash_complete pt --root "$TESTDIR/root" iommu-groups --device "")"
-    docs_same_set "pt iommu-groups --root ROOT --device 0000:01<TAB>" \
-        "$(printf '%s\n' 0000:01:00.0 0000:01:00.1)" \
-        "$(docs_bash_complete pt iommu-groups --root "$TESTDIR/root" --device 0000:01)"
-    docs_same_set "pt iommu-groups --root=ROOT --device=0000:00<TAB>" \
-        "--device=0000:00:1f.3" \
-        "$(docs_bash_complete pt iommu-groups "--root=$TESTDIR/root" --device=0000:00)"
-
-    TEST "bash: --device completes a word that bash split at ':' (PT_ROOT)"
-    docs_fake_root "$TESTDIR/root"
-    # Bash hands "0000:01:00." over as five words, and replaces only the text after the last ':'.
-    docs_same_set "PT_ROOT=ROOT pt iommu-groups --device 0000:01:00.<TAB>" \
-        "$(printf '%s\n' 00.0 00.1)" \
-        "$(export PT_ROOT=$TESTDIR/root; docs_bash_complete pt iommu-groups --device 0000 : 01 : 00.)"
-    docs_same_set "pt iommu-groups --device 0000:01:00.0 <TAB> (repeatable)" \
-        "$(printf '%s\n' 0000:00:1f.3 0000:01:00.0 0000:01:00.1)" \
-        "$(export PT_ROOT=$TESTDIR/root; docs_bash_complete pt iommu-groups --device 0000 : 01 : 00.0 "")"
-    docs_same_set "pt iommu-groups --device <TAB> without a root that has devices" "" \
-        "$(export PT_ROOT=$TESTDIR/nonexistent; docs_bash_complete pt iommu-groups --device "")"
-
-    TEST "bash: --group completes the IOMMU groups under --root in numeric order"
-    docs_fake_root "$TESTDIR/root"
-    got=$(docs_bash_complete pt --root "$TESTDIR/root" iommu-groups --group "" | tr '\n' ' ')
-    [ "$got" = "1 2 10 " ] || fail "pt --root ROOT iommu-groups --group <TAB> offered '$got', expected '1 2 10 '"
-
-    TEST "zsh: _pt lists exactly the subcommands, and each one's branch offers exactly its flags"
-    docs_same_set "zsh: pt <TAB>" "$(docs_subcommands)" "$(docs_zsh_subcommands)"
-    docs_same_set "zsh: pt -<TAB>" "$(docs_help_flags)" "$(docs_zsh_flags)"
-    for sub in $(docs_subcommands); do
-        if [ -z "$(docs_zsh_lines _pt_subcommand_arguments "$sub")" ]; then
-            fail "completions/_pt: _pt_subcommand_arguments has no case branch for $sub"
-            continue
-        fi
-        docs_same_set "zsh: pt $sub -<TAB>" "$(docs_help_flags "$sub")" "$(docs_zsh_flags "$sub")"
     done
 
     TEST "every man page's NAME line names it, for whatis and apropos"
@@ -340,25 +200,4 @@ suite_docs() {
                 || fail "man/${page##*/}: the NAME section does not read '$name \\- summary':" "$(cat "$TESTDIR/lexgrog")"
         fi
     done
-
-    TEST "zsh and fish completions parse, and fish completes --device under --root"
-    if command -v zsh >/dev/null 2>&1; then
-        zsh -n "$top/completions/_pt" 2>"$TESTDIR/zsh.err" || fail "zsh -n completions/_pt:" "$(cat "$TESTDIR/zsh.err")"
-    fi
-    if command -v fish >/dev/null 2>&1; then
-        fish -n "$top/completions/pt.fish" 2>"$TESTDIR/fish.err" || fail "fish -n completions/pt.fish:" "$(cat "$TESTDIR/fish.err")"
-        docs_fake_root "$TESTDIR/root"
-        got=$(fish --no-config -c 'source $argv[1]; complete -C "pt --root $argv[2] iommu-groups --device 0000:01"' \
-            "$top/completions/pt.fish" "$TESTDIR/root" 2>&1 | cut -f1)
-        docs_same_set "fish: pt --root ROOT iommu-groups --device 0000:01<TAB>" \
-            "$(printf '%s\n' 0000:01:00.0 0000:01:00.1)" "$got"
-        got=$(fish --no-config -c 'complete -e -c pt; source $argv[1]; complete -C "pt "' \
-            "$top/completions/pt.fish" 2>&1 | cut -f1)
-        docs_same_set "fish: pt <TAB>" "$(docs_subcommands)" "$got"
-        for sub in $(docs_subcommands); do
-            got=$(fish --no-config -c 'complete -e -c pt; source $argv[1]; complete -C "pt $argv[2] -"' \
-                "$top/completions/pt.fish" "$sub" 2>&1 | cut -f1)
-            docs_same_set "fish: pt $sub -<TAB>" "$(docs_help_flags "$sub")" "$got"
-        done
-    fi
 }

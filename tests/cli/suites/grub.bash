@@ -356,6 +356,33 @@ fi'
     expect_stderr_contains "pt: warning: --add amd_iommu=on: \"on\" is not a value the kernel knows"
     expect_stdout_contains '+GRUB_CMDLINE_LINUX_DEFAULT="quiet amd_iommu=on"'
 
+    TEST "--add of every other folklore item is obeyed with the same kind of warning"
+    grub_root iommu-off-amd 'GRUB_CMDLINE_LINUX_DEFAULT="quiet"'
+    run_pt grub --add video=efifb:off --add video=vesafb:off
+    expect_exit 0
+    expect_stderr_contains "pt: warning: --add video=efifb:off: does nothing on Proxmox kernels"
+    expect_stderr_contains "pt: warning: --add video=vesafb:off: does nothing on Proxmox kernels"
+    expect_stdout_contains '+GRUB_CMDLINE_LINUX_DEFAULT="quiet video=efifb:off video=vesafb:off"'
+    run_pt grub --add vfio_virqfd
+    expect_exit 2
+    expect_stderr_contains "it is part of vfio since Linux 6.2"
+    run_pt grub --add iommu=pt
+    expect_exit 0
+    expect_stderr_not_contains "warning"
+    expect_unchanged
+
+    TEST "--add of a vfio-pci.ids list split by a stray space is refused with the joined list"
+    grub_root iommu-off-amd 'GRUB_CMDLINE_LINUX_DEFAULT="quiet"'
+    # Unquoted, the shell hands over two values; quoted, one with a space.
+    run_pt grub --add vfio-pci.ids=10de:2204, 10de:1aef --apply
+    expect_exit 2
+    expect_stderr_contains "a space splits vfio-pci.ids"
+    expect_stderr_contains "write vfio-pci.ids=10de:2204,10de:1aef without the space"
+    run_pt grub --add "vfio-pci.ids=10de:2204, 10de:1aef" --apply
+    expect_exit 2
+    expect_stderr_contains "write vfio-pci.ids=10de:2204,10de:1aef without the space"
+    expect_unchanged
+
     TEST "--acs-override prints the security warning"
     grub_root x570-two-gpus
     run_pt grub --acs-override
