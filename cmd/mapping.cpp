@@ -6,6 +6,7 @@
 #include "pt/error.hpp"
 #include "pt/exit_code.hpp"
 #include "pt/host/root.hpp"
+#include "pt/model/host.hpp"
 #include "pt/pci/topology.hpp"
 #include "pt/proxmox/vm_files.hpp"
 
@@ -25,9 +26,10 @@ struct Options {
 };
 
 int run_check(const Globals& globals, const Options& opt) {
-    const host::Root root = open_root(globals);
+    const model::Host model(open_root(globals));
+    const host::Root& root = model.root();
     const auto findings = proxmox::check_mappings(
-        root, opt.name.empty() ? std::nullopt : std::optional<std::string>(opt.name));
+        model, opt.name.empty() ? std::nullopt : std::optional<std::string>(opt.name));
     int counts[4] = {0, 0, 0, 0};
     for (const auto& f : findings) {
         ++counts[static_cast<int>(f.status)];
@@ -80,15 +82,10 @@ int run(const Globals& globals, const Options& opt) {
         throw UsageError("give the mapping and the device: pt mapping NAME SEL (or pt mapping "
                          "--check)");
     }
-    const host::Root root = open_root(globals);
-    const pci::Topology topology = pci::scan(root, nullptr);
-    const auto plan =
-        proxmox::plan_mapping(root,
-                              topology,
-                              opt.name,
-                              opt.selector,
-                              fmt::format("pt mapping {} {}", opt.name, opt.selector));
-    return run_plan(globals, root, plan, opt.writer);
+    const model::Host model(open_root(globals));
+    const auto plan = proxmox::plan_mapping(
+        model, opt.name, opt.selector, fmt::format("pt mapping {} {}", opt.name, opt.selector));
+    return run_plan(globals, model.root(), plan, opt.writer);
 }
 
 } // namespace

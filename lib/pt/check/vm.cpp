@@ -143,7 +143,7 @@ check_vms(HostContext& ctx, std::optional<int> vmid, std::vector<std::string>& n
     }
     for (const auto& id : used_mappings) {
         try {
-            for (auto& f : proxmox::check_mappings(ctx.root, id)) {
+            for (auto& f : proxmox::check_mappings(ctx.host, id)) {
                 out.push_back(wrap("mapping " + id, std::move(f)));
             }
         } catch (const Error& e) {

@@ -3,6 +3,7 @@
 
 #include "pt/error.hpp"
 #include "pt/host/root.hpp"
+#include "pt/model/host.hpp"
 #include "pt/pci/selector.hpp"
 #include "pt/pci/topology.hpp"
 #include "pt/proxmox/vm_files.hpp"
@@ -556,8 +557,9 @@ std::vector<check::Finding> check_mappings(const MappingFile& file,
     return out;
 }
 
-std::vector<check::Finding> check_mappings(const host::Root& root,
+std::vector<check::Finding> check_mappings(const model::Host& host,
                                            const std::optional<std::string>& only) {
+    const host::Root& root = host.root();
     if (!root.exists(k_mapping_file)) {
         if (only) {
             throw Error(fmt::format("{} does not exist, so there is no mapping {:?}; `pt mapping "
@@ -579,16 +581,18 @@ std::vector<check::Finding> check_mappings(const host::Root& root,
                                 root.map("/etc/hostname").string(),
                                 root.map("/etc/pve/local").string()));
     }
-    const auto topology = pci::scan(root, nullptr);
-    return check_mappings(
-        parse_mapping_file(root.read_file(std::string(k_mapping_file))), topology, *node, only);
+    return check_mappings(parse_mapping_file(root.read_file(std::string(k_mapping_file))),
+                          host.topology(),
+                          *node,
+                          only);
 }
 
-edit::Plan plan_mapping(const host::Root& root,
-                        const pci::Topology& topology,
+edit::Plan plan_mapping(const model::Host& host,
                         std::string_view mapping_id,
                         std::string_view selector,
                         std::string title) {
+    const host::Root& root = host.root();
+    const pci::Topology& topology = host.topology();
     if (!is_config_id(mapping_id)) {
         throw UsageError(fmt::format("{:?} is not a mapping ID: use a letter, then letters, "
                                      "digits, '_' or '-' (at least 2 characters)",

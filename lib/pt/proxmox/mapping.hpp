@@ -18,6 +18,10 @@ namespace pt::pci {
 struct Topology;
 }
 
+namespace pt::model {
+class Host;
+}
+
 namespace pt::proxmox {
 
 // /etc/pve/mapping/pci.cfg, the cluster-wide PCI resource mappings of Proxmox VE 8 (ground truth
@@ -104,10 +108,10 @@ std::vector<check::Finding> check_mappings(const MappingFile& file,
                                            std::string_view node,
                                            const std::optional<std::string>& only);
 
-// Reads /etc/pve/mapping/pci.cfg and the PCI topology through `root` and runs check_mappings for
-// the local node (local_node()). No file: one "mapping.file" finding with status skip. Throws
-// pt::Error when the local node's name cannot be found.
-std::vector<check::Finding> check_mappings(const host::Root& root,
+// Reads /etc/pve/mapping/pci.cfg through the model's root and runs check_mappings with the
+// model's PCI topology for the local node (local_node()). No file: one "mapping.file" finding
+// with status skip. Throws pt::Error when the local node's name cannot be found.
+std::vector<check::Finding> check_mappings(const model::Host& host,
                                            const std::optional<std::string>& only = std::nullopt);
 
 // pt mapping NAME SEL: plans the edit of /etc/pve/mapping/pci.cfg that makes this node's entry
@@ -115,8 +119,7 @@ std::vector<check::Finding> check_mappings(const host::Root& root,
 // and subsystem of function 0; a function: that function). Throws pt::UsageError for a bad
 // NAME or selector (vendor:device selectors are refused: a mapping names an address), pt::Error
 // when the device does not exist or the local node is unknown.
-edit::Plan plan_mapping(const host::Root& root,
-                        const pci::Topology& topology,
+edit::Plan plan_mapping(const model::Host& host,
                         std::string_view mapping_id,
                         std::string_view selector,
                         std::string title);
