@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <memory>
 
 namespace pt::cmd {
@@ -69,7 +70,11 @@ int run(const Globals& globals, const Options& opt) {
     }
     const host::Root root = open_root(globals);
     pci::NameDb names(root, !opt.numeric);
-    const pci::Topology topology = pci::scan(root, &names);
+    // Only the JSON document shows the NUMA node and the maximum link; text skips those files.
+    pci::DeviceDetail detail;
+    detail.numa_node = globals.json && !opt.vfio_ids;
+    detail.max_link = detail.numa_node;
+    const pci::Topology topology = pci::scan(root, &names, detail);
     const iommu::IommuState state = iommu::read_iommu(root, &topology);
     const kernel::HostFacts facts = kernel::read_host_facts(root);
 
@@ -121,7 +126,11 @@ int run(const Globals& globals, const Options& opt) {
     }
 
     if (globals.json) {
-        print_json(out::to_json(listing));
+        // Streamed, not built as a tree: the same bytes as print_json, at a fraction of the cost
+        // on hosts with thousands of functions.
+        std::string text = out::dump_json(listing);
+        text += '\n';
+        std::fwrite(text.data(), 1, text.size(), stdout);
     } else {
         fmt::print("{}", out::render_text(listing, text_style(globals)));
     }

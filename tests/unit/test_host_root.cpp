@@ -360,3 +360,35 @@ TEST_CASE("host::join", "[host][root]") {
     CHECK(join("", "x") == "/x");
     CHECK(join("/sys/bus/pci/devices", "0000:01:00.0") == "/sys/bus/pci/devices/0000:01:00.0");
 }
+
+TEST_CASE("host::Dir::read_attr of a path below the directory", "[host][root][escape]") {
+    TempRoot tmp;
+    const Root root(tmp.path());
+    tmp.write("/sys/kernel/iommu_groups/14/type", "DMA-FQ\n");
+    const auto groups = root.open_dir("/sys/kernel/iommu_groups");
+    REQUIRE(groups.has_value());
+
+    SECTION("plain directories: read in one step") {
+        CHECK(groups->read_attr("14/type") == std::optional<std::string>("DMA-FQ"));
+        CHECK_FALSE(groups->read_attr("15/type").has_value());
+        CHECK_FALSE(groups->read_attr("14/missing").has_value());
+    }
+    SECTION("a link on the way is followed inside the root") {
+        tmp.write("/sys/kernel/real/type", "identity\n");
+        tmp.symlink("/sys/kernel/iommu_groups/15", "/sys/kernel/real");
+        tmp.symlink("/sys/kernel/iommu_groups/16", "../real");
+        CHECK(groups->read_attr("15/type") == std::optional<std::string>("identity"));
+        CHECK(groups->read_attr("16/type") == std::optional<std::string>("identity"));
+    }
+    SECTION("a link to a directory outside the root reads nothing") {
+        TempRoot outside;
+        outside.write("/group/type", "outside the root\n");
+        tmp.symlink("/sys/kernel/iommu_groups/17", (outside.path() / "group").string());
+        REQUIRE(std::filesystem::exists(tmp.host("/sys/kernel/iommu_groups/17/type")));
+        CHECK_FALSE(groups->read_attr("17/type").has_value());
+    }
+    SECTION("dot-dot cannot climb out of the root") {
+        CHECK(groups->read_attr("../iommu_groups/14/type") == std::optional<std::string>("DMA-FQ"));
+        CHECK_FALSE(groups->read_attr("../../../../../../etc/passwd").has_value());
+    }
+}

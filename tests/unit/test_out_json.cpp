@@ -260,3 +260,44 @@ TEST_CASE("out::to_json(VfioIds)", "[out][json]") {
     CHECK(j.at("devices") == Json::array({"0000:01:00.0", "0000:01:00.1"}));
     CHECK(j.at("also_match") == Json::array({"0000:02:00.0", "0000:02:00.1"}));
 }
+
+namespace {
+
+std::string tree_text(const pt::iommu::Listing& listing) {
+    return pt::out::to_json(listing).dump(2, ' ', false, Json::error_handler_t::replace);
+}
+
+} // namespace
+
+TEST_CASE("out::dump_json(Listing) is the tree's text byte for byte", "[out][json]") {
+    SECTION("every group of the sample host, verdicts, links and SR-IOV relations") {
+        const auto host = pt::test::sample_host();
+        const auto listing = build_listing(host.topology, host.iommu, host.facts, Filter{});
+        REQUIRE(!listing.groups.empty());
+        CHECK(pt::out::dump_json(listing) == tree_text(listing));
+    }
+    SECTION("a non-isolated group with foreign devices and blockers") {
+        const auto host = pt::test::sample_host();
+        Filter filter;
+        filter.gpu_only = true;
+        const auto listing = build_listing(host.topology, host.iommu, host.facts, filter);
+        CHECK(pt::out::dump_json(listing) == tree_text(listing));
+    }
+    SECTION("the IOMMU off: ungrouped devices and a diagnosis") {
+        const auto host = pt::test::sample_host_without_iommu();
+        const auto listing = build_listing(host.topology, host.iommu, host.facts, Filter{});
+        REQUIRE(listing.diagnosis.has_value());
+        CHECK(pt::out::dump_json(listing) == tree_text(listing));
+    }
+    SECTION("strings that need escaping, invalid UTF-8 and empty containers") {
+        const auto host = pt::test::sample_host();
+        auto listing = build_listing(host.topology, host.iommu, host.facts, Filter{});
+        listing.units.clear();
+        listing.warnings = {"quote \" backslash \\ tab \t newline \n esc \x1b del \x7f",
+                            "UTF-8 \xc3\xa9 and a bad byte \xff and a cut \xe2\x82",
+                            ""};
+        listing.groups.front().devices.front().names.vendor = std::string("NUL \0 inside", 12);
+        listing.groups.front().type = std::nullopt;
+        CHECK(pt::out::dump_json(listing) == tree_text(listing));
+    }
+}

@@ -138,7 +138,7 @@ void append_token(Segment& segment, const std::string& token) {
     }
     text += token;
     if (trail.empty() && segment.ref_after) {
-        trail = " ";
+        trail.push_back(' ');
     }
     text += trail;
 }

@@ -428,10 +428,59 @@ std::optional<Dir> Dir::open_dir(std::string_view relative) const {
     return m_root.open_dir(join(m_host_path, relative));
 }
 
+namespace {
+
+// openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): a path of several components relative to
+// `dir_fd` in one system call, refused (ELOOP, EXDEV) the moment it would follow any link or
+// climb above the directory, so it cannot leave a directory that was itself opened inside the
+// root. -1 with errno ENOSYS or EPERM where the kernel or a seccomp filter lacks openat2.
+int open_beneath(int dir_fd, const std::string& relative, int flags) {
+    static bool openat2_works = true;
+    if (!openat2_works) {
+        errno = ENOSYS;
+        return -1;
+    }
+    open_how how{};
+    how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC);
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    const long fd = ::syscall(SYS_openat2, dir_fd, relative.c_str(), &how, sizeof how);
+    if (fd < 0 && (errno == ENOSYS || errno == EPERM)) {
+        openat2_works = false;
+    }
+    return static_cast<int>(fd);
+}
+
+// Opens `relative` below the directory `dir_fd` (opened as `dir_host_path` inside `root`). A
+// single name is opened with O_NOFOLLOW, so a link there reads as absent. Several components
+// ("14/type") are opened in one openat2 call that refuses any link and any "..", so the open
+// stays beneath the directory; should a link be on the way (never in a real sysfs), the path is
+// chased through the root instead, which follows links inside it and nowhere else. -1 with
+// errno on failure.
+int open_below(const Root& root,
+               int dir_fd,
+               const std::string& dir_host_path,
+               const std::string& relative,
+               int flags) {
+    if (relative.find('/') == std::string::npos) {
+        return ::openat(dir_fd, relative.c_str(), flags | O_CLOEXEC | O_NOFOLLOW);
+    }
+    const int fd = open_beneath(dir_fd, relative, flags);
+    if (fd >= 0 || is_absent(errno)) {
+        return fd;
+    }
+    if (errno == ELOOP || errno == EXDEV || errno == ENOSYS || errno == EPERM) {
+        return root.open_inside(join(dir_host_path, relative), flags);
+    }
+    return -1;
+}
+
+} // namespace
+
 std::optional<std::string> Dir::read_attr(std::string_view name) const {
     const std::string leaf(name);
     // O_NONBLOCK: a FIFO planted in a snapshot reads as empty instead of blocking pt.
-    Fd fd(::openat(*m_fd, leaf.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW));
+    // Several components ("14/type") are allowed: see open_below.
+    Fd fd(open_below(m_root, *m_fd, m_host_path, leaf, O_RDONLY | O_NONBLOCK));
     if (!fd) {
         if (is_absent(errno) || errno == ELOOP) {
             return std::nullopt;

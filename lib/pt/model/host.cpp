@@ -149,7 +149,12 @@ const kernel::HostFacts& Host::facts() const {
 
 const pci::Topology& Host::topology() const {
     if (!m_topology) {
-        m_topology = pci::scan(m_root, nullptr);
+        // Nothing read through the model shows the NUMA node or the maximum link (pt verify's
+        // checks use neither), so those files are not opened.
+        pci::DeviceDetail detail;
+        detail.numa_node = false;
+        detail.max_link = false;
+        m_topology = pci::scan(m_root, nullptr, detail);
     }
     return *m_topology;
 }

@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <string>
+
 namespace pt::pci {
 struct Device;
 }
@@ -22,5 +24,13 @@ using Json = nlohmann::ordered_json;
 Json to_json(const pci::Device& dev);
 Json to_json(const iommu::Listing& listing);
 Json to_json(const iommu::VfioIds& ids);
+
+class JsonWriter;
+
+// The same documents written straight to text: `dump_json(listing)` is byte for byte
+// `to_json(listing).dump(2, ' ', false, error_handler_t::replace)`, without the tree in between
+// (on a host with thousands of SR-IOV functions the tree cost more than reading sysfs).
+void write_json(JsonWriter& out, const pci::Device& dev);
+std::string dump_json(const iommu::Listing& listing);
 
 } // namespace pt::out

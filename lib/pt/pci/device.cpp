@@ -95,8 +95,10 @@ std::optional<Device> read_device(const host::Root& root, const Address& address
     return read_device(root, *bus_devices, address);
 }
 
-std::optional<Device>
-read_device(const host::Root& root, const host::Dir& bus_devices, const Address& address) {
+std::optional<Device> read_device(const host::Root& root,
+                                  const host::Dir& bus_devices,
+                                  const Address& address,
+                                  const DeviceDetail& detail) {
     const auto opened = open_device_dir(root, bus_devices, format(address));
     if (!opened) {
         return std::nullopt;
@@ -149,12 +151,16 @@ read_device(const host::Root& root, const host::Dir& bus_devices, const Address&
     if (const auto text = dir.read_attr("current_link_speed")) {
         dev.link.current_speed = parse_link_speed(*text);
         dev.link.current_width = optional_decimal(dir, "current_link_width");
-        if (const auto max = dir.read_attr("max_link_speed")) {
-            dev.link.max_speed = parse_link_speed(*max);
+        if (detail.max_link) {
+            if (const auto max = dir.read_attr("max_link_speed")) {
+                dev.link.max_speed = parse_link_speed(*max);
+            }
+            dev.link.max_width = optional_decimal(dir, "max_link_width");
         }
-        dev.link.max_width = optional_decimal(dir, "max_link_width");
     }
-    dev.numa_node = optional_decimal(dir, "numa_node");
+    if (detail.numa_node) {
+        dev.numa_node = optional_decimal(dir, "numa_node");
+    }
     dev.parent = parent_of(dev.sysfs_path);
     if (const auto pf = dir.link_name("physfn")) {
         dev.physfn = parse_address(*pf);

@@ -59,13 +59,23 @@ struct Device {
     bool is_display() const;
 };
 
+// Attributes a caller may go without: each is one more file per function, and `pt iommu-groups`
+// in text or `pt verify` show neither. Identity, driver, group, reset methods, the current link
+// and the SR-IOV relations are always read.
+struct DeviceDetail {
+    bool numa_node = true; // numa_node
+    bool max_link = true;  // max_link_speed, max_link_width
+};
+
 // Reads one device through `root`. Returns nullopt when /sys/bus/pci/devices/<address> does not
 // exist. Throws pt::Error when the device directory exists but its identity (vendor, device,
 // class) cannot be read, naming the file.
 std::optional<Device> read_device(const host::Root& root, const Address& address);
 
 // The same, with /sys/bus/pci/devices already open (what a scan of every device uses).
-std::optional<Device>
-read_device(const host::Root& root, const host::Dir& bus_devices, const Address& address);
+std::optional<Device> read_device(const host::Root& root,
+                                  const host::Dir& bus_devices,
+                                  const Address& address,
+                                  const DeviceDetail& detail = {});
 
 } // namespace pt::pci

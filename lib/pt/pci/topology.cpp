@@ -19,7 +19,7 @@ const Device* Topology::find(const Address& address) const {
     return it != devices.end() && it->address == address ? &*it : nullptr;
 }
 
-Topology scan(const host::Root& root, NameDb* names) {
+Topology scan(const host::Root& root, NameDb* names, const DeviceDetail& detail) {
     Topology topology;
     const auto bus_devices = root.open_dir("/sys/bus/pci/devices");
     if (!bus_devices) {
@@ -33,7 +33,7 @@ Topology scan(const host::Root& root, NameDb* names) {
             continue;
         }
         try {
-            auto dev = read_device(root, *bus_devices, *address);
+            auto dev = read_device(root, *bus_devices, *address, detail);
             if (!dev) {
                 topology.warnings.push_back(
                     fmt::format("skipped /sys/bus/pci/devices/{}: the link leads nowhere inside {}",

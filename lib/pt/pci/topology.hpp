@@ -25,7 +25,8 @@ struct Topology {
 };
 
 // Reads /sys/bus/pci/devices through `root`. A device whose identity cannot be read is skipped
-// with a warning rather than ending the scan. `names` may be null (no names wanted).
-Topology scan(const host::Root& root, NameDb* names);
+// with a warning rather than ending the scan. `names` may be null (no names wanted); `detail`
+// leaves out attributes the caller does not show.
+Topology scan(const host::Root& root, NameDb* names, const DeviceDetail& detail = {});
 
 } // namespace pt::pci

@@ -783,11 +783,23 @@ void read_host_facts(LintContext& context, const host::Root& root) {
     if (context.topology == nullptr) {
         return;
     }
-    for (const auto& dev : context.topology->devices) {
-        const auto path = fmt::format("/sys/bus/pci/devices/{}/resource", pci::format(dev.address));
+    // Only the functions some VM passes through are judged (check_phys_bits), so only theirs are
+    // read: on an SR-IOV host that is a handful of files instead of thousands.
+    std::set<pci::Address> passed_through;
+    for (const auto& vm : context.others) {
+        for (const auto& entry : hostpci_entries(vm.second)) {
+            for (const auto& id : entry.hostpci.hosts) {
+                for (const auto& address : functions_of(id, context.topology)) {
+                    passed_through.insert(address);
+                }
+            }
+        }
+    }
+    for (const auto& address : passed_through) {
+        const auto path = fmt::format("/sys/bus/pci/devices/{}/resource", pci::format(address));
         if (const auto text = root.read_file_if_exists(path)) {
             if (const auto bytes = bar64_bytes(*text); bytes > 0) {
-                context.bar64_bytes[dev.address] = bytes;
+                context.bar64_bytes[address] = bytes;
             }
         }
     }
@@ -797,7 +809,6 @@ std::vector<VmLint> lint_vms(const host::Root& root, std::optional<int> vmid) {
     LintContext context;
     const auto topology = pci::scan(root, nullptr);
     context.topology = &topology;
-    read_host_facts(context, root);
     if (root.exists(k_mapping_file)) {
         context.mappings = parse_mapping_file(root.read_file(k_mapping_file));
     }
@@ -812,6 +823,7 @@ std::vector<VmLint> lint_vms(const host::Root& root, std::optional<int> vmid) {
             wanted.push_back(vm);
         }
     }
+    read_host_facts(context, root); // after the configs: it reads what their hostpci entries name
     std::vector<VmLint> out;
     for (const auto& vm : wanted) {
         const auto it = std::find_if(context.others.begin(),

@@ -70,8 +70,9 @@ struct LintContext {
     std::map<pci::Address, std::uint64_t> bar64_bytes;
 };
 
-// Fills context.platform and, for every device of context.topology, context.bar64_bytes, through
-// `root`: what lint_vms and pt verify read besides the configs.
+// Fills context.platform and, for every function of context.topology that a hostpci entry of
+// context.others names, context.bar64_bytes, through `root`: what lint_vms and pt verify read
+// besides the configs. Call it once context.others is filled.
 void read_host_facts(LintContext& context, const host::Root& root);
 
 // The bytes of a device's 64-bit memory BARs from the text of its sysfs `resource` file (one
