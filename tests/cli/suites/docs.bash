@@ -103,8 +103,8 @@ docs_same_set() {
     got=$(printf '%s\n' "$3" | sed '/^$/d' | sort -u)
     missing=$(comm -23 <(printf '%s\n' "$want") <(printf '%s\n' "$got") | sed '/^$/d' | tr '\n' ' ')
     extra=$(comm -13 <(printf '%s\n' "$want") <(printf '%s\n' "$got") | sed '/^$/d' | tr '\n' ' ')
-    [ -z "$missing" ] || fail "$what: missing $missing"
-    [ -z "$extra" ] || fail "$what: unexpected $extra"
+    check [ -z "$missing" ] || fail "$what: missing $missing"
+    check [ -z "$extra" ] || fail "$what: unexpected $extra"
 }
 
 # docs_zsh_lines NAME [SUB]: lines of completions/_pt: the body of function NAME; with SUB, only
@@ -183,10 +183,10 @@ suite_docs() {
     run_raw --help
     expect_exit 0
     OUT="" ERR="" # the checks below are about files, not about this run's output
-    [ -n "$(docs_subcommands)" ] || fail "found no subcommand in pt --help"
-    docs_help_flags | grep -qx -- --root || fail "found no --root in the Options of pt --help"
+    check [ -n "$(docs_subcommands)" ] || fail "found no subcommand in pt --help"
+    check docs_help_flags | grep -qx -- --root || fail "found no --root in the Options of pt --help"
     for sub in $(docs_subcommands); do
-        docs_help_flags "$sub" | grep -qx -- --help || fail "found no --help in pt $sub --help"
+        check docs_help_flags "$sub" | grep -qx -- --help || fail "found no --help in pt $sub --help"
     done
 
     TEST "every flag of pt --help has an entry in man/pt.1"
@@ -194,26 +194,26 @@ suite_docs() {
         fail "man/pt.1 does not exist"
     else
         for flag in $(docs_help_flags); do
-            docs_man_entry "$man/pt.1" "$flag" \
+            check docs_man_entry "$man/pt.1" "$flag" \
                 || fail "man/pt.1 has no entry for $flag (.TP, then a tag line such as .B ${flag//-/\\-})"
         done
     fi
 
     TEST "every subcommand has man/pt-SUB.1, named in pt.1"
     for sub in $(docs_subcommands); do
-        [ -f "$man/pt-$sub.1" ] || fail "subcommand $sub has no man/pt-$sub.1"
-        docs_man_text "$man/pt.1" | grep -qF -- "pt\\-${sub//-/\\-}" \
+        check [ -f "$man/pt-$sub.1" ] || fail "subcommand $sub has no man/pt-$sub.1"
+        check docs_man_text "$man/pt.1" | grep -qF -- "pt\\-${sub//-/\\-}" \
             || fail "man/pt.1 does not refer to pt-$sub(1)"
-        docs_man_text "$man/pt.1" | grep -qP -- "^\\.(B|TP|BR) \\Q${sub//-/\\-}\\E" \
+        check docs_man_text "$man/pt.1" | grep -qP -- "^\\.(B|TP|BR) \\Q${sub//-/\\-}\\E" \
             || fail "man/pt.1 does not list the subcommand $sub"
     done
 
     TEST "every flag of pt SUB --help has an entry in man/pt-SUB.1"
     for sub in $(docs_subcommands); do
         page=$man/pt-$sub.1
-        [ -f "$page" ] || { fail "man/pt-$sub.1 does not exist"; continue; }
+        check [ -f "$page" ] || { fail "man/pt-$sub.1 does not exist"; continue; }
         for flag in $(docs_help_flags "$sub"); do
-            docs_man_entry "$page" "$flag" \
+            check docs_man_entry "$page" "$flag" \
                 || fail "man/pt-$sub.1 has no entry for $flag (.TP, then a tag line such as .B ${flag//-/\\-})"
         done
     done
@@ -222,13 +222,13 @@ suite_docs() {
     known=$(docs_all_flags)
     for page in "$man"/*.1; do
         for flag in $(docs_man_text "$page" | grep -oP '(?<![A-Za-z0-9\\-])\\-\\-[a-z](?:[a-z0-9]|\\-)*' | sed 's/\\-/-/g' | sort -u); do
-            printf '%s\n' "$known" | grep -qx -- "$flag" || fail "man/${page##*/} mentions $flag, which no pt --help lists"
+            check printf '%s\n' "$known" | grep -qx -- "$flag" || fail "man/${page##*/} mentions $flag, which no pt --help lists"
         done
     done
 
     TEST "man pages write the hyphens of flags as \\-"
     for page in "$man"/*.1; do
-        if docs_man_text "$page" | grep -nP '(?<![\\A-Za-z0-9-])--?[a-z]' >"$TESTDIR/bare"; then
+        if check docs_man_text "$page" | grep -nP '(?<![\\A-Za-z0-9-])--?[a-z]' >"$TESTDIR/bare"; then
             fail "man/${page##*/} has flags with bare hyphens (write \\-):" "$(head -n 5 "$TESTDIR/bare")"
         fi
     done
@@ -239,8 +239,8 @@ suite_docs() {
     version=$(cat "$OUT")
     OUT="" ERR=""
     for page in "$man"/*.1; do
-        grep -qF ".TH " "$page" || fail "man/${page##*/} has no .TH line"
-        grep "^\\.TH " "$page" | grep -qF "\"$version\"" \
+        check grep -qF ".TH " "$page" || fail "man/${page##*/} has no .TH line"
+        check grep "^\\.TH " "$page" | grep -qF "\"$version\"" \
             || fail "man/${page##*/}: its .TH line does not name \"$version\""
     done
 
@@ -249,25 +249,25 @@ suite_docs() {
         fail "man is not installed, so the pages cannot be checked (apt-get install man-db groff-base)"
     else
         for page in "$man"/*.1; do
-            MANWIDTH=80 man --warnings -l "$page" >/dev/null 2>"$TESTDIR/man.err" \
+            check env MANWIDTH=80 man --warnings -l "$page" >/dev/null 2>"$TESTDIR/man.err" \
                 || fail "man --warnings -l man/${page##*/} failed"
-            [ ! -s "$TESTDIR/man.err" ] || fail "man/${page##*/} renders with warnings:" "$(head -n 10 "$TESTDIR/man.err")"
+            check [ ! -s "$TESTDIR/man.err" ] || fail "man/${page##*/} renders with warnings:" "$(head -n 10 "$TESTDIR/man.err")"
         done
     fi
 
     TEST "every subcommand is in each completion file"
     for file in "${completions[@]}"; do
-        [ -f "$file" ] || { fail "${file#"$top"/} does not exist"; continue; }
+        check [ -f "$file" ] || { fail "${file#"$top"/} does not exist"; continue; }
         for sub in $(docs_subcommands); do
-            grep -qw -- "$sub" "$file" || fail "${file#"$top"/} does not complete the subcommand $sub"
+            check grep -qw -- "$sub" "$file" || fail "${file#"$top"/} does not complete the subcommand $sub"
         done
     done
 
     TEST "every flag of pt and pt SUB --help is in each completion file"
     for file in "${completions[@]}"; do
-        [ -f "$file" ] || { fail "${file#"$top"/} does not exist"; continue; }
+        check [ -f "$file" ] || { fail "${file#"$top"/} does not exist"; continue; }
         for flag in $(docs_all_flags); do
-            docs_completion_has "$file" "$flag" || fail "${file#"$top"/} does not complete $flag"
+            check docs_completion_has "$file" "$flag" || fail "${file#"$top"/} does not complete $flag"
         done
     done
 
@@ -276,7 +276,7 @@ suite_docs() {
     for file in "${completions[@]}"; do
         [ -f "$file" ] || continue
         for flag in $(docs_completion_flags "$file"); do
-            printf '%s\n' "$known" | grep -qx -- "$flag" || fail "${file#"$top"/} offers $flag, which no pt --help lists"
+            check printf '%s\n' "$known" | grep -qx -- "$flag" || fail "${file#"$top"/} offers $flag, which no pt --help lists"
         done
     done
 
@@ -316,7 +316,7 @@ suite_docs() {
     TEST "bash: --group completes the IOMMU groups under --root in numeric order"
     docs_fake_root "$TESTDIR/root"
     got=$(docs_bash_complete pt --root "$TESTDIR/root" iommu-groups --group "" | tr '\n' ' ')
-    [ "$got" = "1 2 10 " ] || fail "pt --root ROOT iommu-groups --group <TAB> offered '$got', expected '1 2 10 '"
+    check [ "$got" = "1 2 10 " ] || fail "pt --root ROOT iommu-groups --group <TAB> offered '$got', expected '1 2 10 '"
 
     TEST "zsh: _pt lists exactly the subcommands, and each one's branch offers exactly its flags"
     docs_same_set "zsh: pt <TAB>" "$(docs_subcommands)" "$(docs_zsh_subcommands)"
@@ -332,21 +332,23 @@ suite_docs() {
     TEST "every man page's NAME line names it, for whatis and apropos"
     for page in "$man"/*.1; do
         name=$(basename "$page" .1)
-        grep -qP "^\\.TH \\Q${name^^}\\E\\s" <(sed 's/\\-/-/g' "$page") \
+        check grep -qP "^\\.TH \\Q${name^^}\\E\\s" <(sed 's/\\-/-/g' "$page") \
             || fail "man/${page##*/}: its .TH line does not name ${name^^}"
-        if command -v lexgrog >/dev/null 2>&1; then
-            lexgrog "$page" >"$TESTDIR/lexgrog" 2>&1 || fail "lexgrog cannot read the NAME section of man/${page##*/}:" "$(cat "$TESTDIR/lexgrog")"
-            grep -qP "[\":,] ?\\Q$name\\E(, [a-z-]+)* - [^ ]" "$TESTDIR/lexgrog" \
+        if require_tool lexgrog man-db; then
+            check lexgrog "$page" >"$TESTDIR/lexgrog" 2>&1 || fail "lexgrog cannot read the NAME section of man/${page##*/}:" "$(cat "$TESTDIR/lexgrog")"
+            check grep -qP "[\":,] ?\\Q$name\\E(, [a-z-]+)* - [^ ]" "$TESTDIR/lexgrog" \
                 || fail "man/${page##*/}: the NAME section does not read '$name \\- summary':" "$(cat "$TESTDIR/lexgrog")"
         fi
     done
 
-    TEST "zsh and fish completions parse, and fish completes --device under --root"
-    if command -v zsh >/dev/null 2>&1; then
-        zsh -n "$top/completions/_pt" 2>"$TESTDIR/zsh.err" || fail "zsh -n completions/_pt:" "$(cat "$TESTDIR/zsh.err")"
+    TEST "zsh: completions/_pt parses"
+    if require_tool zsh zsh; then
+        check zsh -n "$top/completions/_pt" 2>"$TESTDIR/zsh.err" || fail "zsh -n completions/_pt:" "$(cat "$TESTDIR/zsh.err")"
     fi
-    if command -v fish >/dev/null 2>&1; then
-        fish -n "$top/completions/pt.fish" 2>"$TESTDIR/fish.err" || fail "fish -n completions/pt.fish:" "$(cat "$TESTDIR/fish.err")"
+
+    TEST "fish: completions/pt.fish parses, completes --device under --root, subcommands and flags"
+    if require_tool fish fish; then
+        check fish -n "$top/completions/pt.fish" 2>"$TESTDIR/fish.err" || fail "fish -n completions/pt.fish:" "$(cat "$TESTDIR/fish.err")"
         docs_fake_root "$TESTDIR/root"
         got=$(fish --no-config -c 'source $argv[1]; complete -C "pt --root $argv[2] iommu-groups --device 0000:01"' \
             "$top/completions/pt.fish" "$TESTDIR/root" 2>&1 | cut -f1)

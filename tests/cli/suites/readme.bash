@@ -36,7 +36,7 @@ suite_readme() {
         >"$OUT" 2>"$ERR"
     RC=$?
     expect_exit 0
-    diff -u "$top/README.md" "$TESTDIR/README.md" >"$TESTDIR/diff" \
+    check diff -u "$top/README.md" "$TESTDIR/README.md" >"$TESTDIR/diff" \
         || fail "README.md differs from examples/walkthrough (run: PT=build/cmd/pt examples/walkthrough --update README.md, review the diff):" \
             "$(head -n 60 "$TESTDIR/diff")"
 
@@ -44,7 +44,7 @@ suite_readme() {
     OUT=$TESTDIR/stdout
     readme_markers "$top/README.md" >"$TESTDIR/readme.names"
     PT=$PT bash "$top/examples/walkthrough" --list >"$TESTDIR/script.names" 2>"$TESTDIR/stderr"
-    diff -u "$TESTDIR/script.names" "$TESTDIR/readme.names" >"$TESTDIR/diff" \
+    check diff -u "$TESTDIR/script.names" "$TESTDIR/readme.names" >"$TESTDIR/diff" \
         || fail "walk-through markers differ from examples/walkthrough --list:" "$(cat "$TESTDIR/diff")"
 
     TEST "a single block prints alone, an unknown one is refused"
@@ -53,7 +53,7 @@ suite_readme() {
     PT=$PT PT_FIXTURES=$FIXTURES bash "$top/examples/walkthrough" vfio-ids >"$OUT" 2>"$ERR"
     RC=$?
     expect_exit 0
-    [ "$(cat "$OUT")" = "$(printf '$ pt --root copy iommu-groups --device 81:00 --vfio-ids\n10de:2204,10de:1aef')" ] \
+    check [ "$(cat "$OUT")" = "$(printf '$ pt --root copy iommu-groups --device 81:00 --vfio-ids\n10de:2204,10de:1aef')" ] \
         || fail "vfio-ids block is not the command and the IDs"
     PT=$PT bash "$top/examples/walkthrough" no-such-block >"$OUT" 2>"$ERR"
     RC=$?
@@ -70,12 +70,12 @@ suite_readme() {
     expect_exit 0
     for name in etc/modprobe.d/pt-blacklist.conf etc/modprobe.d/pt-vfio.conf \
         etc/initramfs-tools/modules etc/modules; do
-        cmp -s "$ROOT/$name" "$FIXTURES/seed-rtx3090-after/$name" \
+        check cmp -s "$ROOT/$name" "$FIXTURES/seed-rtx3090-after/$name" \
             || fail "/$name differs between the applied steps and seed-rtx3090-after"
     done
     (cd "$ROOT/etc" && find . -type f | sort) >"$TESTDIR/applied.etc"
     (cd "$FIXTURES/seed-rtx3090-after/etc" && find . -type f | sort) >"$TESTDIR/after.etc"
-    diff -u "$TESTDIR/applied.etc" "$TESTDIR/after.etc" >"$TESTDIR/diff" \
+    check diff -u "$TESTDIR/applied.etc" "$TESTDIR/after.etc" >"$TESTDIR/diff" \
         || fail "the files under /etc differ:" "$(cat "$TESTDIR/diff")"
 
     TEST "before: the 3090 is isolated but held by nouveau; after: viable on vfio-pci"
@@ -100,7 +100,7 @@ suite_readme() {
     run_pt rom-dump 81:00 -o "$TESTDIR/gpu.rom"
     expect_exit 0
     readme_recipes >"$TESTDIR/recipes"
-    [ "$(grep -c '| jq' "$TESTDIR/recipes")" -ge 10 ] || fail "found fewer than 10 jq recipes in README.md"
+    check [ "$(grep -c '| jq' "$TESTDIR/recipes")" -ge 10 ] || fail "found fewer than 10 jq recipes in README.md"
     local line n=0
     while IFS= read -r line; do
         n=$((n + 1))
@@ -118,8 +118,8 @@ suite_readme() {
             eval "$line"
         ) >"$OUT" 2>"$ERR"
         RC=$?
-        [ "$RC" -eq 0 ] || fail "recipe exits $RC: $line"
-        [ ! -s "$ERR" ] || fail "recipe writes to stderr: $line"
+        check [ "$RC" -eq 0 ] || fail "recipe exits $RC: $line"
+        check [ ! -s "$ERR" ] || fail "recipe writes to stderr: $line"
     done <"$TESTDIR/recipes"
     OUT=$TESTDIR/recipe2.out
     expect_stdout_contains '{"group":31,"subject":"0000:81:00.0","isolated":true,"viable":true,"foreign":[]}'
