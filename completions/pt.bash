@@ -34,7 +34,7 @@ _pt_subcommand_options() {
     blacklist) echo "--softdep --hard --remove --apply --no-refresh" ;;
     bind) echo "--include-group --force --now --apply --no-refresh" ;;
     unbind) echo "--now --apply --no-refresh" ;;
-    undo) echo "--list" ;;
+    undo) echo "--list --no-refresh" ;;
     vmconf) echo "--check --all --function-only --no-x-vga --set-machine --ovmf --rombar --romfile --hide-hypervisor --mapping --remove --qm --apply" ;;
     mapping) echo "--check --apply" ;;
     rom-dump) echo "-o --output --check --device --strip-header --force --install --apply" ;;

@@ -137,6 +137,7 @@ complete -c pt -n $unbind -l now -d 'Also unbind at runtime'
 # pt undo
 set -l undo '__fish_seen_subcommand_from undo'
 complete -c pt -n $undo -l list -d 'List the journal entries instead of undoing'
+complete -c pt -n $undo -l no-refresh -d 'Do not run update-initramfs / update-grub / refresh after restoring'
 
 # pt vmconf VMID SEL, pt vmconf (VMID | --all) --check
 function __pt_vmids
