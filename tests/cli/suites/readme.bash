@@ -25,6 +25,28 @@ readme_recipes() {
         }' "$top/README.md"
 }
 
+# readme_prose_after_blocks: for each walk-through block, "NAME<TAB>WARNED<TAB>PROSE": the block's
+# "N warned" count (empty when it has none) and the prose that follows it up to the next block,
+# joined on one line.
+readme_prose_after_blocks() {
+    awk '
+        function flush() { if (name != "") print name "\t" warned "\t" prose; name = "" }
+        /^<!-- walkthrough: / { flush(); name = $3; warned = ""; prose = ""; inblock = 0; seen = 0; next }
+        name != "" && /^```/ { if (!seen) { inblock = 1; seen = 1 } else if (inblock) inblock = 0; next }
+        name != "" && inblock && / passed, [0-9]+ warned, / { w = $0; sub(/.* passed, /, "", w); sub(/ warned.*/, "", w); warned = w; next }
+        name != "" && !inblock && seen { prose = prose " " $0 }
+        /^## / && name != "" && seen && !inblock { flush() }
+        END { flush() }' "$top/README.md"
+}
+
+# readme_count WORD: the number a word of prose names ("no" 0, "one" 1, ... or digits).
+readme_count() {
+    case $1 in
+    no) echo 0 ;; one | a) echo 1 ;; two) echo 2 ;; three) echo 3 ;; four) echo 4 ;; five) echo 5 ;;
+    *) echo "$1" ;;
+    esac
+}
+
 suite_readme() {
     local name
 
@@ -39,6 +61,31 @@ suite_readme() {
     check diff -u "$top/README.md" "$TESTDIR/README.md" >"$TESTDIR/diff" \
         || fail "README.md differs from examples/walkthrough (run: PT=build/cmd/pt examples/walkthrough --update README.md, review the diff):" \
             "$(head -n 60 "$TESTDIR/diff")"
+
+    # Prose that contradicts the block above it ("The one warning is about..." under "0 warned").
+    TEST "README prose after a verify block names as many warnings as the block shows"
+    OUT=$TESTDIR/stdout
+    readme_prose_after_blocks >"$TESTDIR/prose"
+    check grep -qP '\t[0-9]+\t' "$TESTDIR/prose" || fail "found no walk-through block with an 'N warned' line"
+    local warned prose said
+    while IFS=$'\t' read -r name warned prose; do
+        [ -n "$warned" ] || continue
+        for said in $(printf '%s\n' "$prose" | grep -oiP '\b(the )?\K(no|one|two|three|four|five|[0-9]+) warnings?\b' | awk '{print tolower($1)}'); do
+            check [ "$(readme_count "$said")" = "$warned" ] \
+                || fail "the prose after block $name speaks of '$said' warning(s), the block shows $warned warned"
+        done
+    done <"$TESTDIR/prose"
+
+    TEST "README names the bootloader that the walk-through's pt grub shows"
+    OUT=$TESTDIR/stdout
+    local shown described
+    shown=$(awk '/^<!-- walkthrough: grub -->/ { on = 1 } on && /^Bootloader:/ { sub(/^Bootloader: */, ""); print; exit }' "$top/README.md")
+    described=$(awk '/^## Walk-through/ { on = 1; next } on && /^<!-- walkthrough:/ { exit } on' "$top/README.md" \
+        | tr '\n' ' ' | grep -oP 'booted\s+by\s+\K(GRUB|systemd-boot|proxmox-boot-tool)' | head -n 1)
+    check [ -n "$shown" ] || fail "the grub block has no Bootloader: line"
+    check [ -n "$described" ] || fail "the walk-through's host description does not say 'booted by BOOTLOADER'"
+    check grep -qF -- "$described" <<<"$shown" \
+        || fail "the walk-through says the host is booted by $described; pt grub shows: $shown"
 
     TEST "README shows every walk-through block once, in the script's order"
     OUT=$TESTDIR/stdout
