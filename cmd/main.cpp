@@ -5,6 +5,7 @@
 #include "cmd/complete.hpp"
 #include "pt/error.hpp"
 #include "pt/exit_code.hpp"
+#include "pt/out/json.hpp"
 #include "pt/version.hpp"
 
 #include <CLI/CLI.hpp>
@@ -14,9 +15,41 @@
 #include <cstdlib>
 #include <exception>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace {
+
+// --json anywhere among the options (before a "--"): a parse error cannot rely on CLI11 having
+// set Globals::json, and a script that asked for JSON must get its failure as JSON too.
+bool json_requested(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg =
+            argv[i]; // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic)
+        if (arg == "--") {
+            return false;
+        }
+        if (arg == "--json") {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Reports a failure: the text on stderr always; with --json also one JSON document on stdout
+// (pt(1), JSON ERRORS), so that a script reading stdout gets a document whatever happened.
+int report_failure(bool json,
+                   pt::ExitCode code,
+                   std::string_view message,
+                   std::string_view stderr_tail = {},
+                   std::string_view cause = {},
+                   std::string_view fix = {}) {
+    fmt::print(stderr, "pt: error: {}\n{}", message, stderr_tail);
+    if (json) {
+        pt::cmd::print_json(pt::out::error_json(pt::to_int(code), message, cause, fix));
+    }
+    return pt::to_int(code);
+}
 
 int run(int argc, char** argv) {
     using pt::ExitCode;
@@ -59,12 +92,19 @@ int run(int argc, char** argv) {
     } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        // CLI11's own codes (100-127) never leak: every parse failure is a usage error.
-        fmt::print(stderr,
-                   "pt: error: {}\nRun 'pt --help' or 'pt SUBCOMMAND --help' for usage.\n",
-                   e.what());
-        return to_int(ExitCode::usage);
+        // CLI11's own codes (100-127) never leak: every parse failure is a usage error. A
+        // validator's message (a selector's) carries its own fix; CLI11's own ones point to --help.
+        constexpr std::string_view usage_hint =
+            "Run 'pt --help' or 'pt SUBCOMMAND --help' for usage.";
+        const bool has_fix = pt::out::split_error_message(e.what()).fix.has_value();
+        return report_failure(json_requested(argc, argv),
+                              ExitCode::usage,
+                              e.what(),
+                              fmt::format("{}\n", usage_hint),
+                              {},
+                              has_fix ? std::string_view{} : usage_hint);
     }
+    const bool json = globals.json || json_requested(argc, argv);
 
     if (const char* env_root = std::getenv("PT_ROOT");
         !globals.root_given && env_root != nullptr && *env_root != '\0') {
@@ -78,16 +118,25 @@ int run(int argc, char** argv) {
             }
         }
         fmt::print(stderr, "{}", app.help());
-        fmt::print(stderr, "pt: error: a subcommand is required\n");
-        return to_int(ExitCode::usage);
+        return report_failure(json,
+                              ExitCode::usage,
+                              "a subcommand is required",
+                              {},
+                              "no subcommand was given",
+                              "name one, e.g. pt iommu-groups; pt --help lists them");
     } catch (const pt::UsageError& e) {
-        fmt::print(stderr, "pt: error: {}\n", e.what());
-        return to_int(ExitCode::usage);
+        return report_failure(json, ExitCode::usage, e.what(), {}, e.cause(), e.fix());
     } catch (const pt::Error& e) {
-        fmt::print(stderr, "pt: error: {}\n", e.what());
-        return to_int(ExitCode::error);
+        return report_failure(json, ExitCode::error, e.what(), {}, e.cause(), e.fix());
     } catch (const std::exception& e) {
         fmt::print(stderr, "pt: internal error: {}\n", e.what());
+        if (json) {
+            pt::cmd::print_json(
+                pt::out::error_json(to_int(ExitCode::error),
+                                    fmt::format("internal error: {}", e.what()),
+                                    e.what(),
+                                    "this is a bug in pt; please report it with the command line"));
+        }
         return to_int(ExitCode::error);
     }
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// pt undo: restore the files of the last --apply from the journal, or list the journal.
+// pt undo: restore the files of the last --apply (or of a named journal entry) from the journal
+// and run the commands that make them take effect, or list the journal.
 #include "cmd/common.hpp"
 #include "pt/edit/apply.hpp"
 #include "pt/edit/journal.hpp"
@@ -12,12 +13,16 @@
 
 #include <cstdio>
 #include <memory>
+#include <string>
+#include <string_view>
 
 namespace pt::cmd {
 namespace {
 
 struct UndoOptions {
     bool list = false;
+    bool no_refresh = false;
+    std::string id; // empty: the last entry not undone
 };
 
 int list(const Globals& globals, const host::Root& root) {
@@ -35,15 +40,35 @@ int list(const Globals& globals, const host::Root& root) {
     return to_int(ExitCode::ok);
 }
 
-int undo(const Globals& globals, const host::Root& root) {
+// Why the entry's follow-ups are not run, or "" when they are (as for an apply).
+std::string_view not_run_reason(const host::Root& root, const UndoOptions& options) {
+    if (!root.is_live()) {
+        return "offline root";
+    }
+    return options.no_refresh ? "--no-refresh" : "";
+}
+
+int undo(const Globals& globals, const host::Root& root, const UndoOptions& undo_options) {
+    const auto reason = not_run_reason(root, undo_options);
     edit::UndoOptions options;
+    if (!undo_options.id.empty()) {
+        options.id = undo_options.id;
+    }
     options.now = journal_time();
+    options.run_follow_ups = reason.empty();
+    options.child_stdout_to_stderr = globals.json;
+    options.on_follow_up = [&globals](const std::string& command) {
+        if (!globals.json) {
+            fmt::print("running: {}\n", command);
+        }
+        std::fflush(stdout);
+    };
     options.on_lock_wait = [&root] {
         fmt::print(stderr,
                    "pt: waiting for another pt to finish changing this host (lock {})...\n",
                    root.map(edit::k_lock_path).string());
     };
-    const auto result = edit::undo_last(root, options);
+    const auto result = edit::undo_entry(root, options);
     if (!result) {
         if (globals.json) {
             print_json(out::Json{{"undone", nullptr}});
@@ -54,9 +79,9 @@ int undo(const Globals& globals, const host::Root& root) {
         return to_int(ExitCode::ok);
     }
     if (globals.json) {
-        print_json(edit::to_json(*result));
+        print_json(edit::to_json(*result, reason));
     } else {
-        fmt::print("{}", edit::render_undo_result(*result));
+        fmt::print("{}", edit::render_undo_result(*result, reason, root.prefix().string()));
     }
     return to_int(ExitCode::ok);
 }
@@ -65,15 +90,33 @@ int undo(const Globals& globals, const host::Root& root) {
 
 Command register_undo(CLI::App& parent, Globals& globals) {
     auto* sub = parent.add_subcommand(
-        "undo", "Restore the files of the last --apply from the journal (/var/lib/pt/journal)");
+        "undo",
+        "Restore the files of the last --apply, or of entry ID, from the journal "
+        "(/var/lib/pt/journal), and run the commands that make them take effect");
     auto options = std::make_shared<UndoOptions>();
-    sub->add_flag("--list",
-                  options->list,
-                  "List the journal entries (id, time, status, command, files) instead of undoing");
+    sub->add_option("ID",
+                    options->id,
+                    "The journal entry to undo (an id from pt undo --list, e.g. "
+                    "20261204T101530Z-001); default: the last one not undone. Refused while a "
+                    "newer entry that is not undone changed one of its files");
+    auto* list_flag = sub->add_flag(
+        "--list",
+        options->list,
+        "List the journal entries (id, time, status, command, files) instead of undoing");
+    sub->add_flag("--no-refresh",
+                  options->no_refresh,
+                  "Do not run the entry's update-initramfs / update-grub / proxmox-boot-tool "
+                  "refresh after restoring its files; run them yourself before rebooting")
+        ->excludes(list_flag);
     add_global_options(*sub, globals);
     return {sub, [options](const Globals& g) -> int {
                 const auto root = open_root(g);
-                return options->list ? list(g, root) : undo(g, root);
+                if (options->list && !options->id.empty()) {
+                    throw UsageError("pt undo",
+                                     "--list lists every entry and takes no ID",
+                                     "pt undo --list, or pt undo ID");
+                }
+                return options->list ? list(g, root) : undo(g, root, *options);
             }};
 }
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // pt verify: check the whole passthrough chain, on the host or in the guest.
-#include "pt/check/verify.hpp"
-
 #include "cmd/common.hpp"
+#include "pt/check/guest.hpp"
+#include "pt/check/report.hpp"
+#include "pt/check/runner.hpp"
 #include "pt/error.hpp"
 #include "pt/exit_code.hpp"
 #include "pt/host/root.hpp"

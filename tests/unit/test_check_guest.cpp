@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "pt/check/verify.hpp"
+#include "pt/check/guest.hpp"
 #include "pt/host/root.hpp"
 #include "support/catch.hpp"
 #include "support/temp_root.hpp"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "pt/check/verify.hpp"
+#include "pt/check/report.hpp"
 #include "support/catch.hpp"
 
 #include <string>

@@ -294,7 +294,7 @@ TEST_CASE("edit::apply failing midway leaves every file old or new and says so",
     CHECK_THAT(entries[0].error.value_or(""), Catch::Contains(expected_errno));
 
     // pt undo puts back what was written; the untouched files count as already restored.
-    const auto undone = pt::edit::undo_last(root, {});
+    const auto undone = pt::edit::undo_entry(root, {});
     REQUIRE(undone);
     CHECK(slurp(tmp.host("/etc/a")) == "a\n");
     REQUIRE(undone->files.size() == 3);
@@ -503,7 +503,7 @@ TEST_CASE("edit::apply: a plan's lock (qemu-server's) is flocked, never written"
     }
 }
 
-TEST_CASE("edit::undo_last", "[edit][undo]") {
+TEST_CASE("edit::undo_entry", "[edit][undo]") {
     TempRoot tmp;
     const Root root(tmp.path());
     const std::string odd("no newline \xff\x00 at end", 20);
@@ -525,12 +525,12 @@ TEST_CASE("edit::undo_last", "[edit][undo]") {
     apply(later, root, quick());
 
     SECTION("restores byte for byte, newest entry first, then the one before, then nothing") {
-        auto undone = pt::edit::undo_last(root, {});
+        auto undone = pt::edit::undo_entry(root, {});
         REQUIRE(undone);
         CHECK(undone->entry.title == "second");
         CHECK_FALSE(fs::exists(tmp.host("/etc/later")));
 
-        undone = pt::edit::undo_last(root, {});
+        undone = pt::edit::undo_entry(root, {});
         REQUIRE(undone);
         CHECK(undone->entry.title == "first");
         CHECK(undone->entry.status == EntryStatus::undone);
@@ -546,7 +546,7 @@ TEST_CASE("edit::undo_last", "[edit][undo]") {
         CHECK(undone->files[2].what == "recreated");
         CHECK(slurp(tmp.host("/sys/x")) == "1");
 
-        CHECK_FALSE(pt::edit::undo_last(root, {}));
+        CHECK_FALSE(pt::edit::undo_entry(root, {}));
         const auto entries = pt::edit::list_entries(root);
         REQUIRE(entries.size() == 2);
         CHECK(entries[0].status == EntryStatus::undone);
@@ -554,9 +554,9 @@ TEST_CASE("edit::undo_last", "[edit][undo]") {
         CHECK(entries[1].status == EntryStatus::undone);
     }
     SECTION("refuses a file changed since pt wrote it, restoring nothing") {
-        pt::edit::undo_last(root, {});
+        pt::edit::undo_entry(root, {});
         tmp.write("/etc/new", "edited by hand\n");
-        CHECK_THROWS_WITH(pt::edit::undo_last(root, {}),
+        CHECK_THROWS_WITH(pt::edit::undo_entry(root, {}),
                           Catch::Contains(tmp.host("/etc/new").string())
                               && Catch::Contains("was changed since pt wrote it")
                               && Catch::Contains("nothing was restored"));
@@ -574,11 +574,123 @@ TEST_CASE("edit::undo_last", "[edit][undo]") {
     }
 }
 
-TEST_CASE("edit::undo_last with an empty journal", "[edit][undo]") {
+TEST_CASE("edit::undo_entry with an empty journal", "[edit][undo]") {
     TempRoot tmp;
     const Root root(tmp.path());
-    CHECK_FALSE(pt::edit::undo_last(root, {}));
+    CHECK_FALSE(pt::edit::undo_entry(root, {}));
     CHECK(pt::edit::list_entries(root).empty());
+}
+
+TEST_CASE("edit::undo_entry by id: out of order only where no newer entry shares a file",
+          "[edit][undo]") {
+    TempRoot tmp;
+    const Root root(tmp.path());
+    tmp.write("/etc/a", "a\n");
+    tmp.write("/etc/b", "b\n");
+    auto options = quick();
+    options.now = std::chrono::system_clock::from_time_t(1764843330); // 2025-12-04T10:15:30Z
+    auto first = plan_line(root, "/etc/a", "1");
+    first.title = "first";
+    apply(first, root, options);
+    auto second = plan_line(root, "/etc/b", "2");
+    second.title = "second";
+    apply(second, root, options);
+    auto third = plan_line(root, "/etc/a", "3");
+    third.title = "third";
+    apply(third, root, options);
+    pt::edit::UndoOptions undo;
+    undo.lock_notify_after = 10ms;
+
+    SECTION("the same second gives -001, -002, -003 in order") {
+        const auto entries = pt::edit::list_entries(root);
+        REQUIRE(entries.size() == 3);
+        CHECK(entries[0].id == "20251204T101530Z-001");
+        CHECK(entries[1].id == "20251204T101530Z-002");
+        CHECK(entries[2].id == "20251204T101530Z-003");
+    }
+    SECTION("an older entry behind a newer one on the same file is refused, restoring nothing") {
+        undo.id = "20251204T101530Z-001";
+        try {
+            pt::edit::undo_entry(root, undo);
+            FAIL("undo of -001 was not refused");
+        } catch (const pt::Error& e) {
+            CHECK(std::string(e.what()).find("cannot undo 20251204T101530Z-001 (first)") == 0);
+            CHECK(e.cause()
+                  == "the newer entry 20251204T101530Z-003 (third) also changed /etc/a, and "
+                     "entries that share a file are undone newest first; nothing was restored");
+            CHECK(e.fix()
+                  == "undo it first: pt undo 20251204T101530Z-003, then pt undo "
+                     "20251204T101530Z-001");
+        }
+        CHECK(slurp(tmp.host("/etc/a")) == "a\n1\n3\n");
+        CHECK(pt::edit::list_entries(root)[0].status == EntryStatus::applied);
+    }
+    SECTION("an older entry that shares no file with a pending newer one is undone") {
+        undo.id = "20251204T101530Z-002";
+        const auto undone = pt::edit::undo_entry(root, undo);
+        REQUIRE(undone);
+        CHECK(undone->entry.title == "second");
+        CHECK(slurp(tmp.host("/etc/b")) == "b\n");
+        CHECK(slurp(tmp.host("/etc/a")) == "a\n1\n3\n");
+    }
+    SECTION("after the newer one is undone, the older one goes too") {
+        undo.id = "20251204T101530Z-003";
+        REQUIRE(pt::edit::undo_entry(root, undo));
+        undo.id = "20251204T101530Z-001";
+        REQUIRE(pt::edit::undo_entry(root, undo));
+        CHECK(slurp(tmp.host("/etc/a")) == "a\n");
+    }
+    SECTION("an unknown id and an entry undone already are refused") {
+        undo.id = "20990101T000000Z-001";
+        CHECK_THROWS_WITH(pt::edit::undo_entry(root, undo),
+                          Catch::Contains("has no entry 20990101T000000Z-001"));
+        undo.id = "20251204T101530Z-003";
+        REQUIRE(pt::edit::undo_entry(root, undo));
+        CHECK_THROWS_WITH(pt::edit::undo_entry(root, undo),
+                          Catch::Contains("20251204T101530Z-003 (third) was undone already"));
+    }
+}
+
+TEST_CASE("edit::undo_entry runs the entry's follow-ups after restoring", "[edit][undo]") {
+    TempRoot tmp;
+    const Root root(tmp.path());
+    tmp.write("/etc/a", "a\n");
+    Plan plan = plan_line(root, "/etc/a", "b");
+    add_follow_up(plan, pt::edit::FollowUp::update_grub);
+    apply(plan, root, quick());
+    std::vector<std::vector<std::string>> ran;
+    std::string content_seen;
+    pt::edit::UndoOptions undo;
+    undo.runner = [&](const std::vector<std::string>& argv) {
+        ran.push_back(argv);
+        content_seen = slurp(tmp.host("/etc/a"));
+        return argv[0] == "update-grub" ? 5 : 0;
+    };
+
+    SECTION("not run unless asked (offline root, --no-refresh), but listed") {
+        undo.runner = [&](const std::vector<std::string>& argv) {
+            ran.push_back(argv);
+            return 0;
+        };
+        const auto undone = pt::edit::undo_entry(root, undo);
+        REQUIRE(undone);
+        CHECK(ran.empty());
+        REQUIRE(undone->follow_ups.size() == 2);
+        CHECK(undone->follow_ups[0].command == "update-initramfs -u -k all");
+        CHECK_FALSE(undone->follow_ups[0].ran);
+    }
+    SECTION("run in order after the files are restored; a failure says the files ARE restored") {
+        undo.run_follow_ups = true;
+        CHECK_THROWS_WITH(pt::edit::undo_entry(root, undo),
+                          Catch::Contains("`update-grub` failed with exit status 5")
+                              && Catch::Contains("the files ARE restored")
+                              && Catch::Contains("fix the cause, then run: update-grub"));
+        CHECK(ran
+              == std::vector<std::vector<std::string>>{{"update-initramfs", "-u", "-k", "all"},
+                                                       {"update-grub"}});
+        CHECK(content_seen == "a\n");
+        CHECK(pt::edit::list_entries(root)[0].status == EntryStatus::undone);
+    }
 }
 
 TEST_CASE("edit::fnv1a64", "[edit][journal]") {
@@ -624,8 +736,8 @@ TEST_CASE("edit::apply: a full disk at the journal's last mark says every change
     entries = pt::edit::list_entries(root);
     REQUIRE(entries.size() == 2);
     CHECK(entries[0].status == EntryStatus::failed);
-    REQUIRE(pt::edit::undo_last(root, {}));
-    REQUIRE(pt::edit::undo_last(root, {}));
+    REQUIRE(pt::edit::undo_entry(root, {}));
+    REQUIRE(pt::edit::undo_entry(root, {}));
     CHECK(slurp(tmp.host("/etc/a")) == "a\n");
     CHECK(slurp(tmp.host("/etc/b")) == "b\n");
 }

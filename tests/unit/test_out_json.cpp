@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include "pt/error.hpp"
 #include "pt/iommu/listing.hpp"
 #include "pt/out/json.hpp"
 #include "support/catch.hpp"
@@ -300,4 +301,55 @@ TEST_CASE("out::dump_json(Listing) is the tree's text byte for byte", "[out][jso
         listing.groups.front().type = std::nullopt;
         CHECK(pt::out::dump_json(listing) == tree_text(listing));
     }
+}
+
+TEST_CASE("out::split_error_message: SUBJECT: CAUSE; FIX", "[out][json][error]") {
+    const auto parts = pt::out::split_error_message(
+        "--root /nowhere: not a directory; give the top of a host tree, or / for this machine");
+    CHECK(parts.cause == "not a directory");
+    REQUIRE(parts.fix.has_value());
+    CHECK(*parts.fix == "give the top of a host tree, or / for this machine");
+}
+
+TEST_CASE("out::split_error_message: the fix is after the last \"; \", with the lines below",
+          "[out][json][error]") {
+    const auto parts = pt::out::split_error_message(
+        "no PCI device matches '42:00.0' under /sys/bus/pci/devices; display devices on this "
+        "host:\n  0000:0b:00.0 VGA compatible controller [10de:2204]\n  0000:0c:00.0 VGA");
+    CHECK(parts.cause == "no PCI device matches '42:00.0' under /sys/bus/pci/devices");
+    REQUIRE(parts.fix.has_value());
+    CHECK(*parts.fix
+          == "display devices on this host:\n0000:0b:00.0 VGA compatible controller "
+             "[10de:2204]\n0000:0c:00.0 VGA");
+}
+
+TEST_CASE("out::split_error_message: no fix in the text is null, not a guess",
+          "[out][json][error]") {
+    const auto parts = pt::out::split_error_message("/etc/modules: permission denied");
+    CHECK(parts.cause == "permission denied");
+    CHECK_FALSE(parts.fix.has_value());
+}
+
+TEST_CASE("out::error_json: the document --json prints on failure", "[out][json][error]") {
+    const auto doc = pt::out::error_json(1, "/etc/x: gone; restore it");
+    CHECK(keys(doc) == std::vector<std::string>{"error"});
+    CHECK(keys(doc.at("error")) == std::vector<std::string>{"code", "message", "cause", "fix"});
+    CHECK(doc.at("error").at("code") == 1);
+    CHECK(doc.at("error").at("message") == "/etc/x: gone; restore it");
+    CHECK(doc.at("error").at("cause") == "gone");
+    CHECK(doc.at("error").at("fix") == "restore it");
+
+    const auto given = pt::out::error_json(2, "a: b; c", "the cause", "the fix");
+    CHECK(given.at("error").at("cause") == "the cause");
+    CHECK(given.at("error").at("fix") == "the fix");
+    CHECK(pt::out::error_json(1, "bad").at("error").at("fix").is_null());
+}
+
+TEST_CASE("pt::Error with a cause and a fix keeps them and prints SUBJECT: CAUSE; FIX",
+          "[out][json][error]") {
+    const pt::Error error("/etc/default/grub", "does not exist", "restore it");
+    CHECK(std::string(error.what()) == "/etc/default/grub: does not exist; restore it");
+    CHECK(error.cause() == "does not exist");
+    CHECK(error.fix() == "restore it");
+    CHECK(pt::Error("plain").cause().empty());
 }

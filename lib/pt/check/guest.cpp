@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // pt verify --guest: guest.hypervisor, guest.gpu-visible, guest.pcie-link, guest.driver,
 // guest.device-nodes, guest.nvidia-smi, guest.host-checks.
+#include "pt/check/guest.hpp"
+
 #include "pt/check/host_context.hpp"
 #include "pt/host/process.hpp"
 

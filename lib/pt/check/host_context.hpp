@@ -3,7 +3,7 @@
 
 // What every host check reads, read once (internal to lib/pt/check).
 
-#include "pt/check/verify.hpp"
+#include "pt/check/report.hpp"
 #include "pt/conf/modprobe.hpp"
 #include "pt/host/root.hpp"
 #include "pt/iommu/groups.hpp"

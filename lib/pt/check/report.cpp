@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-#include "pt/check/verify.hpp"
+#include "pt/check/report.hpp"
+
 #include "pt/host/root.hpp"
 
 #include <fmt/format.h>

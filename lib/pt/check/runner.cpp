@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: MIT
+#include "pt/check/runner.hpp"
+
 #include "pt/check/host_context.hpp"
 
 namespace pt::check {

@@ -222,6 +222,47 @@ std::vector<std::string> mend_interrupted(const host::Root& root, const Plan& pl
     return notes;
 }
 
+// The first follow-up that failed: why, and the commands still to run (it included).
+struct FollowUpFailure {
+    std::string what;
+    std::vector<std::string> rest;
+};
+
+// Runs `runs` in order (each marked ran, with its exit status), stopping at the first that
+// fails or cannot start.
+std::optional<FollowUpFailure> run_follow_ups(std::vector<FollowUpRun>& runs,
+                                              const std::function<void(const std::string&)>& on_run,
+                                              const CommandRunner& runner,
+                                              bool child_stdout_to_stderr) {
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+        auto& run = runs[i];
+        if (on_run) {
+            on_run(run.command);
+        }
+        std::string failure;
+        try {
+            run.exit_status = runner
+                                  ? runner(split_words(run.command))
+                                  : run_command(split_words(run.command), child_stdout_to_stderr);
+            run.ran = true;
+            if (run.exit_status != 0) {
+                failure =
+                    fmt::format("`{}` failed with exit status {}", run.command, run.exit_status);
+            }
+        } catch (const Error& e) {
+            failure = e.what();
+        }
+        if (!failure.empty()) {
+            FollowUpFailure out{failure, {}};
+            for (std::size_t k = i; k < runs.size(); ++k) {
+                out.rest.push_back(runs[k].command);
+            }
+            return out;
+        }
+    }
+    return std::nullopt;
+}
+
 } // namespace
 
 int run_command(const std::vector<std::string>& argv, bool stdout_to_stderr) {
@@ -366,62 +407,99 @@ ApplyResult apply(const Plan& plan, const host::Root& root, const ApplyOptions& 
     if (!options.run_follow_ups) {
         return result;
     }
-    for (std::size_t i = 0; i < result.follow_ups.size(); ++i) {
-        auto& run = result.follow_ups[i];
-        if (options.on_follow_up) {
-            options.on_follow_up(run.command);
-        }
-        std::string failure;
-        try {
-            run.exit_status = options.runner ? options.runner(split_words(run.command))
-                                             : run_command(split_words(run.command),
-                                                           options.child_stdout_to_stderr);
-            run.ran = true;
-            if (run.exit_status != 0) {
-                failure =
-                    fmt::format("`{}` failed with exit status {}", run.command, run.exit_status);
-            }
-        } catch (const Error& e) {
-            failure = e.what();
-        }
-        if (!failure.empty()) {
-            std::vector<std::string> rest;
-            for (std::size_t k = i; k < result.follow_ups.size(); ++k) {
-                rest.push_back(result.follow_ups[k].command);
-            }
-            throw Error(fmt::format(
-                "{}\n  the files ARE written ({}; journal entry {}, `pt undo` restores them){}"
-                "\n  fix the cause, then run: {}",
-                failure,
-                plan.files.empty() ? "no files" : file_list(plan, 0, plan.files.size()),
-                entry.id,
-                plan.writes.empty() ? "" : "; the sysfs writes are done",
-                fmt::join(rest, " && ")));
-        }
+    const auto failure = run_follow_ups(
+        result.follow_ups, options.on_follow_up, options.runner, options.child_stdout_to_stderr);
+    if (failure) {
+        throw Error(fmt::format(
+            "{}\n  the files ARE written ({}; journal entry {}, `pt undo` restores them){}"
+            "\n  fix the cause, then run: {}",
+            failure->what,
+            plan.files.empty() ? "no files" : file_list(plan, 0, plan.files.size()),
+            entry.id,
+            plan.writes.empty() ? "" : "; the sysfs writes are done",
+            fmt::join(failure->rest, " && ")));
     }
     return result;
 }
 
-std::optional<UndoResult> undo_last(const host::Root& root, const UndoOptions& options) {
-    const auto pending = [](const JournalEntry& e) {
-        return e.status != EntryStatus::undone;
-    };
+namespace {
+
+bool pending(const JournalEntry& entry) {
+    return entry.status != EntryStatus::undone;
+}
+
+// The entry `id` names among `entries` (oldest first), refused when it does not exist, is
+// undone already, or a newer pending entry changed one of its files (that one must go first:
+// its "before" copy is this entry's "after", so restoring this one now would leave the newer
+// entry's copies describing a file that is no longer there).
+const JournalEntry& entry_to_undo(const host::Root& root,
+                                  const std::vector<JournalEntry>& entries,
+                                  const std::string& id) {
+    const auto found = std::find_if(
+        entries.begin(), entries.end(), [&id](const JournalEntry& e) { return e.id == id; });
+    if (found == entries.end()) {
+        throw Error(
+            fmt::format("pt undo {}", id),
+            fmt::format("the journal ({}) has no entry {}", root.map(k_journal_dir).string(), id),
+            "pt undo --list shows the entries and their ids");
+    }
+    if (!pending(*found)) {
+        throw Error(fmt::format("pt undo {}", id),
+                    fmt::format("{} ({}) was undone already, at {}",
+                                id,
+                                found->title,
+                                found->undone_time.value_or("an unknown time")),
+                    "nothing to do; pt undo --list shows what is left to undo");
+    }
+    // Newest first, so the message names the entry to undo first.
+    for (auto newer = entries.rbegin(); newer->id != found->id; ++newer) {
+        if (!pending(*newer)) {
+            continue;
+        }
+        for (const auto& file : found->files) {
+            const bool shared =
+                std::any_of(newer->files.begin(),
+                            newer->files.end(),
+                            [&file](const JournalFile& f) { return f.path == file.path; });
+            if (shared) {
+                throw Error(
+                    fmt::format("cannot undo {} ({})", id, found->title),
+                    fmt::format("the newer entry {} ({}) also changed {}, and entries that "
+                                "share a file are undone newest first; nothing was restored",
+                                newer->id,
+                                newer->title,
+                                file.path),
+                    fmt::format("undo it first: pt undo {}, then pt undo {}", newer->id, id));
+            }
+        }
+    }
+    return *found;
+}
+
+} // namespace
+
+std::optional<UndoResult> undo_entry(const host::Root& root, const UndoOptions& options) {
     // Nothing to undo touches nothing, not even the lock file; the answer is checked again
-    // under the lock.
-    if (const auto peek = list_entries(root); std::none_of(peek.begin(), peek.end(), pending)) {
+    // under the lock. A named entry is looked up under the lock (and refused there).
+    if (const auto peek = list_entries(root);
+        !options.id && std::none_of(peek.begin(), peek.end(), pending)) {
         return std::nullopt;
     }
     const auto lock = host::lock_file(
         root, k_lock_path, options.lock_notify_after, options.lock_timeout, options.on_lock_wait);
     auto notes = mend_interrupted(root, Plan{});
     auto entries = list_entries(root);
-    const auto last = std::find_if(entries.rbegin(), entries.rend(), pending);
-    if (last == entries.rend()) {
-        return std::nullopt;
-    }
     UndoResult result;
+    if (options.id) {
+        result.entry = entry_to_undo(root, entries, *options.id);
+    } else {
+        const auto last = std::find_if(entries.rbegin(), entries.rend(), pending);
+        if (last == entries.rend()) {
+            return std::nullopt;
+        }
+        result.entry = *last;
+    }
     result.notes = std::move(notes);
-    result.entry = *last;
     auto& entry = result.entry;
 
     // Decide for every file before restoring any, so a refusal restores nothing.
@@ -474,6 +552,30 @@ std::optional<UndoResult> undo_last(const host::Root& root, const UndoOptions& o
     entry.status = EntryStatus::undone;
     entry.undone_time = utc_time(options.now.value_or(std::chrono::system_clock::now()));
     update_entry(root, entry);
+
+    // The restored files take effect the way the written ones did: through the same commands.
+    const bool changed_files =
+        std::any_of(result.files.begin(), result.files.end(), [](const UndoneFile& f) {
+            return f.what != "unchanged";
+        });
+    if (!changed_files) {
+        return result;
+    }
+    for (const auto& command : entry.follow_ups) {
+        result.follow_ups.push_back({command, false, 0});
+    }
+    if (!options.run_follow_ups) {
+        return result;
+    }
+    const auto failure = run_follow_ups(
+        result.follow_ups, options.on_follow_up, options.runner, options.child_stdout_to_stderr);
+    if (failure) {
+        throw Error(fmt::format("{}\n  the files ARE restored (journal entry {} is undone)"
+                                "\n  fix the cause, then run: {}",
+                                failure->what,
+                                entry.id,
+                                fmt::join(failure->rest, " && ")));
+    }
     return result;
 }
 

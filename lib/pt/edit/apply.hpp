@@ -87,10 +87,19 @@ struct ApplyResult {
 ApplyResult apply(const Plan& plan, const host::Root& root, const ApplyOptions& options);
 
 struct UndoOptions {
+    // The entry to undo ("20261204T101530Z-001"); empty: the last one not undone yet.
+    std::optional<std::string> id;
     std::chrono::milliseconds lock_notify_after{500};
     std::chrono::milliseconds lock_timeout{120'000};
     std::function<void()> on_lock_wait;
     std::optional<std::chrono::system_clock::time_point> now;
+    // As in ApplyOptions: run the entry's follow-ups (the ones its apply ran: update-initramfs
+    // after modprobe files, update-grub or proxmox-boot-tool refresh after boot files) once the
+    // files are restored, so that the restored files take effect as the written ones did.
+    bool run_follow_ups = false;
+    std::function<void(const std::string&)> on_follow_up;
+    CommandRunner runner;
+    bool child_stdout_to_stderr = false;
 };
 
 struct UndoneFile {
@@ -103,15 +112,23 @@ struct UndoneFile {
 struct UndoResult {
     JournalEntry entry; // as now recorded (status undone)
     std::vector<UndoneFile> files;
-    std::vector<std::string> notes; // as ApplyResult::notes
+    std::vector<FollowUpRun> follow_ups; // the entry's follow-ups; empty when no file changed
+    std::vector<std::string> notes;      // as ApplyResult::notes
 };
 
-// Restores the files of the last entry that is not undone yet, and marks it undone. Under the
-// lock. Refuses with pt::Error, restoring nothing, when a file's current content is neither what
-// pt wrote nor what was there before ("changed since"). Each file is restored atomically, with
-// the mode and owner it had. The entry's sysfs writes are not undone (the caller says so).
-// nullopt when there is nothing left to undo.
-std::optional<UndoResult> undo_last(const host::Root& root, const UndoOptions& options);
+// Restores the files of entry options.id (or of the last entry that is not undone yet), marks it
+// undone, then runs its follow-ups when run_follow_ups is set (stopping at the first that
+// fails: pt::Error says the files ARE restored and what to run). Under the lock. Refuses with
+// pt::Error, restoring nothing, when
+//  - options.id names no entry, or one already undone;
+//  - a newer entry that is not undone changed one of the same files (undoing out of order would
+//    put back a content that the newer entry's copies no longer match): the message names the
+//    newer entry and `pt undo NEWER` to run first;
+//  - a file's current content is neither what pt wrote nor what was there before ("changed
+//    since").
+// Each file is restored atomically, with the mode and owner it had. The entry's sysfs writes are
+// not undone (the caller says so). nullopt when no id is given and nothing is left to undo.
+std::optional<UndoResult> undo_entry(const host::Root& root, const UndoOptions& options);
 
 // Runs `argv` with posix_spawnp (PATH lookup, no shell), waits, and returns the exit status
 // (128 + N when signal N killed it). With `stdout_to_stderr` the child's standard output goes

@@ -173,6 +173,23 @@ std::string_view done_word(FileAction action) {
     return {};
 }
 
+// [{"command", "ran", "exit_status", "not_run_reason"}] of an apply's or an undo's follow-ups.
+nlohmann::ordered_json follow_up_results(const std::vector<FollowUpRun>& runs,
+                                         std::string_view not_run_reason) {
+    auto out = nlohmann::ordered_json::array();
+    for (const auto& run : runs) {
+        out.push_back(nlohmann::ordered_json{
+            {"command", run.command},
+            {"ran", run.ran},
+            {"exit_status",
+             run.ran ? nlohmann::ordered_json(run.exit_status) : nlohmann::ordered_json(nullptr)},
+            {"not_run_reason",
+             run.ran ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(not_run_reason)},
+        });
+    }
+    return out;
+}
+
 } // namespace
 
 std::string render_apply_result(const Plan& plan,
@@ -222,18 +239,7 @@ to_json(const Plan& plan, const ApplyResult& result, std::string_view not_run_re
     json["applied"] = true;
     json["journal"] = result.journal_id ? nlohmann::ordered_json(*result.journal_id)
                                         : nlohmann::ordered_json(nullptr);
-    auto runs = nlohmann::ordered_json::array();
-    for (const auto& run : result.follow_ups) {
-        runs.push_back(nlohmann::ordered_json{
-            {"command", run.command},
-            {"ran", run.ran},
-            {"exit_status",
-             run.ran ? nlohmann::ordered_json(run.exit_status) : nlohmann::ordered_json(nullptr)},
-            {"not_run_reason",
-             run.ran ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(not_run_reason)},
-        });
-    }
-    json["follow_up_results"] = runs;
+    json["follow_up_results"] = follow_up_results(result.follow_ups, not_run_reason);
     json["recovered"] = result.notes;
     return json;
 }
@@ -292,7 +298,9 @@ render_journal(const std::vector<JournalEntry>& entries, std::string_view journa
     return out;
 }
 
-std::string render_undo_result(const UndoResult& result) {
+std::string render_undo_result(const UndoResult& result,
+                               std::string_view not_run_reason,
+                               std::string_view root_prefix) {
     const auto& entry = result.entry;
     std::string out;
     for (const auto& note : result.notes) {
@@ -312,19 +320,35 @@ std::string render_undo_result(const UndoResult& result) {
             out += fmt::format("    write {} > {}\n", quote_value(write.value), write.path);
         }
     }
-    if (!entry.follow_ups.empty() && !entry.files.empty()) {
-        out += "\nthe restored files take effect after these commands (not run by pt undo):\n";
-        for (const auto& command : entry.follow_ups) {
-            out += fmt::format("run: {}\n", command);
+    if (result.follow_ups.empty()) {
+        return out;
+    }
+    out += "\n";
+    for (const auto& run : result.follow_ups) {
+        if (run.ran) {
+            out += fmt::format("ran: {} (exit status {})\n", run.command, run.exit_status);
         }
-        if (entry.reboot_needed) {
-            out += "and a reboot\n";
+    }
+    if (!not_run_reason.empty()) {
+        if (not_run_reason == "--no-refresh") {
+            out += "not run (--no-refresh); the restored files take effect after these "
+                   "commands, run them yourself:\n";
+        } else {
+            out += fmt::format("not run under --root {}; the restored files take effect after "
+                               "these commands; on that host, run:\n",
+                               root_prefix);
         }
+        for (const auto& run : result.follow_ups) {
+            out += fmt::format("run: {}\n", run.command);
+        }
+    }
+    if (entry.reboot_needed) {
+        out += "reboot needed: the restored files take effect at the next boot\n";
     }
     return out;
 }
 
-nlohmann::ordered_json to_json(const UndoResult& result) {
+nlohmann::ordered_json to_json(const UndoResult& result, std::string_view not_run_reason) {
     auto files = nlohmann::ordered_json::array();
     for (const auto& file : result.files) {
         files.push_back(nlohmann::ordered_json{{"path", file.path}, {"result", file.what}});
@@ -333,7 +357,10 @@ nlohmann::ordered_json to_json(const UndoResult& result) {
     json["files"] = files;
     json["writes_not_undone"] = json["writes"];
     json.erase("writes");
-    return nlohmann::ordered_json{{"undone", json}, {"recovered", result.notes}};
+    return nlohmann::ordered_json{
+        {"undone", json},
+        {"recovered", result.notes},
+        {"follow_up_results", follow_up_results(result.follow_ups, not_run_reason)}};
 }
 
 } // namespace pt::edit

@@ -79,11 +79,15 @@ std::string
 render_journal(const std::vector<JournalEntry>& entries, std::string_view journal_dir, bool quiet);
 
 // What `pt undo` restored: "undid ID (TIME): TITLE", a line per file, the sysfs writes it does
-// not undo, and the commands that make the restored files take effect.
-std::string render_undo_result(const UndoResult& result);
+// not undo, and the commands that make the restored files take effect: "ran: ..." for those it
+// ran, or (not_run_reason "offline root" or "--no-refresh", as for an apply) the ones to run.
+std::string render_undo_result(const UndoResult& result,
+                               std::string_view not_run_reason,
+                               std::string_view root_prefix);
 
-// {"undone": entry with "files": [{"path", "result"}] and "writes_not_undone", "recovered"}.
-nlohmann::ordered_json to_json(const UndoResult& result);
+// {"undone": entry with "files": [{"path", "result"}] and "writes_not_undone", "recovered",
+// "follow_up_results": as an apply's (pt-undo(1))}.
+nlohmann::ordered_json to_json(const UndoResult& result, std::string_view not_run_reason);
 
 // `value` in double quotes with C escapes, as the write lines show it: "vfio-pci".
 std::string quote_value(std::string_view value);

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace pt::out {
 namespace {
 
@@ -347,6 +349,59 @@ Json to_json(const iommu::VfioIds& ids) {
     j["devices"] = addresses(ids.endpoints);
     j["also_match"] = addresses(ids.also_match);
     return j;
+}
+
+ErrorParts split_error_message(std::string_view message) {
+    const auto line_end = message.find('\n');
+    const std::string_view first = message.substr(0, line_end);
+    std::string_view rest;
+    if (line_end != std::string_view::npos) {
+        rest = message.substr(line_end + 1);
+    }
+    // The further lines are indented under the first on stderr; in JSON they stand alone.
+    std::string more;
+    while (!rest.empty()) {
+        const auto end = rest.find('\n');
+        auto line = rest.substr(0, end);
+        line.remove_prefix(std::min(line.find_first_not_of(' '), line.size()));
+        if (!line.empty()) {
+            more += more.empty() ? "" : "\n";
+            more += line;
+        }
+        rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 1);
+    }
+
+    const auto fix_start = first.rfind("; ");
+    std::string_view cause = first.substr(0, fix_start);
+    if (const auto colon = cause.find(": "); colon != std::string_view::npos) {
+        cause.remove_prefix(colon + 2);
+    }
+    ErrorParts parts{std::string(cause), std::nullopt};
+    if (fix_start != std::string_view::npos) {
+        parts.fix = std::string(first.substr(fix_start + 2));
+    }
+    if (!more.empty()) {
+        parts.fix = parts.fix ? *parts.fix + "\n" + more : more;
+    }
+    return parts;
+}
+
+Json error_json(int exit_code,
+                std::string_view message,
+                std::string_view cause,
+                std::string_view fix) {
+    auto parts = split_error_message(message);
+    if (!cause.empty()) {
+        parts.cause = cause;
+    }
+    if (!fix.empty()) {
+        parts.fix = std::string(fix);
+    }
+    return Json{{"error",
+                 Json{{"code", exit_code},
+                      {"message", message},
+                      {"cause", parts.cause},
+                      {"fix", parts.fix ? Json(*parts.fix) : Json(nullptr)}}}};
 }
 
 } // namespace pt::out

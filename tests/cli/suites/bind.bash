@@ -55,10 +55,10 @@ bind_x570_nouveau() {
 
 # bind_expect_conf LINE...: pt-vfio.conf holds exactly these commands (comments aside).
 bind_expect_conf() {
-    [ -f "$ROOT/$BIND_CONF" ] || { fail "$BIND_CONF was not written"; return 1; }
+    check [ -f "$ROOT/$BIND_CONF" ] || { fail "$BIND_CONF was not written"; return 1; }
     printf '%s\n' "$@" >"$TESTDIR/want"
     grep -vE '^(#|$)' "$ROOT/$BIND_CONF" >"$TESTDIR/got"
-    diff -u "$TESTDIR/want" "$TESTDIR/got" >"$TESTDIR/diff" || fail "$BIND_CONF differs:" "$(cat "$TESTDIR/diff")"
+    check diff -u "$TESTDIR/want" "$TESTDIR/got" >"$TESTDIR/diff" || fail "$BIND_CONF differs:" "$(cat "$TESTDIR/diff")"
 }
 
 suite_bind() {
@@ -71,7 +71,7 @@ suite_bind() {
     expect_stderr_contains "/etc/modprobe.d/vfio.conf:2 sets vfio-pci ids=10de:2204 after pt's /etc/modprobe.d/pt-vfio.conf"
     expect_stderr_contains "0000:0b:00.1 (10de:1aef) would not go to vfio-pci at the next boot"
     expect_stderr_contains "sed -i '2d' /etc/modprobe.d/vfio.conf"
-    [ -e "$ROOT/etc/modprobe.d/pt-vfio.conf" ] && fail "pt wrote the file that would lose"
+    check [ -e "$ROOT/etc/modprobe.d/pt-vfio.conf" ] && fail "pt wrote the file that would lose"
     sed -i '2d' "$ROOT/etc/modprobe.d/vfio.conf"
     run_pt bind 0b:00
     expect_exit 0
@@ -111,9 +111,9 @@ suite_bind() {
     expect_stdout_contains "reboot needed"
     bind_expect_conf "options vfio-pci ids=10de:1aef,10de:2204" \
         "softdep nouveau pre: vfio-pci" "softdep nvidia pre: vfio-pci" "softdep snd_hda_intel pre: vfio-pci"
-    grep -qx vfio_pci "$ROOT/etc/initramfs-tools/modules" || fail "vfio_pci is not in /etc/initramfs-tools/modules"
-    grep -qx vfio_iommu_type1 "$ROOT/etc/modules-load.d/pt-vfio.conf" || fail "vfio_iommu_type1 is not in /etc/modules-load.d/pt-vfio.conf"
-    [ "$(cat "$ROOT/etc/modules")" = "# /etc/modules: kernel modules to load at boot time." ] || fail "/etc/modules was changed"
+    check grep -qx vfio_pci "$ROOT/etc/initramfs-tools/modules" || fail "vfio_pci is not in /etc/initramfs-tools/modules"
+    check grep -qx vfio_iommu_type1 "$ROOT/etc/modules-load.d/pt-vfio.conf" || fail "vfio_iommu_type1 is not in /etc/modules-load.d/pt-vfio.conf"
+    check [ "$(cat "$ROOT/etc/modules")" = "# /etc/modules: kernel modules to load at boot time." ] || fail "/etc/modules was changed"
     run_pt bind 0b:00.1 --apply
     expect_exit 0
     expect_stdout_contains "nothing to do"
@@ -132,10 +132,10 @@ suite_bind() {
     expect_unchanged
     run_pt bind 02:00 --apply
     expect_exit 0
-    [ -f "$ROOT/$BIND_HOOK" ] || fail "the hook was not installed"
-    [ "$(stat -c %a "$ROOT/$BIND_HOOK" 2>/dev/null)" = 755 ] || fail "the hook is not mode 0755"
-    sh -n "$ROOT/$BIND_HOOK" || fail "the hook is not valid sh"
-    [ "$(sh "$ROOT/$BIND_HOOK" prereqs)" = "" ] || fail "the hook's prereqs are not empty"
+    check [ -f "$ROOT/$BIND_HOOK" ] || fail "the hook was not installed"
+    check [ "$(stat -c %a "$ROOT/$BIND_HOOK" 2>/dev/null)" = 755 ] || fail "the hook is not mode 0755"
+    check sh -n "$ROOT/$BIND_HOOK" || fail "the hook is not valid sh"
+    check [ "$(sh "$ROOT/$BIND_HOOK" prereqs)" = "" ] || fail "the hook's prereqs are not empty"
     run_pt bind 02:00 --apply
     expect_stdout_contains "nothing to do"
 
@@ -216,7 +216,7 @@ suite_bind() {
     run_pt bind 0b:00 --now
     expect_exit 0
     grep -n -e "driver_override" -e "unbind" -e "drivers_probe" "$OUT" | cut -d: -f1 >"$TESTDIR/lines"
-    [ "$(sort -n "$TESTDIR/lines")" = "$(cat "$TESTDIR/lines")" ] || fail "writes out of order"
+    check [ "$(sort -n "$TESTDIR/lines")" = "$(cat "$TESTDIR/lines")" ] || fail "writes out of order"
     expect_stdout_contains "/sys/bus/pci/devices/0000:0b:00.0/driver_override"
     expect_stdout_contains "/sys/bus/pci/devices/0000:0b:00.0/driver/unbind"
     expect_stdout_contains 'write "0000:0b:00.0" > /sys/bus/pci/drivers_probe   # probe it again: its driver link must then name vfio-pci'
@@ -256,7 +256,7 @@ suite_bind() {
     expect_stdout_contains "note: removes vfio_virqfd from /etc/modules: Linux 6.2 folded it into vfio"
     run_pt bind 0b:00 --apply
     expect_exit 0
-    grep -q vfio_virqfd "$ROOT/etc/modules" && fail "vfio_virqfd is still in /etc/modules"
+    check grep -q vfio_virqfd "$ROOT/etc/modules" && fail "vfio_virqfd is still in /etc/modules"
 
     TEST "x570: VFIO lines of /etc/modules move to pt's modules-load.d file; undo puts them back"
     bind_x570_host
@@ -268,12 +268,12 @@ suite_bind() {
     expect_stdout_contains "# create /etc/modules-load.d/pt-vfio.conf (mode 0644)"
     run_pt bind 0b:00 --apply
     expect_exit 0
-    [ "$(cat "$ROOT/etc/modules")" = "$(printf '# /etc/modules: kernel modules to load at boot time.\nloop')" ] || fail "/etc/modules: $(cat "$ROOT/etc/modules")"
-    [ "$(grep -v '^#' "$ROOT/etc/modules-load.d/pt-vfio.conf")" = "$(printf 'vfio\nvfio_iommu_type1\nvfio_pci')" ] || fail "pt-vfio.conf: $(cat "$ROOT/etc/modules-load.d/pt-vfio.conf")"
+    check [ "$(cat "$ROOT/etc/modules")" = "$(printf '# /etc/modules: kernel modules to load at boot time.\nloop')" ] || fail "/etc/modules: $(cat "$ROOT/etc/modules")"
+    check [ "$(grep -v '^#' "$ROOT/etc/modules-load.d/pt-vfio.conf")" = "$(printf 'vfio\nvfio_iommu_type1\nvfio_pci')" ] || fail "pt-vfio.conf: $(cat "$ROOT/etc/modules-load.d/pt-vfio.conf")"
     run_pt undo
     expect_exit 0
-    cmp -s "$ROOT/etc/modules" "$WORK/modules.before" || fail "undo did not restore /etc/modules"
-    [ ! -e "$ROOT/etc/modules-load.d/pt-vfio.conf" ] || fail "undo left /etc/modules-load.d/pt-vfio.conf"
+    check cmp -s "$ROOT/etc/modules" "$WORK/modules.before" || fail "undo did not restore /etc/modules"
+    check [ ! -e "$ROOT/etc/modules-load.d/pt-vfio.conf" ] || fail "undo left /etc/modules-load.d/pt-vfio.conf"
 
     TEST "unbind after pt blacklist: the next boot leaves the card without a driver, and says how to undo the blacklist"
     use_root seed-rtx3090
@@ -305,10 +305,10 @@ suite_bind() {
     expect_stdout_contains "note: next boot: 0000:0b:00.1 -> snd_hda_intel, its host driver"
     run_pt unbind 0b:00 --apply
     expect_exit 0
-    [ ! -e "$ROOT/$BIND_CONF" ] || fail "$BIND_CONF is still there"
-    [ ! -e "$ROOT/etc/modules-load.d/pt-vfio.conf" ] || fail "/etc/modules-load.d/pt-vfio.conf is still there"
-    grep -q vfio "$ROOT/etc/modules" "$ROOT/etc/initramfs-tools/modules" && fail "vfio lines are left in the module lists"
-    [ "$(cat "$ROOT/etc/modules")" = "# /etc/modules: kernel modules to load at boot time." ] || fail "/etc/modules is not as before"
+    check [ ! -e "$ROOT/$BIND_CONF" ] || fail "$BIND_CONF is still there"
+    check [ ! -e "$ROOT/etc/modules-load.d/pt-vfio.conf" ] || fail "/etc/modules-load.d/pt-vfio.conf is still there"
+    check grep -q vfio "$ROOT/etc/modules" "$ROOT/etc/initramfs-tools/modules" && fail "vfio lines are left in the module lists"
+    check [ "$(cat "$ROOT/etc/modules")" = "# /etc/modules: kernel modules to load at boot time." ] || fail "/etc/modules is not as before"
     run_pt unbind 0b:00 --apply
     expect_exit 0
     expect_stdout_contains "nothing to do"
@@ -320,7 +320,7 @@ suite_bind() {
     expect_exit 0
     expect_jq '[.files[] | select(.path == "/etc/initramfs-tools/scripts/init-top/pt-vfio") | .action] == ["remove"]'
     run_pt unbind 02:00 --apply
-    [ ! -e "$ROOT/$BIND_HOOK" ] || fail "the hook is still installed"
+    check [ ! -e "$ROOT/$BIND_HOOK" ] || fail "the hook is still installed"
 
     TEST "x570: unbind --now clears driver_override, unbinds from vfio-pci, reprobes"
     bind_x570_host

@@ -14,10 +14,10 @@ bl_root() {
 
 # bl_expect_conf LINE...: pt's file holds exactly these commands (comments and blanks aside).
 bl_expect_conf() {
-    [ -f "$ROOT/$BL_CONF" ] || { fail "$BL_CONF was not written"; return 1; }
+    check [ -f "$ROOT/$BL_CONF" ] || { fail "$BL_CONF was not written"; return 1; }
     printf '%s\n' "$@" >"$TESTDIR/want"
     grep -vE '^(#|$)' "$ROOT/$BL_CONF" >"$TESTDIR/got"
-    diff -u "$TESTDIR/want" "$TESTDIR/got" >"$TESTDIR/diff" || fail "$BL_CONF differs:" "$(cat "$TESTDIR/diff")"
+    check diff -u "$TESTDIR/want" "$TESTDIR/got" >"$TESTDIR/diff" || fail "$BL_CONF differs:" "$(cat "$TESTDIR/diff")"
 }
 
 # bl_snapshot: remember every file under /etc/modprobe.d except pt's, to prove they stay as they are.
@@ -27,7 +27,7 @@ bl_snapshot() {
 
 bl_expect_others_unchanged() {
     (cd "$ROOT/etc/modprobe.d" && find . -type f ! -name pt-blacklist.conf -exec sha256sum {} + | sort) >"$TESTDIR/others.after"
-    cmp -s "$TESTDIR/others.before" "$TESTDIR/others.after" || fail "a modprobe.d file pt does not own changed"
+    check cmp -s "$TESTDIR/others.before" "$TESTDIR/others.after" || fail "a modprobe.d file pt does not own changed"
 }
 
 suite_blacklist() {
@@ -64,8 +64,8 @@ blacklist nvidia_drm
 blacklist nvidia_modeset
 blacklist nvidiafb
 EOF
-    cmp -s "$TESTDIR/want" "$ROOT/$BL_CONF" || fail "pt's file differs:" "$(diff -u "$TESTDIR/want" "$ROOT/$BL_CONF")"
-    [ "$(stat -c %a "$ROOT/$BL_CONF")" = 644 ] || fail "pt's file is not mode 0644"
+    check cmp -s "$TESTDIR/want" "$ROOT/$BL_CONF" || fail "pt's file differs:" "$(diff -u "$TESTDIR/want" "$ROOT/$BL_CONF")"
+    check [ "$(stat -c %a "$ROOT/$BL_CONF")" = 644 ] || fail "pt's file is not mode 0644"
 
     TEST "x570: the follow-up is printed, not run, under --root"
     bl_root x570-two-gpus
@@ -84,7 +84,7 @@ EOF
     expect_exit 0
     expect_stdout_contains "nothing to do"
     expect_stdout_not_contains "update-initramfs"
-    cmp -s "$TESTDIR/first" "$ROOT/$BL_CONF" || fail "the second run changed pt's file"
+    check cmp -s "$TESTDIR/first" "$ROOT/$BL_CONF" || fail "the second run changed pt's file"
     run_pt blacklist --json
     expect_exit 0
     expect_jq '.changes == false and .files == [] and .follow_ups == [] and .reboot_needed == false'
@@ -98,11 +98,11 @@ EOF
     expect_exit 0
     expect_stdout_contains "# remove /etc/modprobe.d/pt-blacklist.conf"
     expect_stdout_contains "-blacklist nouveau"
-    [ -f "$ROOT/$BL_CONF" ] || fail "the dry run removed pt's file"
+    check [ -f "$ROOT/$BL_CONF" ] || fail "the dry run removed pt's file"
     run_pt blacklist --remove --apply
     expect_exit 0
     expect_stdout_contains "removed /etc/modprobe.d/pt-blacklist.conf"
-    [ ! -e "$ROOT/$BL_CONF" ] || fail "pt's file is still there"
+    check [ ! -e "$ROOT/$BL_CONF" ] || fail "pt's file is still there"
     bl_expect_others_unchanged
     run_pt blacklist --remove --apply
     expect_exit 0
@@ -135,7 +135,7 @@ EOF
     expect_stdout_contains "not blacklisting them"
     bl_expect_conf "softdep nouveau pre: vfio-pci" "softdep nvidia pre: vfio-pci" "softdep nvidiafb pre: vfio-pci"
     expect_stdout_contains "note: next boot: 0000:02:00.0 -> nouveau or nvidia, its host driver (nothing gives it to vfio-pci)"
-    grep -q '^blacklist' "$ROOT/$BL_CONF" && fail "pt blacklisted a driver the host needs"
+    check grep -q '^blacklist' "$ROOT/$BL_CONF" && fail "pt blacklisted a driver the host needs"
 
     TEST "identical-gpus: --hard is ignored for a driver the host needs"
     bl_root identical-gpus
@@ -160,7 +160,7 @@ EOF
     run_pt blacklist --apply
     expect_exit 0
     expect_stdout_contains "nothing to do"
-    [ ! -e "$ROOT/$BL_CONF" ] || fail "pt wrote its file anyway"
+    check [ ! -e "$ROOT/$BL_CONF" ] || fail "pt wrote its file anyway"
 
     TEST "x570: JSON of the plan"
     bl_root x570-two-gpus

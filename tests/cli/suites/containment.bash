@@ -36,9 +36,9 @@ plant() {
 # expect_contained LINK_PATH: pt failed (exit 1), named the path, and left the canary alone.
 expect_contained() {
     (cd "$canary" && find . -printf '%p %y %s %T@\n' | sort) >"$TESTDIR/canary.after"
-    cmp -s "$TESTDIR/canary.before" "$TESTDIR/canary.after" \
+    check cmp -s "$TESTDIR/canary.before" "$TESTDIR/canary.after" \
         || fail "something outside the root was created or changed:" "$(diff "$TESTDIR/canary.before" "$TESTDIR/canary.after")"
-    [ "$(cat "$canary/keep")" = canary ] || fail "the canary file outside the root was written"
+    check [ "$(cat "$canary/keep")" = canary ] || fail "the canary file outside the root was written"
     expect_exit 1
     expect_stderr_contains "/$1"
 }
@@ -111,9 +111,9 @@ suite_containment() {
     expect_exit 0
     expect_stderr_not_contains "changed since the plan was made"
     (cd "$canary" && find . -printf '%p %y %s %T@\n' | sort) >"$TESTDIR/canary.after"
-    cmp -s "$TESTDIR/canary.before" "$TESTDIR/canary.after" \
+    check cmp -s "$TESTDIR/canary.before" "$TESTDIR/canary.after" \
         || fail "something outside the root was created or changed:" "$(diff "$TESTDIR/canary.before" "$TESTDIR/canary.after")"
-    [ -L "$ROOT/etc/modules" ] || fail "the /etc/modules link was replaced"
+    check [ -L "$ROOT/etc/modules" ] || fail "the /etc/modules link was replaced"
 
     TEST "a link inside the root is still written at its target, and stays a link"
     use_root seed-rtx3090
@@ -121,8 +121,8 @@ suite_containment() {
     ln -s grub.real "$ROOT/etc/default/grub"
     run_pt grub --iommu-pt --apply
     expect_exit 0
-    [ -L "$ROOT/etc/default/grub" ] || fail "/etc/default/grub is no longer a link"
-    grep -q "iommu=pt" "$ROOT/etc/default/grub.real" || fail "the link's target was not edited"
+    check [ -L "$ROOT/etc/default/grub" ] || fail "/etc/default/grub is no longer a link"
+    check grep -q "iommu=pt" "$ROOT/etc/default/grub.real" || fail "the link's target was not edited"
 
     TEST "a FIFO where a VM config belongs is refused at once, never waited on"
     use_root seed-rtx3090
@@ -131,7 +131,7 @@ suite_containment() {
     OUT=$TESTDIR/stdout ERR=$TESTDIR/stderr
     timeout 20 "$PT" --root "$ROOT" vmconf 100 81:00 >"$OUT" 2>"$ERR"
     RC=$?
-    [ "$RC" -ne 124 ] || fail "pt blocked on the FIFO"
+    check [ "$RC" -ne 124 ] || fail "pt blocked on the FIFO"
     expect_exit 1
     expect_stderr_contains "100.conf: it is a FIFO, where pt expects a regular file"
 
@@ -142,10 +142,10 @@ suite_containment() {
     OUT=$TESTDIR/stdout ERR=$TESTDIR/stderr
     timeout 20 "$PT" --root "$ROOT" blacklist 81:00 --apply >"$OUT" 2>"$ERR"
     RC=$?
-    [ "$RC" -ne 124 ] || fail "pt blocked on the FIFO"
+    check [ "$RC" -ne 124 ] || fail "pt blocked on the FIFO"
     expect_exit 1
     expect_stderr_contains "pt-blacklist.conf: it is a FIFO"
-    [ -p "$ROOT/etc/modprobe.d/pt-blacklist.conf" ] || fail "the FIFO was replaced"
+    check [ -p "$ROOT/etc/modprobe.d/pt-blacklist.conf" ] || fail "the FIFO was replaced"
 
     TEST "a directory where a config file belongs is refused with the reason"
     use_root seed-rtx3090
@@ -166,7 +166,7 @@ suite_containment() {
     run_pt grub --iommu-pt --apply
     expect_exit 1
     expect_stderr_contains "etc/default/grub is $(stat -c %s "$ROOT/etc/default/grub") bytes and pt reads at most 16777216 bytes"
-    [ ! -d "$ROOT/var/lib/pt/journal" ] || fail "a journal entry was written for a refused plan"
+    check [ ! -d "$ROOT/var/lib/pt/journal" ] || fail "a journal entry was written for a refused plan"
 
     TEST "temporary files an interrupted pt left are removed by the next apply, and it says so"
     use_root seed-rtx3090
@@ -177,9 +177,9 @@ suite_containment() {
     run_pt blacklist 81:00 --apply
     expect_exit 0
     expect_stdout_contains "recovered: removed /etc/modprobe.d/.pt-blacklist.conf.pt-a1b2c3, a temporary file left by an interrupted pt"
-    [ ! -e "$ROOT/etc/modprobe.d/.pt-blacklist.conf.pt-a1b2c3" ] || fail "the leftover is still there"
-    [ -e "$ROOT/etc/modprobe.d/.pt-blacklist.conf.pt-A1B2C3" ] || fail "a file outside pt's pattern was removed"
-    [ -e "$ROOT/etc/modprobe.d/.keep.pt-a1b2c" ] || fail "a file outside pt's pattern was removed"
+    check [ ! -e "$ROOT/etc/modprobe.d/.pt-blacklist.conf.pt-a1b2c3" ] || fail "the leftover is still there"
+    check [ -e "$ROOT/etc/modprobe.d/.pt-blacklist.conf.pt-A1B2C3" ] || fail "a file outside pt's pattern was removed"
+    check [ -e "$ROOT/etc/modprobe.d/.keep.pt-a1b2c" ] || fail "a file outside pt's pattern was removed"
 
     TEST "leftovers in a folder an earlier apply wrote are removed by pt undo too (JSON)"
     use_root seed-rtx3090
@@ -189,8 +189,8 @@ suite_containment() {
     run_pt undo --json
     expect_exit 0
     expect_jq '.recovered == ["removed /etc/modprobe.d/.pt-blacklist.conf.pt-zz9zz9, a temporary file left by an interrupted pt"]'
-    [ ! -e "$ROOT/etc/modprobe.d/.pt-blacklist.conf.pt-zz9zz9" ] || fail "the leftover is still there"
-    [ ! -e "$ROOT/etc/modprobe.d/pt-blacklist.conf" ] || fail "undo did not remove the created file"
+    check [ ! -e "$ROOT/etc/modprobe.d/.pt-blacklist.conf.pt-zz9zz9" ] || fail "the leftover is still there"
+    check [ ! -e "$ROOT/etc/modprobe.d/pt-blacklist.conf" ] || fail "undo did not remove the created file"
 
     TEST "a journal entry left \"applying\" is reported by the next apply, marked, and undo still works"
     use_root seed-rtx3090
@@ -203,12 +203,12 @@ suite_containment() {
     expect_exit 0
     expect_stdout_contains "recovered: journal entry $id (pt blacklist 81:00)"
     expect_stdout_contains "was interrupted before it finished"
-    jq -e '.status == "failed" and (.error | startswith("interrupted"))' "$manifest" >/dev/null \
+    check jq -e '.status == "failed" and (.error | startswith("interrupted"))' "$manifest" >/dev/null \
         || fail "the interrupted entry was not marked failed"
     run_pt undo
     expect_exit 0
     run_pt undo
     expect_exit 0
     expect_stdout_contains "undid $id"
-    [ ! -e "$ROOT/etc/modprobe.d/pt-blacklist.conf" ] || fail "undo of the interrupted entry did not remove its file"
+    check [ ! -e "$ROOT/etc/modprobe.d/pt-blacklist.conf" ] || fail "undo of the interrupted entry did not remove its file"
 }

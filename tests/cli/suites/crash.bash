@@ -27,7 +27,7 @@ expect_each_file_old_or_new() {
         sum_now=$(awk -v p="$path" '$1 == p { print $2, $3 }' "$1")
         sum_before=$(awk -v p="$path" '$1 == p { print $2, $3 }' "$2")
         sum_after=$(awk -v p="$path" '$1 == p { print $2, $3 }' "$3")
-        [ "$sum_now" = "$sum_before" ] || [ "$sum_now" = "$sum_after" ] \
+        check [ "$sum_now" = "$sum_before" ] || [ "$sum_now" = "$sum_after" ] \
             || fail "/$path is neither as before nor as planned (torn?)"
     done < <(cat "$1" "$2" "$3" | cut -d' ' -f1 | sort -u)
 }
@@ -45,7 +45,7 @@ suite_crash() {
     state "$ROOT" >"$WORK/state.after"
     duration_ms=$(((end - start) / 1000000 + 1))
     changed=$(diff "$WORK/state.before" "$WORK/state.after" | grep -c '^[<>]')
-    [ "$changed" -ge 2 ] || fail "the writer changed only $changed file lines; the kill test needs more"
+    check [ "$changed" -ge 2 ] || fail "the writer changed only $changed file lines; the kill test needs more"
 
     for ((i = 1; i <= runs; i++)); do
         TEST "kill $i of $runs: SIGKILL during --apply leaves every file old or new, and pt recovers"
@@ -67,28 +67,28 @@ suite_crash() {
         expect_exit 0
         leftovers=$(temp_files "$ROOT")
         if ! grep -q "^nothing to do" "$OUT"; then
-            [ -z "$leftovers" ] || fail "temporary files survived the next apply: $leftovers"
+            check [ -z "$leftovers" ] || fail "temporary files survived the next apply: $leftovers"
         fi
         state "$ROOT" >"$TESTDIR/state.rerun"
-        cmp -s "$TESTDIR/state.rerun" "$WORK/state.after" \
+        check cmp -s "$TESTDIR/state.rerun" "$WORK/state.after" \
             || fail "the re-run did not finish the job:" "$(diff "$WORK/state.after" "$TESTDIR/state.rerun")"
 
         # Every entry (the interrupted one too) is undone in turn, newest first.
         run_pt undo
         expect_exit 0
         leftovers=$(temp_files "$ROOT")
-        [ -z "$leftovers" ] || fail "temporary files survived pt undo: $leftovers"
+        check [ -z "$leftovers" ] || fail "temporary files survived pt undo: $leftovers"
         for _ in 1 2; do
             grep -q "nothing to undo" "$OUT" && break
             run_pt undo
             expect_exit 0
         done
         state "$ROOT" >"$TESTDIR/state.undone"
-        cmp -s "$TESTDIR/state.undone" "$WORK/state.before" \
+        check cmp -s "$TESTDIR/state.undone" "$WORK/state.before" \
             || fail "pt undo did not restore every file:" "$(diff "$WORK/state.before" "$TESTDIR/state.undone")"
     done
 
     TEST "the kills really interrupted runs"
-    [ "$killed" -gt 0 ] || fail "no run was killed before it finished ($runs tries)"
+    check [ "$killed" -gt 0 ] || fail "no run was killed before it finished ($runs tries)"
     printf 'crash: %d of %d runs were killed before they finished\n' "$killed" "$runs"
 }

@@ -72,8 +72,8 @@ docs_same_set() {
     got=$(printf '%s\n' "$3" | sed '/^$/d' | sort -u)
     missing=$(comm -23 <(printf '%s\n' "$want") <(printf '%s\n' "$got") | sed '/^$/d' | tr '\n' ' ')
     extra=$(comm -13 <(printf '%s\n' "$want") <(printf '%s\n' "$got") | sed '/^$/d' | tr '\n' ' ')
-    [ -z "$missing" ] || fail "$what: missing $missing"
-    [ -z "$extra" ] || fail "$what: unexpected $extra"
+    check [ -z "$missing" ] || fail "$what: missing $missing"
+    check [ -z "$extra" ] || fail "$what: unexpected $extra"
 }
 
 suite_docs() {
@@ -85,10 +85,10 @@ suite_docs() {
     run_raw --help
     expect_exit 0
     OUT="" ERR="" # the checks below are about files, not about this run's output
-    [ -n "$(docs_subcommands)" ] || fail "found no subcommand in pt --help"
-    docs_help_flags | grep -qx -- --root || fail "found no --root in the Options of pt --help"
+    check [ -n "$(docs_subcommands)" ] || fail "found no subcommand in pt --help"
+    check docs_help_flags | grep -qx -- --root || fail "found no --root in the Options of pt --help"
     for sub in $(docs_subcommands); do
-        docs_help_flags "$sub" | grep -qx -- --help || fail "found no --help in pt $sub --help"
+        check docs_help_flags "$sub" | grep -qx -- --help || fail "found no --help in pt $sub --help"
     done
 
     TEST "every flag of pt --help has an entry in man/pt.1"
@@ -96,26 +96,26 @@ suite_docs() {
         fail "man/pt.1 does not exist"
     else
         for flag in $(docs_help_flags); do
-            docs_man_entry "$man/pt.1" "$flag" \
+            check docs_man_entry "$man/pt.1" "$flag" \
                 || fail "man/pt.1 has no entry for $flag (.TP, then a tag line such as .B ${flag//-/\\-})"
         done
     fi
 
     TEST "every subcommand has man/pt-SUB.1, named in pt.1"
     for sub in $(docs_subcommands); do
-        [ -f "$man/pt-$sub.1" ] || fail "subcommand $sub has no man/pt-$sub.1"
-        docs_man_text "$man/pt.1" | grep -qF -- "pt\\-${sub//-/\\-}" \
+        check [ -f "$man/pt-$sub.1" ] || fail "subcommand $sub has no man/pt-$sub.1"
+        check docs_man_text "$man/pt.1" | grep -qF -- "pt\\-${sub//-/\\-}" \
             || fail "man/pt.1 does not refer to pt-$sub(1)"
-        docs_man_text "$man/pt.1" | grep -qP -- "^\\.(B|TP|BR) \\Q${sub//-/\\-}\\E" \
+        check docs_man_text "$man/pt.1" | grep -qP -- "^\\.(B|TP|BR) \\Q${sub//-/\\-}\\E" \
             || fail "man/pt.1 does not list the subcommand $sub"
     done
 
     TEST "every flag of pt SUB --help has an entry in man/pt-SUB.1"
     for sub in $(docs_subcommands); do
         page=$man/pt-$sub.1
-        [ -f "$page" ] || { fail "man/pt-$sub.1 does not exist"; continue; }
+        check [ -f "$page" ] || { fail "man/pt-$sub.1 does not exist"; continue; }
         for flag in $(docs_help_flags "$sub"); do
-            docs_man_entry "$page" "$flag" \
+            check docs_man_entry "$page" "$flag" \
                 || fail "man/pt-$sub.1 has no entry for $flag (.TP, then a tag line such as .B ${flag//-/\\-})"
         done
     done
@@ -124,13 +124,13 @@ suite_docs() {
     known=$(docs_all_flags)
     for page in "$man"/*.1; do
         for flag in $(docs_man_text "$page" | grep -oP '(?<![A-Za-z0-9\\-])\\-\\-[a-z](?:[a-z0-9]|\\-)*' | sed 's/\\-/-/g' | sort -u); do
-            printf '%s\n' "$known" | grep -qx -- "$flag" || fail "man/${page##*/} mentions $flag, which no pt --help lists"
+            check printf '%s\n' "$known" | grep -qx -- "$flag" || fail "man/${page##*/} mentions $flag, which no pt --help lists"
         done
     done
 
     TEST "man pages write the hyphens of flags as \\-"
     for page in "$man"/*.1; do
-        if docs_man_text "$page" | grep -nP '(?<![\\A-Za-z0-9-])--?[a-z]' >"$TESTDIR/bare"; then
+        if check docs_man_text "$page" | grep -nP '(?<![\\A-Za-z0-9-])--?[a-z]' >"$TESTDIR/bare"; then
             fail "man/${page##*/} has flags with bare hyphens (write \\-):" "$(head -n 5 "$TESTDIR/bare")"
         fi
     done
@@ -141,8 +141,8 @@ suite_docs() {
     version=$(cat "$OUT")
     OUT="" ERR=""
     for page in "$man"/*.1; do
-        grep -qF ".TH " "$page" || fail "man/${page##*/} has no .TH line"
-        grep "^\\.TH " "$page" | grep -qF "\"$version\"" \
+        check grep -qF ".TH " "$page" || fail "man/${page##*/} has no .TH line"
+        check grep "^\\.TH " "$page" | grep -qF "\"$version\"" \
             || fail "man/${page##*/}: its .TH line does not name \"$version\""
     done
 
@@ -151,9 +151,9 @@ suite_docs() {
         fail "man is not installed, so the pages cannot be checked (apt-get install man-db groff-base)"
     else
         for page in "$man"/*.1; do
-            MANWIDTH=80 man --warnings -l "$page" >/dev/null 2>"$TESTDIR/man.err" \
+            check env MANWIDTH=80 man --warnings -l "$page" >/dev/null 2>"$TESTDIR/man.err" \
                 || fail "man --warnings -l man/${page##*/} failed"
-            [ ! -s "$TESTDIR/man.err" ] || fail "man/${page##*/} renders with warnings:" "$(head -n 10 "$TESTDIR/man.err")"
+            check [ ! -s "$TESTDIR/man.err" ] || fail "man/${page##*/} renders with warnings:" "$(head -n 10 "$TESTDIR/man.err")"
         done
     fi
 
@@ -175,15 +175,15 @@ suite_docs() {
     TEST "pt __complete describes every flag with its --help text"
     got=$("$PT" __complete -- grub --iommu 2>/dev/null)
     want=$("$PT" grub --help | grep -E '^ +--iommu-pt ' | sed -E 's/^ +--iommu-pt +//')
-    [ -n "$want" ] || fail "found no --iommu-pt line in pt grub --help"
-    [ "$got" = "--iommu-pt"$'\t'"$want" ] || fail "pt __complete -- grub --iommu printed '$got', expected '--iommu-pt<TAB>$want'"
+    check [ -n "$want" ] || fail "found no --iommu-pt line in pt grub --help"
+    check [ "$got" = "--iommu-pt"$'\t'"$want" ] || fail "pt __complete -- grub --iommu printed '$got', expected '--iommu-pt<TAB>$want'"
 
     TEST "completion files keep no hand-kept flag or subcommand list (they ask pt __complete)"
     for file in "${completions[@]}"; do
         [ -f "$file" ] || { fail "${file#"$top"/} does not exist"; continue; }
-        grep -q "__complete" "$file" || fail "${file#"$top"/} does not call pt __complete"
+        check grep -q "__complete" "$file" || fail "${file#"$top"/} does not call pt __complete"
         got=$(grep -v '^ *#' "$file" | grep -oP '(?<![A-Za-z0-9-])--[a-z][a-z0-9-]*' | sort -u | tr '\n' ' ')
-        [ -z "$got" ] || fail "${file#"$top"/} names flags itself: $got"
+        check [ -z "$got" ] || fail "${file#"$top"/} names flags itself: $got"
         for sub in $(docs_subcommands); do
             grep -v '^ *#' "$file" | grep -qw -- "$sub" && fail "${file#"$top"/} names the subcommand $sub itself"
         done
@@ -192,11 +192,11 @@ suite_docs() {
     TEST "every man page's NAME line names it, for whatis and apropos"
     for page in "$man"/*.1; do
         name=$(basename "$page" .1)
-        grep -qP "^\\.TH \\Q${name^^}\\E\\s" <(sed 's/\\-/-/g' "$page") \
+        check grep -qP "^\\.TH \\Q${name^^}\\E\\s" <(sed 's/\\-/-/g' "$page") \
             || fail "man/${page##*/}: its .TH line does not name ${name^^}"
-        if command -v lexgrog >/dev/null 2>&1; then
-            lexgrog "$page" >"$TESTDIR/lexgrog" 2>&1 || fail "lexgrog cannot read the NAME section of man/${page##*/}:" "$(cat "$TESTDIR/lexgrog")"
-            grep -qP "[\":,] ?\\Q$name\\E(, [a-z-]+)* - [^ ]" "$TESTDIR/lexgrog" \
+        if require_tool lexgrog man-db; then
+            check lexgrog "$page" >"$TESTDIR/lexgrog" 2>&1 || fail "lexgrog cannot read the NAME section of man/${page##*/}:" "$(cat "$TESTDIR/lexgrog")"
+            check grep -qP "[\":,] ?\\Q$name\\E(, [a-z-]+)* - [^ ]" "$TESTDIR/lexgrog" \
                 || fail "man/${page##*/}: the NAME section does not read '$name \\- summary':" "$(cat "$TESTDIR/lexgrog")"
         fi
     done

@@ -32,7 +32,7 @@ grub_snapshot() {
 # expect_file PATH CONTENT: the file under the root holds exactly CONTENT and a newline.
 expect_file() {
     printf '%s\n' "$2" >"$TESTDIR/want"
-    diff -u "$TESTDIR/want" "$ROOT$1" >"$TESTDIR/diff" || fail "$1 differs:" "$(cat "$TESTDIR/diff")"
+    check diff -u "$TESTDIR/want" "$ROOT$1" >"$TESTDIR/diff" || fail "$1 differs:" "$(cat "$TESTDIR/diff")"
 }
 
 suite_grub() {
@@ -246,7 +246,7 @@ suite_grub() {
     run_pt grub --add kvm.ignore_msrs=1 --remove video --apply
     expect_exit 0
     printf '%s' 'GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT intel_iommu=on kvm.ignore_msrs=1"' >"$TESTDIR/want"
-    cmp -s "$TESTDIR/want" "$ROOT/etc/default/grub.d/passthrough.cfg" || fail "the drop-in differs: $(cat "$ROOT/etc/default/grub.d/passthrough.cfg")"
+    check cmp -s "$TESTDIR/want" "$ROOT/etc/default/grub.d/passthrough.cfg" || fail "the drop-in differs: $(cat "$ROOT/etc/default/grub.d/passthrough.cfg")"
     expect_file /etc/default/grub "$GRUB_DEBIAN"
 
     TEST "an unclosed quote anywhere in the file: exit 1 with the exact fix; nothing written, every run"

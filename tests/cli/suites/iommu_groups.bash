@@ -16,7 +16,7 @@ suite_iommu_groups() {
         expect_exit "$want"
         expect_jq '.iommu_enabled == (.groups | length > 0)'
         jq -r '.groups[].group' "$OUT" >"$TESTDIR/json-groups"
-        cmp -s "$TESTDIR/text-groups" "$TESTDIR/json-groups" || fail "text and JSON groups differ"
+        check cmp -s "$TESTDIR/text-groups" "$TESTDIR/json-groups" || fail "text and JSON groups differ"
         expect_stderr_empty
         expect_unchanged
     done
@@ -275,7 +275,7 @@ suite_iommu_groups() {
     find "$ROOT/sys/devices" -name uevent -delete
     run_pt iommu-groups --json
     expect_exit 0
-    diff -u "$TESTDIR/with-uevent.json" "$OUT" >"$TESTDIR/diff" || fail "JSON differs:" "$(head -n 20 "$TESTDIR/diff")"
+    check diff -u "$TESTDIR/with-uevent.json" "$OUT" >"$TESTDIR/diff" || fail "JSON differs:" "$(head -n 20 "$TESTDIR/diff")"
 
     TEST "an absolute symlink in the root does not escape it"
     use_root x570-two-gpus

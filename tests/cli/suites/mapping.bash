@@ -53,7 +53,7 @@ suite_mapping() {
     diff "$TESTDIR/orig" "$ROOT/$MAP_CFG" | grep -E '^[<>]' >"$TESTDIR/changed"
     printf '%s\n' '< 	map id=10de:2204,iommugroup=12,node=pve1,path=0000:0b:00,subsystem-id=1458:403b' \
         '> 	map id=10de:2204,iommugroup=16,node=pve1,path=0000:0b:00,subsystem-id=1458:403b' >"$TESTDIR/want"
-    diff -u "$TESTDIR/want" "$TESTDIR/changed" >"$TESTDIR/diff" || fail "unexpected change:" "$(cat "$TESTDIR/diff")"
+    check diff -u "$TESTDIR/want" "$TESTDIR/changed" >"$TESTDIR/diff" || fail "unexpected change:" "$(cat "$TESTDIR/diff")"
     run_pt mapping oldgpu 0b:00 --apply
     expect_exit 0
     expect_stdout_contains "nothing to do"
@@ -61,7 +61,7 @@ suite_mapping() {
     expect_exit 0
     run_pt undo
     expect_exit 0
-    cmp -s "$TESTDIR/orig" "$ROOT/$MAP_CFG" || fail "undo did not restore pci.cfg"
+    check cmp -s "$TESTDIR/orig" "$ROOT/$MAP_CFG" || fail "undo did not restore pci.cfg"
 
     TEST "a node without an entry gets one; a new mapping becomes a section (JSON)"
     use_root pve-cluster
@@ -70,7 +70,7 @@ suite_mapping() {
     tail -n 2 "$ROOT/$MAP_CFG" >"$TESTDIR/got"
     printf '%s\n' '	map id=8086:1539,node=pve2,path=0000:05:00.0' \
         '	map id=10de:1aef,iommugroup=16,node=pve1,path=0000:0b:00.1,subsystem-id=1458:403b' >"$TESTDIR/want"
-    diff -u "$TESTDIR/want" "$TESTDIR/got" >"$TESTDIR/diff" || fail "nic entry:" "$(cat "$TESTDIR/diff")"
+    check diff -u "$TESTDIR/want" "$TESTDIR/got" >"$TESTDIR/diff" || fail "nic entry:" "$(cat "$TESTDIR/diff")"
     run_pt mapping amdgpu 0c:00 --json
     expect_exit 0
     expect_jq '.applied == false and .files[0].path == "/etc/pve/mapping/pci.cfg"'
@@ -82,7 +82,7 @@ suite_mapping() {
     run_pt mapping gpu0 0b:00 --apply
     expect_exit 0
     printf '%s\n' gpu0 '	map id=10de:2204,iommugroup=16,node=x570,path=0000:0b:00,subsystem-id=1458:403b' >"$TESTDIR/want"
-    diff -u "$TESTDIR/want" "$ROOT/$MAP_CFG" >"$TESTDIR/diff" || fail "new pci.cfg:" "$(cat "$TESTDIR/diff")"
+    check diff -u "$TESTDIR/want" "$ROOT/$MAP_CFG" >"$TESTDIR/diff" || fail "new pci.cfg:" "$(cat "$TESTDIR/diff")"
 
     TEST "errors: bad NAME or ID selector (2), missing device (1), no NAME (2)"
     use_root pve-cluster
@@ -122,7 +122,7 @@ suite_mapping() {
     expect_exit 0
     diff "$TESTDIR/orig" "$ROOT/$MAP_CFG" >"$TESTDIR/changed"
     printf '%s\n' '15a16' '> 	map id=1002:73bf,iommugroup=17,node=pve1,path=0000:0c:00,subsystem-id=1da2:e438' >"$TESTDIR/want"
-    diff -u "$TESTDIR/want" "$TESTDIR/changed" >"$TESTDIR/diff" || fail "unexpected change:" "$(cat "$TESTDIR/diff")"
+    check diff -u "$TESTDIR/want" "$TESTDIR/changed" >"$TESTDIR/diff" || fail "unexpected change:" "$(cat "$TESTDIR/diff")"
     run_pt mapping amdgpu --check --json
     expect_exit 0
     expect_jq '[.findings[] | .id] == ["mapping.valid"]'
@@ -136,7 +136,7 @@ suite_mapping() {
     run_pt mapping gpu9 0b:00 --apply
     expect_exit 0
     printf 'gpu9\r\n\tmap id=10de:2204,node=pve2,path=0000:41:00\r\n\tmap id=10de:2204,iommugroup=16,node=pve1,path=0000:0b:00,subsystem-id=1458:403b\r\n' >"$TESTDIR/want"
-    cmp -s "$TESTDIR/want" "$ROOT/$MAP_CFG" || fail "CRLF pci.cfg differs: $(od -c "$ROOT/$MAP_CFG" | head -20)"
+    check cmp -s "$TESTDIR/want" "$ROOT/$MAP_CFG" || fail "CRLF pci.cfg differs: $(od -c "$ROOT/$MAP_CFG" | head -20)"
     run_pt mapping gpu9 --check
     expect_exit 0
     run_pt mapping gpu9 0b:00 --apply

@@ -98,40 +98,40 @@ suite_package() {
     sysroot=$WORK/sysroot
 
     TEST "cmake --install puts pt, pt.1 and a page per subcommand, completions and docs in place"
-    cmake --install "$build" --prefix "$staged/usr" >"$TESTDIR/install.log" 2>&1 \
+    check cmake --install "$build" --prefix "$staged/usr" >"$TESTDIR/install.log" 2>&1 \
         || fail "cmake --install failed:" "$(tail -n 20 "$TESTDIR/install.log")"
-    [ -x "$staged/usr/bin/pt" ] || fail "no executable bin/pt"
+    check [ -x "$staged/usr/bin/pt" ] || fail "no executable bin/pt"
     (cd "$staged" && find . -not -type d | sed 's|^\.||' | sort) >"$TESTDIR/installed"
-    pkg_files "$top" | diff -u - "$TESTDIR/installed" >"$TESTDIR/diff" \
+    check pkg_files "$top" | diff -u - "$TESTDIR/installed" >"$TESTDIR/diff" \
         || fail "cmake --install made other files than it should:" "$(cat "$TESTDIR/diff")"
     for page in pt $(pkg_subcommands "$PT" | sed 's/^/pt-/'); do
         file=$staged/usr/share/man/man1/$page.1.gz
         if [ ! -f "$file" ]; then
             fail "no share/man/man1/$page.1.gz"
         else
-            man -M "$staged/usr/share/man" -w "$page" 2>/dev/null | grep -qxF "$file" \
+            check man -M "$staged/usr/share/man" -w "$page" 2>/dev/null | grep -qxF "$file" \
                 || fail "man -M share/man -w $page does not find $file"
         fi
     done
     for page in "$top"/man/*.1; do
         file=$staged/usr/share/man/man1/${page##*/}.gz
-        [ -f "$file" ] || { fail "man/${page##*/} is not installed"; continue; }
-        pkg_gzip_9n "$file" || fail "share/man/man1/${page##*/}.gz is not made with gzip -9n"
-        gzip -dc "$file" | cmp -s - "$page" || fail "share/man/man1/${page##*/}.gz is not man/${page##*/}"
+        check [ -f "$file" ] || { fail "man/${page##*/} is not installed"; continue; }
+        check pkg_gzip_9n "$file" || fail "share/man/man1/${page##*/}.gz is not made with gzip -9n"
+        check gzip -dc "$file" | cmp -s - "$page" || fail "share/man/man1/${page##*/}.gz is not man/${page##*/}"
     done
     for file in "$staged"/usr/share/man/man1/*; do
-        [ -f "$top/man/$(basename "$file" .gz)" ] || fail "share/man/man1/${file##*/} has no source in man/"
+        check [ -f "$top/man/$(basename "$file" .gz)" ] || fail "share/man/man1/${file##*/} has no source in man/"
     done
-    cmp -s "$top/completions/pt.bash" "$staged/usr/share/bash-completion/completions/pt" \
+    check cmp -s "$top/completions/pt.bash" "$staged/usr/share/bash-completion/completions/pt" \
         || fail "share/bash-completion/completions/pt is not completions/pt.bash"
-    cmp -s "$top/completions/_pt" "$staged/usr/share/zsh/vendor-completions/_pt" \
+    check cmp -s "$top/completions/_pt" "$staged/usr/share/zsh/vendor-completions/_pt" \
         || fail "share/zsh/vendor-completions/_pt is not completions/_pt"
-    cmp -s "$top/completions/pt.fish" "$staged/usr/share/fish/vendor_completions.d/pt.fish" \
+    check cmp -s "$top/completions/pt.fish" "$staged/usr/share/fish/vendor_completions.d/pt.fish" \
         || fail "share/fish/vendor_completions.d/pt.fish is not completions/pt.fish"
-    cmp -s "$top/packaging/copyright" "$staged/usr/share/doc/pt/copyright" \
+    check cmp -s "$top/packaging/copyright" "$staged/usr/share/doc/pt/copyright" \
         || fail "share/doc/pt/copyright is not packaging/copyright"
-    pkg_gzip_9n "$staged/usr/share/doc/pt/changelog.gz" || fail "share/doc/pt/changelog.gz is not made with gzip -9n"
-    gzip -dc "$staged/usr/share/doc/pt/changelog.gz" | cmp -s - "$top/packaging/changelog" \
+    check pkg_gzip_9n "$staged/usr/share/doc/pt/changelog.gz" || fail "share/doc/pt/changelog.gz is not made with gzip -9n"
+    check gzip -dc "$staged/usr/share/doc/pt/changelog.gz" | cmp -s - "$top/packaging/changelog" \
         || fail "share/doc/pt/changelog.gz is not packaging/changelog"
 
     TEST "the installed pt runs and its bash completion loads"
@@ -140,80 +140,80 @@ suite_package() {
     RC=$?
     expect_exit 0
     expect_stdout_contains "pt $version"
-    env -u BASH_ENV bash --norc --noprofile -c \
+    check env -u BASH_ENV bash --norc --noprofile -c \
         'source "$1" && complete -p pt' _ "$staged/usr/share/bash-completion/completions/pt" >"$TESTDIR/complete" 2>&1 \
         || fail "the installed bash completion does not register for pt:" "$(cat "$TESTDIR/complete")"
 
     TEST "packaging/changelog's latest entry is the version pt prints"
-    head -n 1 "$top/packaging/changelog" | grep -qF "pt ($version) " \
+    check head -n 1 "$top/packaging/changelog" | grep -qF "pt ($version) " \
         || fail "packaging/changelog starts with '$(head -n 1 "$top/packaging/changelog")', not an entry for pt ($version)"
 
     TEST "the per-release versions order as apt needs: ~deb12u1 < ~deb13u1 < the next release"
     # A host upgraded from Debian 12 to 13 (Proxmox VE 8 to 9) must get the package built for 13.
-    dpkg --compare-versions "$version~deb12u1" lt "$version~deb13u1" \
+    check dpkg --compare-versions "$version~deb12u1" lt "$version~deb13u1" \
         || fail "dpkg orders $version~deb12u1 after $version~deb13u1"
-    dpkg --compare-versions "$version~deb13u1" lt "$version" || fail "dpkg orders $version~deb13u1 after $version"
-    dpkg --compare-versions "$version~deb13u1" lt "$version.1~deb12u1" \
+    check dpkg --compare-versions "$version~deb13u1" lt "$version" || fail "dpkg orders $version~deb13u1 after $version"
+    check dpkg --compare-versions "$version~deb13u1" lt "$version.1~deb12u1" \
         || fail "dpkg orders $version~deb13u1 after $version.1~deb12u1"
 
     TEST "cpack builds pt_VERSION~debNu1_ARCH.deb (pt_${pkgversion}_${arch}.deb here)"
     mkdir -p "$WORK/deb"
-    (cd "$WORK/deb" && cpack -G DEB -B "$WORK/deb" --config "$build/CPackConfig.cmake") >"$TESTDIR/cpack.log" 2>&1 \
+    (cd "$WORK/deb" && check cpack -G DEB -B "$WORK/deb" --config "$build/CPackConfig.cmake") >"$TESTDIR/cpack.log" 2>&1 \
         || fail "cpack failed:" "$(tail -n 20 "$TESTDIR/cpack.log")"
-    [ -f "$deb" ] || fail "cpack made no ${deb##*/}:" "$(ls "$WORK/deb")"
+    check [ -f "$deb" ] || fail "cpack made no ${deb##*/}:" "$(ls "$WORK/deb")"
 
     TEST "the package's control fields: name, version, section, maintainer, description"
-    dpkg-deb -f "$deb" >"$TESTDIR/control" 2>&1 || fail "dpkg-deb -f failed:" "$(cat "$TESTDIR/control")"
+    check dpkg-deb -f "$deb" >"$TESTDIR/control" 2>&1 || fail "dpkg-deb -f failed:" "$(cat "$TESTDIR/control")"
     for field in "Package: pt" "Version: $pkgversion" "Architecture: $arch" "Section: admin" "Priority: optional"; do
-        grep -qxF "$field" "$TESTDIR/control" || fail "the control file lacks '$field':" "$(cat "$TESTDIR/control")"
+        check grep -qxF "$field" "$TESTDIR/control" || fail "the control file lacks '$field':" "$(cat "$TESTDIR/control")"
     done
     for field in Maintainer Homepage Description Installed-Size; do
-        [ -n "$(dpkg-deb -f "$deb" "$field")" ] || fail "the control file has no $field"
+        check [ -n "$(dpkg-deb -f "$deb" "$field")" ] || fail "the control file has no $field"
     done
-    [ "$(dpkg-deb -f "$deb" Description | wc -l)" -gt 3 ] || fail "the Description has no long description"
+    check [ "$(dpkg-deb -f "$deb" Description | wc -l)" -gt 3 ] || fail "the Description has no long description"
 
     TEST "Depends names exactly the packages of the libraries pt needs, and pci.ids"
     depends=$(dpkg-deb -f "$deb" Depends)
     deps=$(printf '%s\n' "$depends" | tr ',' '\n' | sed -E 's/^ +//; s/ .*//' | sed '/^$/d' | sort -u)
     needed=$(objdump -p "$build/cmd/pt" | awk '$1 == "NEEDED" { print $2 }')
-    [ -n "$needed" ] || fail "objdump -p found no NEEDED library in $build/cmd/pt"
+    check [ -n "$needed" ] || fail "objdump -p found no NEEDED library in $build/cmd/pt"
     owners=""
     for lib in $needed; do
         path=$(ldd "$build/cmd/pt" | awk -v lib="$lib" '$1 == lib { print $3 }')
-        [ -n "$path" ] || { fail "ldd cannot resolve $lib"; continue; }
+        check [ -n "$path" ] || { fail "ldd cannot resolve $lib"; continue; }
         owner=$(pkg_owner "$path")
-        [ -n "$owner" ] || { fail "no Debian package owns $path ($lib)"; continue; }
+        check [ -n "$owner" ] || { fail "no Debian package owns $path ($lib)"; continue; }
         owners+="$owner"$'\n'
-        printf '%s\n' "$deps" | grep -qxF "$owner" || fail "Depends lacks $owner (for $lib): $depends"
+        check printf '%s\n' "$deps" | grep -qxF "$owner" || fail "Depends lacks $owner (for $lib): $depends"
     done
-    printf '%s\n' "$deps" | grep -qx "pci.ids" || fail "Depends lacks pci.ids: $depends"
+    check printf '%s\n' "$deps" | grep -qx "pci.ids" || fail "Depends lacks pci.ids: $depends"
     for dep in $deps; do
         [ "$dep" = pci.ids ] && continue
-        [[ $dep != *-dev ]] || fail "Depends names the development package $dep"
-        printf '%s' "$owners" | grep -qxF "$dep" || fail "Depends names $dep, which owns no library pt links: $depends"
+        check test "${dep%-dev}" = "$dep" || fail "Depends names the development package $dep"
+        check printf '%s' "$owners" | grep -qxF "$dep" || fail "Depends names $dep, which owns no library pt links: $depends"
     done
 
     TEST "the package ships the stripped binary, the pages, completions and docs, and a postrm"
     dpkg-deb -c "$deb" | awk '{ print $6 }' | grep -v '/$' | sed 's|^\./|/|' | sort >"$TESTDIR/contents"
     pkg_files "$top" >"$TESTDIR/want"
-    diff -u "$TESTDIR/want" "$TESTDIR/contents" >"$TESTDIR/diff" \
+    check diff -u "$TESTDIR/want" "$TESTDIR/contents" >"$TESTDIR/diff" \
         || fail "the package's files differ from what it should ship:" "$(cat "$TESTDIR/diff")"
     rm -rf "$TESTDIR/x"
     dpkg-deb -x "$deb" "$TESTDIR/x"
-    file "$TESTDIR/x/usr/bin/pt" | grep -q ', stripped' || fail "usr/bin/pt is not stripped:" "$(file "$TESTDIR/x/usr/bin/pt")"
+    check file "$TESTDIR/x/usr/bin/pt" | grep -q ', stripped' || fail "usr/bin/pt is not stripped:" "$(file "$TESTDIR/x/usr/bin/pt")"
     dpkg-deb -e "$deb" "$TESTDIR/control.d"
-    cmp -s "$top/packaging/postrm" "$TESTDIR/control.d/postrm" || fail "the package's postrm is not packaging/postrm"
-    [ -x "$TESTDIR/control.d/postrm" ] || fail "the package's postrm is not executable"
-    sh -n "$TESTDIR/control.d/postrm" || fail "the package's postrm is not valid sh"
+    check cmp -s "$top/packaging/postrm" "$TESTDIR/control.d/postrm" || fail "the package's postrm is not packaging/postrm"
+    check [ -x "$TESTDIR/control.d/postrm" ] || fail "the package's postrm is not executable"
+    check sh -n "$TESTDIR/control.d/postrm" || fail "the package's postrm is not valid sh"
 
     TEST "lintian finds no error and no warning in the package"
     # The info-level tags it still prints are explained in packaging/README.md.
     if ! command -v lintian >/dev/null 2>&1; then
         fail "lintian is not installed, so the package cannot be checked (apt-get install lintian)"
     elif [ -f "$deb" ]; then
-        lintian --fail-on error,warning "$deb" >"$TESTDIR/lintian" 2>&1 \
+        check lintian --fail-on error,warning "$deb" >"$TESTDIR/lintian" 2>&1 \
             || fail "lintian ${deb##*/}:" "$(grep -v 'running with root privileges' "$TESTDIR/lintian" | head -n 20)"
-        ! grep -E '^[EW]: ' "$TESTDIR/lintian" >/dev/null \
+        ! check grep -E '^[EW]: ' "$TESTDIR/lintian" >/dev/null \
             || fail "lintian reports:" "$(grep -E '^[EW]: ' "$TESTDIR/lintian" | head -n 20)"
     fi
 
@@ -230,21 +230,21 @@ suite_package() {
     pkg_dpkg -i "$deb" >"$OUT" 2>"$ERR"
     RC=$?
     expect_exit 0
-    [ "$(dpkg-query --admindir="$sysroot/var/lib/dpkg" -W -f='${Status} ${Version}' pt 2>/dev/null)" = \
+    check [ "$(dpkg-query --admindir="$sysroot/var/lib/dpkg" -W -f='${Status} ${Version}' pt 2>/dev/null)" = \
         "install ok installed $pkgversion" ] || fail "dpkg does not record pt $pkgversion as installed in the scratch root"
     "$sysroot/usr/bin/pt" --version >"$OUT" 2>"$ERR"
     RC=$?
     expect_exit 0
     expect_stdout_contains "pt $version"
     shipped=$(dpkg-query --admindir="$sysroot/var/lib/dpkg" -L pt | grep '^/usr/share/man/man1/.*\.1\.gz$')
-    [ -n "$shipped" ] || fail "the installed package lists no man page"
+    check [ -n "$shipped" ] || fail "the installed package lists no man page"
     for path in $shipped; do
         name=$(basename "$path" .1.gz)
-        man -M "$sysroot/usr/share/man" -w "$name" 2>/dev/null | grep -qxF "$sysroot$path" \
+        check man -M "$sysroot/usr/share/man" -w "$name" 2>/dev/null | grep -qxF "$sysroot$path" \
             || fail "man -w $name does not find the installed $path"
     done
     # The issue names this one; the install test above checks a page for every subcommand.
-    man -M "$sysroot/usr/share/man" -w pt-verify >/dev/null 2>&1 || fail "man -w pt-verify finds no installed page"
+    check man -M "$sysroot/usr/share/man" -w pt-verify >/dev/null 2>&1 || fail "man -w pt-verify finds no installed page"
 
     TEST "dpkg -r keeps /var/lib/pt (the undo journal); dpkg -P deletes it; nothing else is left"
     # Without DPKG_ROOT (dpkg < 1.18.5) the postrm would purge this machine's /var/lib/pt.
@@ -260,15 +260,15 @@ suite_package() {
         pkg_dpkg -r pt >"$OUT" 2>"$ERR"
         RC=$?
         expect_exit 0
-        [ ! -e "$sysroot/usr/bin/pt" ] || fail "dpkg -r left /usr/bin/pt"
-        [ -f "$sysroot/var/lib/pt/journal/20261122T101530Z-001/manifest.json" ] || fail "dpkg -r deleted /var/lib/pt"
+        check [ ! -e "$sysroot/usr/bin/pt" ] || fail "dpkg -r left /usr/bin/pt"
+        check [ -f "$sysroot/var/lib/pt/journal/20261122T101530Z-001/manifest.json" ] || fail "dpkg -r deleted /var/lib/pt"
         pkg_dpkg -P pt >"$OUT" 2>"$ERR"
         RC=$?
         expect_exit 0
-        [ ! -e "$sysroot/var/lib/pt" ] || fail "dpkg -P left /var/lib/pt"
+        check [ ! -e "$sysroot/var/lib/pt" ] || fail "dpkg -P left /var/lib/pt"
         left=$(find "$sysroot" -mindepth 1 -not -path "$sysroot/var/lib/dpkg*" -not -type d)
-        [ -z "$left" ] || fail "files left after dpkg -P:" "$left"
-        ! dpkg-query --admindir="$sysroot/var/lib/dpkg" -W -f='${Status}\n' pt 2>/dev/null | grep -qv not-installed \
+        check [ -z "$left" ] || fail "files left after dpkg -P:" "$left"
+        ! check dpkg-query --admindir="$sysroot/var/lib/dpkg" -W -f='${Status}\n' pt 2>/dev/null | grep -qv not-installed \
             || fail "dpkg still records pt after dpkg -P"
         if [ "$real_before" = yes ] && [ ! -e /var/lib/pt ]; then
             fail "dpkg -P in the scratch root deleted this machine's /var/lib/pt"

@@ -16,7 +16,7 @@ p9_absent() {
 # p9_gpu ADDRESS ID STATUS: the check ID of the GPU at ADDRESS has STATUS. A GPU's checks come in
 # one run that starts with its gpu.driver check, whose evidence names the device's sysfs folder.
 p9_gpu() {
-    jq -e --arg a "$1" --arg id "$2" --arg st "$3" '
+    check jq -e --arg a "$1" --arg id "$2" --arg st "$3" '
         .checks as $c
         | [range(0; $c | length) | select($c[.].id == "gpu.driver")] as $starts
         | [$starts[] | select($c[.].evidence | startswith("/sys/bus/pci/devices/" + $a + "/driver:"))][0] as $s
@@ -56,7 +56,7 @@ suite_pve9() {
     use_root pve9-grub-6.14
     run_pt verify
     expect_exit 0
-    [ "$(head -n 1 "$OUT")" = "Platform: Proxmox VE 9 (pve-manager 9.0.11, qemu-server 9.0.23), running kernel 6.14.8-2-pve" ] \
+    check [ "$(head -n 1 "$OUT")" = "Platform: Proxmox VE 9 (pve-manager 9.0.11, qemu-server 9.0.23), running kernel 6.14.8-2-pve" ] \
         || fail "first line: $(head -n 1 "$OUT")"
     expect_stdout_contains "Checking systemd-boot packages (Proxmox VE 9)                    : WARN"
     expect_stdout_contains "21 passed, 1 warned, 0 failed, 0 skipped"
@@ -120,7 +120,7 @@ suite_pve9() {
         ln -sfn "$(readlink "$ROOT/sys/bus/pci/devices/0000:0c:00.0/driver")" "$ROOT/sys/bus/pci/devices/$name/driver"
         sed -i 's/^DRIVER=.*/DRIVER=vfio-pci/' "$ROOT/sys/bus/pci/devices/$name/uevent"
     done
-    readlink -f "$ROOT/sys/bus/pci/devices/0000:0b:00.0/driver" | grep -q '/drivers/vfio-pci$' \
+    check readlink -f "$ROOT/sys/bus/pci/devices/0000:0b:00.0/driver" | grep -q '/drivers/vfio-pci$' \
         || fail "the test could not move 0b:00.0 to vfio-pci"
     # ... and claimed at boot, as pt bind 0b:00 --force writes it (same time as the initrd).
     sed -i 's/^options vfio-pci ids=.*/options vfio-pci ids=10de:1aef,10de:2204,10de:228e,10de:2504/' "$ROOT/etc/modprobe.d/pt-vfio.conf"
@@ -287,7 +287,7 @@ suite_pve9() {
     use_root pve9-pbt-6.17
     run_pt vmconf 101 --check --json
     expect_exit 0
-    [ "$(p9_findings 101 | tr '\n' ' ')" = "vm.machine-version-old " ] || fail "findings: $(p9_findings 101 | tr '\n' ' ')"
+    check [ "$(p9_findings 101 | tr '\n' ' ')" = "vm.machine-version-old " ] || fail "findings: $(p9_findings 101 | tr '\n' ' ')"
     expect_jq '.vms[0].findings[0] | .status == "warn" and .evidence == "/etc/pve/nodes/pve/qemu-server/101.conf:8: machine: pc-q35-5.2"'
     expect_jq '.vms[0].findings[0].fix | contains("qm set 101 --machine q35")'
     expect_jq '.summary == {"vms": 1, "pass": 0, "warn": 1, "fail": 0, "skip": 0}'
@@ -301,16 +301,16 @@ suite_pve9() {
     sed -i 's/^machine: pc-q35-5.2$/machine: pc-q35-6.0/' "$ROOT/etc/pve/nodes/pve/qemu-server/101.conf"
     run_pt vmconf 101 --check --json
     expect_exit 0
-    [ "$(p9_findings 101 | tr '\n' ' ')" = "vm.ok " ] || fail "findings: $(p9_findings 101 | tr '\n' ' ')"
+    check [ "$(p9_findings 101 | tr '\n' ' ')" = "vm.ok " ] || fail "findings: $(p9_findings 101 | tr '\n' ' ')"
     sed -i 's/^machine: pc-q35-6.0$/machine: q35/' "$ROOT/etc/pve/nodes/pve/qemu-server/101.conf"
     run_pt vmconf 101 --check --json
-    [ "$(p9_findings 101 | tr '\n' ' ')" = "vm.ok " ] || fail "findings: $(p9_findings 101 | tr '\n' ' ')"
+    check [ "$(p9_findings 101 | tr '\n' ' ')" = "vm.ok " ] || fail "findings: $(p9_findings 101 | tr '\n' ' ')"
 
     TEST "pve9-grub-6.14: vmconf 100 --check is clean"
     use_root pve9-grub-6.14
     run_pt vmconf 100 --check --json
     expect_exit 0
-    [ "$(p9_findings 100 | tr '\n' ' ')" = "vm.ok " ] || fail "findings: $(p9_findings 100 | tr '\n' ' ')"
+    check [ "$(p9_findings 100 | tr '\n' ' ')" = "vm.ok " ] || fail "findings: $(p9_findings 100 | tr '\n' ' ')"
 
     # --- bind (dry run) ---------------------------------------------------------------------
     TEST "pve9-grub-6.14: bind dry run without pt's files: modules-load.d/pt-vfio.conf, never /etc/modules"
@@ -327,7 +327,7 @@ suite_pve9() {
     run_pt bind 01:00
     expect_exit 0
     expect_stdout_contains "# create /etc/modules-load.d/pt-vfio.conf (mode 0644)"
-    ! grep -qE '^\+\+\+ b/etc/modules$' "$OUT" || fail "the plan writes /etc/modules"
+    ! check grep -qE '^\+\+\+ b/etc/modules$' "$OUT" || fail "the plan writes /etc/modules"
     expect_stdout_contains "dry run: nothing was changed"
     expect_unchanged
 
@@ -358,18 +358,18 @@ suite_pve9() {
         expect_exit 0
         expect_jq '.format == 1 and .archive.members > 0'
         mkdir -p "$TESTDIR/x"
-        tar -xzf "$TESTDIR/snap.tar.gz" -C "$TESTDIR/x" || fail "tar could not extract the snapshot"
+        check tar -xzf "$TESTDIR/snap.tar.gz" -C "$TESTDIR/x" || fail "tar could not extract the snapshot"
         local args side
         for args in "verify --json" "grub --json" "iommu-groups --json" "vmconf --check --all --json"; do
             for side in "$ROOT" "$TESTDIR/x"; do
                 # shellcheck disable=SC2086 # args are words
                 "$PT" --root "$side" $args 2>&1 | sed "s|$side|ROOT|g" >"$TESTDIR/out.$([ "$side" = "$ROOT" ] && echo a || echo b)"
             done
-            cmp -s "$TESTDIR/out.a" "$TESTDIR/out.b" \
+            check cmp -s "$TESTDIR/out.a" "$TESTDIR/out.b" \
                 || fail "pt $args differs on the extracted snapshot:" "$(diff -u "$TESTDIR/out.a" "$TESTDIR/out.b" | head -n 20)"
         done
-        grep -qx 'Package: pve-manager' "$TESTDIR/x/var/lib/dpkg/status" || fail "the snapshot lost pve-manager's stanza"
-        [ -f "$TESTDIR/x/etc/debian_version" ] || fail "the snapshot lost /etc/debian_version"
+        check grep -qx 'Package: pve-manager' "$TESTDIR/x/var/lib/dpkg/status" || fail "the snapshot lost pve-manager's stanza"
+        check [ -f "$TESTDIR/x/etc/debian_version" ] || fail "the snapshot lost /etc/debian_version"
         expect_unchanged
     done
 }

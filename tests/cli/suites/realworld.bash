@@ -24,16 +24,16 @@ suite_realworld() {
             continue
         fi
         run_pt iommu-groups --json
-        [ "$RC" -eq 0 ] || [ "$RC" -eq 3 ] || fail "exit status $RC"
+        check [ "$RC" -eq 0 ] || [ "$RC" -eq 3 ] || fail "exit status $RC"
         expect_jq '.groups | type == "array"'
         # Same groups and members as the listing (group "*" means no IOMMU).
         sed -n "/^- id: $id\$/,/^- id: /p" "$file" \
             | awk '/^  - group:/ {g=$3} /^    - address:/ {a=$3; gsub("\047", "", a); if (g != "\047*\047") print g, a}' \
             | sed -E 's/ ([0-9a-f]{2}:)/ 0000:\1/' | sort >"$TESTDIR/want"
         jq -r '.groups[] | .group as $g | .devices[] | "\($g) \(.address)"' "$OUT" | sort >"$TESTDIR/got"
-        diff -u "$TESTDIR/want" "$TESTDIR/got" >"$TESTDIR/diff" \
+        check diff -u "$TESTDIR/want" "$TESTDIR/got" >"$TESTDIR/diff" \
             || fail "groups differ from the listing:" "$(head -n 20 "$TESTDIR/diff")"
         run_pt iommu-groups --gpu
-        [ "$RC" -le 3 ] || fail "--gpu exit status $RC"
+        check [ "$RC" -le 3 ] || fail "--gpu exit status $RC"
     done
 }

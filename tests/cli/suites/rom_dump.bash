@@ -34,8 +34,8 @@ suite_rom_dump() {
     run_pt rom-dump 0000:01:00.0 -o "$TESTDIR/gpu.rom"
     expect_exit 0
     expect_stdout_contains "wrote $TESTDIR/gpu.rom (2560 bytes)"
-    cmp -s "$ROOT/$RD_DEV/0000:01:00.0/rom" "$TESTDIR/gpu.rom" || fail "gpu.rom differs from the card's rom"
-    [ -z "$(find "$TESTDIR" -maxdepth 1 -name '.gpu.rom.pt-*')" ] || fail "a temporary file was left"
+    check cmp -s "$ROOT/$RD_DEV/0000:01:00.0/rom" "$TESTDIR/gpu.rom" || fail "gpu.rom differs from the card's rom"
+    check [ -z "$(find "$TESTDIR" -maxdepth 1 -name '.gpu.rom.pt-*')" ] || fail "a temporary file was left"
     expect_unchanged
 
     TEST "-o over an existing file replaces it"
@@ -43,7 +43,7 @@ suite_rom_dump() {
     echo old >"$TESTDIR/gpu.rom"
     run_pt rom-dump 01:00.0 -q -o "$TESTDIR/gpu.rom"
     expect_exit 0
-    cmp -s "$ROOT/$RD_DEV/0000:01:00.0/rom" "$TESTDIR/gpu.rom" || fail "gpu.rom was not replaced"
+    check cmp -s "$ROOT/$RD_DEV/0000:01:00.0/rom" "$TESTDIR/gpu.rom" || fail "gpu.rom was not replaced"
 
     TEST "legacy only: usable with SeaBIOS only"
     use_root rom-lab
@@ -58,14 +58,14 @@ suite_rom_dump() {
     expect_exit 3
     expect_stdout_contains "problem: no option ROM image (55 AA with a PCI data structure) in 65536 bytes: it starts with ff ff"
     expect_stderr_contains "the ROM is not usable, so $TESTDIR/x.rom was not written; --force writes it anyway"
-    [ ! -e "$TESTDIR/x.rom" ] || fail "x.rom was written"
+    check [ ! -e "$TESTDIR/x.rom" ] || fail "x.rom was written"
 
     TEST "--force keeps an unusable dump, still exit 3"
     use_root rom-lab
     run_pt rom-dump 03:00.0 -o "$TESTDIR/x.rom" --force --json
     expect_exit 3
     expect_jq '.written == true and .verdict.usable == false and .problems[0].kind == "no_image"'
-    [ "$(stat -c %s "$TESTDIR/x.rom")" = 65536 ] || fail "x.rom was not written whole"
+    check [ "$(stat -c %s "$TESTDIR/x.rom")" = 65536 ] || fail "x.rom was not written whole"
 
     TEST "a short dump: the size it should have; incomplete, so not written"
     use_root rom-lab
@@ -74,7 +74,7 @@ suite_rom_dump() {
     expect_stdout_contains "the file should be at least 2048 bytes, it is 1300 (an incomplete dump)"
     expect_stdout_contains "TRUNCATED"
     expect_stderr_contains "the dump is incomplete"
-    [ ! -e "$TESTDIR/short.rom" ] || fail "short.rom was written"
+    check [ ! -e "$TESTDIR/short.rom" ] || fail "short.rom was written"
 
     TEST "a ROM for another card: exit 3, the IDs named"
     use_root rom-lab
@@ -90,7 +90,7 @@ suite_rom_dump() {
     expect_exit 1
     expect_stderr_contains "pt: error: cannot read $ROOT/$RD_DEV/0000:06:00.0/rom: Is a directory"
     expect_stdout_empty
-    [ ! -e "$TESTDIR/x.rom" ] || fail "x.rom was written"
+    check [ ! -e "$TESTDIR/x.rom" ] || fail "x.rom was written"
 
     TEST "Intel iGPU: no rom attribute, explained"
     use_root rom-lab
@@ -136,7 +136,7 @@ suite_rom_dump() {
     expect_exit 0
     expect_stdout_contains "$TESTDIR/nvflash.rom without its first 291 bytes: 2560 bytes"
     expect_stdout_contains "wrote $TESTDIR/fixed.rom (2560 bytes)"
-    cmp -s "$rom" "$TESTDIR/fixed.rom" || fail "fixed.rom is not the ROM without its header"
+    check cmp -s "$rom" "$TESTDIR/fixed.rom" || fail "fixed.rom is not the ROM without its header"
     run_pt rom-dump --check "$TESTDIR/nvflash.rom" --strip-header -o "$TESTDIR/fixed2.rom" --json
     expect_exit 0
     expect_jq '.stripped_bytes == 291 and .start == 0 and .original.start == 291 and .verdict.usable'
@@ -179,15 +179,15 @@ suite_rom_dump() {
     run_pt rom-dump 01:00.0 -q --install rtx3070.rom --apply
     expect_exit 0
     expect_stdout_contains "created /usr/share/kvm/rtx3070.rom"
-    cmp -s "$ROOT/$RD_DEV/0000:01:00.0/rom" "$ROOT/usr/share/kvm/rtx3070.rom" || fail "the installed ROM differs"
-    [ "$(stat -c %a "$ROOT/usr/share/kvm/rtx3070.rom")" = 644 ] || fail "mode is not 0644"
+    check cmp -s "$ROOT/$RD_DEV/0000:01:00.0/rom" "$ROOT/usr/share/kvm/rtx3070.rom" || fail "the installed ROM differs"
+    check [ "$(stat -c %a "$ROOT/usr/share/kvm/rtx3070.rom")" = 644 ] || fail "mode is not 0644"
     run_pt rom-dump 01:00.0 -q --install rtx3070 --apply
     expect_exit 0
     expect_stdout_contains "nothing to do"
     run_pt undo
     expect_exit 0
-    [ ! -e "$ROOT/usr/share/kvm/rtx3070.rom" ] || fail "pt undo left the ROM"
-    [ -f "$ROOT/usr/share/kvm/old.rom" ] || fail "another ROM file went away"
+    check [ ! -e "$ROOT/usr/share/kvm/rtx3070.rom" ] || fail "pt undo left the ROM"
+    check [ -f "$ROOT/usr/share/kvm/old.rom" ] || fail "another ROM file went away"
 
     TEST "--install --json prints the plan document"
     use_root rom-lab

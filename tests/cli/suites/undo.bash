@@ -30,10 +30,16 @@ suite_undo() {
     expect_jq '.journal == "/var/lib/pt/journal" and .entries == []'
     expect_unchanged
 
-    TEST "undo takes no arguments"
+    TEST "undo takes one entry id, and not with --list"
     use_root x570-two-gpus
-    run_pt undo 0b:00
+    run_pt undo 20261204T101530Z-001 20261204T101530Z-002
     expect_exit 2
+    run_pt undo --list 20261204T101530Z-001
+    expect_exit 2
+    expect_stderr_contains "--list lists every entry and takes no ID"
+    run_pt undo --list --no-refresh
+    expect_exit 2
+    expect_unchanged
 
     TEST "a dry run prints a diff from /dev/null, the follow-up, and changes nothing"
     use_root x570-two-gpus
@@ -64,9 +70,9 @@ suite_undo() {
     expect_stdout_contains "journal: "
     expect_stdout_contains "run: update-initramfs -u -k all"
     expect_stdout_not_contains "ran: "
-    [ -f "$ROOT/$undo_conf" ] || fail "$undo_conf was not written"
-    [ "$(ls "$ROOT/var/lib/pt/journal" | wc -l)" -eq 1 ] || fail "expected one journal entry"
-    ls -a "$ROOT/etc/modprobe.d" | grep -q '\.pt-' && fail "a temporary file was left behind"
+    check [ -f "$ROOT/$undo_conf" ] || fail "$undo_conf was not written"
+    check [ "$(ls "$ROOT/var/lib/pt/journal" | wc -l)" -eq 1 ] || fail "expected one journal entry"
+    check ls -a "$ROOT/etc/modprobe.d" | grep -q '\.pt-' && fail "a temporary file was left behind"
 
     TEST "--apply --json reports the journal and the follow-ups not run"
     use_root x570-two-gpus
@@ -82,7 +88,7 @@ suite_undo() {
     run_pt blacklist 0b:00 --apply
     expect_exit 0
     expect_stdout_contains "nothing to do"
-    [ "$(ls "$ROOT/var/lib/pt/journal" | wc -l)" -eq 1 ] || fail "expected one journal entry"
+    check [ "$(ls "$ROOT/var/lib/pt/journal" | wc -l)" -eq 1 ] || fail "expected one journal entry"
     run_pt blacklist 0b:00 --json
     expect_jq '.changes == false and .files == []'
 
@@ -98,7 +104,7 @@ suite_undo() {
     expect_stdout_contains "undid "
     expect_stdout_contains "removed /$undo_conf"
     expect_stdout_contains "run: update-initramfs -u -k all"
-    [ ! -e "$ROOT/$undo_conf" ] || fail "$undo_conf is still there"
+    check [ ! -e "$ROOT/$undo_conf" ] || fail "$undo_conf is still there"
     run_pt undo
     expect_exit 0
     expect_stdout_contains "nothing to undo"
@@ -115,13 +121,13 @@ suite_undo() {
     cp -p "$ROOT/$undo_conf" "$TESTDIR/original"
     run_pt blacklist 0b:00 --apply
     expect_exit 0
-    cmp -s "$ROOT/$undo_conf" "$TESTDIR/original" && fail "the file was not changed"
-    [ "$(stat -c %a "$ROOT/$undo_conf")" = 640 ] || fail "apply changed the mode"
+    check cmp -s "$ROOT/$undo_conf" "$TESTDIR/original" && fail "the file was not changed"
+    check [ "$(stat -c %a "$ROOT/$undo_conf")" = 640 ] || fail "apply changed the mode"
     run_pt undo --json
     expect_exit 0
     expect_jq '.undone.files == [{"path": "/'"$undo_conf"'", "result": "restored"}]'
-    cmp -s "$ROOT/$undo_conf" "$TESTDIR/original" || fail "not restored byte for byte"
-    [ "$(stat -c %a "$ROOT/$undo_conf")" = 640 ] || fail "undo changed the mode"
+    check cmp -s "$ROOT/$undo_conf" "$TESTDIR/original" || fail "not restored byte for byte"
+    check [ "$(stat -c %a "$ROOT/$undo_conf")" = 640 ] || fail "undo changed the mode"
 
     TEST "undo refuses a file changed since pt wrote it"
     use_root x570-two-gpus
@@ -132,7 +138,7 @@ suite_undo() {
     expect_exit 1
     expect_stderr_contains "was changed since pt wrote it"
     expect_stderr_contains "nothing was restored"
-    cmp -s "$ROOT/$undo_conf" "$TESTDIR/edited" || fail "undo touched the edited file"
+    check cmp -s "$ROOT/$undo_conf" "$TESTDIR/edited" || fail "undo touched the edited file"
     run_pt undo --list --json
     expect_jq '.entries[0].status == "applied"'
 
@@ -141,5 +147,82 @@ suite_undo() {
     run_pt blacklist 0b:00 --apply
     run_pt undo
     run_pt blacklist 0b:00 --apply
-    [ "$(ls -A "$ROOT/etc/modprobe.d")" = pt-blacklist.conf ] || fail "stray files: $(ls -A "$ROOT/etc/modprobe.d")"
+    check [ "$(ls -A "$ROOT/etc/modprobe.d")" = pt-blacklist.conf ] || fail "stray files: $(ls -A "$ROOT/etc/modprobe.d")"
+
+    TEST "journal ids under SOURCE_DATE_EPOCH: the time given, then -001, -002 in order"
+    use_root x570-two-gpus
+    export SOURCE_DATE_EPOCH=1732262400
+    run_pt blacklist 0b:00 --apply --json
+    expect_jq '.journal == "20241122T080000Z-001"'
+    run_pt bind 0b:00 --apply --json
+    expect_jq '.journal == "20241122T080000Z-002"'
+    unset SOURCE_DATE_EPOCH
+
+    TEST "undo ID of an entry that a newer one overlaps is refused, naming the newer and its undo"
+    use_root x570-two-gpus
+    export SOURCE_DATE_EPOCH=1732262400
+    run_pt blacklist 0b:00 --apply
+    run_pt blacklist 0c:00 --apply
+    unset SOURCE_DATE_EPOCH
+    cp "$ROOT/$undo_conf" "$TESTDIR/second"
+    run_pt undo --list --json
+    expect_jq '[.entries[].id] == ["20241122T080000Z-001", "20241122T080000Z-002"]'
+    run_pt undo 20241122T080000Z-001
+    expect_exit 1
+    expect_stderr_contains "cannot undo 20241122T080000Z-001 (pt blacklist 0b:00): the newer entry 20241122T080000Z-002 (pt blacklist 0c:00) also changed /$undo_conf"
+    expect_stderr_contains "nothing was restored; undo it first: pt undo 20241122T080000Z-002, then pt undo 20241122T080000Z-001"
+    check cmp -s "$ROOT/$undo_conf" "$TESTDIR/second" || fail "the refused undo changed $undo_conf"
+    run_pt undo 20241122T080000Z-001 --json
+    expect_exit 1
+    expect_jq '.error.fix == "undo it first: pt undo 20241122T080000Z-002, then pt undo 20241122T080000Z-001"'
+    run_pt undo 20241122T080000Z-002
+    expect_exit 0
+    expect_stdout_contains "undid 20241122T080000Z-002"
+    run_pt undo 20241122T080000Z-001
+    expect_exit 0
+    expect_stdout_contains "removed /$undo_conf"
+    check [ ! -e "$ROOT/$undo_conf" ] || fail "$undo_conf is still there"
+
+    TEST "undo ID of an older entry that shares no file with newer ones is allowed"
+    use_root x570-two-gpus
+    export SOURCE_DATE_EPOCH=1732262400
+    run_pt blacklist 0b:00 --apply
+    run_pt bind 0b:00 --apply
+    unset SOURCE_DATE_EPOCH
+    cp "$ROOT/etc/modprobe.d/pt-vfio.conf" "$TESTDIR/vfio"
+    run_pt undo 20241122T080000Z-001 --json
+    expect_exit 0
+    expect_jq '.undone.id == "20241122T080000Z-001"'
+    expect_jq '.follow_up_results == [{"command": "update-initramfs -u -k all", "ran": false, "exit_status": null, "not_run_reason": "offline root"}]'
+    check [ ! -e "$ROOT/$undo_conf" ] || fail "$undo_conf is still there"
+    check cmp -s "$ROOT/etc/modprobe.d/pt-vfio.conf" "$TESTDIR/vfio" || fail "the bind entry's file changed"
+    run_pt undo --list --json
+    expect_jq '[.entries[].status] == ["undone", "applied"]'
+
+    TEST "undo ID: an unknown id and an entry undone already are refused"
+    use_root x570-two-gpus
+    export SOURCE_DATE_EPOCH=1732262400
+    run_pt blacklist 0b:00 --apply
+    unset SOURCE_DATE_EPOCH
+    run_pt undo 20990101T000000Z-001
+    expect_exit 1
+    expect_stderr_contains "has no entry 20990101T000000Z-001; pt undo --list shows the entries"
+    run_pt undo 20241122T080000Z-001
+    expect_exit 0
+    run_pt undo 20241122T080000Z-001
+    expect_exit 1
+    expect_stderr_contains "20241122T080000Z-001 (pt blacklist 0b:00) was undone already"
+
+    TEST "undo under --root lists the entry's follow-ups to run on that host; --no-refresh says so"
+    use_root x570-two-gpus
+    run_pt blacklist 0b:00 --apply
+    run_pt undo
+    expect_exit 0
+    expect_stdout_contains "not run under --root $ROOT; the restored files take effect after these commands; on that host, run:"
+    expect_stdout_contains "run: update-initramfs -u -k all"
+    expect_stdout_not_contains "running: "
+    run_pt blacklist 0b:00 --apply
+    run_pt undo --no-refresh --json
+    expect_exit 0
+    expect_jq '.follow_up_results[0].command == "update-initramfs -u -k all" and .follow_up_results[0].ran == false'
 }

@@ -80,7 +80,7 @@ suite_verify() {
     run_pt verify --json
     cp "$OUT" "$TESTDIR/first"
     run_pt verify --json
-    cmp -s "$TESTDIR/first" "$OUT" || fail "the second run differs"
+    check cmp -s "$TESTDIR/first" "$OUT" || fail "the second run differs"
 
     TEST "-q keeps the check lines and drops the summary"
     vf_root verify-folklore
@@ -402,7 +402,7 @@ suite_verify() {
     vf_field cmdline.iommu fix "pt grub --apply"
     run_pt grub --apply
     expect_exit 0
-    grep -q 'amd_iommu' "$ROOT/etc/default/grub" && fail "pt grub --apply left amd_iommu=off: $(grep CMDLINE "$ROOT/etc/default/grub")"
+    check grep -q 'amd_iommu' "$ROOT/etc/default/grub" && fail "pt grub --apply left amd_iommu=off: $(grep CMDLINE "$ROOT/etc/default/grub")"
 
     TEST "modprobe.vfio-ids: conflicting ids= in two files: the last one wins, and the fix names both"
     vf_root verify-intel-grub
@@ -522,7 +522,7 @@ vf_realworld() {
     local file=$top/../shared/realworld/dmesg.yaml id want
     TEST "realworld kernel logs: interrupt remapping read as the collector read it"
     if [ ! -f "$file" ] || ! command -v python3 >/dev/null || ! python3 -c 'import yaml' 2>/dev/null; then
-        echo "SKIP: verify: realworld samples (../shared/realworld or python3-yaml missing)"
+        skip "no realworld samples (../shared/realworld beside the checkout, python3 and python3-yaml)"
         return 0
     fi
     python3 - "$file" "$TESTDIR" <<'PY' >"$TESTDIR/cases"
@@ -541,7 +541,7 @@ for case in doc["cases"]:
     open(f"{sys.argv[2]}/{case['id']}.log", "w").write(case["text"])
     print(case["id"], want)
 PY
-    [ -s "$TESTDIR/cases" ] || fail "no case with an interrupt remapping verdict"
+    check [ -s "$TESTDIR/cases" ] || fail "no case with an interrupt remapping verdict"
     while read -r id want; do
         vf_root verify-intel-grub
         cp "$TESTDIR/$id.log" "$ROOT/var/lib/pt/snapshot/dmesg"
@@ -585,7 +585,7 @@ for case in yaml.safe_load(open(f"{src}/modprobe.yaml"))["cases"]:
                 unsafe = True
     print(case["id"], "modprobe", "warn" if unsafe else "fail")
 PY
-    [ -s "$TESTDIR/config-cases" ] || fail "no real-world configuration read"
+    check [ -s "$TESTDIR/config-cases" ] || fail "no real-world configuration read"
     while read -r id kind want; do
         case $kind in
         proc-cmdline-observed | etc-kernel-cmdline) vf_root verify-amd-zfs ;;
@@ -595,7 +595,7 @@ PY
         [ "$kind" = modprobe ] && rm -f "$ROOT"/etc/modprobe.d/* "$ROOT/etc/modules"
         cp -r "$TESTDIR/files/$id/." "$ROOT/"
         run_pt verify --json
-        { [ "$RC" -eq 0 ] || [ "$RC" -eq 3 ]; } || fail "$id: exit status $RC"
+        { check [ "$RC" -eq 0 ] || [ "$RC" -eq 3 ]; } || fail "$id: exit status $RC"
         expect_jq '.checks | length > 10'
         case $kind in
         proc-cmdline-observed)

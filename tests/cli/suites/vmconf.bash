@@ -14,7 +14,7 @@ vm_expect_only_changed() {
     keys=${keys%|}
     diff "$orig" "$new" | grep -E '^[<>] ' | cut -c3- \
         | grep -vE "^(${keys}|delete): |^\[PENDING\]$|^$" >"$TESTDIR/extra" || true
-    [ ! -s "$TESTDIR/extra" ] || fail "lines pt does not own changed:" "$(head -n 10 "$TESTDIR/extra")"
+    check [ ! -s "$TESTDIR/extra" ] || fail "lines pt does not own changed:" "$(head -n 10 "$TESTDIR/extra")"
 }
 
 suite_vmconf() {
@@ -99,18 +99,18 @@ suite_vmconf() {
     run_pt vmconf 105 0b:00.0 --ovmf --apply
     expect_exit 0
     expect_stdout_contains "wrote /etc/pve/nodes/pve1/qemu-server/105.conf"
-    grep -qx 'hostpci0: 0000:0b:00,pcie=1' "$ROOT/$VM_DIR/105.conf" || fail "no hostpci0 line"
-    grep -qx 'machine: q35' "$ROOT/$VM_DIR/105.conf" || fail "no machine line"
-    grep -qx 'bios: ovmf' "$ROOT/$VM_DIR/105.conf" || fail "no bios line"
-    [ -z "$(tail -c1 "$ROOT/$VM_DIR/105.conf")" ] && fail "a final newline appeared"
+    check grep -qx 'hostpci0: 0000:0b:00,pcie=1' "$ROOT/$VM_DIR/105.conf" || fail "no hostpci0 line"
+    check grep -qx 'machine: q35' "$ROOT/$VM_DIR/105.conf" || fail "no machine line"
+    check grep -qx 'bios: ovmf' "$ROOT/$VM_DIR/105.conf" || fail "no bios line"
+    check [ -z "$(tail -c1 "$ROOT/$VM_DIR/105.conf")" ] && fail "a final newline appeared"
     vm_expect_only_changed "$TESTDIR/105.orig" "$ROOT/$VM_DIR/105.conf" hostpci0 machine bios
-    [ -f "$ROOT/var/lock/qemu-server/lock-105.conf" ] || fail "the VM lock was not taken"
+    check [ -f "$ROOT/var/lock/qemu-server/lock-105.conf" ] || fail "the VM lock was not taken"
     run_pt vmconf 105 0b:00.0 --ovmf --apply
     expect_exit 0
     expect_stdout_contains "nothing to do"
     run_pt undo
     expect_exit 0
-    cmp -s "$TESTDIR/105.orig" "$ROOT/$VM_DIR/105.conf" || fail "undo did not restore the file"
+    check cmp -s "$TESTDIR/105.orig" "$ROOT/$VM_DIR/105.conf" || fail "undo did not restore the file"
 
     TEST "a running VM gets the change in [PENDING], JSON"
     use_root pve-cluster
@@ -120,10 +120,10 @@ suite_vmconf() {
     expect_jq '.notes | any(contains("VM 102 is running (pid 4242)"))'
     tail -n 3 "$ROOT/$VM_DIR/102.conf" >"$TESTDIR/got"
     printf '%s\n' '' '[PENDING]' 'hostpci0: 0000:0b:00,pcie=1,x-vga=1' >"$TESTDIR/want"
-    diff -u "$TESTDIR/want" "$TESTDIR/got" >"$TESTDIR/diff" || fail "no [PENDING] entry:" "$(cat "$TESTDIR/diff")"
+    check diff -u "$TESTDIR/want" "$TESTDIR/got" >"$TESTDIR/diff" || fail "no [PENDING] entry:" "$(cat "$TESTDIR/diff")"
     run_pt vmconf 102 --remove 0b:00.0 --apply
     expect_exit 0
-    grep -q '^hostpci0' "$ROOT/$VM_DIR/102.conf" && fail "the pending entry was not removed"
+    check grep -q '^hostpci0' "$ROOT/$VM_DIR/102.conf" && fail "the pending entry was not removed"
 
     TEST "a stale pid file: the VM is stopped, the main section is edited"
     use_root pve-cluster
@@ -230,18 +230,18 @@ PY
         conf=$ROOT/etc/pve/nodes/pve1/qemu-server/$vmid.conf
         cp "$rw/$id.conf" "$conf"
         run_pt vmconf "$vmid" --check --json
-        [ "$RC" -eq 0 ] || [ "$RC" -eq 3 ] || fail "--check exit status $RC"
+        check [ "$RC" -eq 0 ] || [ "$RC" -eq 3 ] || fail "--check exit status $RC"
         expect_jq ".vms[0].vmid == $vmid"
-        cmp -s "$rw/$id.conf" "$conf" || fail "--check changed the file"
+        check cmp -s "$rw/$id.conf" "$conf" || fail "--check changed the file"
         run_pt vmconf "$vmid" 0000:0b:00 --set-machine --apply
         expect_exit 0
         vm_expect_only_changed "$rw/$id.conf" "$conf" 'hostpci[0-9]+' machine
-        grep -qE '^hostpci[0-9]+: 0000:0b:00,pcie=1' "$conf" || fail "no hostpci entry for 0000:0b:00"
+        check grep -qE '^hostpci[0-9]+: 0000:0b:00,pcie=1' "$conf" || fail "no hostpci entry for 0000:0b:00"
         run_pt vmconf "$vmid" 0000:0b:00 --set-machine
         expect_exit 0
         expect_stdout_contains "nothing to do"
         run_pt undo
         expect_exit 0
-        cmp -s "$rw/$id.conf" "$conf" || fail "undo did not give back every byte"
+        check cmp -s "$rw/$id.conf" "$conf" || fail "undo did not give back every byte"
     done <"$rw/cases"
 }

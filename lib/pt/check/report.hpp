@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+// The report of pt verify (defined in report.cpp): the checks as shown, their totals, and the text
+// and JSON renderings. The checks themselves: runner.hpp (host), guest.hpp (guest).
+
 #include "pt/out/finding.hpp"
 #include "pt/out/json.hpp"
 #include "pt/out/text.hpp"
@@ -54,19 +57,6 @@ struct Report {
 
     bool failed() const { return summary().fail > 0; }
 };
-
-struct HostRequest {
-    std::optional<std::string> selector; // SEL: narrows the GPUs (pci::parse_selector forms)
-    std::optional<int> vmid;             // --vm: only this VM (default: every VM with hostpci)
-};
-
-// The host checks. Throws pt::UsageError for a malformed selector, pt::Error when SEL matches
-// no device or --vm names a VM that has no config.
-Report verify_host(const host::Root& root, const HostRequest& request);
-
-// The guest checks (pt verify --guest): the GPU seen from inside the VM. nvidia-smi is run at
-// most once, and only on the live root.
-Report verify_guest(const host::Root& root);
 
 // {"platform": {...} (host only, proxmox::to_json), "checks": [{"id", "status", "summary",
 // "evidence", "fix", "layers"?}...], "reboot_pending", "summary": {pass, warn, fail, skip}}.
