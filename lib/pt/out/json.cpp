@@ -98,6 +98,12 @@ Json to_json(const iommu::Listing& listing) {
         g["subject"] = verdict ? Json(pci::format(verdict->subject)) : Json(nullptr);
         g["isolated"] = verdict ? Json(verdict->isolated) : Json(nullptr);
         g["viable"] = verdict ? Json(verdict->viable) : Json(nullptr);
+        g["sharing"] = verdict && verdict->sharing != iommu::Sharing::none
+                           ? Json(iommu::to_string(verdict->sharing))
+                           : Json(nullptr);
+        g["root_port"] = verdict ? address_or_null(verdict->root_port) : Json(nullptr);
+        g["other_root_ports"] = verdict ? addresses(verdict->other_root_ports) : Json(nullptr);
+        g["bmc_display"] = verdict ? Json(verdict->bmc_display) : Json(nullptr);
         Json foreign = verdict ? Json::array() : Json(nullptr);
         Json foreign_devices = verdict ? Json::array() : Json(nullptr);
         Json blockers = verdict ? Json::array() : Json(nullptr);
