@@ -267,6 +267,12 @@ std::string render_text(const iommu::Listing& listing, const TextStyle& style) {
                                devices == 1 ? "" : "s");
             out +=
                 gpus.empty() ? std::string(".\n") : fmt::format("; {}.\n", fmt::join(gpus, "; "));
+        } else if (listing.diagnosis) {
+            // The last line is what a reader sees first: what is off and this host's fix.
+            out += fmt::format("0 groups, {} device{} in no group: the IOMMU is off. Fix: {}\n",
+                               listing.ungrouped.size(),
+                               listing.ungrouped.size() == 1 ? "" : "s",
+                               listing.diagnosis->fix);
         }
     }
     return out;

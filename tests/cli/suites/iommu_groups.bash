@@ -218,6 +218,13 @@ suite_iommu_groups() {
     expect_exit 3
     expect_jq '.diagnosis.fix | contains("no kernel parameter is needed") and contains("amd_iommu=on, which is not a valid value")'
     expect_jq '.diagnosis.fix | contains("add intel_iommu") | not'
+    run_pt iommu-groups
+    expect_exit 3
+    expect_stdout_contains '0 groups, 4 devices in no group: the IOMMU is off. Fix: enable "IOMMU" (sometimes "AMD-Vi") and SVM in the firmware setup'
+    sed -i 's/amd_iommu=on/intel_iommu=on/' "$ROOT/proc/cmdline"
+    run_pt iommu-groups --json
+    expect_exit 3
+    expect_jq '.diagnosis.fix | contains("intel_iommu=on does nothing on an AMD CPU")'
 
     TEST "iommu-off: --gpu lists the display device without a group"
     use_root iommu-off
