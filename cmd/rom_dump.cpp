@@ -234,23 +234,18 @@ int run_dump(const Globals& globals, const Options& opt) {
     ctx.device = dev;
     ctx.access = rom::to_string(dump.access);
     const auto report = rom::analyze_rom(dump.bytes);
-    const auto verdict = rom::judge(report, ctx.device);
     // A read that ended inside an image, or before the last one, is an incomplete dump even
-    // when what it holds would run.
-    const bool complete =
-        !report.has(rom::ProblemKind::truncated) && !report.has(rom::ProblemKind::no_last_image);
-    if (!plan_is_the_document(globals, opt, verdict.usable() && complete)) {
+    // when what it holds would run: the verdict says so (rom::Verdict::complete).
+    const auto verdict = rom::judge(report, ctx.device);
+    if (!plan_is_the_document(globals, opt, verdict.usable())) {
         out::Json extra = out::Json::object();
         if (globals.json) {
             extra["output"] = opt.output.empty() ? out::Json(nullptr) : out::Json(opt.output);
-            extra["written"] = !opt.output.empty() && ((verdict.usable() && complete) || opt.force);
+            extra["written"] = !opt.output.empty() && (verdict.usable() || opt.force);
         }
         print_report(globals, report, verdict, ctx, extra);
     }
-    if (!complete && !globals.json) {
-        warn("the dump is incomplete (see the problems above): it is not a copy of the card's ROM");
-    }
-    return deliver(globals, root, opt, dump.bytes, verdict.usable() && complete);
+    return deliver(globals, root, opt, dump.bytes, verdict.usable());
 }
 
 int run(const Globals& globals, const Options& opt) {

@@ -67,9 +67,36 @@ TEST_CASE("check::verify_guest", "[check][guest]") {
         CHECK(find(r, "guest.device-nodes").status == Status::pass);
         CHECK_FALSE(r.failed());
     }
-    SECTION("bare metal warns") {
+    SECTION("bare metal: the host, not a guest; no guest checks") {
         tmp.write("/proc/cpuinfo", "vendor_id\t: GenuineIntel\nflags\t\t: fpu vme\n");
+        tmp.add_device(gpu);
         const auto r = pt::check::verify_guest(pt::host::Root(tmp.path()));
-        CHECK(find(r, "guest.hypervisor").status == Status::warn);
+        const auto& hv = find(r, "guest.hypervisor");
+        CHECK(hv.status == Status::fail);
+        CHECK_THAT(hv.summary, Catch::StartsWith("this is the host, not a guest"));
+        CHECK_THAT(hv.evidence, Catch::Contains("/proc/cpuinfo flags: no hypervisor"));
+        CHECK_THAT(hv.fix, Catch::Contains("pt verify --guest inside the VM"));
+        CHECK(find(r, "guest.gpu-visible").status == Status::skip);
+        for (const auto& c : r.checks) {
+            CHECK(c.finding.id != "guest.driver");
+            CHECK(c.finding.id != "guest.device-nodes");
+        }
+    }
+    SECTION("a Proxmox host with the GPU on vfio-pci: said so, not 'renderD* is missing'") {
+        tmp.write("/etc/pve/.version", "1\n");
+        gpu.driver = "vfio-pci";
+        tmp.add_device(gpu);
+        const auto r = pt::check::verify_guest(pt::host::Root(tmp.path()));
+        const auto& hv = find(r, "guest.hypervisor");
+        CHECK(hv.status == Status::fail);
+        // The hypervisor flag is there (a nested Proxmox): the other signs decide.
+        CHECK_THAT(hv.summary, Catch::StartsWith("this is a Proxmox host (a nested one"));
+        CHECK_THAT(hv.evidence,
+                   Catch::Contains("/etc/pve: present")
+                       && Catch::Contains("/sys/bus/pci/devices/0000:01:00.0/driver: vfio-pci"));
+        for (const auto& c : r.checks) {
+            CHECK(c.finding.id != "guest.device-nodes");
+        }
+        CHECK(r.failed());
     }
 }

@@ -101,6 +101,14 @@ TEST_CASE("iommu::diagnose_no_groups on AMD", "[iommu][diagnosis]") {
         CHECK_THAT(d.fix, Catch::Contains("not a valid value"));
         CHECK(has_line_containing(d.evidence, "/proc/cmdline: " + std::string(cmdline)));
     }
+    SECTION("intel_iommu=on on an AMD CPU does nothing, and is said so") {
+        const auto d = diagnose_no_groups(
+            none, facts(CpuVendor::amd, "6.8.12-4-pve", "quiet intel_iommu=on iommu=pt"));
+        CHECK_THAT(d.cause, Catch::Contains("the firmware does not enable the AMD IOMMU"));
+        CHECK_THAT(d.fix,
+                   Catch::Contains("no kernel parameter is needed")
+                       && Catch::Contains("intel_iommu=on does nothing on an AMD CPU"));
+    }
     SECTION("amd_iommu=off on the command line") {
         const auto d =
             diagnose_no_groups(none, facts(CpuVendor::amd, "6.8.12-4-pve", "amd-iommu=off"));

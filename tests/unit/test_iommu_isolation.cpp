@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "pt/iommu/isolation.hpp"
+#include "pt/pci/topology.hpp"
 #include "support/catch.hpp"
 #include "support/devices.hpp"
 
@@ -254,4 +255,148 @@ TEST_CASE("iommu::danger_of", "[iommu][isolation]") {
     CHECK(pt::iommu::danger_of(0x040300) == Danger::none);
     CHECK(pt::iommu::danger_of(0x0c0500) == Danger::none);
     CHECK(pt::iommu::danger_of(0x0c8000) == Danger::none);
+}
+
+namespace {
+
+pt::pci::Device below(pt::pci::Device dev, const char* parent) {
+    dev.parent = addr(parent);
+    return dev;
+}
+
+pt::pci::Device port(const char* address, std::uint16_t vendor = 0x8086) {
+    return make_device(address, 0x060400, "pcieport", vendor, 0x1901);
+}
+
+} // namespace
+
+TEST_CASE("iommu::judge tells why a group is shared from the topology", "[iommu][isolation]") {
+    using pt::iommu::Sharing;
+    SECTION("two cards behind two functions of one CPU root port device (Z370 x8/x8)") {
+        const std::vector<pt::pci::Device> members = {
+            port("0000:00:01.0"),
+            port("0000:00:01.1"),
+            below(make_device("0000:01:00.0", 0x030000, "nvidia"), "0000:00:01.0"),
+            below(make_device("0000:01:00.1", 0x040300, "snd_hda_intel"), "0000:00:01.0"),
+            below(make_device("0000:02:00.0", 0x030000, "vfio-pci"), "0000:00:01.1"),
+            below(make_device("0000:02:00.1", 0x040300, "vfio-pci"), "0000:00:01.1"),
+        };
+        const auto v = judge(members, addr("0000:02:00.0"));
+        CHECK_FALSE(v.isolated);
+        CHECK(v.sharing == Sharing::cpu_root_ports);
+        CHECK(v.root_port == std::optional(addr("0000:00:01.1")));
+        CHECK(pt::test::formatted(v.other_root_ports) == std::vector<std::string>{"0000:00:01.0"});
+        CHECK(pt::iommu::to_string(v.sharing) == "cpu_root_ports");
+    }
+    SECTION("an Intel PCH root port") {
+        const std::vector<pt::pci::Device> members = {
+            make_device("0000:00:14.0", 0x0c0330, "xhci_hcd", 0x8086, 0xa2af),
+            port("0000:00:1c.0"),
+            port("0000:00:1c.4"),
+            below(make_device("0000:03:00.0", 0x030000, "vfio-pci"), "0000:00:1c.4"),
+        };
+        const auto v = judge(members, addr("0000:03:00.0"));
+        CHECK(v.sharing == Sharing::chipset_port);
+        CHECK(v.root_port == std::optional(addr("0000:00:1c.4")));
+    }
+    SECTION("behind one switch whose downstream ports lack ACS (an AMD chipset)") {
+        const std::vector<pt::pci::Device> members = {
+            below(port("0000:02:00.0", 0x1022), "0000:00:01.2"),
+            below(port("0000:03:08.0", 0x1022), "0000:02:00.0"),
+            below(port("0000:03:09.0", 0x1022), "0000:02:00.0"),
+            below(make_device("0000:0a:00.0", 0x030000, "vfio-pci"), "0000:03:08.0"),
+            below(make_device("0000:0b:00.0", 0x0c0330, "xhci_hcd", 0x1022, 0x149c),
+                  "0000:03:09.0"),
+        };
+        // The CPU's GPP bridge 00:01.2 above the switch is in a group of its own: the topology
+        // resolves it, so the walk ends there and not at the switch's upstream port.
+        pt::pci::Topology topology;
+        topology.devices.push_back(port("0000:00:01.2", 0x1022));
+        topology.devices.insert(topology.devices.end(), members.begin(), members.end());
+        const auto v = judge(members, addr("0000:0a:00.0"), &topology);
+        CHECK(v.sharing == Sharing::switch_ports);
+        CHECK(v.root_port == std::optional(addr("0000:00:01.2")));
+        CHECK(v.other_root_ports.empty());
+    }
+    SECTION("integrated functions on the root bus") {
+        const std::vector<pt::pci::Device> members = {
+            make_device("0000:00:02.0", 0x030000, "i915", 0x8086, 0x3e92),
+            make_device("0000:00:08.0", 0x088000, std::nullopt, 0x8086, 0x1911),
+        };
+        const auto v = judge(members, addr("0000:00:02.0"));
+        CHECK(v.sharing == Sharing::root_complex);
+        CHECK_FALSE(v.root_port);
+    }
+    SECTION("isolated: no cause") {
+        const std::vector<pt::pci::Device> members = {
+            port("0000:00:01.0"),
+            below(make_device("0000:01:00.0", 0x030000, "vfio-pci"), "0000:00:01.0"),
+        };
+        const auto v = judge(members, addr("0000:01:00.0"));
+        CHECK(v.isolated);
+        CHECK(v.sharing == Sharing::none);
+        CHECK(v.root_port == std::optional(addr("0000:00:01.0")));
+    }
+}
+
+TEST_CASE("iommu::is_bmc_display", "[iommu][isolation]") {
+    const auto aspeed = make_device("0000:06:00.0", 0x030000, "ast", 0x1a03, 0x2000);
+    CHECK(pt::iommu::is_bmc_display(aspeed, {aspeed}));
+    // HP iLO: the Matrox G200EH is function 1 of the iLO device.
+    const auto ilo = make_device("0000:01:00.0", 0x088000, "hpilo", 0x103c, 0x3306);
+    const auto g200eh = make_device("0000:01:00.1", 0x030000, "mgag200", 0x102b, 0x0533);
+    CHECK(pt::iommu::is_bmc_display(g200eh, {ilo, g200eh}));
+    const auto v = judge({ilo, g200eh}, g200eh.address);
+    CHECK(v.isolated);
+    CHECK(v.bmc_display);
+    // Any display function beside an iLO function, whatever its IDs.
+    const auto other_vga = make_device("0000:01:00.1", 0x030000, std::nullopt, 0x1234, 0x1111);
+    CHECK(pt::iommu::is_bmc_display(other_vga, {ilo, other_vga}));
+    // A Matrox card that is no BMC (G400), a GPU, and a non-display function.
+    CHECK_FALSE(pt::iommu::is_bmc_display(
+        make_device("0000:05:00.0", 0x030000, std::nullopt, 0x102b, 0x0525), {}));
+    CHECK_FALSE(pt::iommu::is_bmc_display(make_device("0000:05:00.0", 0x030000), {}));
+    CHECK_FALSE(pt::iommu::is_bmc_display(ilo, {ilo}));
+}
+
+TEST_CASE("iommu::sharing_cause and sharing_options fit the shape", "[iommu][isolation]") {
+    using Catch::Contains;
+    pt::iommu::Verdict v;
+    v.subject = addr("0000:02:00.0");
+    v.root_port = addr("0000:00:01.1");
+    const auto joined = [](const std::vector<std::string>& options) {
+        std::string out;
+        for (const auto& o : options) {
+            out += o + "\n";
+        }
+        return out;
+    };
+    SECTION("cpu_root_ports: the card is on a CPU slot already; no 'move it to the CPU'") {
+        v.sharing = pt::iommu::Sharing::cpu_root_ports;
+        v.other_root_ports = {addr("0000:00:01.0")};
+        CHECK_THAT(pt::iommu::sharing_cause(v),
+                   Contains("0000:02:00 is already in a slot wired to the CPU: its root port "
+                            "0000:00:01.1 and 0000:00:01.0 are functions of one CPU PCIe "
+                            "controller"));
+        const auto options = joined(pt::iommu::sharing_options(v));
+        CHECK_THAT(options, Contains("pass both cards to the same VM"));
+        CHECK_THAT(options, !Contains("slot on a CPU root port of its own"));
+        CHECK_THAT(options, Contains("pcie_acs_override=downstream,multifunction"));
+        CHECK_THAT(options, Contains("peer-to-peer DMA"));
+        CHECK_THAT(options, Contains("bare metal"));
+    }
+    SECTION("chipset_port: another slot first") {
+        v.sharing = pt::iommu::Sharing::chipset_port;
+        v.root_port = addr("0000:00:1c.4");
+        CHECK_THAT(pt::iommu::sharing_cause(v),
+                   Contains("0000:00:1c.4 is a chipset (PCH) root port"));
+        const auto options = pt::iommu::sharing_options(v);
+        REQUIRE(options.size() == 4);
+        CHECK_THAT(options[0], Contains("move the card to a slot on a CPU root port of its own"));
+    }
+    SECTION("root_complex: nothing moves") {
+        v.sharing = pt::iommu::Sharing::root_complex;
+        v.root_port.reset();
+        CHECK_THAT(joined(pt::iommu::sharing_options(v)), !Contains("move the card"));
+    }
 }

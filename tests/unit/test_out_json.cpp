@@ -77,6 +77,10 @@ TEST_CASE("out::to_json(Listing) groups", "[out][json]") {
                                           "subject",
                                           "isolated",
                                           "viable",
+                                          "sharing",
+                                          "root_port",
+                                          "other_root_ports",
+                                          "bmc_display",
                                           "foreign",
                                           "foreign_devices",
                                           "blockers",
@@ -86,6 +90,9 @@ TEST_CASE("out::to_json(Listing) groups", "[out][json]") {
         CHECK(g.at("subject") == "0000:01:00.0");
         CHECK(g.at("isolated") == true);
         CHECK(g.at("viable") == false);
+        CHECK(g.at("sharing").is_null()); // isolated
+        CHECK(g.at("bmc_display") == false);
+        CHECK(g.at("other_root_ports") == Json::array());
         CHECK(g.at("foreign") == Json::array());
         CHECK(g.at("foreign_devices") == Json::array());
         REQUIRE(g.at("blockers").size() == 2);
@@ -99,6 +106,9 @@ TEST_CASE("out::to_json(Listing) groups", "[out][json]") {
         CHECK(g.at("subject").is_null());
         CHECK(g.at("isolated").is_null());
         CHECK(g.at("viable").is_null());
+        CHECK(g.at("sharing").is_null());
+        CHECK(g.at("root_port").is_null());
+        CHECK(g.at("bmc_display").is_null());
         CHECK(g.at("foreign").is_null());
         CHECK(g.at("foreign_devices").is_null());
         CHECK(g.at("blockers").is_null());

@@ -80,24 +80,141 @@ TEST_CASE("rom::analyze_rom legacy plus EFI", "[rom][parse]") {
     CHECK(r.has_x86());
 }
 
-TEST_CASE("rom::analyze_rom NVIDIA NPDE overrides the PCIR length and last flag", "[rom][parse]") {
+TEST_CASE("rom::analyze_rom NVIDIA layout: the NPDE is read, firmware's PCIR chain decides",
+          "[rom][parse]") {
     const auto bytes = build_rom_kind("nvidia", 0x10de, 0x2484);
     const auto r = analyze_rom(bytes);
     REQUIRE(r.images.size() == 2);
     const auto& a = r.images[0];
-    CHECK(a.pcir_length_units == 1);
+    CHECK(a.pcir_length_units == 3);
     REQUIRE(a.npde);
     CHECK(a.npde->length_units == 3);
     CHECK(a.npde->offset == 0x60); // 0x40 + 0x18, aligned up to 16
     CHECK(a.length == 3 * 512);
-    CHECK((a.indicator & 0x80) != 0); // the PCIR says last...
-    CHECK_FALSE(a.last);              // ...the NPDE says not
+    CHECK_FALSE(a.last);
+    CHECK(a.firmware);
     CHECK(a.checksum_ok == std::optional<bool>(true));
-    CHECK(r.images[1].offset == 3 * 512);
-    CHECK(r.images[1].pcir_signature == "NPDS");
-    CHECK(r.images[1].last);
-    CHECK(r.problems.empty());
+    const auto& efi = r.images[1];
+    CHECK(efi.offset == 3 * 512);
+    CHECK(efi.last); // the PCIR says last; its NPDE says more NVIDIA data follows
+    REQUIRE(efi.npde);
+    CHECK((efi.npde->indicator & 0x80) == 0);
+    CHECK(efi.firmware);
+    // The data images are not in the bytes (a sysfs read ends at the PCIR-last image): a note.
+    REQUIRE(r.problems.size() == 1);
+    CHECK(r.problems[0].kind == ProblemKind::nvidia_data);
+    CHECK(pt::rom::is_note(r.problems[0].kind));
+    CHECK(r.complete());
+    CHECK(r.end == bytes.size());
+    CHECK(r.trailing_bytes == 0);
     CHECK(r.usable_with_ovmf());
+    CHECK(r.usable_with_seabios());
+}
+
+TEST_CASE("rom::analyze_rom the PCIR last-image bit ends the chain whatever the NPDE says",
+          "[rom][parse]") {
+    // 10de:1180 (GTX 680) as dumped: one x86 image, indicator 0x80, an NPDE saying "not last".
+    auto x86 = rom_legacy(0x10de, 0x1180, 3);
+    x86.last = true;
+    x86.npde_units = 3;
+    x86.npde_last = false;
+    SECTION("a complete one-image ROM is complete, not missing images") {
+        const auto bytes = build_rom({x86});
+        const auto r = analyze_rom(bytes);
+        REQUIRE(r.images.size() == 1);
+        CHECK(r.images[0].last);
+        CHECK(r.images[0].indicator == 0x80);
+        CHECK_FALSE(r.has(ProblemKind::no_last_image));
+        CHECK(r.complete());
+        CHECK(r.has(ProblemKind::nvidia_data));
+        CHECK(r.usable_with_seabios());
+        CHECK(r.end == bytes.size());
+    }
+    SECTION("an EFI image past the PCIR-last image is NVIDIA data: OVMF never loads it") {
+        auto efi = rom_efi(0x10de, 0x1180);
+        efi.last = true;
+        const auto bytes = build_rom({x86, efi});
+        const auto r = analyze_rom(bytes);
+        REQUIRE(r.images.size() == 2);
+        CHECK(r.images[0].firmware);
+        CHECK_FALSE(r.images[1].firmware);
+        CHECK(r.images[1].offset == 3 * 512);
+        CHECK(r.images[1].efi);
+        CHECK_FALSE(r.images[1].loadable_efi_x64());
+        CHECK(r.end == 3 * 512); // the firmware's chain
+        CHECK(r.trailing_bytes == 0);
+        CHECK(r.has(ProblemKind::nvidia_data));
+        CHECK_FALSE(r.usable_with_ovmf());
+        CHECK(r.usable_with_seabios());
+        CHECK(r.complete());
+    }
+    SECTION("the same without an NPDE: trailing data with an image firmware never reaches") {
+        auto plain = rom_legacy(0x10de, 0x1180, 3);
+        plain.last = true;
+        auto efi = rom_efi(0x10de, 0x1180);
+        efi.last = true;
+        const auto r = analyze_rom(build_rom({plain, efi}));
+        REQUIRE(r.images.size() == 1);
+        CHECK(r.trailing_image == std::optional<std::size_t>(3 * 512));
+        CHECK(r.has(ProblemKind::trailing_data));
+        CHECK_FALSE(r.usable_with_ovmf());
+    }
+    SECTION("NVIDIA data images in the bytes are listed, not counted") {
+        auto efi = rom_efi(0x10de, 0x1180);
+        efi.last = true;
+        efi.npde_units = 2;
+        efi.npde_last = false;
+        RomImageSpec data;
+        data.code_type = 0xE0;
+        data.device = 0x0ff0;
+        data.class_code = 0;
+        data.npde_units = 1;
+        data.npde_last = true;
+        auto first = x86;
+        first.last = false;
+        const auto bytes = build_rom({first, efi, data});
+        const auto r = analyze_rom(bytes);
+        REQUIRE(r.images.size() == 3);
+        CHECK(r.images[1].firmware);
+        CHECK(r.images[1].loadable_efi_x64());
+        CHECK_FALSE(r.images[2].firmware);
+        CHECK(r.images[2].last);
+        CHECK(r.images[2].code_type == 0xE0);
+        CHECK(r.end == 5 * 512);
+        CHECK_FALSE(r.has(ProblemKind::trailing_data));
+        CHECK(r.has(ProblemKind::nvidia_data));
+        CHECK(r.usable_with_ovmf());
+        CHECK(r.usable_with_seabios());
+    }
+}
+
+TEST_CASE("rom::analyze_rom images firmware does not load: NVIDIA signatures and structures",
+          "[rom][parse]") {
+    auto x86 = rom_legacy(0x10de, 0x2484);
+    auto efi = rom_efi(0x10de, 0x2484);
+    efi.last = true;
+    SECTION("EFI image with signature 77 bb or 56 4e instead of 55 aa") {
+        for (const std::uint16_t sig : {std::uint16_t{0xBB77}, std::uint16_t{0x4E56}}) {
+            efi.signature = sig;
+            const auto r = analyze_rom(build_rom({x86, efi}));
+            REQUIRE(r.images.size() == 2);
+            CHECK(r.images[1].signature == sig);
+            CHECK(r.images[1].efi);
+            CHECK(r.images[1].efi->signature_ok());
+            CHECK_FALSE(r.images[1].firmware_reads());
+            CHECK(r.has(ProblemKind::not_firmware_image));
+            CHECK_FALSE(r.usable_with_ovmf());
+            CHECK(r.usable_with_seabios());
+        }
+    }
+    SECTION("EFI image with an NPDS structure instead of PCIR") {
+        efi.pcir_signature = "NPDS";
+        const auto r = analyze_rom(build_rom({x86, efi}));
+        REQUIRE(r.images.size() == 2);
+        CHECK(r.images[1].pcir_signature == "NPDS");
+        CHECK(r.has(ProblemKind::not_firmware_image));
+        CHECK_FALSE(r.usable_with_ovmf());
+    }
 }
 
 TEST_CASE("rom::analyze_rom vendor header before the first image", "[rom][parse]") {
@@ -188,10 +305,10 @@ unsigned sum8(const std::vector<std::uint8_t>& b, std::size_t from, std::size_t 
     return sum & 0xFF;
 }
 
-// An NVIDIA-style x86 image: 3 blocks long by its NPDE (the PCIR says 1), the last one.
+// An NVIDIA-style x86 image with an NPDE: 3 blocks long, the last one.
 RomImageSpec nvidia_x86() {
     auto a = rom_legacy(0x10de, 0x2484, 3);
-    a.pcir_units = 1;
+    a.last = true;
     a.npde_units = 3;
     a.npde_last = true;
     return a;
@@ -211,7 +328,7 @@ TEST_CASE("rom::analyze_rom x86 checksum covers the init size (byte 2), as SeaBI
         REQUIRE(sum8(bytes, 0, bytes.size()) != 0); // the image length would fail
         const auto r = analyze_rom(bytes);
         REQUIRE(r.images.size() == 1);
-        CHECK(r.images[0].length == 3 * 512); // the walk still uses the NPDE length
+        CHECK(r.images[0].length == 3 * 512); // the image length, not the init size
         CHECK(r.images[0].checksum_ok == std::optional<bool>(true));
         CHECK_FALSE(r.has(ProblemKind::bad_checksum));
         CHECK(r.usable_with_seabios());

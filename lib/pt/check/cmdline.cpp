@@ -238,6 +238,36 @@ Check check_framebuffer_folklore(const std::vector<kernel::Param>& running,
                 fix);
 }
 
+// cmdline.iommu on an AMD CPU that carries an intel_iommu= option: the guides' intel_iommu=on
+// does nothing there (only the Intel IOMMU driver parses it, and it finds no DMAR table on an
+// AMD system); the AMD IOMMU needs no parameter (ground truth: amd_iommu is on whenever the
+// firmware provides an IVRS table). nullopt when there is no such option.
+std::optional<Check> intel_option_on_amd(const std::vector<kernel::Param>& running,
+                                         const std::string& evidence) {
+    std::optional<std::string> value;
+    for (const auto& p : running) {
+        if (kernel::same_param_name(p.name, "intel_iommu")) {
+            value = p.value.value_or("");
+        }
+    }
+    if (!value) {
+        return std::nullopt;
+    }
+    const std::string option = "intel_iommu" + (value->empty() ? "" : "=" + *value);
+    return make("kernel command line for the IOMMU",
+                "cmdline.iommu",
+                Status::warn,
+                fmt::format("{} does nothing on this AMD CPU: only the Intel IOMMU driver reads "
+                            "it, and there is no Intel IOMMU here. The AMD IOMMU needs no "
+                            "parameter: it is on whenever the firmware enables it (\"IOMMU\" or "
+                            "\"AMD-Vi\" in the firmware setup)",
+                            option),
+                evidence,
+                fmt::format("nothing is needed for the IOMMU; to tidy up: pt grub --remove {} "
+                            "--apply (it takes effect at the next boot)",
+                            option));
+}
+
 void check_cmdline(const HostContext& ctx, std::vector<Check>& out) {
     // The model's command line; its problems include why the defaults cannot be planned.
     const grub::Report report = grub::read_report(ctx.host);
@@ -307,6 +337,8 @@ void check_cmdline(const HostContext& ctx, std::vector<Check>& out) {
                                "amd_iommu=off switches the AMD IOMMU off",
                                evidence,
                                apply_fix(status)));
+        } else if (auto intel = intel_option_on_amd(running, evidence)) {
+            out.push_back(std::move(*intel));
         } else {
             out.push_back(make(what,
                                "cmdline.iommu",

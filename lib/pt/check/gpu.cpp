@@ -500,7 +500,7 @@ void check_group(const HostContext& ctx, const pci::Device& gpu, std::vector<Che
             members.push_back(d);
         }
     }
-    const auto verdict = iommu::judge(members, gpu.address);
+    const auto verdict = iommu::judge(members, gpu.address, &ctx.topology);
     const std::string group = fmt::format("/sys/kernel/iommu_groups/{}", *gpu.iommu_group);
     std::vector<std::string> member_lines;
     for (const auto& m : members) {
@@ -572,18 +572,16 @@ void check_group(const HostContext& ctx, const pci::Device& gpu, std::vector<Che
                                         f.class_code,
                                         driver_text(f.driver)));
         }
-        out.push_back(make(
-            what_iso,
-            "gpu.group-isolated",
-            Status::fail,
-            fmt::format("the GPU is grouped with other devices: {}; Proxmox takes all of them "
-                        "from the host when the VM starts (firmware design or missing ACS)",
-                        fmt::join(names, ", ")),
-            ev,
-            "look in the firmware setup for ACS or per-slot IOMMU settings, or move the GPU to a "
-            "slot wired to the CPU; else pass the whole group to the VM (only if the host can do "
-            "without those devices); pcie_acs_override=downstream splits groups but weakens "
-            "isolation"));
+        out.push_back(
+            make(what_iso,
+                 "gpu.group-isolated",
+                 Status::fail,
+                 fmt::format("the GPU is grouped with other devices: {}; Proxmox takes all of them "
+                             "from the host when the VM starts. {}",
+                             fmt::join(names, ", "),
+                             iommu::sharing_cause(verdict)),
+                 ev,
+                 fmt::format("{}", fmt::join(iommu::sharing_options(verdict), " "))));
     }
 }
 

@@ -244,6 +244,52 @@ void check_nvidia_smi(const host::Root& root, std::vector<Check>& out) {
              "kernel headers), then reboot the VM"));
 }
 
+// What says pt runs on a (Proxmox) host rather than in the guest that has the GPU: no
+// hypervisor CPUID flag, Proxmox VE's cluster file system /etc/pve, a display device on vfio-pci
+// (a guest's GPU is on its vendor driver; vfio-pci is what the host hands it over with). Empty
+// in a guest. A nested Proxmox VM shows the flag with /etc/pve: it is a host for its own VMs.
+std::vector<std::string>
+host_signs(const host::Root& root, const kernel::HostFacts& facts, const pci::Topology& topology) {
+    std::vector<std::string> signs;
+    if (!facts.hypervisor) {
+        signs.push_back("/proc/cpuinfo flags: no hypervisor (bare metal)");
+    }
+    if (root.exists("/etc/pve")) {
+        signs.push_back("/etc/pve: present (Proxmox VE's cluster file system)");
+    }
+    for (const auto& d : topology.devices) {
+        if (d.is_display() && d.driver == std::optional<std::string>("vfio-pci")) {
+            signs.push_back(
+                fmt::format("/sys/bus/pci/devices/{}/driver: vfio-pci (held for a VM)", addr(d)));
+        }
+    }
+    return signs;
+}
+
+void check_hypervisor(const kernel::HostFacts& facts,
+                      const std::vector<std::string>& signs,
+                      std::vector<Check>& out) {
+    if (signs.empty()) {
+        out.push_back(make("hypervisor",
+                           "guest.hypervisor",
+                           Status::pass,
+                           "running as a virtual machine guest",
+                           "/proc/cpuinfo flags: hypervisor"));
+        return;
+    }
+    out.push_back(make("hypervisor",
+                       "guest.hypervisor",
+                       Status::fail,
+                       facts.hypervisor
+                           ? "this is a Proxmox host (a nested one: it runs as a VM itself), not "
+                             "the guest that uses the GPU: the guest checks do not apply here"
+                           : "this is the host, not a guest: the guest checks (driver, device "
+                             "nodes) do not apply here",
+                       fmt::format("{}", fmt::join(signs, "\n")),
+                       "on the host run pt verify (pt verify SEL, or pt verify --vm VMID); run "
+                       "pt verify --guest inside the VM that has the GPU"));
+}
+
 } // namespace
 
 Report verify_guest(const host::Root& root) {
@@ -252,20 +298,21 @@ Report verify_guest(const host::Root& root) {
     const auto topology = pci::scan(root, nullptr);
     report.notes = topology.warnings;
     auto& out = report.checks;
-    if (facts.hypervisor) {
-        out.push_back(make("hypervisor",
-                           "guest.hypervisor",
-                           Status::pass,
-                           "running as a virtual machine guest",
-                           "/proc/cpuinfo flags: hypervisor"));
-    } else {
-        out.push_back(make("hypervisor",
-                           "guest.hypervisor",
-                           Status::warn,
-                           "no hypervisor flag: this looks like bare metal, not a VM",
-                           "/proc/cpuinfo flags: no hypervisor",
-                           "run pt verify --guest inside the VM, and pt verify on the Proxmox "
-                           "host"));
+    const auto signs = host_signs(root, facts, topology);
+    check_hypervisor(facts, signs, out);
+    if (!signs.empty()) {
+        // On the host a GPU on vfio-pci is right, and "no /dev/dri/renderD*" is no fault.
+        out.push_back(make("GPU on the guest's PCI bus",
+                           "guest.gpu-visible",
+                           Status::skip,
+                           "pt runs on the host (see guest.hypervisor): the guest's GPU checks "
+                           "run inside the VM"));
+        out.push_back(make("IOMMU / VFIO host checks",
+                           "guest.host-checks",
+                           Status::skip,
+                           "this is the host: pt verify checks IOMMU, VFIO, the kernel command "
+                           "line and the initramfs"));
+        return report;
     }
     std::vector<const pci::Device*> gpus;
     std::vector<std::string> displays;

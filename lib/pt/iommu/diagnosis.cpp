@@ -106,6 +106,10 @@ Diagnosis diagnose_no_groups(const IommuState& state, const kernel::HostFacts& f
             d.fix += "; also remove amd_iommu=on, which is not a valid value (the kernel logs "
                      "\"AMD-Vi: Unknown option - 'on'\")";
         }
+        if (has_value(facts, "intel_iommu", "on")) {
+            d.fix += "; intel_iommu=on does nothing on an AMD CPU (only the Intel IOMMU driver "
+                     "reads it), so it cannot be what is missing";
+        }
         break;
     case kernel::CpuVendor::other:
     case kernel::CpuVendor::unknown:

@@ -157,7 +157,7 @@ Listing build_listing(const pci::Topology& topology,
             }
         }
         if (subject != nullptr) {
-            report.verdict = judge(report.devices, subject->address);
+            report.verdict = judge(report.devices, subject->address, &topology);
         }
         listing.groups.push_back(std::move(report));
     }

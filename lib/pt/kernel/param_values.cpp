@@ -204,9 +204,10 @@ const std::vector<Folklore>& cmdline_folklore() {
     // are not used for a simplefb-compatible mode (drivers/firmware/sysfb.c); since Linux 6.0
     // vfio-pci removes a conflicting firmware framebuffer itself (d173780620792c).
     constexpr std::string_view framebuffer =
-        "does nothing on Proxmox kernels: they use simplefb/simpledrm, not efifb or vesafb, and "
-        "vfio-pci removes the firmware framebuffer itself when it binds a VGA device (Linux 6.0 "
-        "and later)";
+        "does nothing on Proxmox kernels: since 5.15 they hand the firmware framebuffer to sysfb "
+        "(simplefb/simpledrm), not efifb or vesafb, and vfio-pci removes it itself when it binds "
+        "a VGA device (Linux 6.0 and later); where the framebuffer really must go, pt grub "
+        "--sysfb-off does that";
     // A word without '=' that is no kernel parameter goes to init (init/main.c
     // unknown_bootoption); modules to load at boot belong in /etc/modules-load.d/.
     constexpr std::string_view module_word =

@@ -109,8 +109,16 @@ void write_link(JsonWriter& out, const pci::Link& link) {
 // The verdict's members of a group object; all null when the group has no verdict.
 void write_verdict(JsonWriter& out, const std::optional<iommu::Verdict>& verdict) {
     if (!verdict) {
-        for (const char* name :
-             {"subject", "isolated", "viable", "foreign", "foreign_devices", "blockers"}) {
+        for (const char* name : {"subject",
+                                 "isolated",
+                                 "viable",
+                                 "sharing",
+                                 "root_port",
+                                 "other_root_ports",
+                                 "bmc_display",
+                                 "foreign",
+                                 "foreign_devices",
+                                 "blockers"}) {
             out.key(name);
             out.null();
         }
@@ -119,6 +127,25 @@ void write_verdict(JsonWriter& out, const std::optional<iommu::Verdict>& verdict
     out.member("subject", pci::format(verdict->subject));
     out.member("isolated", verdict->isolated);
     out.member("viable", verdict->viable);
+    out.key("sharing");
+    if (verdict->sharing != iommu::Sharing::none) {
+        out.value(std::string(iommu::to_string(verdict->sharing)));
+    } else {
+        out.null();
+    }
+    out.key("root_port");
+    if (verdict->root_port) {
+        out.value(pci::format(*verdict->root_port));
+    } else {
+        out.null();
+    }
+    out.key("other_root_ports");
+    out.begin_array();
+    for (const auto& a : verdict->other_root_ports) {
+        out.value(pci::format(a));
+    }
+    out.end_array();
+    out.member("bmc_display", verdict->bmc_display);
     out.key("foreign");
     out.begin_array();
     for (const auto& f : verdict->foreign) {
@@ -294,6 +321,12 @@ Json to_json(const iommu::Listing& listing) {
         g["subject"] = verdict ? Json(pci::format(verdict->subject)) : Json(nullptr);
         g["isolated"] = verdict ? Json(verdict->isolated) : Json(nullptr);
         g["viable"] = verdict ? Json(verdict->viable) : Json(nullptr);
+        g["sharing"] = verdict && verdict->sharing != iommu::Sharing::none
+                           ? Json(iommu::to_string(verdict->sharing))
+                           : Json(nullptr);
+        g["root_port"] = verdict ? address_or_null(verdict->root_port) : Json(nullptr);
+        g["other_root_ports"] = verdict ? addresses(verdict->other_root_ports) : Json(nullptr);
+        g["bmc_display"] = verdict ? Json(verdict->bmc_display) : Json(nullptr);
         Json foreign = verdict ? Json::array() : Json(nullptr);
         Json foreign_devices = verdict ? Json::array() : Json(nullptr);
         Json blockers = verdict ? Json::array() : Json(nullptr);

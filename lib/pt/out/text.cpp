@@ -89,15 +89,46 @@ const pci::Device* member(const iommu::GroupReport& group, const pci::Address& a
     return nullptr;
 }
 
+// `text` wrapped at 92 columns, the first line starting with `first`, the others with `indent`.
+std::string wrap(std::string_view text, std::string_view first, std::string_view indent) {
+    std::string out;
+    std::string line(first);
+    bool empty = true; // no word on `line` yet
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        const auto space = std::min(text.find(' ', pos), text.size());
+        const auto word = text.substr(pos, space - pos);
+        if (!empty && line.size() + 1 + word.size() > 92) {
+            out += line + "\n";
+            line = std::string(indent);
+            empty = true;
+        }
+        if (!empty) {
+            line += ' ';
+        }
+        line += word;
+        empty = false;
+        pos = space + 1;
+    }
+    return out + line + "\n";
+}
+
 void render_verdict(std::string& out, const iommu::GroupReport& group, const TextStyle& style) {
     const iommu::Verdict& v = *group.verdict;
     const std::string slot = pci::format_slot(v.subject);
     out += fmt::format("  Verdict for {}:\n", pci::format(v.subject));
     if (const pci::Device* subject = member(group, v.subject);
-        subject && subject->boot_vga == true) {
+        subject && subject->boot_vga == true && !v.bmc_display) {
         out += fmt::format(
             "    {}     the firmware and the host console use this card (boot VGA);\n"
             "              passing it through leaves the host without a local display\n",
+            paint(style, "33", "note:"));
+    }
+    if (v.bmc_display) {
+        out += fmt::format(
+            "    {}     this is the display of the server's management controller (BMC, iLO):\n"
+            "              it shows the host on the remote console and is not a GPU to pass\n"
+            "              through; the host may need it\n",
             paint(style, "33", "note:"));
     }
     if (v.isolated) {
@@ -128,8 +159,12 @@ void render_verdict(std::string& out, const iommu::GroupReport& group, const Tex
         if (!style.quiet) {
             out +=
                 "      Proxmox binds every non-bridge device of a group to vfio-pci when the VM\n"
-                "      starts, so the host loses all of them. Fix: move the card to a slot wired\n"
-                "      to the CPU, or look for an ACS setting in the firmware.\n";
+                "      starts, so the host loses all of them.\n";
+            out += wrap(iommu::sharing_cause(v), "      Why: ", "      ");
+            out += "      Options:\n";
+            for (const auto& option : iommu::sharing_options(v)) {
+                out += wrap(option, "        - ", "          ");
+            }
         }
     }
     if (v.viable) {
@@ -141,7 +176,7 @@ void render_verdict(std::string& out, const iommu::GroupReport& group, const Tex
                 "{}{} uses {}", b.bridge ? "bridge " : "", pci::format(b.address), b.driver));
         }
         out += fmt::format("    viable:   {}   {}\n", yes_no(style, false), fmt::join(uses, ", "));
-        if (!style.quiet) {
+        if (!style.quiet && !v.bmc_display) {
             out +=
                 "      Every endpoint must be unbound or on vfio-pci/pci-stub, every bridge "
                 "unbound\n"
@@ -216,10 +251,12 @@ std::string render_text(const iommu::Listing& listing, const TextStyle& style) {
         for (const auto& group : listing.groups) {
             devices += group.devices.size();
             if (group.verdict) {
-                gpus.push_back(fmt::format("{} {}, {}",
-                                           pci::format(group.verdict->subject),
-                                           group.verdict->isolated ? "isolated" : "not isolated",
-                                           group.verdict->viable ? "viable" : "not viable"));
+                gpus.push_back(fmt::format(
+                    "{} {}, {}{}",
+                    pci::format(group.verdict->subject),
+                    group.verdict->isolated ? "isolated" : "not isolated",
+                    group.verdict->viable ? "viable" : "not viable",
+                    group.verdict->bmc_display ? " (the management controller's display)" : ""));
             }
         }
         if (listing.iommu_enabled) {
@@ -230,6 +267,12 @@ std::string render_text(const iommu::Listing& listing, const TextStyle& style) {
                                devices == 1 ? "" : "s");
             out +=
                 gpus.empty() ? std::string(".\n") : fmt::format("; {}.\n", fmt::join(gpus, "; "));
+        } else if (listing.diagnosis) {
+            // The last line is what a reader sees first: what is off and this host's fix.
+            out += fmt::format("0 groups, {} device{} in no group: the IOMMU is off. Fix: {}\n",
+                               listing.ungrouped.size(),
+                               listing.ungrouped.size() == 1 ? "" : "s",
+                               listing.diagnosis->fix);
         }
     }
     return out;

@@ -88,9 +88,15 @@ void add(RomReport& r, ProblemKind kind, std::size_t offset, std::string message
     r.problems.push_back({kind, offset, std::move(message)});
 }
 
+// Which rules decide an image's length and last flag.
+enum class Walk {
+    firmware, // the PCIR's length and bit 7: what EDK2, SeaBIOS and the kernel follow
+    nouveau,  // NVIDIA's NPDE overrides both, code type 0x70 is last (nvbios_imagen)
+};
+
 // Reads the PCIR (and NPDE, EFI header, checksum) of the image at `img.offset`. Returns false
 // when the walk cannot go on past this image.
-bool read_image(Bytes b, RomReport& r, Image& img) {
+bool read_image(Bytes b, RomReport& r, Image& img, Walk walk = Walk::firmware) {
     const std::size_t o = img.offset;
     const auto pcir_off = u16(b, o + 0x18);
     if (!pcir_off) {
@@ -152,8 +158,10 @@ bool read_image(Bytes b, RomReport& r, Image& img) {
         }
     }
 
-    // NVIDIA: an NPDE after the PCIR, aligned up to 16 bytes, overrides length and last flag
-    // (nouveau nvbios_npdeTp). Aligned relative to the image start, as the card sees it.
+    // NVIDIA: an NPDE after the PCIR, aligned up to 16 bytes (nouveau nvbios_npdeTp), aligned
+    // relative to the image start, as the card sees it. Only nouveau's walk lets it override
+    // length and last flag; firmware reads the PCIR alone (EDK2 PciBusDxe: ImageLength * 512,
+    // Indicator bit 7).
     const std::size_t npde_rel =
         (std::size_t{*pcir_off} + img.pcir_length + 0x0F) & ~std::size_t{0x0F};
     std::size_t units = img.pcir_length_units;
@@ -163,12 +171,16 @@ bool read_image(Bytes b, RomReport& r, Image& img) {
         npde.offset = npde_rel;
         npde.length_units = *u16(b, o + npde_rel + 0x08);
         npde.indicator = *u8(b, o + npde_rel + 0x0A);
-        units = npde.length_units;
-        last = (npde.indicator & 0x80) != 0;
         img.npde = npde;
     }
-    // nouveau treats image type 0x70 (an NVIDIA data image) as last.
-    img.last = last || img.code_type == 0x70;
+    if (walk == Walk::nouveau) {
+        if (img.npde) {
+            units = img.npde->length_units;
+            last = (img.npde->indicator & 0x80) != 0;
+        }
+        last = last || img.code_type == 0x70;
+    }
+    img.last = last;
     img.length = units * k_unit;
 
     if (img.code_type == static_cast<std::uint8_t>(CodeType::efi)) {
@@ -269,6 +281,89 @@ bool read_image(Bytes b, RomReport& r, Image& img) {
     return true;
 }
 
+// Notes an image in the firmware's chain that firmware passes over although nouveau reads it.
+void note_not_firmware_image(RomReport& r, const Image& img) {
+    if (img.signature != 0xAA55) {
+        add(r,
+            ProblemKind::not_firmware_image,
+            img.offset,
+            fmt::format("the image at {} has NVIDIA's signature {:02x} {:02x}, not 55 aa: "
+                        "firmware does not load it (EDK2 and SeaBIOS need 55 aa)",
+                        hex(img.offset),
+                        img.signature & 0xFF,
+                        img.signature >> 8));
+    } else if (img.pcir_ok && img.pcir_signature != "PCIR") {
+        add(r,
+            ProblemKind::not_firmware_image,
+            img.offset,
+            fmt::format("the image at {} has an NVIDIA \"{}\" structure, not \"PCIR\": "
+                        "firmware does not load it",
+                        hex(img.offset),
+                        img.pcir_signature));
+    }
+}
+
+// Follows NVIDIA's NPDE chain on from `fw_last`, the image firmware stops at, as nouveau does.
+// The images it reaches are listed with `firmware` false and one nvidia_data note; nothing in
+// them counts for the verdict. Returns where that chain ends in the bytes.
+std::size_t walk_nvidia_data(Bytes b, RomReport& r, const Image& fw_last) {
+    const std::size_t from = fw_last.offset + std::size_t{fw_last.npde->length_units} * k_unit;
+    std::size_t off = from;
+    std::size_t count = 0;
+    std::string broke;
+    for (std::size_t n = 0; n < k_max_images && fits(b, off, 2); ++n) {
+        const auto sig = u16(b, off);
+        if (!image_signature(*sig)) {
+            broke = fmt::format("no image signature at {}", hex(off));
+            break;
+        }
+        RomReport scratch; // a data image's faults are not the ROM's
+        Image img;
+        img.offset = off;
+        img.signature = *sig;
+        img.firmware = false;
+        const bool ok = read_image(b, scratch, img, Walk::nouveau);
+        r.images.push_back(img);
+        ++count;
+        if (!ok) {
+            broke = scratch.problems.empty() ? std::string("unreadable")
+                                             : scratch.problems.back().message;
+            off = img.truncated ? b.size() : off;
+            break;
+        }
+        off += img.length;
+        if (img.last) {
+            break;
+        }
+    }
+    const std::string stop = fmt::format("firmware stops at the image at {}, whose PCIR flags it "
+                                         "last, and never loads them",
+                                         hex(fw_last.offset));
+    if (count == 0) {
+        add(r,
+            ProblemKind::nvidia_data,
+            fw_last.offset,
+            fmt::format("NVIDIA's NPDE of the image at {} says more images follow at {}: they "
+                        "are NVIDIA data, not in these bytes; {}",
+                        hex(fw_last.offset),
+                        hex(from),
+                        stop));
+        return fw_last.offset + fw_last.length;
+    }
+    add(r,
+        ProblemKind::nvidia_data,
+        from,
+        fmt::format("{} NVIDIA data image{} from {} on, reached through the NPDE of the image at "
+                    "{}: {}{}",
+                    count,
+                    count == 1 ? "" : "s",
+                    hex(from),
+                    hex(fw_last.offset),
+                    stop,
+                    broke.empty() ? std::string() : " (the NPDE chain breaks: " + broke + ")"));
+    return std::max(off, from);
+}
+
 } // namespace
 
 std::string code_type_name(std::uint8_t code_type) {
@@ -329,18 +424,31 @@ std::string to_string(ProblemKind kind) {
         return "bad_efi";
     case ProblemKind::trailing_data:
         return "trailing_data";
+    case ProblemKind::not_firmware_image:
+        return "not_firmware_image";
+    case ProblemKind::nvidia_data:
+        return "nvidia_data";
     }
     return "unknown";
 }
 
+bool Image::firmware_reads() const {
+    return firmware && signature == 0xAA55 && pcir_signature == "PCIR";
+}
+
 bool Image::loadable_efi_x64() const {
-    return !truncated && efi && efi->signature_ok() && efi->compression_ok()
+    return firmware_reads() && !truncated && efi && efi->signature_ok() && efi->compression_ok()
            && efi->machine == k_machine_x64;
 }
 
 bool Image::runnable_x86() const {
-    return code_type == static_cast<std::uint8_t>(CodeType::x86) && !truncated
+    return firmware_reads() && code_type == static_cast<std::uint8_t>(CodeType::x86) && !truncated
            && checksum_ok.value_or(false);
+}
+
+bool is_note(ProblemKind kind) {
+    return kind == ProblemKind::trailing_data || kind == ProblemKind::not_firmware_image
+           || kind == ProblemKind::nvidia_data;
 }
 
 bool RomReport::has_x86() const {
@@ -425,6 +533,7 @@ RomReport analyze_rom(std::span<const std::uint8_t> bytes) {
 
     std::size_t off = r.start;
     bool ended = false;
+    std::size_t walked_end = 0; // the end of NVIDIA's data images, when the NPDE chain goes on
     for (std::size_t n = 0; n < k_max_images; ++n) {
         Image img;
         img.offset = off;
@@ -443,6 +552,7 @@ RomReport analyze_rom(std::span<const std::uint8_t> bytes) {
         img.signature = *sig;
         const bool ok = read_image(bytes, r, img);
         r.images.push_back(img);
+        note_not_firmware_image(r, img);
         if (!ok) {
             r.end = img.truncated ? bytes.size() : off;
             ended = true;
@@ -452,6 +562,10 @@ RomReport analyze_rom(std::span<const std::uint8_t> bytes) {
         if (img.last) {
             r.end = off;
             ended = true;
+            if (img.npde && (img.npde->indicator & 0x80) == 0 && img.npde->length_units != 0
+                && img.code_type != 0x70) {
+                walked_end = walk_nvidia_data(bytes, r, img);
+            }
             break;
         }
         if (off >= bytes.size()) {
@@ -471,25 +585,28 @@ RomReport analyze_rom(std::span<const std::uint8_t> bytes) {
         r.end = off;
     }
 
-    if (r.end < bytes.size() && !r.expected_size) {
-        r.trailing_bytes = bytes.size() - r.end;
-        const auto tail = bytes.subspan(r.end);
+    const std::size_t tail_start = std::min(std::max(r.end, walked_end), bytes.size());
+    if (tail_start < bytes.size() && !r.expected_size) {
+        r.trailing_bytes = bytes.size() - tail_start;
+        const auto tail = bytes.subspan(tail_start);
         r.trailing_padding =
             std::all_of(tail.begin(), tail.end(), [](std::uint8_t c) { return c == 0xFF; })
             || std::all_of(tail.begin(), tail.end(), [](std::uint8_t c) { return c == 0x00; });
         if (!r.trailing_padding && !r.images.empty() && r.images.back().last) {
-            r.trailing_image = find_image(bytes, r.end);
+            r.trailing_image = find_image(bytes, tail_start);
         }
         add(r,
             ProblemKind::trailing_data,
-            r.end,
+            tail_start,
             fmt::format("{} bytes after the last image at {}{}",
                         r.trailing_bytes,
-                        hex(r.end),
+                        hex(tail_start),
                         r.trailing_padding ? " (padding)"
-                        : r.trailing_image ? fmt::format(", with another image header at {}",
-                                                         hex(*r.trailing_image))
-                                           : ""));
+                        : r.trailing_image
+                            ? fmt::format(", with another image header at {} that firmware never "
+                                          "reaches: the image before it is flagged last",
+                                          hex(*r.trailing_image))
+                            : ""));
     }
     return r;
 }

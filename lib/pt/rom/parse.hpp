@@ -49,8 +49,8 @@ struct EfiHeader {
     bool compression_ok() const { return compression <= 1; }
 };
 
-// NVIDIA's NPDE extension (after the PCIR, aligned up to 16 bytes). Its length and last-image
-// flag override the PCIR's.
+// NVIDIA's NPDE extension (after the PCIR, aligned up to 16 bytes). nouveau lets its length and
+// last-image flag override the PCIR's to reach NVIDIA's data images; firmware never reads it.
 struct Npde {
     std::size_t offset = 0;         // from the image start
     std::uint16_t length_units = 0; // 512-byte units
@@ -71,18 +71,29 @@ struct Image {
     std::uint8_t pcir_revision = 0;
     std::uint32_t class_code = 0;        // 0xBBSSPP (0x030000: VGA)
     std::uint16_t pcir_length_units = 0; // image length from the PCIR, 512-byte units
-    std::optional<Npde> npde;            // NVIDIA's override, when present
-    std::size_t length = 0;              // effective length in bytes (NPDE wins over PCIR)
-    std::uint8_t code_type = 0;          // CodeType values, or another byte
-    std::uint8_t indicator = 0;          // the PCIR indicator byte as stored
-    bool last = false;                   // effective last-image flag: bit 7 only (NPDE wins)
-    bool truncated = false;              // the image runs past the end of the bytes
-    std::optional<bool> checksum_ok;     // x86 images: the init size (byte 2 x 512) sums to 0
-    std::optional<EfiHeader> efi;        // code type 3 images with a readable header
+    std::optional<Npde> npde;            // NVIDIA's extension, when present
+    // Length in bytes and last-image flag as the walk that reached the image reads them: in the
+    // firmware's chain the PCIR's (bit 7 of the indicator); past it, nouveau's (NPDE wins, code
+    // type 0x70 is last).
+    std::size_t length = 0;
+    std::uint8_t code_type = 0; // CodeType values, or another byte
+    std::uint8_t indicator = 0; // the PCIR indicator byte as stored
+    bool last = false;
+    // In the chain firmware walks: from the first image by PCIR length until bit 7 (EDK2
+    // PciBusDxe LoadOpRomImage/ProcessOpRomImage, the kernel's pci_get_rom_size, rom-parser).
+    // False for the NVIDIA data images that only the NPDE chain reaches: no firmware loads them.
+    bool firmware = true;
+    bool truncated = false;          // the image runs past the end of the bytes
+    std::optional<bool> checksum_ok; // x86 images: the init size (byte 2 x 512) sums to 0
+    std::optional<EfiHeader> efi;    // code type 3 images with a readable header
 
-    // The EFI image an x64 OVMF guest can load: complete, 0x0EF1, x64, compression 0 or 1.
+    // Firmware looks at the image at all: in its chain, signature 55 AA (EDK2 skips any other,
+    // SeaBIOS and the kernel stop there) and a "PCIR" structure (EDK2 stops at NPDS/RGIS).
+    bool firmware_reads() const;
+    // The EFI image an x64 OVMF guest can load: read by firmware, complete, 0x0EF1, x64,
+    // compression 0 or 1.
     bool loadable_efi_x64() const;
-    // An x86 image SeaBIOS can run: complete and the checksum holds.
+    // An x86 image SeaBIOS can run: read by firmware, complete and the checksum holds.
     bool runnable_x86() const;
 };
 
@@ -99,7 +110,14 @@ enum class ProblemKind {
     bad_checksum,  // an x86 image whose init size (byte 2 x 512) does not sum to 0, or is 0
     bad_efi,       // an EFI image with a wrong signature, or a compression firmware skips
     trailing_data, // bytes after the last image (see `trailing_padding`)
+    // Notes, not problems: they explain why an image does not count.
+    not_firmware_image, // an image in the chain with NVIDIA's BB77/4E56 signature or NPDS/RGIS
+    nvidia_data,        // NVIDIA data images past the last image firmware reads (NPDE chain)
 };
+
+// The kinds that explain rather than fault the ROM: trailing_data, not_firmware_image,
+// nvidia_data. Text output prints them as "note:".
+bool is_note(ProblemKind kind);
 
 // "empty", "no_image", "vendor_header", ... (the JSON words).
 std::string to_string(ProblemKind kind);
@@ -135,12 +153,20 @@ struct RomReport {
     bool fixable_by_strip() const;
 
     bool has(ProblemKind kind) const;
+
+    // The firmware's chain is all there: no image is cut off and the last one is flagged last.
+    // A dump that fails this is incomplete whatever its images would do.
+    bool complete() const {
+        return !has(ProblemKind::truncated) && !has(ProblemKind::no_last_image);
+    }
 };
 
 // Walks the option ROM in `bytes`: finds the first image (at 0, or after a vendor header: the
 // first "55 AA" whose +0x18 offset leads to a PCIR/NPDS/RGIS structure), then follows the chain
-// by image length until an image has the last-image flag (bit 7 of the indicator; NVIDIA's NPDE
-// overrides length and flag; code type 0x70 counts as last), the bytes end, or the chain breaks.
+// as firmware does, by PCIR image length until an image has bit 7 of its indicator set, the
+// bytes end, or the chain breaks. When NVIDIA's NPDE of that last image says more follow, the
+// images it chains to (nouveau's walk: NPDE length and flag, code type 0x70 last) are listed
+// with `firmware` false and a nvidia_data note; they never make a ROM usable or incomplete.
 // Never throws, never reads outside `bytes`.
 RomReport analyze_rom(std::span<const std::uint8_t> bytes);
 

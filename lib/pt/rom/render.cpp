@@ -63,7 +63,8 @@ std::string main_problem(const RomReport& r) {
                             ProblemKind::bad_signature,
                             ProblemKind::zero_length,
                             ProblemKind::bad_checksum,
-                            ProblemKind::bad_efi}) {
+                            ProblemKind::bad_efi,
+                            ProblemKind::not_firmware_image}) {
         for (const auto& p : r.problems) {
             if (p.kind == kind) {
                 return p.message;
@@ -76,6 +77,83 @@ std::string main_problem(const RomReport& r) {
     return "no image that firmware can run";
 }
 
+// Why OVMF gets nothing from a ROM that has EFI images.
+std::string efi_problem(const RomReport& r) {
+    for (const auto& img : r.images) {
+        if (img.code_type != static_cast<std::uint8_t>(CodeType::efi)) {
+            continue;
+        }
+        if (!img.firmware) {
+            return fmt::format("the EFI image at {:#x} comes after the image the PCIR flags "
+                               "last, so firmware never loads it (only NVIDIA's NPDE chain "
+                               "reaches it)",
+                               img.offset);
+        }
+        if (!img.firmware_reads()) {
+            for (const auto& p : r.problems) {
+                if (p.kind == ProblemKind::not_firmware_image && p.offset == img.offset) {
+                    return p.message;
+                }
+            }
+        }
+    }
+    return main_problem(r);
+}
+
+// What the complete ROM does for firmware, when it does anything: "OVMF (UEFI) and SeaBIOS".
+std::string firmware_reach(const Verdict& v) {
+    if (v.ovmf && v.seabios) {
+        return "OVMF (UEFI) and SeaBIOS";
+    }
+    return v.ovmf ? "OVMF (UEFI) only" : "SeaBIOS only";
+}
+
+// The first image whose IDs are not the card's: what the ROM is for.
+std::string other_card(const RomReport& report, const pci::Device& device) {
+    const auto it = std::find_if(report.images.begin(), report.images.end(), [&](const Image& i) {
+        return i.pcir_ok && !image_matches(i, device.vendor, device.device);
+    });
+    return it == report.images.end() ? "another card" : ids(it->vendor_id, it->device_id);
+}
+
+std::string incomplete_summary(const RomReport& report) {
+    std::string cause;
+    for (const auto& p : report.problems) {
+        if (p.kind == ProblemKind::truncated || p.kind == ProblemKind::no_last_image) {
+            cause = p.message;
+            break;
+        }
+    }
+    return fmt::format("not usable: {}; dump again: read it while no VM "
+                       "uses the card (pt rom-dump SEL -o FILE; the boot GPU's copy is often "
+                       "cut short, so dump it as a secondary card), or take the full image from "
+                       "the card maker or nvflash/amdvbflash",
+                       cause);
+}
+
+std::string firmware_summary(const RomReport& report, const Verdict& v) {
+    if (v.ovmf && v.seabios) {
+        return "usable with OVMF (UEFI) and SeaBIOS";
+    }
+    if (v.ovmf) {
+        return "usable with OVMF (UEFI) only: no valid x86 image, so a SeaBIOS VM gets no VGA "
+               "BIOS";
+    }
+    if (v.seabios) {
+        return fmt::format("usable with SeaBIOS only: {}, so an OVMF (UEFI) VM gets no GOP driver "
+                           "from it",
+                           report.has_efi()
+                               ? "no EFI image OVMF can load (" + efi_problem(report) + ")"
+                               : "no EFI image");
+    }
+    if (v.fixable_by_strip) {
+        return fmt::format("not usable as is: {} bytes of vendor header before the first image; "
+                           "--strip-header -o FIXED writes the usable part",
+                           report.start);
+    }
+    return "not usable: " + main_problem(report);
+}
+
 } // namespace
 
 Verdict judge(const RomReport& report, const std::optional<pci::Device>& device) {
@@ -83,42 +161,28 @@ Verdict judge(const RomReport& report, const std::optional<pci::Device>& device)
     v.ovmf = report.usable_with_ovmf();
     v.seabios = report.usable_with_seabios();
     v.fixable_by_strip = report.fixable_by_strip();
+    v.complete = report.complete();
     if (device) {
         v.ids_match = ids_match(report, device->vendor, device->device);
     }
-    std::string text;
-    if (v.ovmf && v.seabios) {
-        text = "usable with OVMF (UEFI) and SeaBIOS";
-    } else if (v.ovmf) {
-        text = "usable with OVMF (UEFI) only: no valid x86 image, so a SeaBIOS VM gets no VGA BIOS";
-    } else if (v.seabios) {
-        text = fmt::format("usable with SeaBIOS only: {}, so an OVMF (UEFI) VM gets no GOP driver "
-                           "from it",
-                           report.has_efi()
-                               ? "no EFI image OVMF can load (" + main_problem(report) + ")"
-                               : "no EFI image");
-    } else if (v.fixable_by_strip) {
-        text = fmt::format("not usable as is: {} bytes of vendor header before the first image; "
-                           "--strip-header -o FIXED writes the usable part",
-                           report.start);
-    } else {
-        text = "not usable: " + main_problem(report);
-    }
-    if (device && v.ids_match) {
-        if (*v.ids_match) {
-            text += fmt::format("; IDs match {}", card(*device));
-        } else {
-            const auto it =
-                std::find_if(report.images.begin(), report.images.end(), [&](const Image& i) {
-                    return i.pcir_ok && !image_matches(i, device->vendor, device->device);
-                });
-            text += fmt::format("; IDs do not match {}: the ROM is for {}",
+    // The line starts with "usable" exactly when the exit code is 0 (Verdict::usable).
+    if (!v.complete) {
+        v.summary = incomplete_summary(report);
+    } else if ((v.ovmf || v.seabios) && v.ids_match == std::optional<bool>(false)) {
+        v.summary = fmt::format("not usable for {}: the ROM is for {} (on that card it would "
+                                "work with {})",
                                 card(*device),
-                                it == report.images.end() ? "another card"
-                                                          : ids(it->vendor_id, it->device_id));
+                                other_card(report, *device),
+                                firmware_reach(v));
+    } else {
+        v.summary = firmware_summary(report, v);
+        if (device && v.ids_match) {
+            v.summary += *v.ids_match ? fmt::format("; IDs match {}", card(*device))
+                                      : fmt::format("; IDs do not match {}: the ROM is for {}",
+                                                    card(*device),
+                                                    other_card(report, *device));
         }
     }
-    v.summary = text;
     return v;
 }
 
@@ -170,6 +234,7 @@ out::Json to_json(const RomReport& r, const Verdict& v, const CheckContext& ctx)
             {"code_type_name", code_type_name(img.code_type)},
             {"indicator", fmt::format("{:02x}", img.indicator)},
             {"last", img.last},
+            {"firmware", img.firmware},
             {"truncated", img.truncated},
             {"checksum_ok", img.checksum_ok ? Json(*img.checksum_ok) : Json(nullptr)},
             {"efi", efi},
@@ -204,6 +269,7 @@ out::Json to_json(const RomReport& r, const Verdict& v, const CheckContext& ctx)
               {"seabios", v.seabios},
               {"ids_match", v.ids_match ? Json(*v.ids_match) : Json(nullptr)},
               {"fixable_by_strip", v.fixable_by_strip},
+              {"complete", v.complete},
               {"summary", v.summary}}},
     };
 }
@@ -251,7 +317,9 @@ std::string render_text(const RomReport& r,
                            img.length,
                            img.length / 512,
                            img.indicator,
-                           img.last ? "last image" : "more images follow");
+                           !img.firmware ? "NVIDIA data past the last image, firmware skips it"
+                           : img.last    ? "last image"
+                                         : "more images follow");
         if (img.checksum_ok) {
             out += *img.checksum_ok ? ", checksum ok" : ", CHECKSUM BAD";
         }
@@ -260,13 +328,18 @@ std::string render_text(const RomReport& r,
         }
         out += "\n";
         if (img.npde) {
-            out +=
-                fmt::format("  NVIDIA NPDE at +{:#x}: {} x 512, {} (the PCIR says {} x 512, {})\n",
-                            img.npde->offset,
-                            img.npde->length_units,
-                            (img.npde->indicator & 0x80) != 0 ? "last" : "not last",
-                            img.pcir_length_units,
-                            (img.indicator & 0x80) != 0 ? "last" : "not last");
+            const bool npde_last = (img.npde->indicator & 0x80) != 0;
+            const bool pcir_last = (img.indicator & 0x80) != 0;
+            out += fmt::format(
+                "  NVIDIA NPDE at +{:#x}: {} x 512, {} (the PCIR says {} x 512, {}{})\n",
+                img.npde->offset,
+                img.npde->length_units,
+                npde_last ? "last" : "not last",
+                img.pcir_length_units,
+                pcir_last ? "last" : "not last",
+                npde_last != pcir_last || img.npde->length_units != img.pcir_length_units
+                    ? "; firmware follows the PCIR"
+                    : "");
         }
         if (img.efi) {
             out += fmt::format("  EFI signature {:#06x} ({}), {}, {}, {}\n",
@@ -281,8 +354,7 @@ std::string render_text(const RomReport& r,
         if (style.quiet && p.kind == ProblemKind::trailing_data && r.trailing_padding) {
             continue;
         }
-        out += fmt::format(
-            "{}: {}\n", p.kind == ProblemKind::trailing_data ? "note" : "problem", p.message);
+        out += fmt::format("{}: {}\n", is_note(p.kind) ? "note" : "problem", p.message);
     }
     out += fmt::format("verdict: {}\n", v.summary);
     if (!style.quiet && v.ovmf) {

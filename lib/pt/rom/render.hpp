@@ -26,11 +26,14 @@ struct Verdict {
     bool ovmf = false;             // RomReport::usable_with_ovmf
     bool seabios = false;          // RomReport::usable_with_seabios
     bool fixable_by_strip = false; // RomReport::fixable_by_strip
+    bool complete = true;          // RomReport::complete: an incomplete dump is never usable
     std::optional<bool> ids_match; // nullopt: no card to compare with, or no image to compare
-    std::string summary;           // one line, lower-case
+    std::string summary;           // one line, lower-case; starts with "usable" iff usable()
 
-    // Usable with some firmware, and not for another card. Exit 3 otherwise.
-    bool usable() const { return (ovmf || seabios) && ids_match != std::optional<bool>(false); }
+    // Complete, usable with some firmware, and not for another card. Exit 3 otherwise.
+    bool usable() const {
+        return complete && (ovmf || seabios) && ids_match != std::optional<bool>(false);
+    }
 };
 
 // Judges `report` against `device` (when given).

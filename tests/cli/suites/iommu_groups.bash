@@ -160,6 +160,37 @@ suite_iommu_groups() {
     expect_jq '.groups[0].foreign == ["0000:00:14.0", "0000:00:17.0", "0000:00:1f.0", "0000:00:1f.4", "0000:00:1f.6"]'
     expect_jq '[.groups[0].foreign_devices[] | .danger] == ["usb", "storage", null, null, "network"]'
     expect_jq '[.groups[0].foreign[]] | index("0000:00:1c.4") == null'
+    expect_jq '.groups[0] | .sharing == "chipset_port" and .root_port == "0000:00:1c.4" and .bmc_display == false'
+
+    TEST "cpu root ports without ACS: both cards are on CPU slots, so no 'move it to the CPU'"
+    use_root cpu-root-ports-shared
+    run_pt iommu-groups --device 02:00
+    expect_exit 0
+    expect_stdout_contains "isolated: no   2 endpoints outside 0000:02:00 share the group:"
+    expect_stdout_contains "Why: 0000:02:00 is already in a slot wired to the CPU: its root port 0000:00:01.1 and"
+    expect_stdout_contains "- pass both cards to the same VM"
+    expect_stdout_contains "- or the ACS override, pcie_acs_override=downstream,multifunction"
+    expect_stdout_contains "peer-to-peer DMA"
+    expect_stdout_contains "- or run the workload on the host itself (bare metal)"
+    expect_stdout_not_contains "move the card to a slot on a CPU root port"
+    expect_stdout_not_contains "chipset (PCH) root port"
+    run_pt iommu-groups --device 02:00 --json
+    expect_exit 0
+    expect_jq '.groups[0] | .group == 1 and .isolated == false and .sharing == "cpu_root_ports"'
+    expect_jq '.groups[0] | .root_port == "0000:00:01.1" and .other_root_ports == ["0000:00:01.0"]'
+    expect_jq '.groups[0].foreign == ["0000:01:00.0", "0000:01:00.1"]'
+
+    TEST "a BMC's VGA function is named as the management controller's display"
+    use_root seed-rtx3090
+    run_pt iommu-groups --device c2:00.0
+    expect_exit 0
+    expect_stdout_contains "this is the display of the server's management controller (BMC, iLO):"
+    expect_stdout_contains "0000:c2:00.0 isolated, not viable (the management controller's display)."
+    expect_stdout_not_contains "Fix: bind the endpoints to vfio-pci"
+    run_pt iommu-groups --device c2:00.0 --json
+    expect_jq '.groups[0] | .bmc_display == true and .sharing == null'
+    run_pt iommu-groups --device 81:00.0 --json
+    expect_jq '.groups[0].bmc_display == false'
 
     TEST "intel: --vfio-ids warns that the group is not isolated"
     use_root intel-shared-group
@@ -187,6 +218,13 @@ suite_iommu_groups() {
     expect_exit 3
     expect_jq '.diagnosis.fix | contains("no kernel parameter is needed") and contains("amd_iommu=on, which is not a valid value")'
     expect_jq '.diagnosis.fix | contains("add intel_iommu") | not'
+    run_pt iommu-groups
+    expect_exit 3
+    expect_stdout_contains '0 groups, 4 devices in no group: the IOMMU is off. Fix: enable "IOMMU" (sometimes "AMD-Vi") and SVM in the firmware setup'
+    sed -i 's/amd_iommu=on/intel_iommu=on/' "$ROOT/proc/cmdline"
+    run_pt iommu-groups --json
+    expect_exit 3
+    expect_jq '.diagnosis.fix | contains("intel_iommu=on does nothing on an AMD CPU")'
 
     TEST "iommu-off: --gpu lists the display device without a group"
     use_root iommu-off

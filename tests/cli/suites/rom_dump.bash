@@ -6,6 +6,17 @@
 
 RD_DEV=sys/bus/pci/devices
 
+# rom_set_last_x86 FILE: sets the last-image bit in the PCIR of the x86 image at 0 (PCIR at
+# 0x40, indicator at 0x55) of rom-lab's NVIDIA ROM and keeps the image's checksum: its last byte
+# (0x5ff, inside the 3 x 512 init size) gives back the 0x80 added.
+rom_set_last_x86() {
+    local file=$1 last
+    last=$(od -An -tu1 -j $((0x5ff)) -N1 "$file" | tr -d ' ')
+    printf '\x80' | dd of="$file" bs=1 seek=$((0x55)) conv=notrunc status=none
+    printf "\\x$(printf %02x $(((last + 0x80) % 256)))" |
+        dd of="$file" bs=1 seek=$((0x5ff)) conv=notrunc status=none
+}
+
 suite_rom_dump() {
     TEST "NVIDIA layout: every image with its NPDE, usable with both firmwares, nothing written"
     use_root rom-lab
@@ -22,12 +33,13 @@ suite_rom_dump() {
     expect_jq '.source == "0000:01:00.0 rom" and .access == "plain_file" and .size == 2560'
     expect_jq '.device == {"address": "0000:01:00.0", "vendor": "10de", "device": "2484"}'
     expect_jq '[.images[].offset] == [0, 1536] and [.images[].code_type_name] == ["x86 BIOS", "EFI"]'
-    expect_jq '.images[0].npde == {"offset": 96, "length_units": 3, "last": false} and .images[0].pcir_length_units == 1'
-    expect_jq '.images[0].indicator == "80" and .images[0].last == false and .images[0].checksum_ok == true'
-    expect_jq '.images[1].pcir_signature == "NPDS" and .images[1].efi.machine_name == "x64" and .images[1].efi.signature_ok'
-    expect_jq '.images | all(.ids_match == true)'
-    expect_jq '.verdict == {"usable": true, "ovmf": true, "seabios": true, "ids_match": true, "fixable_by_strip": false, "summary": .verdict.summary}'
-    expect_jq '.problems == [] and .output == null and .written == false'
+    expect_jq '.images[0].npde == {"offset": 96, "length_units": 3, "last": false} and .images[0].pcir_length_units == 3'
+    expect_jq '.images[0].indicator == "00" and .images[0].last == false and .images[0].checksum_ok == true'
+    expect_jq '.images[1].pcir_signature == "PCIR" and .images[1].efi.machine_name == "x64" and .images[1].efi.signature_ok'
+    expect_jq '.images[1].indicator == "80" and .images[1].last and .images[1].npde.last == false'
+    expect_jq '.images | all(.ids_match == true and .firmware == true)'
+    expect_jq '.verdict == {"usable": true, "ovmf": true, "seabios": true, "ids_match": true, "fixable_by_strip": false, "complete": true, "summary": .verdict.summary}'
+    expect_jq '[.problems[].kind] == ["nvidia_data"] and .output == null and .written == false'
 
     TEST "-o FILE: the bytes of rom, written atomically"
     use_root rom-lab
@@ -73,7 +85,8 @@ suite_rom_dump() {
     expect_exit 3
     expect_stdout_contains "the file should be at least 2048 bytes, it is 1300 (an incomplete dump)"
     expect_stdout_contains "TRUNCATED"
-    expect_stderr_contains "the dump is incomplete"
+    expect_stdout_contains "verdict: not usable: the image at 0x400 is 1024 bytes but the file ends 276 bytes into it"
+    expect_stdout_contains "; dump again: "
     check [ ! -e "$TESTDIR/short.rom" ] || fail "short.rom was written"
 
     TEST "a ROM for another card: exit 3, the IDs named"
@@ -82,7 +95,7 @@ suite_rom_dump() {
     expect_exit 3
     expect_jq '.verdict.ids_match == false and .verdict.usable == false and .verdict.ovmf == true'
     expect_jq '.images | all(.ids_match == false)'
-    expect_jq '.verdict.summary | endswith("IDs do not match 0000:05:00.0 (10de:1b80): the ROM is for 1002:67ef")'
+    expect_jq '.verdict.summary == "not usable for 0000:05:00.0 (10de:1b80): the ROM is for 1002:67ef (on that card it would work with OVMF (UEFI) and SeaBIOS)"'
 
     TEST "rom cannot be read: exit 1 with the reason"
     use_root rom-lab
@@ -145,11 +158,46 @@ suite_rom_dump() {
     use_root rom-lab
     head -c 2000 "$ROOT/$RD_DEV/0000:01:00.0/rom" >"$TESTDIR/cut.rom"
     run_pt rom-dump --check "$TESTDIR/cut.rom" --json
-    expect_exit 0
+    expect_exit 3
     expect_jq '.expected_size == 2560 and .images[1].truncated and .verdict.ovmf == false and .verdict.seabios'
+    expect_jq '.verdict.complete == false and .verdict.usable == false'
+    expect_jq '.verdict.summary | startswith("not usable: the image at 0x600 is 1024 bytes") and contains("; dump again: ")'
     head -c 1536 "$ROOT/$RD_DEV/0000:01:00.0/rom" >"$TESTDIR/cut.rom"
+    run_pt rom-dump --check "$TESTDIR/cut.rom"
+    expect_exit 3
+    expect_stdout_contains "verdict: not usable: the image at 0x0 is not flagged last but the file ends after it"
     run_pt rom-dump --check "$TESTDIR/cut.rom" --json
-    expect_jq '[.problems[].kind] == ["no_last_image"]'
+    expect_jq '[.problems[].kind] == ["no_last_image"] and .verdict.usable == false'
+
+    TEST "--check NVIDIA layouts the firmware walks differently from the NPDE"
+    use_root rom-lab
+    local base="$ROOT/$RD_DEV/0000:01:00.0/rom"
+    # One x86 image, PCIR indicator 0x80, its NPDE "not last" (10de:1180 as dumped): complete.
+    head -c 1536 "$base" >"$TESTDIR/one.rom"
+    rom_set_last_x86 "$TESTDIR/one.rom"
+    run_pt rom-dump --check "$TESTDIR/one.rom"
+    expect_exit 0
+    expect_stdout_contains "indicator 0x80: last image, checksum ok"
+    expect_stdout_contains "(the PCIR says 3 x 512, last; firmware follows the PCIR)"
+    expect_stdout_not_contains "images are missing"
+    expect_stdout_contains "verdict: usable with SeaBIOS only: no EFI image"
+    # The same x86 image with the EFI image after it: only the NPDE chain reaches the EFI image.
+    cp "$base" "$TESTDIR/past.rom"
+    rom_set_last_x86 "$TESTDIR/past.rom"
+    run_pt rom-dump --check "$TESTDIR/past.rom" --json
+    expect_exit 0
+    expect_jq '[.images[].firmware] == [true, false] and .verdict.ovmf == false and .verdict.seabios and .verdict.usable'
+    expect_jq '.verdict.summary | contains("the EFI image at 0x600 comes after the image the PCIR flags last, so firmware never loads it")'
+    expect_jq '.problems | any(.kind == "nvidia_data")'
+    # The EFI image with NVIDIA's signatures instead of 55 aa: firmware does not load it.
+    for sig in '\x77\xbb' '\x56\x4e'; do
+        cp "$base" "$TESTDIR/sig.rom"
+        printf "$sig" | dd of="$TESTDIR/sig.rom" bs=1 seek=$((0x600)) conv=notrunc status=none
+        run_pt rom-dump --check "$TESTDIR/sig.rom" --json
+        expect_exit 0
+        expect_jq '.verdict.ovmf == false and .verdict.seabios and (.problems | any(.kind == "not_firmware_image"))'
+        expect_jq '.verdict.summary | startswith("usable with SeaBIOS only: no EFI image OVMF can load (the image at 0x600 has NVIDIA'"'"'s signature")'
+    done
 
     TEST "--check a text file named .rom"
     use_root rom-lab

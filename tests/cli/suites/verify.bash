@@ -286,6 +286,24 @@ suite_verify() {
     expect_exit 0
     expect_stdout_contains "-GRUB_CMDLINE_LINUX_DEFAULT=\"quiet iommu=pt video=efifb:off\""
 
+    TEST "intel_iommu=on on an AMD host: it does nothing there, and AMD needs no parameter"
+    vf_root verify-amd-zfs
+    run_pt verify --json
+    vf_status cmdline.iommu pass
+    sed -i 's/iommu=pt/intel_iommu=on iommu=pt/' "$ROOT/proc/cmdline"
+    run_pt verify --json
+    vf_status cmdline.iommu warn
+    vf_field cmdline.iommu summary "intel_iommu=on does nothing on this AMD CPU"
+    vf_field cmdline.iommu summary "The AMD IOMMU needs no parameter"
+    vf_field cmdline.iommu fix "pt grub --remove intel_iommu=on --apply"
+
+    TEST "video=efifb:off names sysfb and pt grub --sysfb-off"
+    vf_root verify-intel-grub
+    sed -i 's/iommu=pt/iommu=pt video=efifb:off/' "$ROOT/proc/cmdline"
+    run_pt verify --json
+    vf_field cmdline.folklore summary "since 5.15 they hand the firmware framebuffer to sysfb"
+    vf_field cmdline.folklore summary "pt grub --sysfb-off does that"
+
     TEST "cmdline.invalid on Intel names the intel_iommu value and its valid ones, not amd_iommu"
     vf_root verify-intel-grub
     sed -i 's/iommu=pt/iommu=pt intel_iommu=on,sm_of/' "$ROOT/proc/cmdline" "$ROOT/etc/default/grub"
@@ -512,6 +530,20 @@ suite_verify() {
     run_pt verify --guest --json
     expect_exit 3
     vf_status guest.device-nodes fail
+
+    TEST "guest: run on the Proxmox host, it says so instead of blaming the driver"
+    use_root seed-rtx3090-after
+    run_pt verify --guest
+    expect_exit 3
+    expect_stdout_contains "this is the host, not a guest"
+    expect_stdout_not_contains "renderD* is missing"
+    run_pt verify --guest --json
+    vf_status guest.hypervisor fail
+    vf_field guest.hypervisor evidence "/etc/pve: present"
+    vf_field guest.hypervisor evidence "/sys/bus/pci/devices/0000:81:00.0/driver: vfio-pci"
+    vf_field guest.hypervisor fix "pt verify --guest inside the VM"
+    vf_status guest.gpu-visible skip
+    expect_jq '[.checks[].id] | index("guest.device-nodes") == null and index("guest.driver") == null'
 
     vf_realworld
 }

@@ -150,8 +150,9 @@ inline RomImageSpec rom_efi(std::uint16_t vendor, std::uint16_t device, std::siz
 // The common shapes, for `vendor`:`device`.
 //   "legacy": one x86 image, last.
 //   "legacy+efi": x86 then EFI x64 (last).
-//   "nvidia": NVIDIA layout: x86 image whose NPDE says "not last" and the real length, then
-//     EFI x64 with an NPDE saying last; PCIR lengths and flags deliberately disagree.
+//   "nvidia": NVIDIA layout: x86 then EFI x64 (last), each with an NPDE; the EFI image's NPDE
+//     says "not last" (NVIDIA data images follow in the card's flash; a sysfs read ends at the
+//     image the PCIR flags last, so they are not in the bytes).
 //   "efi": one EFI x64 image.
 // Returns an empty vector for an unknown kind.
 inline std::vector<std::uint8_t>
@@ -169,17 +170,14 @@ build_rom_kind(const std::string& kind, std::uint16_t vendor, std::uint16_t devi
     }
     if (kind == "nvidia") {
         auto a = rom_legacy(vendor, device, 3);
-        a.pcir_units = 1; // the PCIR's own length is wrong...
-        a.last = true;    // ...and so is its last flag: the NPDE overrides both
         a.npde_units = 3;
         a.npde_last = false;
         a.pcir_revision = 0;
         a.pcir_length = 0x18;
         auto b = rom_efi(vendor, device);
-        b.pcir_signature = "NPDS";
         b.last = true;
         b.npde_units = 2;
-        b.npde_last = true;
+        b.npde_last = false;
         return build_rom({a, b});
     }
     if (kind == "efi") {
