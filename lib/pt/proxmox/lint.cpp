@@ -101,7 +101,8 @@ std::vector<Entry> hostpci_entries(const VmConfig& config) {
 // with), or the main section with [PENDING] applied (what the VM starts with next).
 class View {
 public:
-    explicit View(std::vector<Option> options) : m_options(std::move(options)) {}
+    explicit View(std::vector<Option> options)
+        : m_options(std::move(options)) {}
 
     // The last occurrence of `key`, as qemu-server reads it.
     std::optional<Option> find(std::string_view key) const {
@@ -166,20 +167,6 @@ std::optional<std::pair<int, int>> machine_version(std::string_view type) {
 // 10.1+ removes machine versions after six years; the last QEMU of PVE 9 removes those older
 // than 6.0).
 constexpr std::pair<int, int> k_machine_baseline{6, 0};
-
-// The CPU types qemu-server's phys-bits check covers: the backend default kvm64, qemu64, and the
-// built-in x86-64-vN models whose reported model is qemu64 (CPUConfig.pm $builtin_models,
-// check_phys_bits_above_40_compat). nullopt for "host" and every other model.
-std::optional<std::string> qemu64_based_type(const std::optional<std::string>& cpu) {
-    const auto type =
-        cpu ? get_property(*cpu, "cputype", "cputype").value_or("kvm64") : std::string("kvm64");
-    static const std::set<std::string, std::less<>> based = {
-        "kvm64", "qemu64", "x86-64-v2", "x86-64-v2-AES", "x86-64-v3", "x86-64-v4"};
-    if (based.count(type) == 0) {
-        return std::nullopt;
-    }
-    return type;
-}
 
 bool has_pdpe1gb(const std::optional<std::string>& cpu) {
     const auto flags = cpu ? get_property(*cpu, "cputype", "flags") : std::nullopt;
@@ -304,7 +291,6 @@ std::string lower_ids(const Entry& entry) {
     return format_hostpci(hostpci);
 }
 
-
 // "PATH:LINE: key: value", with "[PENDING] " before the key when the value comes from there.
 std::string evidence_at(
     const VmFile& vm, const View& view, int line, std::string_view key, std::string_view value) {
@@ -381,9 +367,8 @@ bool is_macos_args(std::string_view args) {
 // The devices an entry stands for on this host (PCI.pm parse_hostpci: every ID through
 // SysFSTools::lspci, a slot ID giving all its functions), per alternative: one alternative for
 // host=, one per map entry of this node for mapping=. Without the hardware each ID counts once.
-std::vector<std::vector<pci::Address>> alternatives_of(const VmFile& vm,
-                                                       const LintContext& context,
-                                                       const HostPci& hostpci) {
+std::vector<std::vector<pci::Address>>
+alternatives_of(const VmFile& vm, const LintContext& context, const HostPci& hostpci) {
     const auto* topology = vm.local ? context.topology : nullptr;
     const auto expand = [&](const std::vector<HostId>& ids) {
         std::vector<pci::Address> out;
@@ -425,7 +410,9 @@ void check_legacy_igd(const VmFile& vm,
             continue;
         }
         const auto evidence = evidence_at(vm, view, entry.line, entry.key, entry.value);
-        const auto fail = [&](std::string_view proxmox, std::string why, std::string extra_evidence,
+        const auto fail = [&](std::string_view proxmox,
+                              std::string why,
+                              std::string extra_evidence,
                               std::string fix) {
             out.push_back(check::Finding{
                 "vm.legacy-igd",
@@ -529,8 +516,8 @@ void check_mdev_multifunction(const VmFile& vm,
             if (alternative.size() <= 1) {
                 continue;
             }
-            const auto function0 = pci::format(
-                h.hosts.empty() ? alternative.front() : h.hosts.front().address);
+            const auto function0 =
+                pci::format(h.hosts.empty() ? alternative.front() : h.hosts.front().address);
             out.push_back(check::Finding{
                 "vm.mdev-multifunction",
                 check::Status::fail,
@@ -576,11 +563,11 @@ void check_mapping_exhausted(const VmFile& vm,
             evidence.push_back(evidence_at(vm, view, entry->line, entry->key, entry->value));
         }
         for (std::size_t i = alternatives.size(); i < users.size(); ++i) {
-            const auto proxmox = alternatives.size() == 1
-                                     ? fmt::format("device '{}' assigned more than once",
-                                                   pci::format(alternatives.front().front()))
-                                     : fmt::format("could not find a free device for '{}'",
-                                                   users[i]->key);
+            const auto proxmox =
+                alternatives.size() == 1
+                    ? fmt::format("device '{}' assigned more than once",
+                                  pci::format(alternatives.front().front()))
+                    : fmt::format("could not find a free device for '{}'", users[i]->key);
             out.push_back(check::Finding{
                 "vm.mapping-exhausted",
                 check::Status::fail,
@@ -641,6 +628,21 @@ void check_lock(const VmFile& vm, const View& view, std::vector<check::Finding>&
 }
 
 } // namespace
+
+// The CPU types qemu-server's phys-bits check covers: the backend default kvm64, qemu64, and the
+// built-in x86-64-vN models whose reported model is qemu64 (CPUConfig.pm $builtin_models,
+// check_phys_bits_above_40_compat); they are also the models that name themselves QEMU's to the
+// guest. nullopt for "host" and every other model.
+std::optional<std::string> qemu64_based_type(const std::optional<std::string>& cpu) {
+    const auto type =
+        cpu ? get_property(*cpu, "cputype", "cputype").value_or("kvm64") : std::string("kvm64");
+    static const std::set<std::string, std::less<>> based = {
+        "kvm64", "qemu64", "x86-64-v2", "x86-64-v2-AES", "x86-64-v3", "x86-64-v4"};
+    if (based.count(type) == 0) {
+        return std::nullopt;
+    }
+    return type;
+}
 
 bool any_failed(const std::vector<check::Finding>& findings) {
     return std::any_of(findings.begin(), findings.end(), [](const check::Finding& f) {
@@ -1114,7 +1116,9 @@ bool same_finding(const check::Finding& a, const check::Finding& b) {
 std::vector<check::Finding> merge_running_and_next(std::vector<check::Finding> now,
                                                    std::vector<check::Finding> next,
                                                    int vmid) {
-    const auto is_ok = [](const check::Finding& f) { return f.id == "vm.ok"; };
+    const auto is_ok = [](const check::Finding& f) {
+        return f.id == "vm.ok";
+    };
     std::vector<check::Finding> both;
     std::vector<check::Finding> now_only;
     for (auto& finding : now) {
@@ -1137,10 +1141,14 @@ std::vector<check::Finding> merge_running_and_next(std::vector<check::Finding> n
             next_only.push_back(std::move(finding));
         }
     }
-    label_findings(now_only, vmid, "running; its [PENDING] changes end this at the next full stop "
-                                   "and start");
-    label_findings(next_only, vmid, "from its next full stop and start, when its [PENDING] "
-                                    "changes apply");
+    label_findings(now_only,
+                   vmid,
+                   "running; its [PENDING] changes end this at the next full stop "
+                   "and start");
+    label_findings(next_only,
+                   vmid,
+                   "from its next full stop and start, when its [PENDING] "
+                   "changes apply");
     std::vector<check::Finding> out = std::move(both);
     out.insert(out.end(), now_only.begin(), now_only.end());
     out.insert(out.end(), next_only.begin(), next_only.end());
@@ -1178,7 +1186,8 @@ lint_config(const VmFile& vm, const VmConfig& config, const LintContext& context
     if (context.running_vms.count(vm.path) == 0) {
         // QemuServer.pm vm_start applies [PENDING] before it builds the command line.
         auto findings = lint_view(vm, next, context);
-        label_findings(findings, vm.vmid, "stopped; judged as it starts, with its [PENDING] values");
+        label_findings(
+            findings, vm.vmid, "stopped; judged as it starts, with its [PENDING] values");
         return findings;
     }
     auto findings =

@@ -101,7 +101,15 @@ std::vector<std::string> kvm_rom_files(const host::Root& root);
 // and without a ".." component.
 bool romfile_stays_in_kvm_dir(std::string_view name);
 
-// Lints one config (the main section). Pure: everything comes from `config` and `context`.
+// The CPU type of a `cpu:` value (nullopt: no cpu: line, kvm64) when it is one of the built-in
+// models that report themselves to the guest as QEMU's (kvm64, qemu64, x86-64-v*;
+// CPUConfig.pm: "default models will always report themselves to the guest OS"); nullopt for
+// host and named CPU models.
+std::optional<std::string> qemu64_based_type(const std::optional<std::string>& cpu);
+
+// Lints one config: a template is only named (vm.template); a config with [PENDING] changes is
+// judged with them applied, and, for a VM of context.running_vms, also as it runs. Pure:
+// everything comes from `config` and `context`.
 std::vector<check::Finding>
 lint_config(const VmFile& vm, const VmConfig& config, const LintContext& context);
 

@@ -670,11 +670,11 @@ HostPci parse_hostpci(std::string_view value) {
             } else {
                 // PCI.pm $hostpci_fmt: vendor-id, device-id, sub-vendor-id, sub-device-id all
                 // have the pattern ^0x[0-9a-fA-F]{4}$.
-                out.problems.push_back(fmt::format(
-                    "{}={:?} is not 0x and four hex digits (qemu-server's pattern "
-                    "^0x[0-9a-fA-F]{{4}}$, e.g. 0x10de)",
-                    key,
-                    val));
+                out.problems.push_back(
+                    fmt::format("{}={:?} is not 0x and four hex digits (qemu-server's pattern "
+                                "^0x[0-9a-fA-F]{{4}}$, e.g. 0x10de)",
+                                key,
+                                val));
             }
         } else {
             out.problems.push_back(fmt::format("unknown key {:?}", key));
