@@ -795,8 +795,8 @@ lint_view(const VmFile& vm, const View& config, const LintContext& context) {
                             "vfio-pci under OVMF, it only hides KVM (kvm=off) and sets vga: none",
                             vmid,
                             entry.key),
-                evidence,
-                fmt::format("drop x-vga=1 from {} (pt vmconf {} SEL --no-x-vga), or keep it "
+                fmt::format("{}; {}", evidence, at(bios->line, "bios", bios->value)),
+                fmt::format("drop x-vga=1 from {} (pt vmconf {} SEL --compute), or keep it "
                             "knowingly for kvm=off",
                             entry.key,
                             vmid));
@@ -989,7 +989,10 @@ lint_view(const VmFile& vm, const View& config, const LintContext& context) {
     // The same device in another VM of the same node: one finding per entry and other VM.
     for (const auto& entry : entries) {
         for (const auto& [other, other_config] : context.others) {
-            if (other.vmid == vmid || other.node != vm.node) {
+            // A template never runs (QemuServer.pm vm_start), so it holds no device.
+            const auto other_template = other_config.get("template");
+            if (other.vmid == vmid || other.node != vm.node
+                || (other_template && parse_bool(*other_template).value_or(false))) {
                 continue;
             }
             std::vector<std::string> keys;
@@ -1171,8 +1174,9 @@ lint_config(const VmFile& vm, const VmConfig& config, const LintContext& context
                         "it's a template\"){}",
                         vm.vmid,
                         entries.empty() ? std::string()
-                                        : fmt::format("; its {} hostpci {} go to every clone, "
-                                                      "which pt vmconf --check judges",
+                                        : fmt::format("; every clone made from it gets its {} "
+                                                      "hostpci {}, which pt vmconf --check "
+                                                      "judges there",
                                                       entries.size(),
                                                       entries.size() == 1 ? "entry" : "entries")),
             vm.path,

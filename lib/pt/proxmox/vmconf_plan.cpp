@@ -568,7 +568,14 @@ plan_vmconf(const host::Root& root, const pci::Topology& topology, const VmconfR
             "so Linux may rename its NICs (ens18 becomes e.g. enp6s18) and Windows redetects "
             "devices; check the network config inside the guest after the first boot",
             vm.vmid);
-        if (!machine) {
+        // legacy-igd=1 needs i440fx and no pcie (PCI.pm parse_hostpci_devices: "legacy IGD
+        // assignment is not compatible with q35"): such an entry keeps its machine.
+        const bool legacy_igd = hostpci.legacy_igd.value_or(false);
+        if (legacy_igd) {
+            plan.notes.push_back(fmt::format("{} has legacy-igd=1, which needs the i440fx machine: "
+                                             "pt adds neither pcie=1 nor machine: q35",
+                                             out.hostpci_key));
+        } else if (!machine) {
             // No machine: line is the default, i440fx.
             change("machine", "q35");
             plan.notes.push_back(chipset_note);
@@ -584,7 +591,7 @@ plan_vmconf(const host::Root& root, const pci::Topology& topology, const VmconfR
             change("machine", set_property(*machine, "type", "type", "q35"));
             plan.notes.push_back(chipset_note);
         }
-        if (!hostpci.pcie.value_or(false)) {
+        if (!legacy_igd && !hostpci.pcie.value_or(false)) {
             set_item(hostpci, "pcie", "1");
         }
         bool vga = dev ? (dev->class_code >> 8) == 0x0300 : true;
