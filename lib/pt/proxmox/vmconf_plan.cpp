@@ -236,7 +236,7 @@ void plan_display(
             plan.notes.push_back(fmt::format("{} keeps its x-vga=1 (the GPU is the VM's display); "
                                              "--compute removes it",
                                              key));
-        } else if (vga && !ovmf) {
+        } else if (vga && !ovmf && !hostpci.legacy_igd.value_or(false)) {
             plan.notes.push_back(fmt::format(
                 "{} is a compute-only entry (no x-vga): the Proxmox console stays the VM's "
                 "screen; --display makes the GPU the VM's display (x-vga=1)",
@@ -244,7 +244,13 @@ void plan_display(
         }
         return;
     case GpuRole::display:
-        if (!vga) {
+        if (hostpci.legacy_igd.value_or(false)) {
+            // PCI.pm: "legacy IGD assignment is not compatible with x-vga"; legacy mode makes
+            // the iGPU the VM's display by itself.
+            plan.notes.push_back(fmt::format("{} has legacy-igd=1, which already makes the iGPU "
+                                             "the VM's display: no x-vga=1 (Proxmox refuses both)",
+                                             key));
+        } else if (!vga) {
             plan.notes.push_back(fmt::format("--display: {} passes no VGA-class device, so pt "
                                              "adds no x-vga=1 (Proxmox's vfio-vga is for VGA "
                                              "devices)",
