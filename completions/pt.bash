@@ -35,7 +35,7 @@ _pt_subcommand_options() {
     bind) echo "--include-group --force --now --apply --no-refresh" ;;
     unbind) echo "--now --apply --no-refresh" ;;
     undo) echo "--list" ;;
-    vmconf) echo "--check --all --function-only --no-x-vga --set-machine --ovmf --rombar --romfile --hide-hypervisor --mapping --remove --qm --apply" ;;
+    vmconf) echo "--check --all --function-only --no-x-vga --display --compute --cpu --force --set-machine --ovmf --rombar --romfile --hide-hypervisor --mapping --remove --qm --apply" ;;
     mapping) echo "--check --apply" ;;
     rom-dump) echo "-o --output --check --device --strip-header --force --install --apply" ;;
     verify) echo "--vm --guest" ;;

@@ -183,7 +183,11 @@ complete -c pt -n "$vmconf; and not __pt_first_positional" -f -a '(__pt_devices)
 complete -c pt -n $vmconf -l check -d 'Lint the VM config instead of editing it'
 complete -c pt -n $vmconf -l all -d 'With --check, lint every VM of every node'
 complete -c pt -n $vmconf -l function-only -d 'Pass only the function SEL names'
-complete -c pt -n $vmconf -l no-x-vga -d 'No x-vga=1 (a compute GPU)'
+complete -c pt -n $vmconf -l no-x-vga -d 'The same as --compute'
+complete -c pt -n $vmconf -l display -d "x-vga=1: the GPU is the VM's display"
+complete -c pt -n $vmconf -l compute -d 'A compute-only entry; removes x-vga=1'
+complete -c pt -n $vmconf -l cpu -x -a 'host x86-64-v2-AES x86-64-v3 x86-64-v4' -d 'The CPU type of cpu:'
+complete -c pt -n $vmconf -l force -d 'Edit a template'
 complete -c pt -n $vmconf -l set-machine -d 'Switch an explicit i440fx machine to q35'
 complete -c pt -n $vmconf -l ovmf -d 'Set bios: ovmf'
 complete -c pt -n $vmconf -l rombar -x -a '0 1' -d 'rombar=0 hides the ROM from the guest'
