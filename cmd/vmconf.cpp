@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +26,10 @@ struct Options {
     bool all = false;
     bool function_only = false;
     bool no_x_vga = false;
+    bool display = false;
+    bool compute = false;
+    std::string cpu;
+    bool force = false;
     bool set_machine = false;
     bool ovmf = false;
     std::optional<int> rombar;
@@ -44,6 +49,28 @@ out::Json finding_json(const check::Finding& f) {
                      {"fix", f.fix}};
 }
 
+check::Status vm_status(const std::vector<check::Finding>& findings) {
+    const auto has = [&](check::Status status) {
+        return std::any_of(findings.begin(), findings.end(), [&](const check::Finding& f) {
+            return f.status == status;
+        });
+    };
+    for (const auto status : {check::Status::fail, check::Status::warn, check::Status::pass}) {
+        if (has(status)) {
+            return status;
+        }
+    }
+    return check::Status::skip;
+}
+
+std::string count_text(const int (&counts)[4]) {
+    std::string out = fmt::format("{} fail, {} warn, {} pass", counts[2], counts[1], counts[0]);
+    if (counts[3] > 0) {
+        out += fmt::format(", {} skip", counts[3]);
+    }
+    return out;
+}
+
 int run_check(const Globals& globals, const Options& opt) {
     if (opt.vmid && opt.all) {
         throw UsageError("--check takes either VMID or --all");
@@ -53,11 +80,15 @@ int run_check(const Globals& globals, const Options& opt) {
     }
     const host::Root root = open_root(globals);
     const auto results = proxmox::lint_vms(root, opt.all ? std::nullopt : opt.vmid);
+    // Findings by status, and VMs by their worst finding (fail, then warn, then pass; a VM
+    // with only skipped findings, a template, counts as skip).
     int counts[4] = {0, 0, 0, 0};
+    int vm_counts[4] = {0, 0, 0, 0};
     for (const auto& vm : results) {
         for (const auto& f : vm.findings) {
             ++counts[static_cast<int>(f.status)];
         }
+        ++vm_counts[static_cast<int>(vm_status(vm.findings))];
     }
     const bool failed = counts[static_cast<int>(check::Status::fail)] > 0;
     if (globals.json) {
@@ -71,6 +102,7 @@ int run_check(const Globals& globals, const Options& opt) {
                                     {"node", vm.vm.node},
                                     {"path", vm.vm.path},
                                     {"local", vm.vm.local},
+                                    {"status", check::to_string(vm_status(vm.findings))},
                                     {"findings", findings}});
         }
         print_json(out::Json{{"vms", vms},
@@ -79,7 +111,12 @@ int run_check(const Globals& globals, const Options& opt) {
                                {"pass", counts[0]},
                                {"warn", counts[1]},
                                {"fail", counts[2]},
-                               {"skip", counts[3]}}},
+                               {"skip", counts[3]},
+                               {"vms_by_status",
+                                {{"pass", vm_counts[0]},
+                                 {"warn", vm_counts[1]},
+                                 {"fail", vm_counts[2]},
+                                 {"skip", vm_counts[3]}}}}},
                              {"ok", !failed}});
     } else {
         const auto style = text_style(globals);
@@ -103,12 +140,11 @@ int run_check(const Globals& globals, const Options& opt) {
             }
         }
         if (!style.quiet) {
-            fmt::print("{} VM{}: {} fail, {} warn, {} pass\n",
+            fmt::print("{} VM{}: {}; findings: {}\n",
                        results.size(),
                        results.size() == 1 ? "" : "s",
-                       counts[2],
-                       counts[1],
-                       counts[0]);
+                       count_text(vm_counts),
+                       count_text(counts));
         }
     }
     return to_int(failed ? ExitCode::checks_failed : ExitCode::ok);
@@ -121,6 +157,9 @@ std::string title_of(const Options& opt) {
     }
     const std::pair<const char*, bool> flags[] = {{"--function-only", opt.function_only},
                                                   {"--no-x-vga", opt.no_x_vga},
+                                                  {"--display", opt.display},
+                                                  {"--compute", opt.compute},
+                                                  {"--force", opt.force},
                                                   {"--set-machine", opt.set_machine},
                                                   {"--ovmf", opt.ovmf},
                                                   {"--hide-hypervisor", opt.hide_hypervisor}};
@@ -134,6 +173,9 @@ std::string title_of(const Options& opt) {
     }
     if (!opt.romfile.empty()) {
         title += " --romfile " + opt.romfile;
+    }
+    if (!opt.cpu.empty()) {
+        title += " --cpu " + opt.cpu;
     }
     if (!opt.mapping.empty()) {
         title += " --mapping " + opt.mapping;
@@ -149,9 +191,10 @@ int run(const Globals& globals, const Options& opt) {
         if (!opt.check) {
             throw UsageError("--all goes with --check (pt vmconf --check --all)");
         }
-        if (!opt.selector.empty() || opt.function_only || opt.no_x_vga || opt.set_machine
-            || opt.ovmf || opt.rombar || !opt.romfile.empty() || opt.hide_hypervisor
-            || !opt.mapping.empty() || !opt.remove.empty() || opt.qm || opt.writer.apply) {
+        if (!opt.selector.empty() || opt.function_only || opt.no_x_vga || opt.display || opt.compute
+            || opt.set_machine || opt.ovmf || opt.rombar || !opt.romfile.empty()
+            || opt.hide_hypervisor || !opt.cpu.empty() || opt.force || !opt.mapping.empty()
+            || !opt.remove.empty() || opt.qm || opt.writer.apply) {
             throw UsageError("--check only reads: it takes VMID or --all, and no device or edit "
                              "option");
         }
@@ -184,7 +227,19 @@ int run(const Globals& globals, const Options& opt) {
         request.rombar = *opt.rombar != 0;
     }
     request.function_only = opt.function_only;
-    request.x_vga = !opt.no_x_vga;
+    if (opt.display && (opt.compute || opt.no_x_vga)) {
+        throw UsageError("--display makes the GPU the VM's display (x-vga=1) and --compute "
+                         "(--no-x-vga) keeps it compute-only: give one of them");
+    }
+    if (opt.display) {
+        request.role = proxmox::GpuRole::display;
+    } else if (opt.compute || opt.no_x_vga) {
+        request.role = proxmox::GpuRole::compute;
+    }
+    if (!opt.cpu.empty()) {
+        request.cpu = opt.cpu;
+    }
+    request.force = opt.force;
     request.set_machine = opt.set_machine;
     request.ovmf = opt.ovmf;
     request.hide_hypervisor = opt.hide_hypervisor;
@@ -253,9 +308,14 @@ Command register_vmconf(CLI::App& parent, Globals& globals) {
                   opt->function_only,
                   "Pass only the function SEL names (0000:0b:00.0), not every function of its "
                   "slot");
-    sub->add_flag("--no-x-vga",
-                  opt->no_x_vga,
-                  "No x-vga=1 (a compute-only GPU, not the VM's display); removes an existing one");
+    sub->add_flag("--display",
+                  opt->display,
+                  "Make the GPU the VM's display: x-vga=1 on SeaBIOS (the Proxmox console then "
+                  "shows nothing); the default is a compute-only entry");
+    sub->add_flag("--compute",
+                  opt->compute,
+                  "A compute-only entry (the default for a new one): removes an existing x-vga=1");
+    sub->add_flag("--no-x-vga", opt->no_x_vga, "The same as --compute");
     sub->add_flag("--set-machine",
                   opt->set_machine,
                   "Switch an explicit i440fx machine to q35, which pcie=1 needs");
@@ -274,8 +334,19 @@ Command register_vmconf(CLI::App& parent, Globals& globals) {
         ->check(non_empty_validator());
     sub->add_flag("--hide-hypervisor",
                   opt->hide_hypervisor,
-                  "Set hidden=1 in cpu: (cpu: host,hidden=1 when absent), keeping other cpu "
-                  "options; never args: -cpu");
+                  "Set hidden=1 in cpu:, keeping other cpu options; a CPU type that names "
+                  "itself QEMU's (kvm64, the default, qemu64, x86-64-v*) becomes host; never "
+                  "args: -cpu");
+    sub->add_option("--cpu",
+                    opt->cpu,
+                    "Set the VM's CPU type in cpu: (host, x86-64-v3, custom-NAME), keeping its "
+                    "other cpu options")
+        ->type_name("TYPE")
+        ->check(non_empty_validator());
+    sub->add_flag("--force",
+                  opt->force,
+                  "Edit a template (template: 1); clones made from it afterwards inherit the "
+                  "change");
     sub->add_option("--mapping",
                     opt->mapping,
                     "Write mapping=ID (a cluster PCI mapping, see pt-mapping(1)) instead of the "

@@ -28,7 +28,20 @@ pt::pci::Topology topology() {
     auto sata = pt::test::make_device("0000:0f:00.0", 0x010601, "ahci");
     sata.iommu_group = 20;
     auto noiommu = pt::test::make_device("0000:10:00.0", 0x030000, "vfio-pci");
-    t.devices = {gpu, audio, shared, sata, noiommu};
+    auto igpu = pt::test::make_device("0000:00:02.0", 0x030000, "vfio-pci");
+    igpu.iommu_group = 2;
+    auto port0 = pt::test::make_device("0000:05:00.0", 0x020000, "vfio-pci");
+    port0.iommu_group = 5;
+    auto port1 = pt::test::make_device("0000:05:00.1", 0x020000, "vfio-pci");
+    port1.iommu_group = 6;
+    auto vf0 = pt::test::make_device("0000:05:10.0", 0x020000, "vfio-pci");
+    vf0.iommu_group = 7;
+    vf0.physfn = port0.address;
+    auto vf1 = pt::test::make_device("0000:05:10.1", 0x020000, "vfio-pci");
+    vf1.iommu_group = 8;
+    vf1.physfn = port0.address;
+    // Topology::find searches by address: the devices go in address order.
+    t.devices = {igpu, port0, port1, vf0, vf1, gpu, audio, shared, sata, noiommu};
     return t;
 }
 
@@ -255,4 +268,139 @@ TEST_CASE("bar64_bytes sums the 64-bit memory BARs of a resource file", "[proxmo
     CHECK(pt::proxmox::bar64_bytes(resource) == (std::uint64_t{128} << 30U) + (32U << 20U));
     CHECK(pt::proxmox::bar64_bytes("") == 0);
     CHECK(pt::proxmox::bar64_bytes("garbage\n") == 0);
+}
+
+TEST_CASE("lint judges hostpci as qemu-server's PCI.pm does", "[proxmox][lint]") {
+    struct Case {
+        std::string text;
+        std::string id;
+        std::string proxmox; // the error text qemu-server dies with, quoted in the summary
+    };
+
+    const std::vector<Case> cases = {
+        {"hostpci0: 00:02.0,legacy-igd=1\nmachine: q35\nvga: none\n",
+         "vm.legacy-igd",
+         "legacy IGD assignment is not compatible with q35"},
+        {"hostpci0: 00:02.0,legacy-igd=1\n",
+         "vm.legacy-igd",
+         "legacy IGD assignment requires VGA mode to be 'none'"},
+        {"hostpci0: 00:02.0,legacy-igd=1\nvga: std\n",
+         "vm.legacy-igd",
+         "legacy IGD assignment requires VGA mode to be 'none'"},
+        {"hostpci0: 00:02.0,legacy-igd=1,rombar=0\nvga: none\n",
+         "vm.legacy-igd",
+         "legacy IGD assignment requires rombar to be enabled"},
+        {"hostpci0: 00:02.0,legacy-igd=1,x-vga=1\nvga: none\n",
+         "vm.legacy-igd",
+         "legacy IGD assignment is not compatible with x-vga"},
+        {"hostpci0: 00:02.0,legacy-igd=1,mdev=i915-GVTg_V5_4\nvga: none\n",
+         "vm.legacy-igd",
+         "legacy IGD assignment is not compatible with mdev"},
+        {"hostpci0: 0b:00.0,legacy-igd=1\nvga: none\n",
+         "vm.legacy-igd",
+         "legacy IGD assignment only works for devices on host bus 00:02.0"},
+        {"hostpci0: 0b:00,legacy-igd=1\nvga: none\n",
+         "vm.legacy-igd",
+         "legacy IGD assignment is not compatible with multifunction devices"},
+        {"hostpci0: 00:02.0,legacy-igd=1\nhostpci1: 00:02.0,legacy-igd=1\nvga: none\n",
+         "vm.legacy-igd",
+         "only one device can be assigned in legacy-igd mode"},
+        {"hostpci0: 0b:00,mdev=nvidia-63\n",
+         "vm.mdev-multifunction",
+         "cannot use mediated device with multifunction device"},
+        {"hostpci0: 0b:00.0;0b:00.1,mdev=nvidia-63\n",
+         "vm.mdev-multifunction",
+         "cannot use mediated device with multifunction device"},
+        {"hostpci0: 0b:00.0,mdev=nvidia.12\n", "vm.hostpci-invalid", "mdev=\"nvidia.12\""},
+        {"hostpci0: 0b:00.0,vendor-id=1234\n", "vm.hostpci-invalid", "vendor-id=\"1234\""},
+        {"hostpci0: 0b:00.0,device-id=0x12345\n", "vm.hostpci-invalid", "device-id=\"0x12345\""},
+        {"hostpci0: 0b:00.0,sub-vendor-id=10de\n", "vm.hostpci-invalid", "sub-vendor-id="},
+        {"hostpci0: 0b:00.0,romfile=a;b\n", "vm.hostpci-invalid", "romfile=\"a;b\""},
+        {"hostpci0: 0b:00.0,driver=foo\n", "vm.hostpci-invalid", "driver=\"foo\""},
+        {"lock: backup\n", "vm.locked", "VM is locked (backup)"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.text);
+        const auto l = lint(c.text);
+        const auto* f = l.find(c.id);
+        REQUIRE(f);
+        CHECK(f->summary.find(c.proxmox) != std::string::npos);
+        CHECK_FALSE(f->fix.empty());
+        CHECK_FALSE(l.find("vm.ok"));
+    }
+    // An invalid romfile= is an invalid value, not a missing file.
+    CHECK_FALSE(lint("hostpci0: 0b:00.0,romfile=a;b\n").find("vm.romfile-missing"));
+    // What PCI.pm accepts.
+    for (const auto* ok : {"hostpci0: 00:02.0,legacy-igd=1\nvga: none\n",
+                           "hostpci0: 00:02.0,legacy-igd=1,rombar=1,romfile=good.rom\nvga: none\n",
+                           "hostpci0: 0b:00.0,mdev=nvidia-63\n",
+                           "hostpci0: 0b:00.0,vendor-id=0x10DE,device-id=0x2204,sub-vendor-id="
+                           "0x1458,sub-device-id=0x403b\n",
+                           "hostpci0: 05:00.0\nhostpci1: 05:00.1\n",
+                           "hostpci0: 05:10.0\nhostpci1: 05:10.1\n"}) {
+        INFO(ok);
+        const auto l = lint(ok);
+        CHECK(l.find("vm.ok"));
+    }
+    // The fix of a split GPU names its slot; a NIC's functions and SR-IOV VFs are not judged.
+    CHECK(lint("hostpci0: 0b:00.0\nhostpci1: 0b:00.1\n").find("vm.split-slot")->fix
+          == "pt vmconf 100 0000:0b:00 --apply (one entry for every function), then qm set 100 "
+             "--delete hostpci1");
+}
+
+TEST_CASE("lint: a mapping with fewer devices on the node than entries", "[proxmox][lint]") {
+    LintContext context;
+    context.mappings = pt::proxmox::parse_mapping_file(
+        "vfs\n\tmap id=8086:1520,node=pve1,path=0000:05:10.0\n\tmap "
+        "id=8086:1520,node=pve1,path=0000:05:10.1\n\tmap id=8086:1520,node=pve2,path=0000:05:10.2"
+        "\n\ngpu\n\tmap id=10de:2204,node=pve1,path=0000:0b:00\n");
+    const auto two = lint("hostpci0: mapping=vfs\nhostpci1: mapping=vfs\n", context);
+    CHECK_FALSE(two.find("vm.mapping-exhausted"));
+    const auto three =
+        lint("hostpci0: mapping=vfs\nhostpci1: mapping=vfs\nhostpci2: mapping=vfs\n", context);
+    REQUIRE(three.count("vm.mapping-exhausted") == 1);
+    CHECK(three.find("vm.mapping-exhausted")->status == Status::fail);
+    CHECK_THAT(three.find("vm.mapping-exhausted")->summary,
+               Catch::Contains("could not find a free device for 'hostpci2'"));
+    const auto gpu = lint("hostpci0: mapping=gpu\nhostpci1: mapping=gpu\n", context);
+    CHECK_THAT(gpu.find("vm.mapping-exhausted")->summary,
+               Catch::Contains("device '0000:0b:00.0' assigned more than once"));
+}
+
+TEST_CASE("lint: templates, [PENDING] values, macOS args", "[proxmox][lint]") {
+    const auto tpl = lint("hostpci0: 0b:00,pcie=1\ntemplate: 1\n");
+    REQUIRE(tpl.findings.size() == 1);
+    CHECK(tpl.findings[0].id == "vm.template");
+    CHECK(tpl.findings[0].status == Status::skip);
+
+    // Stopped: judged as it starts, [PENDING] applied; the evidence says where a value is from.
+    const auto stopped = lint("hostpci0: 0b:00,x-vga=1\n\n[PENDING]\nbios: ovmf\n");
+    const auto* xvga = stopped.find("vm.xvga-with-ovmf");
+    REQUIRE(xvga);
+    CHECK_THAT(xvga->summary, Catch::StartsWith("VM 100 (stopped; judged as it starts"));
+    CHECK_THAT(xvga->evidence, Catch::Contains(":4: [PENDING] bios: ovmf"));
+    CHECK(lint("hostpci0: 0b:00,pcie=1\nmachine: q35\n\n[PENDING]\ndelete: machine\n")
+              .find("vm.pcie-without-q35"));
+
+    // Running: judged as it runs and as it starts next, each finding labelled.
+    LintContext running;
+    running.running_vms.insert(k_vm.path);
+    const auto both =
+        lint("hostpci0: 0b:00,pcie=1\nmachine: q35\n\n[PENDING]\nmachine: pc\n", running);
+    const auto* next = both.find("vm.pcie-without-q35");
+    REQUIRE(next);
+    CHECK_THAT(next->summary, Catch::Contains("from its next full stop and start"));
+    const auto now = lint("hostpci0: 0b:00,pcie=1\n\n[PENDING]\nmachine: q35\n", running);
+    CHECK_THAT(now.find("vm.pcie-without-q35")->summary,
+               Catch::Contains("running; its [PENDING] changes end this"));
+    const auto fine =
+        lint("hostpci0: 0b:00,pcie=1\nmachine: q35\n\n[PENDING]\nmemory: 4096\n", running);
+    REQUIRE(fine.findings.size() == 1);
+    CHECK(fine.findings[0].id == "vm.ok");
+
+    const auto mac = lint("args: -device isa-applesmc,osk=\"x\" -cpu Penryn,vendor=GenuineIntel\n");
+    REQUIRE(mac.find("vm.args-cpu"));
+    CHECK(mac.find("vm.args-cpu")->status == Status::pass);
+    CHECK(mac.find("vm.args-cpu")->summary.find("remove") == std::string::npos);
+    CHECK_THAT(mac.find("vm.args-cpu")->summary, Catch::Contains("macOS needs its own -cpu"));
 }

@@ -240,3 +240,33 @@ TEST_CASE("parse_hostpci", "[proxmox][vm_config]") {
         CHECK(format_hostpci(h) == "mapping=gpu0,pcie=1,romfile=a.rom");
     }
 }
+
+TEST_CASE("effective_options: [PENDING] values with their lines, deletions left out",
+          "[proxmox][vm_config]") {
+    const auto config = pt::proxmox::VmConfig::parse(
+        "bios: seabios\nmachine: q35\nmemory: 1\n\n[PENDING]\nbios: ovmf\ndelete: machine\n");
+    CHECK(config.has_pending_changes());
+    const auto options = config.effective_options();
+    REQUIRE(options.size() == 2);
+    CHECK(options[0].key == "bios");
+    CHECK(options[0].value == "ovmf");
+    CHECK(options[0].line == 6);
+    CHECK(options[0].pending);
+    CHECK(options[1].key == "memory");
+    CHECK_FALSE(options[1].pending);
+    CHECK_FALSE(pt::proxmox::VmConfig::parse("memory: 1\n\n[PENDING]\n").has_pending_changes());
+}
+
+TEST_CASE("parse_hostpci checks PCI.pm's value patterns", "[proxmox][vm_config]") {
+    using pt::proxmox::parse_hostpci;
+    CHECK(parse_hostpci("0b:00,mdev=nvidia-63").problems.empty());
+    CHECK(parse_hostpci("0b:00,mdev=nvidia.12").problems.size() == 1);
+    CHECK(parse_hostpci("0b:00,mdev=a/b").problems.size() == 1);
+    CHECK(parse_hostpci("0b:00,vendor-id=0x10dE,device-id=0x2204").problems.empty());
+    CHECK(parse_hostpci("0b:00,vendor-id=0x10dE,device-id=0x2204").id_overrides.size() == 2);
+    CHECK(parse_hostpci("0b:00,vendor-id=1234").problems.size() == 1);
+    CHECK(parse_hostpci("0b:00,sub-device-id=0x12345").problems.size() == 1);
+    CHECK(parse_hostpci("0b:00,romfile=a;b").problems.size() == 1);
+    CHECK_FALSE(parse_hostpci("0b:00,romfile=a;b").romfile);
+    CHECK(parse_hostpci("0b:00,driver=foo").problems.size() == 1);
+}

@@ -69,16 +69,35 @@ VmconfRequest add(std::string sel) {
 TEST_CASE("vmconf adds a GPU with the defaults", "[proxmox][vmconf_plan]") {
     TempRoot tmp;
     add_host(tmp);
-    SECTION("a fresh entry, q35, x-vga, whole slot; the lock is in the plan") {
+    SECTION("a fresh entry, q35, compute-only, whole slot; the lock is in the plan") {
         tmp.write(k_vm, "# my VM\nbios: seabios\nmemory: 4096\n");
         const auto p = plan(tmp, add("0b:00.0"));
         CHECK(after(p)
-              == "# my VM\nbios: seabios\nhostpci0: 0000:0b:00,pcie=1,x-vga=1\nmachine: "
+              == "# my VM\nbios: seabios\nhostpci0: 0000:0b:00,pcie=1\nmachine: "
                  "q35\nmemory: 4096\n");
         CHECK(p.hostpci_key == "hostpci0");
         CHECK(p.plan.locks == std::vector<std::string>{"/var/lock/qemu-server/lock-100.conf"});
         CHECK(pt::proxmox::qm_command(p)
-              == "qm set 100 --hostpci0 0000:0b:00,pcie=1,x-vga=1 --machine q35");
+              == "qm set 100 --hostpci0 0000:0b:00,pcie=1 --machine q35");
+        CHECK(std::any_of(p.plan.notes.begin(), p.plan.notes.end(), [](const std::string& n) {
+            return n.find("compute-only entry") != std::string::npos
+                   && n.find("--display") != std::string::npos;
+        }));
+    }
+    SECTION("--display: x-vga=1 on SeaBIOS; --compute removes it; not on a NIC") {
+        tmp.write(k_vm, "bios: seabios\nmachine: q35\n");
+        auto r = add("0b:00");
+        r.role = pt::proxmox::GpuRole::display;
+        CHECK(after(plan(tmp, r))
+              == "bios: seabios\nhostpci0: 0000:0b:00,pcie=1,x-vga=1\nmachine: q35\n");
+        tmp.write(k_vm, "hostpci0: 0000:0b:00,pcie=1,x-vga=1\nmachine: q35\n");
+        CHECK(plan(tmp, add("0b:00")).plan.empty()); // the default keeps an existing x-vga
+        r.role = pt::proxmox::GpuRole::compute;
+        CHECK(after(plan(tmp, r)) == "hostpci0: 0000:0b:00,pcie=1\nmachine: q35\n");
+        tmp.write(k_vm, "machine: q35\n");
+        auto nic = add("05:00.0");
+        nic.role = pt::proxmox::GpuRole::display;
+        CHECK(after(plan(tmp, nic)) == "hostpci0: 0000:05:00,pcie=1\nmachine: q35\n");
     }
     SECTION("--function-only, an existing entry updated in place, spelling kept") {
         tmp.write(k_vm, "hostpci0: 0000:05:00.0\nhostpci1: 0b:00.0,rombar=0\nmachine: q35\n");
@@ -86,13 +105,13 @@ TEST_CASE("vmconf adds a GPU with the defaults", "[proxmox][vmconf_plan]") {
         r.function_only = true;
         const auto p = plan(tmp, r);
         CHECK(after(p)
-              == "hostpci0: 0000:05:00.0\nhostpci1: 0b:00.0,pcie=1,rombar=0,x-vga=1\n"
+              == "hostpci0: 0000:05:00.0\nhostpci1: 0b:00.0,pcie=1,rombar=0\n"
                  "machine: q35\n");
     }
     SECTION("a slot split over entries is merged into one") {
         tmp.write(k_vm, "hostpci0: 0b:00.0\nhostpci1: 0b:00.1\nmachine: q35\n");
         const auto p = plan(tmp, add("0b:00"));
-        CHECK(after(p) == "hostpci0: 0000:0b:00,pcie=1,x-vga=1\nmachine: q35\n");
+        CHECK(after(p) == "hostpci0: 0000:0b:00,pcie=1\nmachine: q35\n");
     }
     SECTION("OVMF: no x-vga; a missing efidisk0 gives the qm command") {
         tmp.write(k_vm, "memory: 4096\n");
@@ -110,18 +129,18 @@ TEST_CASE("vmconf adds a GPU with the defaults", "[proxmox][vmconf_plan]") {
         CHECK_THROWS_AS(plan(tmp, add("0b:00")), pt::Error);
         auto r = add("0b:00");
         r.set_machine = true;
-        CHECK(after(plan(tmp, r))
-              == "hostpci0: 0000:0b:00,pcie=1,x-vga=1\nmachine: q35,viommu=virtio\n");
+        CHECK(after(plan(tmp, r)) == "hostpci0: 0000:0b:00,pcie=1\nmachine: q35,viommu=virtio\n");
     }
-    SECTION("romfile, rombar, hide-hypervisor, no-x-vga") {
+    SECTION("romfile, rombar, hide-hypervisor, compute") {
         tmp.write(k_vm, "cpu: x86-64-v2-AES,flags=+aes\nhostpci0: 0b:00,x-vga=1\nmachine: q35\n");
         auto r = add("0b:00");
         r.romfile = "gpu.rom";
         r.rombar = false;
         r.hide_hypervisor = true;
-        r.x_vga = false;
+        r.role = pt::proxmox::GpuRole::compute;
+        // x86-64-v2-AES names itself a QEMU CPU to the guest: --hide-hypervisor makes it host.
         CHECK(after(plan(tmp, r))
-              == "cpu: x86-64-v2-AES,flags=+aes,hidden=1\nhostpci0: "
+              == "cpu: host,flags=+aes,hidden=1\nhostpci0: "
                  "0b:00,pcie=1,rombar=0,romfile=gpu.rom\nmachine: q35\n");
         r.romfile = "/var/lib/vz/gpu.rom";
         CHECK_THROWS_AS(plan(tmp, r), pt::UsageError);
@@ -188,12 +207,12 @@ TEST_CASE("vmconf adds a GPU with the defaults", "[proxmox][vmconf_plan]") {
         r.qm = true;
         const auto p = plan(tmp, r);
         CHECK(p.plan.locks.empty());
-        CHECK(pt::proxmox::qm_command(p) == "qm set 100 --hostpci1 0000:0b:00,pcie=1,x-vga=1");
+        CHECK(pt::proxmox::qm_command(p) == "qm set 100 --hostpci1 0000:0b:00,pcie=1");
     }
     SECTION("a missing machine becomes q35, with a note about the new chipset") {
         tmp.write(k_vm, "memory: 1\n");
         const auto p = plan(tmp, add("0b:00"));
-        CHECK(after(p) == "hostpci0: 0000:0b:00,pcie=1,x-vga=1\nmachine: q35\nmemory: 1\n");
+        CHECK(after(p) == "hostpci0: 0000:0b:00,pcie=1\nmachine: q35\nmemory: 1\n");
         const auto& notes = p.plan.notes;
         CHECK(std::any_of(notes.begin(), notes.end(), [](const std::string& n) {
             return n.find("i440fx to q35") != std::string::npos
@@ -207,6 +226,68 @@ TEST_CASE("vmconf adds a GPU with the defaults", "[proxmox][vmconf_plan]") {
     }
 }
 
+TEST_CASE("vmconf sets the CPU type; --hide-hypervisor keeps no self-naming QEMU CPU",
+          "[proxmox][vmconf_plan]") {
+    TempRoot tmp;
+    add_host(tmp);
+    tmp.write(k_vm, "cpu: x86-64-v2-AES,flags=+aes\nmachine: q35\n");
+    VmconfRequest r;
+    r.cpu = "host";
+    CHECK(after(plan(tmp, r)) == "cpu: host,flags=+aes\nmachine: q35\n");
+    r.hide_hypervisor = true;
+    CHECK(after(plan(tmp, r)) == "cpu: host,flags=+aes,hidden=1\nmachine: q35\n");
+    r.cpu = "kvm64";
+    CHECK_THROWS_WITH(plan(tmp, r), Catch::Contains("reports itself to the guest as a QEMU CPU"));
+    r.cpu = "host,hidden=1";
+    CHECK_THROWS_AS(plan(tmp, r), pt::UsageError);
+    VmconfRequest hide;
+    hide.hide_hypervisor = true;
+    tmp.write(k_vm, "machine: q35\n"); // no cpu: line is kvm64
+    const auto p = plan(tmp, hide);
+    CHECK(after(p) == "cpu: host,hidden=1\nmachine: q35\n");
+    CHECK(std::any_of(p.plan.notes.begin(), p.plan.notes.end(), [](const std::string& n) {
+        return n.find("kvm64 (no cpu: line) names itself a QEMU CPU") != std::string::npos;
+    }));
+    tmp.write(k_vm, "cpu: Skylake-Client\nmachine: q35\n"); // a named model stays
+    CHECK(after(plan(tmp, hide)) == "cpu: Skylake-Client,hidden=1\nmachine: q35\n");
+}
+
+TEST_CASE("vmconf refuses locked VMs and templates; plans with [PENDING] values",
+          "[proxmox][vmconf_plan]") {
+    TempRoot tmp;
+    add_host(tmp);
+    tmp.write(k_vm, "lock: backup\nmachine: q35\n");
+    CHECK_THROWS_WITH(plan(tmp, add("0b:00")),
+                      Catch::Contains("VM 100 is locked (backup)")
+                          && Catch::Contains("qm unlock 100"));
+    auto qm = add("0b:00");
+    qm.qm = true;
+    CHECK_THROWS_AS(plan(tmp, qm), pt::Error);
+    tmp.write(k_vm, "lock: suspended\nmachine: q35\n");
+    CHECK_THROWS_WITH(plan(tmp, add("0b:00")), Catch::Contains("qm start 100"));
+
+    tmp.write(k_vm, "machine: q35\ntemplate: 1\n");
+    CHECK_THROWS_WITH(plan(tmp, add("0b:00")),
+                      Catch::Contains("is a template") && Catch::Contains("--force"));
+    auto forced = add("0b:00");
+    forced.force = true;
+    const auto p = plan(tmp, forced);
+    CHECK(after(p) == "hostpci0: 0000:0b:00,pcie=1\nmachine: q35\ntemplate: 1\n");
+    CHECK(std::any_of(p.plan.notes.begin(), p.plan.notes.end(), [](const std::string& n) {
+        return n.find("clones made from now on inherit") != std::string::npos;
+    }));
+
+    // Stopped, [PENDING] bios: ovmf: Proxmox starts it with OVMF, so --display adds no x-vga.
+    tmp.write(k_vm, "machine: q35\n\n[PENDING]\nbios: ovmf\n");
+    auto display = add("0b:00");
+    display.role = pt::proxmox::GpuRole::display;
+    const auto q = plan(tmp, display);
+    CHECK(after(q) == "hostpci0: 0000:0b:00,pcie=1\nmachine: q35\n\n[PENDING]\nbios: ovmf\n");
+    CHECK(std::any_of(q.plan.notes.begin(), q.plan.notes.end(), [](const std::string& n) {
+        return n.find("[PENDING] changes (bios: ovmf)") != std::string::npos;
+    }));
+}
+
 TEST_CASE("vmconf on a running VM writes [PENDING]", "[proxmox][vmconf_plan]") {
     TempRoot tmp;
     add_host(tmp);
@@ -217,7 +298,7 @@ TEST_CASE("vmconf on a running VM writes [PENDING]", "[proxmox][vmconf_plan]") {
     CHECK(p.running);
     CHECK(after(p)
           == "hostpci0: 0000:05:00.0\nmachine: q35\n\n[PENDING]\nhostpci1: "
-             "0000:0b:00,pcie=1,x-vga=1\n\n[snap]\nmemory: 1\n");
+             "0000:0b:00,pcie=1\n\n[snap]\nmemory: 1\n");
     VmconfRequest r;
     r.remove = "05:00.0";
     CHECK(after(plan(tmp, r))

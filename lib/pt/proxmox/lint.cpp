@@ -74,9 +74,9 @@ bool overlaps(const HostId& a, const HostId& b) {
     return a.all_functions || b.all_functions || a.address.function == b.address.function;
 }
 
-std::vector<Entry> hostpci_entries(const VmConfig& config) {
+std::vector<Entry> hostpci_entries(const std::vector<Option>& options) {
     std::map<std::string, Entry> by_key; // last occurrence wins, as in qemu-server
-    for (const auto& option : config.options()) {
+    for (const auto& option : options) {
         const auto index = hostpci_index(option.key);
         if (!index) {
             continue;
@@ -92,6 +92,41 @@ std::vector<Entry> hostpci_entries(const VmConfig& config) {
         out.begin(), out.end(), [](const Entry& a, const Entry& b) { return a.index < b.index; });
     return out;
 }
+
+std::vector<Entry> hostpci_entries(const VmConfig& config) {
+    return hostpci_entries(config.options());
+}
+
+// The option values one pass of the lint judges: the main section (what a running VM runs
+// with), or the main section with [PENDING] applied (what the VM starts with next).
+class View {
+public:
+    explicit View(std::vector<Option> options)
+        : m_options(std::move(options)) {}
+
+    // The last occurrence of `key`, as qemu-server reads it.
+    std::optional<Option> find(std::string_view key) const {
+        std::optional<Option> found;
+        for (const auto& option : m_options) {
+            if (option.key == key) {
+                found = option;
+            }
+        }
+        return found;
+    }
+
+    const std::vector<Option>& options() const { return m_options; }
+
+    // Whether the value on `line` comes from [PENDING] (evidence says so).
+    bool pending_line(int line) const {
+        return std::any_of(m_options.begin(), m_options.end(), [&](const Option& o) {
+            return o.pending && o.line == line;
+        });
+    }
+
+private:
+    std::vector<Option> m_options;
+};
 
 // Whether the root's qemu-server parses hostpci driver= (9.0.25 and later). Unknown versions
 // count as knowing it, except on a root known to be PVE 8, whose qemu-server never does.
@@ -133,20 +168,6 @@ std::optional<std::pair<int, int>> machine_version(std::string_view type) {
 // than 6.0).
 constexpr std::pair<int, int> k_machine_baseline{6, 0};
 
-// The CPU types qemu-server's phys-bits check covers: the backend default kvm64, qemu64, and the
-// built-in x86-64-vN models whose reported model is qemu64 (CPUConfig.pm $builtin_models,
-// check_phys_bits_above_40_compat). nullopt for "host" and every other model.
-std::optional<std::string> qemu64_based_type(const std::optional<std::string>& cpu) {
-    const auto type =
-        cpu ? get_property(*cpu, "cputype", "cputype").value_or("kvm64") : std::string("kvm64");
-    static const std::set<std::string, std::less<>> based = {
-        "kvm64", "qemu64", "x86-64-v2", "x86-64-v2-AES", "x86-64-v3", "x86-64-v4"};
-    if (based.count(type) == 0) {
-        return std::nullopt;
-    }
-    return type;
-}
-
 bool has_pdpe1gb(const std::optional<std::string>& cpu) {
     const auto flags = cpu ? get_property(*cpu, "cputype", "flags") : std::nullopt;
     if (!flags) {
@@ -187,7 +208,7 @@ std::string gib(std::uint64_t bytes) {
 // check_phys_bits_above_40_compat); here the BAR sizes decide, since a large-VRAM GPU does not
 // fit whatever phys-bits says.
 void check_phys_bits(const VmFile& vm,
-                     const VmConfig& config,
+                     const View& config,
                      const LintContext& context,
                      const std::vector<Entry>& entries,
                      bool ovmf,
@@ -245,6 +266,20 @@ void check_phys_bits(const VmFile& vm,
                     *type)});
 }
 
+// The entry's value without `key`, every other part as written.
+std::string without_item(const HostPci& hostpci, std::string_view key) {
+    auto copy = hostpci;
+    remove_item(copy, key);
+    return format_hostpci(copy);
+}
+
+// The entry's value passing `host` instead of its IDs or mapping.
+std::string with_host(const HostPci& hostpci, std::string_view host) {
+    auto copy = hostpci;
+    set_item(copy, "host", host);
+    return format_hostpci(copy);
+}
+
 std::string lower_ids(const Entry& entry) {
     // Only the host IDs; every other part stays as written.
     HostPci hostpci = entry.hostpci;
@@ -256,7 +291,358 @@ std::string lower_ids(const Entry& entry) {
     return format_hostpci(hostpci);
 }
 
+// "PATH:LINE: key: value", with "[PENDING] " before the key when the value comes from there.
+std::string evidence_at(
+    const VmFile& vm, const View& view, int line, std::string_view key, std::string_view value) {
+    return fmt::format(
+        "{}:{}: {}{}: {}", vm.path, line, view.pending_line(line) ? "[PENDING] " : "", key, value);
+}
+
+// A function a GPU brings along in its own slot: its HDMI audio (0403), its USB-C controller
+// (0c03) and USB-C UCSI function (0c80), or a second display function.
+bool is_gpu_companion(const pci::Device& dev) {
+    const auto subclass = dev.class_code >> 8U;
+    return dev.is_display() || subclass == 0x0403 || subclass == 0x0c03 || subclass == 0x0c80;
+}
+
+// vm.split-slot: two entries pass functions of one slot. Only a GPU's slot is judged (its
+// display function with its own audio/USB functions belong in one guest device, as on the card);
+// a NIC's functions or SR-IOV virtual functions are separate devices by design. nullopt when the
+// slot is not a GPU's.
+std::optional<check::Finding> split_slot(const VmFile& vm,
+                                         const pci::Topology& topology,
+                                         const Entry& first,
+                                         const Entry& second,
+                                         const HostId& a,
+                                         const HostId& b) {
+    const auto* dev_a = topology.find(a.address);
+    const auto* dev_b = topology.find(b.address);
+    if (dev_a == nullptr || dev_b == nullptr || dev_a->physfn || dev_b->physfn
+        || !(dev_a->is_display() || dev_b->is_display()) || !is_gpu_companion(*dev_a)
+        || !is_gpu_companion(*dev_b)) {
+        return std::nullopt;
+    }
+    bool whole_slot_is_gpu = true;
+    for (const auto& dev : topology.devices) {
+        if (dev.address.same_slot(a.address) && !is_gpu_companion(dev)) {
+            whole_slot_is_gpu = false;
+        }
+    }
+    const auto fix =
+        whole_slot_is_gpu
+            ? fmt::format("pt vmconf {} {} --apply (one entry for every function), then qm set "
+                          "{} --delete {}",
+                          vm.vmid,
+                          pci::format_slot(a.address),
+                          vm.vmid,
+                          second.key)
+            : fmt::format("write both functions in {} (host={};{}), then qm set {} --delete {}",
+                          first.key,
+                          a.text,
+                          b.text,
+                          vm.vmid,
+                          second.key);
+    return check::Finding{
+        "vm.split-slot",
+        check::Status::warn,
+        fmt::format("VM {}: {} and {} pass functions of one GPU ({}, {}) as two guest devices; "
+                    "the guest driver expects them in one device, as on the card",
+                    vm.vmid,
+                    first.key,
+                    second.key,
+                    a.text,
+                    b.text),
+        "",
+        fix};
+}
+
+// args: of a macOS guest: Apple's SMC device (-device isa-applesmc,osk=...) marks it, and such a
+// guest needs the -cpu it passes (a Penryn/Cascadelake model with its flags).
+bool is_macos_args(std::string_view args) {
+    const auto lower = to_lower(args);
+    return lower.find("isa-applesmc") != std::string::npos
+           || lower.find("osk=") != std::string::npos;
+}
+
+// The devices an entry stands for on this host (PCI.pm parse_hostpci: every ID through
+// SysFSTools::lspci, a slot ID giving all its functions), per alternative: one alternative for
+// host=, one per map entry of this node for mapping=. Without the hardware each ID counts once.
+std::vector<std::vector<pci::Address>>
+alternatives_of(const VmFile& vm, const LintContext& context, const HostPci& hostpci) {
+    const auto* topology = vm.local ? context.topology : nullptr;
+    const auto expand = [&](const std::vector<HostId>& ids) {
+        std::vector<pci::Address> out;
+        for (const auto& id : ids) {
+            for (const auto& address : functions_of(id, topology)) {
+                out.push_back(address);
+            }
+        }
+        return out;
+    };
+    std::vector<std::vector<pci::Address>> out;
+    if (!hostpci.hosts.empty()) {
+        out.push_back(expand(hostpci.hosts));
+    } else if (hostpci.mapping && context.mappings) {
+        if (const auto* mapping = context.mappings->find(*hostpci.mapping)) {
+            for (const auto& map : mapping->maps) {
+                if (map.node == vm.node && !map.paths.empty()) {
+                    out.push_back(expand(map.paths));
+                }
+            }
+        }
+    }
+    return out;
+}
+
+// PCI.pm parse_hostpci_devices: the rules of legacy-igd=1, each a die at VM start (quoted).
+void check_legacy_igd(const VmFile& vm,
+                      const View& view,
+                      const LintContext& context,
+                      const std::vector<Entry>& entries,
+                      bool q35,
+                      std::vector<check::Finding>& out) {
+    const auto vga = view.find("vga");
+    const auto machine = view.find("machine");
+    bool seen = false;
+    for (const auto& entry : entries) {
+        const auto& h = entry.hostpci;
+        if (!h.legacy_igd.value_or(false) || !h.problems.empty()) {
+            continue;
+        }
+        const auto evidence = evidence_at(vm, view, entry.line, entry.key, entry.value);
+        const auto fail = [&](std::string_view proxmox,
+                              std::string why,
+                              std::string extra_evidence,
+                              std::string fix) {
+            out.push_back(check::Finding{
+                "vm.legacy-igd",
+                check::Status::fail,
+                fmt::format("VM {}: {} has legacy-igd=1 {}; Proxmox refuses to start it (\"{}\")",
+                            vm.vmid,
+                            entry.key,
+                            why,
+                            proxmox),
+                extra_evidence.empty() ? evidence : evidence + "; " + extra_evidence,
+                std::move(fix)});
+        };
+        if (seen) {
+            fail("only one device can be assigned in legacy-igd mode",
+                 "but another entry has it too",
+                 "",
+                 fmt::format("keep legacy-igd=1 on one entry: qm set {} --{} {}",
+                             vm.vmid,
+                             entry.key,
+                             without_item(h, "legacy-igd")));
+        }
+        seen = true;
+        if (!vga || vga->value != "none") {
+            fail("legacy IGD assignment requires VGA mode to be 'none'",
+                 vga ? fmt::format("with vga: {}", vga->value) : "without a vga: line",
+                 vga ? evidence_at(vm, view, vga->line, "vga", vga->value) : "",
+                 fmt::format("qm set {} --vga none", vm.vmid));
+        }
+        if (h.rombar && !*h.rombar) {
+            fail("legacy IGD assignment requires rombar to be enabled",
+                 "with rombar=0",
+                 "",
+                 fmt::format("qm set {} --{} {}", vm.vmid, entry.key, without_item(h, "rombar")));
+        }
+        if (h.x_vga.value_or(false)) {
+            fail("legacy IGD assignment is not compatible with x-vga",
+                 "with x-vga=1",
+                 "",
+                 fmt::format("qm set {} --{} {}", vm.vmid, entry.key, without_item(h, "x-vga")));
+        }
+        if (h.mdev) {
+            fail("legacy IGD assignment is not compatible with mdev",
+                 fmt::format("with mdev={}", *h.mdev),
+                 "",
+                 "choose one: the whole iGPU in legacy mode (drop mdev=) or a mediated device "
+                 "(drop legacy-igd=1)");
+        }
+        if (q35) {
+            fail("legacy IGD assignment is not compatible with q35",
+                 fmt::format("on the q35 machine {}", machine ? machine->value : "q35"),
+                 machine ? evidence_at(vm, view, machine->line, "machine", machine->value) : "",
+                 fmt::format("qm set {} --machine pc (legacy mode needs i440fx), or drop "
+                             "legacy-igd=1 and pass the iGPU in UPT mode",
+                             vm.vmid));
+        }
+        const auto alternatives = alternatives_of(vm, context, h);
+        if (!alternatives.empty() && alternatives.front().size() > 1) {
+            fail("legacy IGD assignment is not compatible with multifunction devices",
+                 fmt::format("on {} functions", alternatives.front().size()),
+                 "",
+                 fmt::format("pass 0000:00:02.0 alone: qm set {} --{} {}",
+                             vm.vmid,
+                             entry.key,
+                             with_host(h, "0000:00:02.0")));
+        }
+        if (alternatives.size() > 1) {
+            fail("legacy IGD assignment is not compatible with alternate devices",
+                 fmt::format("on mapping {}, which has {} devices on node {}",
+                             h.mapping.value_or(""),
+                             alternatives.size(),
+                             vm.node),
+                 "",
+                 fmt::format("pass the iGPU as host=0000:00:02.0, or keep one device for node {} "
+                             "in the mapping",
+                             vm.node));
+        }
+        if (!h.hosts.empty()
+            && (h.hosts.front().address.device != 2 || h.hosts.front().address.function != 0)) {
+            fail("legacy IGD assignment only works for devices on host bus 00:02.0",
+                 fmt::format("on {}", h.hosts.front().text),
+                 "",
+                 fmt::format("legacy mode is for the Intel iGPU at 00:02.0; drop legacy-igd=1 "
+                             "from {}",
+                             entry.key));
+        }
+    }
+}
+
+// PCI.pm parse_hostpci: mdev= on an entry that stands for several functions dies at start.
+void check_mdev_multifunction(const VmFile& vm,
+                              const View& view,
+                              const LintContext& context,
+                              const std::vector<Entry>& entries,
+                              std::vector<check::Finding>& out) {
+    for (const auto& entry : entries) {
+        const auto& h = entry.hostpci;
+        if (!h.mdev || !h.problems.empty()) {
+            continue;
+        }
+        for (const auto& alternative : alternatives_of(vm, context, h)) {
+            if (alternative.size() <= 1) {
+                continue;
+            }
+            const auto function0 =
+                pci::format(h.hosts.empty() ? alternative.front() : h.hosts.front().address);
+            out.push_back(check::Finding{
+                "vm.mdev-multifunction",
+                check::Status::fail,
+                fmt::format("VM {}: {} asks for a mediated device (mdev={}) on {} functions; "
+                            "Proxmox refuses to start it (\"cannot use mediated device with "
+                            "multifunction device\")",
+                            vm.vmid,
+                            entry.key,
+                            *h.mdev,
+                            alternative.size()),
+                evidence_at(vm, view, entry.line, entry.key, entry.value),
+                fmt::format("name the one function that provides the type: qm set {} --{} {}",
+                            vm.vmid,
+                            entry.key,
+                            with_host(h, function0))});
+            break;
+        }
+    }
+}
+
+// PCI.pm choose_hostpci_devices: each entry of a mapping takes one of the node's devices;
+// with one device a second entry dies "device '...' assigned more than once", with several the
+// entry after the last free one dies "could not find a free device for 'hostpciN'".
+void check_mapping_exhausted(const VmFile& vm,
+                             const View& view,
+                             const LintContext& context,
+                             const std::vector<Entry>& entries,
+                             std::vector<check::Finding>& out) {
+    std::map<std::string, std::vector<const Entry*>> by_mapping;
+    for (const auto& entry : entries) {
+        if (entry.hostpci.mapping && entry.hostpci.hosts.empty() && entry.hostpci.problems.empty()
+            && !entry.hostpci.mdev) {
+            by_mapping[*entry.hostpci.mapping].push_back(&entry);
+        }
+    }
+    for (const auto& [id, users] : by_mapping) {
+        const auto alternatives = alternatives_of(vm, context, users.front()->hostpci);
+        if (alternatives.empty() || users.size() <= alternatives.size()) {
+            continue;
+        }
+        std::vector<std::string> evidence;
+        for (const auto* entry : users) {
+            evidence.push_back(evidence_at(vm, view, entry->line, entry->key, entry->value));
+        }
+        for (std::size_t i = alternatives.size(); i < users.size(); ++i) {
+            const auto proxmox =
+                alternatives.size() == 1
+                    ? fmt::format("device '{}' assigned more than once",
+                                  pci::format(alternatives.front().front()))
+                    : fmt::format("could not find a free device for '{}'", users[i]->key);
+            out.push_back(check::Finding{
+                "vm.mapping-exhausted",
+                check::Status::fail,
+                fmt::format("VM {}: {} entries use mapping {}, which has {} device{} on node {}; "
+                            "{} gets none and Proxmox refuses to start the VM (\"{}\")",
+                            vm.vmid,
+                            users.size(),
+                            id,
+                            alternatives.size(),
+                            alternatives.size() == 1 ? "" : "s",
+                            vm.node,
+                            users[i]->key,
+                            proxmox),
+                fmt::format("{}", fmt::join(evidence, "; ")),
+                fmt::format("qm set {} --delete {}, or add a device of node {} to the mapping "
+                            "(pt mapping {} SEL --apply)",
+                            vm.vmid,
+                            users[i]->key,
+                            vm.node,
+                            id)});
+        }
+    }
+}
+
+// QemuConfig check_lock (pve-guest-common AbstractConfig.pm): "VM is locked (LOCK)".
+void check_lock(const VmFile& vm, const View& view, std::vector<check::Finding>& out) {
+    const auto lock = view.find("lock");
+    if (!lock) {
+        return;
+    }
+    const auto evidence = evidence_at(vm, view, lock->line, "lock", lock->value);
+    if (lock->value == "suspended") {
+        out.push_back(check::Finding{
+            "vm.locked",
+            check::Status::warn,
+            fmt::format("VM {}: the VM is hibernated (lock: suspended); qm start resumes it from "
+                        "its saved state, and Proxmox refuses other changes until then (\"VM is "
+                        "locked (suspended)\"); pt refuses to edit it",
+                        vm.vmid),
+            evidence,
+            fmt::format("qm start {} (resume), then shut it down before changing devices",
+                        vm.vmid)});
+        return;
+    }
+    out.push_back(check::Finding{
+        "vm.locked",
+        check::Status::warn,
+        fmt::format("VM {}: the config is locked ({}); until the lock goes Proxmox refuses to "
+                    "start or change the VM (\"VM is locked ({})\"), and pt refuses to edit it",
+                    vm.vmid,
+                    lock->value,
+                    lock->value),
+        evidence,
+        fmt::format("wait for the {} job to finish; only when you know no job holds it any more: "
+                    "qm unlock {}",
+                    lock->value,
+                    vm.vmid)});
+}
+
 } // namespace
+
+// The CPU types qemu-server's phys-bits check covers: the backend default kvm64, qemu64, and the
+// built-in x86-64-vN models whose reported model is qemu64 (CPUConfig.pm $builtin_models,
+// check_phys_bits_above_40_compat); they are also the models that name themselves QEMU's to the
+// guest. nullopt for "host" and every other model.
+std::optional<std::string> qemu64_based_type(const std::optional<std::string>& cpu) {
+    const auto type =
+        cpu ? get_property(*cpu, "cputype", "cputype").value_or("kvm64") : std::string("kvm64");
+    static const std::set<std::string, std::less<>> based = {
+        "kvm64", "qemu64", "x86-64-v2", "x86-64-v2-AES", "x86-64-v3", "x86-64-v4"};
+    if (based.count(type) == 0) {
+        return std::nullopt;
+    }
+    return type;
+}
 
 bool any_failed(const std::vector<check::Finding>& findings) {
     return std::any_of(findings.begin(), findings.end(), [](const check::Finding& f) {
@@ -264,12 +650,14 @@ bool any_failed(const std::vector<check::Finding>& findings) {
     });
 }
 
+namespace {
+
 std::vector<check::Finding>
-lint_config(const VmFile& vm, const VmConfig& config, const LintContext& context) {
+lint_view(const VmFile& vm, const View& config, const LintContext& context) {
     std::vector<check::Finding> out;
     const int vmid = vm.vmid;
     const auto at = [&](int line, std::string_view key, std::string_view value) {
-        return fmt::format("{}:{}: {}: {}", vm.path, line, key, value);
+        return evidence_at(vm, config, line, key, value);
     };
     const auto add = [&](std::string id,
                          check::Status status,
@@ -280,7 +668,7 @@ lint_config(const VmFile& vm, const VmConfig& config, const LintContext& context
             std::move(id), status, std::move(summary), std::move(evidence), std::move(fix)});
     };
     const bool hardware = vm.local && context.topology != nullptr;
-    const auto entries = hostpci_entries(config);
+    const auto entries = hostpci_entries(config.options());
     const auto machine = config.find("machine");
     const auto type = machine_type(machine ? std::optional(machine->value) : std::nullopt);
     const bool q35 = type.find("q35") != std::string::npos;
@@ -407,8 +795,8 @@ lint_config(const VmFile& vm, const VmConfig& config, const LintContext& context
                             "vfio-pci under OVMF, it only hides KVM (kvm=off) and sets vga: none",
                             vmid,
                             entry.key),
-                evidence,
-                fmt::format("drop x-vga=1 from {} (pt vmconf {} SEL --no-x-vga), or keep it "
+                fmt::format("{}; {}", evidence, at(bios->line, "bios", bios->value)),
+                fmt::format("drop x-vga=1 from {} (pt vmconf {} SEL --compute), or keep it "
                             "knowingly for kvm=off",
                             entry.key,
                             vmid));
@@ -586,24 +974,12 @@ lint_config(const VmFile& vm, const VmConfig& config, const LintContext& context
                                         a.all_functions ? b.text : a.text),
                             evidence,
                             fmt::format("qm set {} --delete {}", vmid, entries[k].key));
-                    } else {
-                        add("vm.split-slot",
-                            check::Status::warn,
-                            fmt::format("VM {}: {} and {} pass functions of one slot ({}, {}) as "
-                                        "two guest devices; a GPU's functions belong in one "
-                                        "entry",
-                                        vmid,
-                                        entries[i].key,
-                                        entries[k].key,
-                                        a.text,
-                                        b.text),
-                            evidence,
-                            fmt::format("pt vmconf {} {} --apply (one entry for every function), "
-                                        "then qm set {} --delete {}",
-                                        vmid,
-                                        pci::format_slot(a.address),
-                                        vmid,
-                                        entries[k].key));
+                    } else if (hardware) {
+                        if (auto finding =
+                                split_slot(vm, *context.topology, entries[i], entries[k], a, b)) {
+                            finding->evidence = evidence;
+                            out.push_back(std::move(*finding));
+                        }
                     }
                 }
             }
@@ -613,7 +989,10 @@ lint_config(const VmFile& vm, const VmConfig& config, const LintContext& context
     // The same device in another VM of the same node: one finding per entry and other VM.
     for (const auto& entry : entries) {
         for (const auto& [other, other_config] : context.others) {
-            if (other.vmid == vmid || other.node != vm.node) {
+            // A template never runs (QemuServer.pm vm_start), so it holds no device.
+            const auto other_template = other_config.get("template");
+            if (other.vmid == vmid || other.node != vm.node
+                || (other_template && parse_bool(*other_template).value_or(false))) {
                 continue;
             }
             std::vector<std::string> keys;
@@ -675,17 +1054,32 @@ lint_config(const VmFile& vm, const VmConfig& config, const LintContext& context
     check_phys_bits(vm, config, context, entries, ovmf, out);
 
     if (const auto args = config.find("args"); args && has_cpu_option(args->value)) {
-        add("vm.args-cpu",
-            check::Status::warn,
-            fmt::format("VM {}: args: passes -cpu, which QEMU takes instead of Proxmox's whole "
-                        "generated -cpu (Hyper-V enlightenments, kvm=off, enforce)",
-                        vmid),
-            at(args->line, "args", args->value),
-            fmt::format("remove -cpu ... from args: and use the cpu: key (qm set {} --cpu "
-                        "host,hidden=1; pt vmconf {} SEL --hide-hypervisor)",
-                        vmid,
-                        vmid));
+        if (is_macos_args(args->value)) {
+            add("vm.args-cpu",
+                check::Status::pass,
+                fmt::format("VM {}: args: passes -cpu for a macOS guest (isa-applesmc): macOS "
+                            "needs its own -cpu (a CPU model it knows, with its flags), which "
+                            "Proxmox's cpu: key cannot express; keep it",
+                            vmid),
+                at(args->line, "args", args->value),
+                "");
+        } else {
+            add("vm.args-cpu",
+                check::Status::warn,
+                fmt::format("VM {}: args: passes -cpu, which QEMU takes instead of Proxmox's "
+                            "whole generated -cpu (Hyper-V enlightenments, kvm=off, enforce)",
+                            vmid),
+                at(args->line, "args", args->value),
+                fmt::format("remove -cpu ... from args: and use the cpu: key (qm set {} --cpu "
+                            "host,hidden=1; pt vmconf {} --cpu host --hide-hypervisor)",
+                            vmid,
+                            vmid));
+        }
     }
+    check_legacy_igd(vm, config, context, entries, q35, out);
+    check_mdev_multifunction(vm, config, context, entries, out);
+    check_mapping_exhausted(vm, config, context, entries, out);
+    check_lock(vm, config, out);
 
     if (out.empty()) {
         add("vm.ok",
@@ -699,6 +1093,119 @@ lint_config(const VmFile& vm, const VmConfig& config, const LintContext& context
             "");
     }
     return out;
+}
+
+} // namespace
+
+namespace {
+
+// "VM 101: ..." -> "VM 101 (LABEL): ...": which state of the config a finding is about.
+void label_findings(std::vector<check::Finding>& findings, int vmid, std::string_view label) {
+    const auto prefix = fmt::format("VM {}: ", vmid);
+    for (auto& finding : findings) {
+        if (finding.summary.starts_with(prefix)) {
+            finding.summary =
+                fmt::format("VM {} ({}): {}", vmid, label, finding.summary.substr(prefix.size()));
+        }
+    }
+}
+
+bool same_finding(const check::Finding& a, const check::Finding& b) {
+    return a.id == b.id && a.summary == b.summary && a.fix == b.fix;
+}
+
+// A running VM with [PENDING] changes is judged twice: as it runs (the main section) and as it
+// starts next (the changes applied). A finding of both states is reported once, unlabelled.
+std::vector<check::Finding> merge_running_and_next(std::vector<check::Finding> now,
+                                                   std::vector<check::Finding> next,
+                                                   int vmid) {
+    const auto is_ok = [](const check::Finding& f) {
+        return f.id == "vm.ok";
+    };
+    std::vector<check::Finding> both;
+    std::vector<check::Finding> now_only;
+    for (auto& finding : now) {
+        if (is_ok(finding)) {
+            continue;
+        }
+        const auto it = std::find_if(next.begin(), next.end(), [&](const check::Finding& f) {
+            return same_finding(f, finding);
+        });
+        if (it != next.end()) {
+            both.push_back(std::move(*it));
+            next.erase(it);
+        } else {
+            now_only.push_back(std::move(finding));
+        }
+    }
+    std::vector<check::Finding> next_only;
+    for (auto& finding : next) {
+        if (!is_ok(finding)) {
+            next_only.push_back(std::move(finding));
+        }
+    }
+    label_findings(now_only,
+                   vmid,
+                   "running; its [PENDING] changes end this at the next full stop "
+                   "and start");
+    label_findings(next_only,
+                   vmid,
+                   "from its next full stop and start, when its [PENDING] "
+                   "changes apply");
+    std::vector<check::Finding> out = std::move(both);
+    out.insert(out.end(), now_only.begin(), now_only.end());
+    out.insert(out.end(), next_only.begin(), next_only.end());
+    return out;
+}
+
+} // namespace
+
+std::vector<check::Finding>
+lint_config(const VmFile& vm, const VmConfig& config, const LintContext& context) {
+    // QemuServer.pm vm_start: "you can't start a vm if it's a template"; cleanup_pci_devices:
+    // "templates don't use pci devices". Nothing of a template runs, so nothing is judged.
+    if (const auto is_template = config.get("template");
+        is_template && parse_bool(*is_template).value_or(false)) {
+        const auto entries = hostpci_entries(config);
+        return {check::Finding{
+            "vm.template",
+            check::Status::skip,
+            fmt::format("VM {} is a template: Proxmox never starts it (\"you can't start a vm if "
+                        "it's a template\"){}",
+                        vm.vmid,
+                        entries.empty() ? std::string()
+                                        : fmt::format("; every clone made from it gets its {} "
+                                                      "hostpci {}, which pt vmconf --check "
+                                                      "judges there",
+                                                      entries.size(),
+                                                      entries.size() == 1 ? "entry" : "entries")),
+            vm.path,
+            ""}};
+    }
+    const View main(config.options());
+    if (!config.has_pending_changes()) {
+        return lint_view(vm, main, context);
+    }
+    const View next(config.effective_options());
+    if (context.running_vms.count(vm.path) == 0) {
+        // QemuServer.pm vm_start applies [PENDING] before it builds the command line.
+        auto findings = lint_view(vm, next, context);
+        label_findings(
+            findings, vm.vmid, "stopped; judged as it starts, with its [PENDING] values");
+        return findings;
+    }
+    auto findings =
+        merge_running_and_next(lint_view(vm, main, context), lint_view(vm, next, context), vm.vmid);
+    if (findings.empty()) {
+        findings.push_back(check::Finding{
+            "vm.ok",
+            check::Status::pass,
+            fmt::format("VM {}: no problem found, as it runs nor with its [PENDING] changes",
+                        vm.vmid),
+            vm.path,
+            ""});
+    }
+    return findings;
 }
 
 bool romfile_stays_in_kvm_dir(std::string_view name) {
@@ -819,6 +1326,9 @@ std::vector<VmLint> lint_vms(const host::Root& root, std::optional<int> vmid) {
     }
     for (const auto& vm : find_vms(root)) {
         context.others.emplace_back(vm, VmConfig::parse(root.read_file(vm.path)));
+        if (vm.local && running_pid(root, vm.vmid)) {
+            context.running_vms.insert(vm.path);
+        }
         if (!vmid) {
             wanted.push_back(vm);
         }

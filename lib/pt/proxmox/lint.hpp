@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,16 +40,23 @@ namespace pt::proxmox {
 //     vm.hostpci-not-isolated   the group holds other endpoints, or there is no IOMMU group
 //     vm.mapping-unknown        mapping=ID with no such mapping in /etc/pve/mapping/pci.cfg
 //     vm.mapping-no-node-entry  the mapping has no entry for the VM's node
+//     vm.mapping-exhausted      more entries of a mapping than it has devices on the node
+//     vm.legacy-igd             a rule of legacy-igd=1 broken (PCI.pm parse_hostpci_devices)
+//     vm.mdev-multifunction     mdev= on an entry of several functions
 //   warn:
 //     vm.args-cpu               args: with -cpu replaces Proxmox's whole generated -cpu
 //     vm.xvga-with-ovmf         x-vga=1 with bios: ovmf (not passed to vfio-pci; still kvm=off)
 //     vm.hostpci-not-vfio       group endpoints on a host driver (Proxmox rebinds them at start)
 //     vm.device-in-two-vms      another VM of the node passes the same device
-//     vm.split-slot             functions of one slot in separate hostpci entries
+//     vm.split-slot             a GPU's functions (display, its audio/USB) in separate entries
 //     vm.machine-version-old    a pinned machine version older than 6.0, PVE 9's baseline
 //     vm.phys-bits-40           64-bit BARs larger than OVMF's window with a qemu64/kvm64-based
 //                               CPU type without pdpe1gb (OVMF limits itself to 40 bits)
-//   pass: vm.ok (no problem found).
+//     vm.locked                 lock: set (check_lock refuses starts and changes)
+//   pass: vm.ok (no problem found); vm.args-cpu for a macOS guest (its -cpu is needed).
+//   skip: vm.template (a template never starts; nothing else is judged).
+// A VM with [PENDING] changes is judged with them applied (as vm_start applies them); a running
+// one also as it runs, each finding labelled with the state it is about.
 // Evidence is "PATH:LINE: key: value"; fix is the exact line to write or command to run.
 
 // What a VM is checked against.
@@ -68,6 +76,9 @@ struct LintContext {
     // This node's devices: the bytes of their 64-bit memory BARs (sysfs `resource`), for
     // vm.phys-bits-40. A device that is not listed is not judged.
     std::map<pci::Address, std::uint64_t> bar64_bytes;
+    // The paths of this node's VMs that run (running_pid): a running VM with [PENDING] changes
+    // is judged as it runs and as it starts next; any other VM as it starts next.
+    std::set<std::string> running_vms;
 };
 
 // Fills context.platform and, for every function of context.topology that a hostpci entry of
@@ -91,7 +102,15 @@ std::vector<std::string> kvm_rom_files(const host::Root& root);
 // and without a ".." component.
 bool romfile_stays_in_kvm_dir(std::string_view name);
 
-// Lints one config (the main section). Pure: everything comes from `config` and `context`.
+// The CPU type of a `cpu:` value (nullopt: no cpu: line, kvm64) when it is one of the built-in
+// models that report themselves to the guest as QEMU's (kvm64, qemu64, x86-64-v*;
+// CPUConfig.pm: "default models will always report themselves to the guest OS"); nullopt for
+// host and named CPU models.
+std::optional<std::string> qemu64_based_type(const std::optional<std::string>& cpu);
+
+// Lints one config: a template is only named (vm.template); a config with [PENDING] changes is
+// judged with them applied, and, for a VM of context.running_vms, also as it runs. Pure:
+// everything comes from `config` and `context`.
 std::vector<check::Finding>
 lint_config(const VmFile& vm, const VmConfig& config, const LintContext& context);
 

@@ -319,6 +319,44 @@ std::vector<std::pair<std::string, std::string>> VmConfig::effective() const {
     return {merged.begin(), merged.end()};
 }
 
+std::vector<Option> VmConfig::effective_options() const {
+    std::map<std::string, Option> merged;
+    for (const auto& option : options()) {
+        merged[option.key] = option;
+    }
+    if (const auto pending = pending_section()) {
+        const auto& sec = m_sections[*pending];
+        for (std::size_t i = sec.first_line; i < sec.end_line; ++i) {
+            const auto& line = m_lines[i];
+            if (line.kind == ConfigLine::Kind::option && line.key != "delete") {
+                merged[line.key] = Option{line.key, line.value, line.number, true};
+            }
+        }
+        for (const auto& key : pending_deletes()) {
+            merged.erase(key);
+        }
+    }
+    std::vector<Option> out;
+    for (auto& [key, option] : merged) {
+        out.push_back(std::move(option));
+    }
+    return out;
+}
+
+bool VmConfig::has_pending_changes() const {
+    const auto pending = pending_section();
+    if (!pending) {
+        return false;
+    }
+    const auto& sec = m_sections[*pending];
+    for (std::size_t i = sec.first_line; i < sec.end_line; ++i) {
+        if (m_lines[i].kind == ConfigLine::Kind::option) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void VmConfig::splice(std::size_t offset, std::size_t length, std::string_view replacement) {
     m_text.replace(offset, length, replacement);
     reparse();
@@ -515,6 +553,18 @@ std::optional<HostId> parse_host_id(std::string_view text) {
     return id;
 }
 
+namespace {
+
+// PCI.pm $hostpci_fmt's pattern for the ID overrides: ^0x[0-9a-fA-F]{4}$.
+bool is_hex_id(std::string_view text) {
+    return text.size() == 6 && text.starts_with("0x")
+           && std::all_of(text.begin() + 2, text.end(), [](char c) {
+                  return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+              });
+}
+
+} // namespace
+
 HostPci parse_hostpci(std::string_view value) {
     static const std::set<std::string, std::less<>> bools = {
         "pcie", "x-vga", "rombar", "legacy-igd"};
@@ -597,9 +647,34 @@ HostPci parse_hostpci(std::string_view value) {
                         fmt::format("driver={:?} is not one of vfio, keep", val));
                 }
             } else if (key == "romfile") {
-                out.romfile = val;
+                // PCI.pm $hostpci_fmt: romfile pattern '[^,;]+'.
+                if (val.empty() || val.find(';') != std::string::npos) {
+                    out.problems.push_back(fmt::format(
+                        "romfile={:?} does not match qemu-server's pattern [^,;]+", val));
+                } else {
+                    out.romfile = val;
+                }
             } else if (key == "mdev") {
-                out.mdev = val;
+                // PCI.pm $hostpci_fmt: mdev pattern '[^/\.:]+' (a type name such as
+                // nvidia-63 or i915-GVTg_V5_4, never a path).
+                if (val.empty() || val.find_first_of("/.:") != std::string::npos) {
+                    out.problems.push_back(fmt::format(
+                        "mdev={:?} does not match qemu-server's pattern [^/.:]+ (a type name "
+                        "such as nvidia-63)",
+                        val));
+                } else {
+                    out.mdev = val;
+                }
+            } else if (is_hex_id(val)) {
+                out.id_overrides.emplace_back(key, val);
+            } else {
+                // PCI.pm $hostpci_fmt: vendor-id, device-id, sub-vendor-id, sub-device-id all
+                // have the pattern ^0x[0-9a-fA-F]{4}$.
+                out.problems.push_back(
+                    fmt::format("{}={:?} is not 0x and four hex digits (qemu-server's pattern "
+                                "^0x[0-9a-fA-F]{{4}}$, e.g. 0x10de)",
+                                key,
+                                val));
             }
         } else {
             out.problems.push_back(fmt::format("unknown key {:?}", key));

@@ -55,7 +55,8 @@ struct Section {
 struct Option {
     std::string key;
     std::string value;
-    int line = 0; // 1-based line number
+    int line = 0;         // 1-based line number
+    bool pending = false; // from the [PENDING] section (effective_options)
 };
 
 class VmConfig {
@@ -93,6 +94,13 @@ public:
     // What the VM will run with after its next full stop and start: the main section with the
     // [PENDING] values applied and its deletions removed. Pairs in key order.
     std::vector<std::pair<std::string, std::string>> effective() const;
+
+    // The same as options with their lines: one per key (the last occurrence), a [PENDING] value
+    // in place of the main one (pending set), keys the section deletes left out. Key order.
+    std::vector<Option> effective_options() const;
+
+    // True when the first [PENDING] section holds a value or a deletion.
+    bool has_pending_changes() const;
 
     // Edits of the main section. set() rewrites the line of the last occurrence of `key` (as
     // "key: value", keeping that line's ending), or inserts a new line where qemu-server's sorted
@@ -172,6 +180,8 @@ struct HostPci {
     std::optional<bool> legacy_igd;
     std::optional<std::string> romfile;
     std::optional<std::string> mdev;
+    // vendor-id=, device-id=, sub-vendor-id=, sub-device-id= as written (0xHHHH when valid).
+    std::vector<std::pair<std::string, std::string>> id_overrides;
     // driver=vfio|keep (qemu-server 9.0.25 and later, PCI.pm): with keep, Proxmox neither resets
     // the device nor binds it to vfio-pci. Parsed on any version; the lint judges whether the
     // root's qemu-server knows it.

@@ -112,6 +112,164 @@ std::string quote(std::string_view text) {
     return out + "'";
 }
 
+// --cpu TYPE is one word of the cpu: property string (CPUConfig.pm cputype); with
+// --hide-hypervisor it may not be a model that names itself QEMU's to the guest.
+void check_cpu_request(const VmconfRequest& request) {
+    if (!request.cpu) {
+        return;
+    }
+    const auto& type = *request.cpu;
+    if (type.empty() || type.find_first_of(",=; \t") != std::string::npos) {
+        throw UsageError(fmt::format("--cpu {:?}: give one CPU type (host, x86-64-v3, "
+                                     "custom-NAME), without options; --hide-hypervisor adds "
+                                     "hidden=1",
+                                     type));
+    }
+    if (request.hide_hypervisor && qemu64_based_type(type)) {
+        throw UsageError(fmt::format(
+            "--cpu {} with --hide-hypervisor: {} reports itself to the guest as a QEMU CPU "
+            "(qemu-server CPUConfig.pm: default models always report themselves), which is what "
+            "--hide-hypervisor hides; use --cpu host (or a named model such as Skylake-Client)",
+            type,
+            type));
+    }
+}
+
+// QemuConfig check_lock: qm set refuses a locked VM ("VM is locked (backup)"), and so does pt.
+void refuse_locked(const VmFile& vm, const VmConfig& config) {
+    const auto lock = config.get("lock");
+    if (!lock) {
+        return;
+    }
+    if (*lock == "suspended") {
+        throw Error(fmt::format("VM {} is locked (suspended): it is hibernated, and Proxmox "
+                                "refuses changes until it resumes (qm set: \"VM is locked "
+                                "(suspended)\"); resume it with qm start {} and shut it down "
+                                "first, then run pt again",
+                                vm.vmid,
+                                vm.vmid));
+    }
+    throw Error(fmt::format("VM {} is locked ({}) in {}: Proxmox refuses changes while a {} job "
+                            "holds it (qm set: \"VM is locked ({})\"), and so does pt; wait "
+                            "for the job to finish, or, only when you know no job holds it any "
+                            "more, qm unlock {}, then run pt again",
+                            vm.vmid,
+                            *lock,
+                            vm.path,
+                            *lock,
+                            *lock,
+                            vm.vmid));
+}
+
+// A template never starts (QemuServer.pm vm_start) but every clone copies its config.
+void refuse_template(const VmFile& vm,
+                     const VmConfig& config,
+                     const VmconfRequest& request,
+                     edit::Plan& plan) {
+    const auto is_template = config.get("template");
+    if (!is_template || !parse_bool(*is_template).value_or(false)) {
+        return;
+    }
+    if (!request.force) {
+        throw Error(fmt::format("VM {} is a template (template: 1 in {}): Proxmox never starts "
+                                "it, and a PCI device in it goes to every clone made from it; "
+                                "edit the clone that should have the device, or run again with "
+                                "--force to change the template knowingly",
+                                vm.vmid,
+                                vm.path));
+    }
+    plan.notes.push_back(fmt::format("VM {} is a template (--force): clones made from now on "
+                                     "inherit the change; existing clones keep their own config",
+                                     vm.vmid));
+}
+
+// The cpu: line for --cpu and --hide-hypervisor. hidden=1 makes Proxmox pass kvm=off (and
+// hv-vendor-id) in -cpu (CPUConfig.pm get_cpu_options), but a built-in model such as kvm64 still
+// names itself a QEMU CPU to the guest, so --hide-hypervisor also switches such a type to host.
+template <typename Change>
+void plan_cpu(const VmconfRequest& request,
+              const std::optional<std::string>& cpu,
+              const VmFile& vm,
+              edit::Plan& plan,
+              Change&& change) {
+    if (!request.cpu && !request.hide_hypervisor) {
+        return;
+    }
+    std::string value = cpu.value_or("");
+    std::optional<std::string> type = request.cpu;
+    if (!type && request.hide_hypervisor) {
+        if (const auto named = qemu64_based_type(cpu)) {
+            type = "host";
+            plan.notes.push_back(fmt::format(
+                "--hide-hypervisor: VM {}'s CPU type {} names itself a QEMU CPU to the guest "
+                "(qemu-server CPUConfig.pm: default models always report themselves), which "
+                "hidden=1 cannot hide; pt sets cpu: host (give --cpu MODEL for a named model "
+                "instead, e.g. to keep live migration between different hosts)",
+                vm.vmid,
+                cpu ? *named : fmt::format("{} (no cpu: line)", *named)));
+        }
+    }
+    if (type) {
+        value = value.empty() ? *type : set_property(value, "cputype", "cputype", *type);
+    }
+    if (request.hide_hypervisor) {
+        const auto hidden = get_property(value, "cputype", "hidden");
+        if (!hidden || !parse_bool(*hidden).value_or(false)) {
+            value = set_property(value, "cputype", "hidden", "1");
+        }
+    }
+    change("cpu", value);
+}
+
+// x-vga=1 makes the GPU the VM's primary display: QemuServer/PCI.pm print_hostpci_devices passes
+// x-vga=on to vfio-pci (not under OVMF) and sets vga: none when the VM has no vga: line, so the
+// Proxmox console shows nothing. Only --display asks for that.
+void plan_display(
+    GpuRole role, bool vga, bool ovmf, const std::string& key, HostPci& hostpci, edit::Plan& plan) {
+    const bool has_x_vga = hostpci.x_vga.value_or(false);
+    switch (role) {
+    case GpuRole::compute:
+        remove_item(hostpci, "x-vga");
+        return;
+    case GpuRole::unspecified:
+        if (has_x_vga) {
+            plan.notes.push_back(fmt::format("{} keeps its x-vga=1 (the GPU is the VM's display); "
+                                             "--compute removes it",
+                                             key));
+        } else if (vga && !ovmf && !hostpci.legacy_igd.value_or(false)) {
+            plan.notes.push_back(fmt::format(
+                "{} is a compute-only entry (no x-vga): the Proxmox console stays the VM's "
+                "screen; --display makes the GPU the VM's display (x-vga=1)",
+                key));
+        }
+        return;
+    case GpuRole::display:
+        if (hostpci.legacy_igd.value_or(false)) {
+            // PCI.pm: "legacy IGD assignment is not compatible with x-vga"; legacy mode makes
+            // the iGPU the VM's display by itself.
+            plan.notes.push_back(fmt::format("{} has legacy-igd=1, which already makes the iGPU "
+                                             "the VM's display: no x-vga=1 (Proxmox refuses both)",
+                                             key));
+        } else if (!vga) {
+            plan.notes.push_back(fmt::format("--display: {} passes no VGA-class device, so pt "
+                                             "adds no x-vga=1 (Proxmox's vfio-vga is for VGA "
+                                             "devices)",
+                                             key));
+        } else if (ovmf && has_x_vga) {
+            plan.notes.push_back(fmt::format(
+                "{} keeps x-vga=1, which Proxmox does not pass to vfio-pci under OVMF (it only "
+                "hides KVM); --compute removes it",
+                key));
+        } else if (ovmf) {
+            plan.notes.push_back("no x-vga=1: the VM boots with OVMF, where Proxmox does not "
+                                 "pass x-vga to vfio-pci (the GPU's UEFI GOP drives the display)");
+        } else if (!has_x_vga) {
+            set_item(hostpci, "x-vga", "1");
+        }
+        return;
+    }
+}
+
 } // namespace
 
 std::optional<std::string> qm_command(const VmconfPlan& plan) {
@@ -136,15 +294,17 @@ plan_vmconf(const host::Root& root, const pci::Topology& topology, const VmconfR
                          "add, or --remove SEL to remove");
     }
     if (!adding
-        && (request.function_only || !request.x_vga || request.rombar || request.romfile
-            || request.set_machine)) {
-        throw UsageError("--function-only, --no-x-vga, --rombar, --romfile and --set-machine "
-                         "describe the device being added: give SEL (or --mapping ID)");
+        && (request.function_only || request.role != GpuRole::unspecified || request.rombar
+            || request.romfile || request.set_machine)) {
+        throw UsageError("--function-only, --display, --compute, --rombar, --romfile and "
+                         "--set-machine describe the device being added: give SEL (or --mapping "
+                         "ID)");
     }
-    if (!adding && !request.remove && !request.ovmf && !request.hide_hypervisor) {
-        throw UsageError("nothing to do: give SEL (the device to add), --remove SEL, --ovmf or "
-                         "--hide-hypervisor, or --check to lint the VM");
+    if (!adding && !request.remove && !request.ovmf && !request.hide_hypervisor && !request.cpu) {
+        throw UsageError("nothing to do: give SEL (the device to add), --remove SEL, --ovmf, "
+                         "--cpu TYPE or --hide-hypervisor, or --check to lint the VM");
     }
+    check_cpu_request(request);
     if (request.romfile) {
         const auto& name = *request.romfile;
         if (name.starts_with('/')) {
@@ -198,17 +358,32 @@ plan_vmconf(const host::Root& root, const pci::Topology& topology, const VmconfR
     auto config = VmConfig::parse(before);
     auto& plan = out.plan;
     plan.title = request.title;
+    refuse_locked(vm, config);
+    refuse_template(vm, config, request, plan);
 
-    // What the VM runs with once pending changes apply (for a running VM), or its main section.
+    // What the VM starts with next: the main section with [PENDING] applied (QemuServer.pm
+    // vm_start applies pending values before it builds the command line, and a running VM gets
+    // them at its next full stop and start).
     std::map<std::string, std::string> current;
-    if (out.running) {
-        for (auto& [key, value] : config.effective()) {
-            current[key] = value;
+    for (auto& [key, value] : config.effective()) {
+        current[key] = value;
+    }
+    if (config.has_pending_changes()) {
+        std::vector<std::string> pending;
+        for (const auto& option : config.effective_options()) {
+            if (option.pending) {
+                pending.push_back(fmt::format("{}: {}", option.key, option.value));
+            }
         }
-    } else {
-        for (const auto& option : config.options()) {
-            current[option.key] = option.value;
+        for (const auto& key : config.pending_deletes()) {
+            pending.push_back(fmt::format("delete {}", key));
         }
+        plan.notes.push_back(fmt::format(
+            "VM {} has [PENDING] changes ({}), which Proxmox applies at its next {}: pt plans "
+            "with them applied",
+            vm.vmid,
+            fmt::join(pending, "; "),
+            out.running ? "full stop and start" : "start"));
     }
     const auto value_of = [&](const std::string& key) -> std::optional<std::string> {
         const auto it = current.find(key);
@@ -244,13 +419,7 @@ plan_vmconf(const host::Root& root, const pci::Topology& topology, const VmconfR
                 vm.vmid));
         }
     }
-    if (request.hide_hypervisor) {
-        const auto cpu = value_of("cpu");
-        const auto hidden = cpu ? get_property(*cpu, "cputype", "hidden") : std::nullopt;
-        if (!hidden || !parse_bool(*hidden).value_or(false)) {
-            change("cpu", cpu ? set_property(*cpu, "cputype", "hidden", "1") : "host,hidden=1");
-        }
-    }
+    plan_cpu(request, value_of("cpu"), vm, plan, change);
 
     if (adding) {
         std::optional<Target> target;
@@ -405,7 +574,14 @@ plan_vmconf(const host::Root& root, const pci::Topology& topology, const VmconfR
             "so Linux may rename its NICs (ens18 becomes e.g. enp6s18) and Windows redetects "
             "devices; check the network config inside the guest after the first boot",
             vm.vmid);
-        if (!machine) {
+        // legacy-igd=1 needs i440fx and no pcie (PCI.pm parse_hostpci_devices: "legacy IGD
+        // assignment is not compatible with q35"): such an entry keeps its machine.
+        const bool legacy_igd = hostpci.legacy_igd.value_or(false);
+        if (legacy_igd) {
+            plan.notes.push_back(fmt::format("{} has legacy-igd=1, which needs the i440fx machine: "
+                                             "pt adds neither pcie=1 nor machine: q35",
+                                             out.hostpci_key));
+        } else if (!machine) {
             // No machine: line is the default, i440fx.
             change("machine", "q35");
             plan.notes.push_back(chipset_note);
@@ -421,7 +597,7 @@ plan_vmconf(const host::Root& root, const pci::Topology& topology, const VmconfR
             change("machine", set_property(*machine, "type", "type", "q35"));
             plan.notes.push_back(chipset_note);
         }
-        if (!hostpci.pcie.value_or(false)) {
+        if (!legacy_igd && !hostpci.pcie.value_or(false)) {
             set_item(hostpci, "pcie", "1");
         }
         bool vga = dev ? (dev->class_code >> 8) == 0x0300 : true;
@@ -430,19 +606,7 @@ plan_vmconf(const host::Root& root, const pci::Topology& topology, const VmconfR
                 return d.address.same_slot(target->address) && (d.class_code >> 8) == 0x0300;
             });
         }
-        if (!request.x_vga) {
-            remove_item(hostpci, "x-vga");
-        } else if (vga && !ovmf && !hostpci.x_vga.value_or(false)) {
-            set_item(hostpci, "x-vga", "1");
-        } else if (vga && ovmf && hostpci.x_vga.value_or(false)) {
-            plan.notes.push_back(fmt::format(
-                "{} keeps x-vga=1, which Proxmox does not pass to vfio-pci under OVMF (it only "
-                "hides KVM); --no-x-vga removes it",
-                out.hostpci_key));
-        } else if (vga && ovmf) {
-            plan.notes.push_back("no x-vga=1: the VM boots with OVMF, where Proxmox does not "
-                                 "pass x-vga to vfio-pci (the GPU's UEFI GOP drives the display)");
-        }
+        plan_display(request.role, vga, ovmf, out.hostpci_key, hostpci, plan);
         if (request.rombar && hostpci.rombar != request.rombar) {
             set_item(hostpci, "rombar", *request.rombar ? "1" : "0");
         }

@@ -20,18 +20,27 @@ namespace pt::proxmox {
 
 // pt vmconf VMID SEL: the VM config edit that passes a device with the defaults the Proxmox docs
 // lead to (ground truth §1.4 to §1.6, §12b-d). Planning reads through Root and writes nothing.
+// What the passed GPU is for in the VM. compute (and unspecified, the default for a new entry):
+// no x-vga, the Proxmox console stays the VM's screen (a headless inference or transcoding VM);
+// display: x-vga=1 on SeaBIOS, the GPU is the VM's primary display (--display). unspecified
+// keeps an existing entry's x-vga as it is; compute removes it. `pt setup` carries the same
+// --display/--compute flags.
+enum class GpuRole { unspecified, compute, display };
+
 struct VmconfRequest {
     int vmid = 0;
     std::optional<std::string> selector; // the device to add (pci::parse_selector forms)
     std::optional<std::string> remove;   // --remove SEL: drop the entries that pass it
     std::optional<std::string> mapping;  // --mapping ID: mapping=ID instead of host=
     bool function_only = false;          // host=0000:BB:DD.F instead of the whole slot
-    bool x_vga = true;                   // false with --no-x-vga
+    GpuRole role = GpuRole::unspecified; // --display, --compute (--no-x-vga)
     bool set_machine = false;            // --set-machine: switch an explicit i440fx to q35
     bool ovmf = false;                   // --ovmf: bios: ovmf
     std::optional<bool> rombar;          // --rombar 0|1
     std::optional<std::string> romfile;  // --romfile NAME (under /usr/share/kvm)
     bool hide_hypervisor = false;        // --hide-hypervisor: cpu: ...,hidden=1
+    std::optional<std::string> cpu;      // --cpu TYPE: the cpu: line's CPU type ("host")
+    bool force = false;                  // --force: edit a template (clones inherit it)
     bool qm = false;                     // --qm: only the qm set command is wanted
     std::string title;                   // the command line, journalled
 };
@@ -54,18 +63,23 @@ struct VmconfPlan {
 //   free hostpci index (0 to 15) is used; host IDs already written with the same meaning keep
 //   their spelling, others are written 0000:bb:dd[.f] in lower case;
 // - pcie=1, and machine: q35 when absent; an explicit non-q35 machine is switched only with
-//   set_machine, else pt::Error; x-vga=1 for a VGA-class device unless the VM uses OVMF (where
-//   Proxmox ignores it) or x_vga is false (which removes it); rombar/romfile when given;
+//   set_machine, else pt::Error; x-vga=1 only with role display, for a VGA-class device and
+//   unless the VM uses OVMF (where Proxmox ignores it); role compute removes it; rombar/romfile
+//   when given;
 // - bios: ovmf with `ovmf`, with a note giving `qm set VMID --efidisk0 STORAGE:1,efitype=4m`
-//   when the VM has no efidisk0; cpu hidden=1 with hide_hypervisor;
+//   when the VM has no efidisk0; the CPU type with `cpu`; cpu hidden=1 with hide_hypervisor,
+//   which also switches a CPU type that names itself QEMU/KVM to the guest (kvm64, the default,
+//   qemu64, x86-64-v*) to host, and refuses such a type given with `cpu`;
+// - a VM is judged with its [PENDING] values applied (Proxmox applies them at start);
 // - a running VM (running_pid) gets the changes in [PENDING] (deletions as `delete:`), as
 //   qm set does, with a note that they apply at the next full stop and start; a stopped VM gets
 //   them in the main section, and stale [PENDING] values of the same keys are dropped;
 // - plan.locks holds vm_lock_path(vmid), taken by edit::apply while writing.
 // A VM of another node is planned only for `qm` (the command, which Proxmox forwards to that
 // node): pt cannot see whether it runs there (its pid file is that node's) nor take its lock.
-// Throws pt::UsageError for a bad selector, romfile or flag combination; pt::Error for a VM that
-// is missing or on two nodes, a VM on another node without `qm`, a device missing on this host (for
+// Throws pt::UsageError for a bad selector, romfile, CPU type or flag combination; pt::Error for a
+// locked VM (lock:, as qm set's check_lock), a template without `force`, a VM that is missing or
+// on two nodes, a VM on another node without `qm`, a device missing on this host (for
 // a VM of this node), a missing romfile or mapping, no free hostpci index, and an i440fx machine
 // without set_machine.
 VmconfPlan

@@ -164,6 +164,7 @@ std::string redact_args(std::string_view value) {
     std::string out;
     bool changed = false;
     bool after_cpu = false;
+    bool after_device = false;
     for (const auto word : words) {
         const std::string plain = unquoted(word);
         std::string kept;
@@ -177,9 +178,19 @@ std::string redact_args(std::string_view value) {
                 changed = true;
             }
             after_cpu = plain == "-cpu" || plain == "--cpu";
+            after_device = plain == "-device" || plain == "--device";
         } else if (after_cpu) {
             kept = word;
             after_cpu = false;
+        } else if (after_device) {
+            // The device's driver name stays (pt's lint tells a macOS guest by isa-applesmc);
+            // its properties (an OSK, serials) go.
+            const auto comma = plain.find(',');
+            kept = comma == std::string::npos
+                       ? plain
+                       : fmt::format("{},{}", plain.substr(0, comma), k_redacted);
+            changed = changed || comma != std::string::npos || kept != word;
+            after_device = false;
         } else {
             kept = k_redacted;
             changed = true;

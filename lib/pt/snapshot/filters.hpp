@@ -75,7 +75,8 @@ std::string refusal_reason(std::string_view host_path);
 // The value of a VM config's `args:` line (QEMU arguments, free text that can carry passwords,
 // `-object secret,data=...` and the like) with every word that is not an option name replaced
 // by k_redacted: words starting with '-' are kept up to an '=' in them, and so is the word
-// after -cpu/--cpu (pt's lint reads -cpu; CPU models and flags hold no secret). Words are split
+// after -cpu/--cpu (pt's lint reads -cpu; CPU models and flags hold no secret), and the driver
+// name of a -device (isa-applesmc marks a macOS guest), not its properties. Words are split
 // like a shell line (quotes group, and a word kept whole keeps them). Returns the value unchanged
 // when it has nothing to redact.
 std::string redact_args(std::string_view value);

@@ -290,7 +290,7 @@ suite_pve9() {
     check [ "$(p9_findings 101 | tr '\n' ' ')" = "vm.machine-version-old " ] || fail "findings: $(p9_findings 101 | tr '\n' ' ')"
     expect_jq '.vms[0].findings[0] | .status == "warn" and .evidence == "/etc/pve/nodes/pve/qemu-server/101.conf:8: machine: pc-q35-5.2"'
     expect_jq '.vms[0].findings[0].fix | contains("qm set 101 --machine q35")'
-    expect_jq '.summary == {"vms": 1, "pass": 0, "warn": 1, "fail": 0, "skip": 0}'
+    expect_jq '.summary == {"vms": 1, "pass": 0, "warn": 1, "fail": 0, "skip": 0, "vms_by_status": {"pass": 0, "warn": 1, "fail": 0, "skip": 0}}'
     run_pt vmconf 101 --check
     expect_exit 0
     expect_stdout_contains "warn  vm.machine-version-old  VM 101: the machine is pinned to pc-q35-5.2, older than 6.0"

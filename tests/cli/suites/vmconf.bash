@@ -3,6 +3,7 @@
 # ($ROOT, $OUT, $ERR, $TESTDIR and $top belong to tests/cli/run.)
 
 VM_DIR=etc/pve/nodes/pve1/qemu-server
+RULES_DIR=etc/pve/nodes/pve/qemu-server
 
 # vm_expect_only_changed FILE.orig FILE KEY...: FILE differs from FILE.orig only in lines whose
 # key is one of KEY (or in a [PENDING] header, blank line or delete: line): every other line
@@ -27,7 +28,8 @@ suite_vmconf() {
     expect_exit 0
     expect_jq '.vms[0].vmid == 100 and .vms[0].path == "/etc/pve/qemu-server/100.conf"'
     expect_jq '.vms[0].findings == [{"id":"vm.ok","status":"pass","summary":"VM 100: 1 hostpci entry, no problem found","evidence":"/etc/pve/qemu-server/100.conf","fix":""}]'
-    expect_jq '.summary == {"vms":1,"pass":1,"warn":0,"fail":0,"skip":0} and .ok == true'
+    expect_jq '.summary == {"vms":1,"pass":1,"warn":0,"fail":0,"skip":0,"vms_by_status":{"pass":1,"warn":0,"fail":0,"skip":0}} and .ok == true'
+    expect_jq '.vms[0].status == "pass"'
     expect_unchanged
 
     TEST "--check: every guide mistake is found, exit 3"
@@ -119,7 +121,7 @@ suite_vmconf() {
     expect_jq '.applied == true and .files[0].path == "/etc/pve/nodes/pve1/qemu-server/102.conf"'
     expect_jq '.notes | any(contains("VM 102 is running (pid 4242)"))'
     tail -n 3 "$ROOT/$VM_DIR/102.conf" >"$TESTDIR/got"
-    printf '%s\n' '' '[PENDING]' 'hostpci0: 0000:0b:00,pcie=1,x-vga=1' >"$TESTDIR/want"
+    printf '%s\n' '' '[PENDING]' 'hostpci0: 0000:0b:00,pcie=1' >"$TESTDIR/want"
     check diff -u "$TESTDIR/want" "$TESTDIR/got" >"$TESTDIR/diff" || fail "no [PENDING] entry:" "$(cat "$TESTDIR/diff")"
     run_pt vmconf 102 --remove 0b:00.0 --apply
     expect_exit 0
@@ -130,7 +132,8 @@ suite_vmconf() {
     run_pt vmconf 103 0c:00 --set-machine
     expect_exit 0
     expect_stdout_not_contains "[PENDING]"
-    expect_stdout_contains "+hostpci0: 0000:0c:00,pcie=1,x-vga=1"
+    grep -qx '+hostpci0: 0000:0c:00,pcie=1' "$OUT" || fail "no compute-only hostpci0 line"
+    expect_stdout_contains "compute-only entry (no x-vga)"
     expect_stdout_contains "-hostpci1: 0c:00.1"
     expect_stdout_contains "+machine: q35"
     expect_stdout_contains "hostpci1 is removed: hostpci0 now passes every function of 0000:0c:00"
@@ -200,6 +203,89 @@ suite_vmconf() {
     expect_stderr_contains "VMID: the value is empty"
     expect_unchanged
 
+    TEST "--check judges each rule as qemu-server does (vmconf-rules), quoting Proxmox"
+    use_root vmconf-rules
+    run_pt vmconf --check --all --json
+    expect_exit 3
+    local igd
+    for igd in "110:not compatible with q35" "111:requires VGA mode to be 'none'" \
+        "112:requires rombar to be enabled" "113:not compatible with x-vga" \
+        "114:only works for devices on host bus 00:02.0" "115:only one device can be assigned in legacy-igd mode"; do
+        expect_jq ".vms[] | select(.vmid == ${igd%%:*}) | .status == \"fail\" and any(.findings[]; .id == \"vm.legacy-igd\" and .status == \"fail\" and (.summary | contains(\"${igd#*:}\")))"
+    done
+    expect_jq '.vms[] | select(.vmid == 116) | [.findings[] | select(.status == "fail" or .id == "vm.legacy-igd")] == []'
+    expect_jq '.vms[] | select(.vmid == 120) | any(.findings[]; .id == "vm.mdev-multifunction" and (.summary | contains("cannot use mediated device with multifunction device")))'
+    expect_jq '.vms[] | select(.vmid == 121) | [.findings[] | select(.id == "vm.hostpci-invalid") | .evidence | capture(": (?<k>hostpci[0-9]+): ").k] == ["hostpci0","hostpci1","hostpci2","hostpci3"]'
+    expect_jq '.vms[] | select(.vmid == 121) | [.findings[] | select(.id == "vm.romfile-missing")] == []'
+    expect_jq '.vms[] | select(.vmid == 130) | [.findings[] | select(.id == "vm.mapping-exhausted") | .summary | contains("could not find a free device for '"'"'hostpci3'"'"'")] == [true]'
+    expect_jq '.vms[] | select(.vmid == 131) | any(.findings[]; .id == "vm.mapping-exhausted" and (.summary | contains("device '"'"'0000:01:00.0'"'"' assigned more than once")))'
+    expect_jq '.vms[] | select(.vmid == 140) | any(.findings[]; .id == "vm.locked" and .status == "warn" and (.fix | contains("qm unlock 140")))'
+    expect_jq '.vms[] | select(.vmid == 141) | any(.findings[]; .id == "vm.xvga-with-ovmf" and (.summary | startswith("VM 141 (stopped; judged as it starts")) and (.evidence | contains("[PENDING] bios: ovmf")))'
+    expect_jq '.vms[] | select(.vmid == 142) | [.findings[] | select(.status == "fail") | .id] == ["vm.pcie-without-q35"] and any(.findings[]; .summary | contains("from its next full stop and start"))'
+    expect_jq '.vms[] | select(.vmid == 150) | .status == "skip" and [.findings[].id] == ["vm.template"]'
+    expect_jq '.vms[] | select(.vmid == 160) | [.findings[] | select(.id == "vm.split-slot")] == []'
+    expect_jq '.vms[] | select(.vmid == 161) | any(.findings[]; .id == "vm.split-slot")'
+    expect_jq '.vms[] | select(.vmid == 170) | [.findings[] | {id, status}] == [{"id":"vm.args-cpu","status":"pass"}] and (.findings[0].summary | contains("remove") | not)'
+    expect_jq '.summary.vms == 19 and .summary.vms_by_status == {"pass":2,"warn":5,"fail":11,"skip":1}'
+    expect_jq '.summary.fail == ([.vms[].findings[] | select(.status == "fail")] | length) and .summary.warn == ([.vms[].findings[] | select(.status == "warn")] | length)'
+    run_pt vmconf --check --all
+    expect_exit 3
+    expect_stdout_contains "19 VMs: 11 fail, 5 warn, 2 pass, 1 skip; findings: 15 fail, "
+    expect_unchanged
+
+    TEST "a locked VM and a template are not edited (a template only with --force)"
+    use_root vmconf-rules
+    run_pt vmconf 140 01:00 --compute --apply
+    expect_exit 1
+    expect_stderr_contains 'VM 140 is locked (backup)'
+    expect_stderr_contains 'qm unlock 140'
+    run_pt vmconf 140 --cpu host --qm
+    expect_exit 1
+    expect_stderr_contains 'VM 140 is locked (backup)'
+    run_pt vmconf 150 --remove 01:00 --apply
+    expect_exit 1
+    expect_stderr_contains 'VM 150 is a template'
+    expect_stderr_contains '--force'
+    expect_unchanged
+    run_pt vmconf 150 --remove 01:00 --force
+    expect_exit 0
+    expect_stdout_contains '-hostpci0: 0000:01:00,pcie=1,x-vga=1'
+    expect_stdout_contains 'clones made from now on inherit the change'
+
+    TEST "a compute-only entry by default; --display, --cpu, --hide-hypervisor"
+    use_root vmconf-rules
+    run_pt vmconf 180 01:00 --qm
+    expect_exit 0
+    grep -qx 'qm set 180 --hostpci0 0000:01:00,pcie=1' "$OUT" || fail "no compute-only qm set line"
+    run_pt vmconf 180 01:00 --display --qm
+    expect_exit 0
+    expect_stdout_contains 'qm set 180 --hostpci0 0000:01:00,pcie=1,x-vga=1'
+    run_pt vmconf 180 01:00 --display --compute
+    expect_exit 2
+    run_pt vmconf 180 --hide-hypervisor --qm
+    expect_exit 0
+    expect_stdout_contains 'qm set 180 --cpu host,hidden=1'
+    expect_stdout_contains 'kvm64 (no cpu: line) names itself a QEMU CPU'
+    run_pt vmconf 180 --cpu x86-64-v2-AES --hide-hypervisor
+    expect_exit 2
+    expect_stderr_contains 'reports itself to the guest as a QEMU CPU'
+    run_pt vmconf 180 --cpu host --apply
+    expect_exit 0
+    grep -qx 'cpu: host' "$ROOT/$RULES_DIR/180.conf" || fail "no cpu: host line"
+    # A legacy-igd entry keeps i440fx, no pcie=1 and no x-vga (PCI.pm refuses them).
+    run_pt vmconf 116 00:02.0 --function-only --display --qm
+    expect_exit 0
+    expect_stdout_contains 'nothing to do'
+
+    TEST "[PENDING] values decide: a running VM's edit goes there, judged with them"
+    use_root vmconf-rules
+    run_pt vmconf 142 --cpu host --apply
+    expect_exit 0
+    expect_stdout_contains 'VM 142 has [PENDING] changes (machine: pc)'
+    tail -n 3 "$ROOT/$RULES_DIR/142.conf" >"$TESTDIR/got"
+    printf '%s\n' '[PENDING]' 'cpu: host' 'machine: pc' >"$TESTDIR/want"
+    diff -u "$TESTDIR/want" "$TESTDIR/got" >"$TESTDIR/diff" || fail "no [PENDING] cpu:" "$(cat "$TESTDIR/diff")"
+
     vm_realworld
 }
 
@@ -233,11 +319,12 @@ PY
         check [ "$RC" -eq 0 ] || [ "$RC" -eq 3 ] || fail "--check exit status $RC"
         expect_jq ".vms[0].vmid == $vmid"
         check cmp -s "$rw/$id.conf" "$conf" || fail "--check changed the file"
-        run_pt vmconf "$vmid" 0000:0b:00 --set-machine --apply
+        # A template is edited only with --force (clones inherit it).
+        run_pt vmconf "$vmid" 0000:0b:00 --set-machine --force --apply
         expect_exit 0
         vm_expect_only_changed "$rw/$id.conf" "$conf" 'hostpci[0-9]+' machine
         check grep -qE '^hostpci[0-9]+: 0000:0b:00,pcie=1' "$conf" || fail "no hostpci entry for 0000:0b:00"
-        run_pt vmconf "$vmid" 0000:0b:00 --set-machine
+        run_pt vmconf "$vmid" 0000:0b:00 --set-machine --force
         expect_exit 0
         expect_stdout_contains "nothing to do"
         run_pt undo
