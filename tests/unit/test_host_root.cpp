@@ -4,10 +4,12 @@
 #include "support/catch.hpp"
 #include "support/temp_root.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 using pt::host::Root;
@@ -144,6 +146,42 @@ TEST_CASE("host::Root reads through absolute links stay inside the root", "[host
         CHECK(root.read_attr("/sys/up") == std::optional<std::string>("clamped"));
         CHECK(root.read_attr("/../../../data/b") == std::optional<std::string>("clamped"));
     }
+}
+
+// The kernel answers EAGAIN to openat2(RESOLVE_IN_ROOT) when any rename on the system races a
+// ".." of the chase, and every sysfs device link climbs with "..". Parallel tests (and a busy
+// host) rename all the time; a read must never fail for it.
+TEST_CASE("host::Root reads through .. links while the system renames", "[host][root][escape]") {
+    TempRoot tmp;
+    const Root root(tmp.path());
+    tmp.write("/sys/devices/pci0000:80/0000:80:01.1/0000:81:00.0/vendor", "0x10de\n");
+    tmp.relative_symlink("/sys/bus/pci/devices/0000:81:00.0",
+                         "/sys/devices/pci0000:80/0000:80:01.1/0000:81:00.0");
+    TempRoot spin;
+    spin.write("/a", "x");
+    std::atomic<bool> stop{false};
+    std::thread renamer([&] {
+        const auto a = spin.host("/a");
+        const auto b = spin.host("/b");
+        while (!stop) {
+            std::filesystem::rename(a, b);
+            std::filesystem::rename(b, a);
+        }
+    });
+    int failures = 0;
+    for (int i = 0; i < 20000; ++i) {
+        try {
+            if (root.read_attr("/sys/bus/pci/devices/0000:81:00.0/vendor")
+                != std::optional<std::string>("0x10de")) {
+                ++failures;
+            }
+        } catch (const pt::Error&) {
+            ++failures;
+        }
+    }
+    stop = true;
+    renamer.join();
+    CHECK(failures == 0);
 }
 
 TEST_CASE("host::Root::read_file", "[host][root]") {

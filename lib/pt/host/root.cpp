@@ -294,11 +294,22 @@ int Root::open_inside(std::string_view host_path, int flags) const {
         how.flags = static_cast<std::uint64_t>(flags);
         how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
         const std::string relative(host_path);
-        const long fd = ::syscall(SYS_openat2, *m_dir_fd, relative.c_str(), &how, sizeof how);
-        if (fd >= 0 || (errno != ENOSYS && errno != EPERM)) {
+        long fd = -1;
+        // EAGAIN: a rename anywhere on the system raced a ".." of the chase (a sysfs device link
+        // is "../../../devices/..."), and the kernel could not prove it stayed inside; it asks
+        // the caller to retry. Past a few tries the chase by hand below is as safe, only slower.
+        for (int attempt = 0; attempt < 16; ++attempt) {
+            fd = ::syscall(SYS_openat2, *m_dir_fd, relative.c_str(), &how, sizeof how);
+            if (fd >= 0 || errno != EAGAIN) {
+                break;
+            }
+        }
+        if (fd >= 0 || (errno != ENOSYS && errno != EPERM && errno != EAGAIN)) {
             return static_cast<int>(fd);
         }
-        openat2_works = false;
+        if (errno != EAGAIN) {
+            openat2_works = false;
+        }
     }
     const auto resolved = resolve(host_path);
     if (!resolved) {
@@ -468,7 +479,7 @@ int open_below(const Root& root,
     if (fd >= 0 || is_absent(errno)) {
         return fd;
     }
-    if (errno == ELOOP || errno == EXDEV || errno == ENOSYS || errno == EPERM) {
+    if (errno == ELOOP || errno == EXDEV || errno == ENOSYS || errno == EPERM || errno == EAGAIN) {
         return root.open_inside(join(dir_host_path, relative), flags);
     }
     return -1;
