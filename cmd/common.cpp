@@ -80,6 +80,10 @@ void warn(std::string_view text) {
     fmt::print(stderr, "pt: warning: {}\n", text);
 }
 
+void note(std::string_view text) {
+    fmt::print(stderr, "pt: note: {}\n", text);
+}
+
 void add_writer_options(CLI::App& app, WriterOptions& options) {
     app.add_flag("--apply",
                  options.apply,

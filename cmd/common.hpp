@@ -47,6 +47,9 @@ void print_json(const out::Json& json);
 // Prints "pt: warning: TEXT" on stderr.
 void warn(std::string_view text);
 
+// Prints "pt: note: TEXT" on stderr: something the user should know that is not a problem.
+void note(std::string_view text);
+
 // Options every writer shares.
 struct WriterOptions {
     bool apply = false;      // --apply: carry the plan out; otherwise only show it

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 namespace pt::cmd {
@@ -69,7 +70,7 @@ int run(const Globals& globals, const Options& opt) {
                          "01:00) or --group N");
     }
     const host::Root root = open_root(globals);
-    pci::NameDb names(root, !opt.numeric);
+    pci::NameDb names(root, !opt.numeric, std::filesystem::path(pci::k_system_ids));
     // Only the JSON document shows the NUMA node and the maximum link; text skips those files.
     pci::DeviceDetail detail;
     detail.numa_node = globals.json && !opt.vfio_ids;
@@ -91,6 +92,9 @@ int run(const Globals& globals, const Options& opt) {
 
     if (names.problem() && !globals.quiet) {
         warn(*names.problem());
+    }
+    if (names.note() && !globals.quiet) {
+        note(*names.note());
     }
     for (const auto& text : listing.warnings) {
         warn(text);

@@ -128,6 +128,39 @@ TEST_CASE("pci::NameDb without a pci.ids", "[pci][names]") {
     CHECK_FALSE(dev.names.vendor.has_value());
 }
 
+TEST_CASE("pci::NameDb falls back to this machine's pci.ids", "[pci][names]") {
+    TempRoot tmp;
+    TempRoot machine;
+    machine.write(k_ids_path, k_small_ids);
+    const pt::host::Root root(tmp.path());
+
+    SECTION("a root without pci.ids names devices from the fallback, with a note") {
+        NameDb names(root, true, machine.host(k_ids_path));
+        CHECK_FALSE(names.problem().has_value());
+        REQUIRE(names.note().has_value());
+        CHECK_THAT(*names.note(), Catch::Contains(root.map(k_ids_path).string()));
+        CHECK_THAT(*names.note(), Catch::Contains(machine.host(k_ids_path).string()));
+        CHECK(names.vendor(0x10de) == Name("NVIDIA Corporation"));
+    }
+    SECTION("the root's own pci.ids wins over the fallback") {
+        tmp.write(k_ids_path, "10de  Root's own name for NVIDIA\n");
+        NameDb names(root, true, machine.host(k_ids_path));
+        CHECK_FALSE(names.note().has_value());
+        CHECK(names.vendor(0x10de) == Name("Root's own name for NVIDIA"));
+    }
+    SECTION("a missing fallback leaves the problem as it was") {
+        NameDb names(root, true, machine.host("/nope/pci.ids"));
+        CHECK_FALSE(names.note().has_value());
+        REQUIRE(names.problem().has_value());
+        CHECK(names.vendor(0x10de) == Name());
+    }
+    SECTION("--numeric reads neither") {
+        NameDb names(root, false, machine.host(k_ids_path));
+        CHECK_FALSE(names.note().has_value());
+        CHECK(names.vendor(0x10de) == Name());
+    }
+}
+
 TEST_CASE("pci::NameDb disabled", "[pci][names]") {
     TempRoot tmp;
     tmp.write(k_ids_path, k_small_ids);

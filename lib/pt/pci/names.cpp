@@ -18,7 +18,8 @@ extern "C" {
 namespace pt::pci {
 namespace {
 
-constexpr const char* k_ids_path = "/usr/share/misc/pci.ids";
+// The same path as k_system_ids, read under the root.
+constexpr const char* k_ids_path = k_system_ids;
 
 // libpci reports a malformed pci.ids through its error hook, which must not return
 // (lib/pci.h: PCI_NONRET; the default calls exit(1)). pt jumps back to the lookup that started
@@ -68,16 +69,25 @@ struct NameDb::Impl {
     }
 };
 
-NameDb::NameDb(const host::Root& root, bool enabled) {
+NameDb::NameDb(const host::Root& root,
+               bool enabled,
+               const std::optional<std::filesystem::path>& fallback) {
     if (!enabled) {
         return;
     }
-    const auto path = root.map(k_ids_path);
+    auto path = root.map(k_ids_path);
     if (!root.exists(k_ids_path)) {
-        m_problem = fmt::format("{} does not exist, so devices are shown without names "
-                                "(install the pci.ids package, or copy it into the root)",
-                                path.string());
-        return;
+        std::error_code ec;
+        if (!fallback || root.is_live() || !std::filesystem::is_regular_file(*fallback, ec)) {
+            m_problem = fmt::format("{} does not exist, so devices are shown without names "
+                                    "(install the pci.ids package, or copy it into the root)",
+                                    path.string());
+            return;
+        }
+        m_note = fmt::format("{} does not exist; names come from this machine's {}",
+                             path.string(),
+                             fallback->string());
+        path = *fallback;
     }
     m_impl = std::make_unique<Impl>();
     m_impl->ids_file = path.string();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,7 +23,12 @@ struct Device;
 class NameDb {
 public:
     // `enabled` false (--numeric) makes every lookup return nullopt without opening anything.
-    NameDb(const host::Root& root, bool enabled);
+    // `fallback` (the pci.ids of the machine pt runs on, k_system_ids) is used when the root has
+    // none: a tree copied from a forum post rarely carries it, and the database names hardware,
+    // not the host, so another machine's copy gives the same names. note() then says so.
+    NameDb(const host::Root& root,
+           bool enabled,
+           const std::optional<std::filesystem::path>& fallback = std::nullopt);
     ~NameDb();
     NameDb(const NameDb&) = delete;
     NameDb& operator=(const NameDb&) = delete;
@@ -43,12 +49,20 @@ public:
     // Why names are unavailable (no pci.ids under the root, or a malformed one), or nullopt.
     const std::optional<std::string>& problem() const { return m_problem; }
 
+    // Where the names come from when that is not the root's own pci.ids (the fallback), or
+    // nullopt.
+    const std::optional<std::string>& note() const { return m_note; }
+
 private:
     struct Impl;
     std::optional<std::string> lookup(int flags, unsigned a, unsigned b, unsigned c, unsigned d);
 
     std::unique_ptr<Impl> m_impl;
     std::optional<std::string> m_problem;
+    std::optional<std::string> m_note;
 };
+
+// The pci.ids of the machine pt runs on (Debian's pci.ids package), outside any --root.
+inline constexpr const char* k_system_ids = "/usr/share/misc/pci.ids";
 
 } // namespace pt::pci
