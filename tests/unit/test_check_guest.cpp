@@ -5,12 +5,15 @@
 #include "support/temp_root.hpp"
 
 #include <string>
+#include <string_view>
 
 using pt::check::Status;
 
 namespace {
 
-const pt::check::Finding& find(const pt::check::Report& r, const std::string& id) {
+// `id` by value: GCC 14 (trixie) warns of a dangling reference when a temporary std::string is
+// bound to a reference parameter of a function that returns a reference.
+const pt::check::Finding& find(const pt::check::Report& r, std::string_view id) {
     for (const auto& c : r.checks) {
         if (c.finding.id == id) {
             return c.finding;
