@@ -197,6 +197,18 @@ void plan_cpu(const VmconfRequest& request,
     }
     std::string value = cpu.value_or("");
     std::optional<std::string> type = request.cpu;
+    if (type && request.cpu_only_when_unset && get_property(value, "cputype", "cputype")) {
+        plan.notes.push_back(fmt::format("VM {} names its CPU type ({}), so pt keeps it; for "
+                                         "the host's CPU features (AVX2, AVX-512) in the guest: "
+                                         "pt vmconf {} --cpu host --apply",
+                                         vm.vmid,
+                                         *get_property(value, "cputype", "cputype"),
+                                         vm.vmid));
+        type.reset();
+        if (!request.hide_hypervisor) {
+            return;
+        }
+    }
     if (!type && request.hide_hypervisor) {
         if (const auto named = qemu64_based_type(cpu)) {
             type = "host";
@@ -451,9 +463,10 @@ plan_vmconf(const host::Root& root, const pci::Topology& topology, const VmconfR
             }
         }
         if (request.mapping) {
-            const auto file = root.exists(k_mapping_file)
-                                  ? parse_mapping_file(root.read_file(k_mapping_file))
-                                  : MappingFile{};
+            const auto file =
+                request.planned_mapping_cfg   ? parse_mapping_file(*request.planned_mapping_cfg)
+                : root.exists(k_mapping_file) ? parse_mapping_file(root.read_file(k_mapping_file))
+                                              : MappingFile{};
             const auto* mapping = file.find(*request.mapping);
             if (!mapping) {
                 throw Error(fmt::format("there is no PCI mapping {:?} in {}; create this node's "

@@ -40,9 +40,15 @@ struct VmconfRequest {
     std::optional<std::string> romfile;  // --romfile NAME (under /usr/share/kvm)
     bool hide_hypervisor = false;        // --hide-hypervisor: cpu: ...,hidden=1
     std::optional<std::string> cpu;      // --cpu TYPE: the cpu: line's CPU type ("host")
-    bool force = false;                  // --force: edit a template (clones inherit it)
-    bool qm = false;                     // --qm: only the qm set command is wanted
-    std::string title;                   // the command line, journalled
+    // `cpu` only for a VM that names no CPU type yet (pt setup --compute): a type the user chose
+    // stays.
+    bool cpu_only_when_unset = false;
+    // /etc/pve/mapping/pci.cfg as a plan of the same run leaves it (pt setup --mapping writes the
+    // mapping and the VM's entry in one journal entry); nullopt: the file as it is.
+    std::optional<std::string> planned_mapping_cfg;
+    bool force = false; // --force: edit a template (clones inherit it)
+    bool qm = false;    // --qm: only the qm set command is wanted
+    std::string title;  // the command line, journalled
 };
 
 struct VmconfPlan {
