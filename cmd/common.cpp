@@ -124,13 +124,17 @@ std::optional<std::chrono::system_clock::time_point> journal_time() {
 int run_plan(const Globals& globals,
              const host::Root& root,
              const edit::Plan& plan,
-             const WriterOptions& options) {
+             const WriterOptions& options,
+             const std::function<void(out::Json&)>& extend_json) {
     const auto style = text_style(globals);
     if (!options.apply || plan.empty()) {
         if (globals.json) {
             auto json = edit::to_json(plan);
             json["applied"] = false;
             json["journal"] = nullptr;
+            if (extend_json) {
+                extend_json(json);
+            }
             print_json(json);
         } else {
             fmt::print("{}", edit::render_text(plan, style));
@@ -173,7 +177,11 @@ int run_plan(const Globals& globals,
     const auto result = edit::apply(plan, root, apply_options);
 
     if (globals.json) {
-        print_json(edit::to_json(plan, result, reason));
+        auto json = edit::to_json(plan, result, reason);
+        if (extend_json) {
+            extend_json(json);
+        }
+        print_json(json);
         return to_int(ExitCode::ok);
     }
     fmt::print("{}", edit::render_apply_result(plan, result, reason, root.prefix().string()));

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -68,9 +69,11 @@ void add_writer_options(CLI::App& app, WriterOptions& options);
 // walk-through) get the same entry ids whatever second they run in; otherwise nullopt (now).
 std::optional<std::chrono::system_clock::time_point> journal_time();
 
+// `extend_json` adds a command's own members to the JSON document (pt setup's steps).
 int run_plan(const Globals& globals,
              const host::Root& root,
              const edit::Plan& plan,
-             const WriterOptions& options);
+             const WriterOptions& options,
+             const std::function<void(out::Json&)>& extend_json = {});
 
 } // namespace pt::cmd

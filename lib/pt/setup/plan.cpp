@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: MIT
+#include "pt/setup/plan.hpp"
+
+#include "pt/driver/bind.hpp"
+#include "pt/driver/blacklist.hpp"
+#include "pt/driver/next_boot.hpp"
+#include "pt/error.hpp"
+#include "pt/grub/plan.hpp"
+#include "pt/kernel/cmdline.hpp"
+#include "pt/model/host.hpp"
+#include "pt/pci/selector.hpp"
+#include "pt/pci/topology.hpp"
+#include "pt/proxmox/mapping.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+namespace pt::setup {
+namespace {
+
+// How driver::add_next_boot_notes starts its lines.
+constexpr std::string_view k_next_boot_prefix = "next boot: ";
+
+// The one card SEL names: every matching function must sit in the same slot, since the chain
+// binds and passes whole slots. Two identical cards matched by vendor:device must be told apart
+// by their slot.
+pci::Address resolve_card(const pci::Topology& topology, const std::string& text) {
+    const pci::Selector selector = pci::parse_selector(text);
+    std::vector<pci::Address> slots;
+    for (const auto& dev : topology.devices) {
+        if (!selector.matches(dev)) {
+            continue;
+        }
+        pci::Address slot = dev.address;
+        slot.function = 0;
+        if (std::find(slots.begin(), slots.end(), slot) == slots.end()) {
+            slots.push_back(slot);
+        }
+    }
+    if (slots.empty()) {
+        throw Error(fmt::format("no PCI device on this host matches {}; pt iommu-groups --gpu "
+                                "lists the cards and their slots",
+                                text));
+    }
+    if (slots.size() > 1) {
+        std::vector<std::string> names;
+        for (const auto& slot : slots) {
+            names.push_back(pci::format_slot(slot));
+        }
+        throw UsageError(fmt::format("{} matches {} cards ({}); pt setup passes one card to one "
+                                     "VM: give its slot, e.g. pt setup {} --vm VMID",
+                                     text,
+                                     slots.size(),
+                                     fmt::join(names, ", "),
+                                     names.front()));
+    }
+    return slots.front();
+}
+
+bool slot_has_display(const pci::Topology& topology, const pci::Address& slot) {
+    return std::any_of(topology.devices.begin(), topology.devices.end(), [&](const auto& dev) {
+        return dev.address.domain == slot.domain && dev.address.bus == slot.bus
+               && dev.address.device == slot.device && dev.is_display();
+    });
+}
+
+Step kernel_cmdline_step(const model::Host& host,
+                         const std::string& title,
+                         std::vector<kernel::Param>& next_cmdline) {
+    Step step{"kernel command line", "pt grub --apply", {}, {}};
+    auto planned = grub::plan_cmdline_changes(host, grub::Request{});
+    step.plan = std::move(planned.plan);
+    step.plan.title = title;
+    next_cmdline = std::move(planned.next_cmdline);
+    return step;
+}
+
+std::vector<pci::Address> functions_of(const pci::Topology& topology, const pci::Address& card) {
+    std::vector<pci::Address> functions;
+    for (const auto& dev : topology.devices) {
+        if (dev.address.domain == card.domain && dev.address.bus == card.bus
+            && dev.address.device == card.device) {
+            functions.push_back(dev.address);
+        }
+    }
+    return functions;
+}
+
+Step host_drivers_step(const model::Host& host,
+                       const pci::Address& card,
+                       const std::string& title) {
+    const std::string slot = pci::format_slot(card);
+    Step step{"host drivers", fmt::format("pt blacklist {} --apply", slot), {}, {}};
+    if (!slot_has_display(host.topology(), card)) {
+        step.skipped = fmt::format("{} has no display function, so no GPU driver of the host "
+                                   "competes for it; pt bind's softdeps keep its other drivers "
+                                   "off",
+                                   slot);
+        return step;
+    }
+    driver::BlacklistRequest request;
+    request.selector = slot;
+    request.title = title;
+    step.plan = driver::plan_blacklist(host, request);
+    return step;
+}
+
+Step vfio_step(const model::Host& host,
+               const std::string& slot,
+               const Request& setup,
+               const std::string& title) {
+    Step step{"vfio-pci", fmt::format("pt bind {}", slot), {}, {}};
+    if (setup.include_group) {
+        step.command += " --include-group";
+    }
+    if (setup.force) {
+        step.command += " --force";
+    }
+    step.command += " --apply";
+    driver::BindRequest request;
+    request.selector = pci::parse_selector(slot);
+    request.include_group = setup.include_group;
+    request.force = setup.force;
+    request.time = setup.time;
+    step.plan = driver::plan_bind(host, request);
+    step.plan.title = title;
+    return step;
+}
+
+Step mapping_step(const model::Host& host,
+                  const std::string& slot,
+                  const std::string& mapping,
+                  const std::string& title) {
+    Step step{"mapping", fmt::format("pt mapping {} {} --apply", mapping, slot), {}, {}};
+    step.plan = proxmox::plan_mapping(host, mapping, slot, title);
+    return step;
+}
+
+// The mapping file as the mapping step leaves it, for the VM step to find the new mapping in.
+std::optional<std::string> planned_mapping_cfg(const Step& mapping) {
+    for (const auto& file : mapping.plan.files) {
+        if (file.path == proxmox::k_mapping_file) {
+            return file.after;
+        }
+    }
+    return std::nullopt;
+}
+
+Step vm_step(const model::Host& host,
+             const std::string& slot,
+             const Request& setup,
+             const std::optional<std::string>& mapping_cfg,
+             const std::string& title) {
+    proxmox::VmconfRequest request;
+    request.vmid = setup.vmid;
+    request.selector = slot;
+    request.mapping = setup.mapping;
+    request.planned_mapping_cfg = mapping_cfg;
+    request.role = setup.role;
+    request.ovmf = setup.ovmf;
+    request.set_machine = setup.set_machine;
+    request.force = setup.force;
+    std::string command = fmt::format("pt vmconf {} {}", setup.vmid, slot);
+    if (setup.mapping) {
+        command += fmt::format(" --mapping {}", *setup.mapping);
+    }
+    command += setup.role == proxmox::GpuRole::display ? " --display" : " --compute";
+    // A VM with a passed-through GPU cannot live-migrate, so nothing is lost by handing the guest
+    // the host's CPU, and inference engines want its vector extensions (AVX2, AVX-512).
+    if (setup.role == proxmox::GpuRole::compute && !setup.keep_cpu) {
+        request.cpu = "host";
+        request.cpu_only_when_unset = true;
+    }
+    if (setup.ovmf) {
+        command += " --ovmf";
+    }
+    if (setup.set_machine) {
+        command += " --set-machine";
+    }
+    request.title = title;
+    auto planned = proxmox::plan_vmconf(host.root(), host.topology(), request);
+    // The single command sets the CPU type only where setup does: a VM that names one keeps it.
+    const bool sets_cpu = std::any_of(planned.sets.begin(),
+                                      planned.sets.end(),
+                                      [](const auto& set) { return set.first == "cpu"; });
+    if (sets_cpu) {
+        command += " --cpu host";
+    }
+    command += " --apply";
+    Step step{fmt::format("VM {}", setup.vmid), std::move(command), {}, {}};
+    step.plan = std::move(planned.plan);
+    if (setup.role == proxmox::GpuRole::display) {
+        step.plan.notes.push_back(fmt::format(
+            "--display: under OVMF the card shows the boot screen only when its ROM carries a "
+            "UEFI image; pt rom-dump {} reads the ROM and says whether it does",
+            slot));
+    }
+    return step;
+}
+
+// The steps' plans as one. Each file may be changed by one step only: every step planned from
+// the same host, so a second edit of a file would start from the old text and undo the first.
+edit::Plan combine(const std::vector<Step>& steps, const std::string& title) {
+    edit::Plan plan;
+    plan.title = title;
+    std::map<std::string, std::string> owner;
+    std::vector<edit::FollowUp> follow_ups;
+    for (const auto& step : steps) {
+        for (const auto& file : step.plan.files) {
+            const auto [it, fresh] = owner.emplace(file.path, step.name);
+            if (!fresh) {
+                throw Error(fmt::format("pt setup: the steps \"{}\" and \"{}\" both change {}, "
+                                        "which pt cannot combine into one plan; run them one by "
+                                        "one instead (pt setup lists their commands with --json)",
+                                        it->second,
+                                        step.name,
+                                        file.path));
+            }
+            plan.files.push_back(file);
+        }
+        plan.writes.insert(plan.writes.end(), step.plan.writes.begin(), step.plan.writes.end());
+        for (const auto follow_up : step.plan.follow_ups) {
+            if (std::find(follow_ups.begin(), follow_ups.end(), follow_up) == follow_ups.end()) {
+                follow_ups.push_back(follow_up);
+            }
+        }
+        for (const auto& lock : step.plan.locks) {
+            if (std::find(plan.locks.begin(), plan.locks.end(), lock) == plan.locks.end()) {
+                plan.locks.push_back(lock);
+            }
+        }
+        for (const auto& note : step.plan.notes) {
+            if (!note.starts_with(k_next_boot_prefix)) {
+                plan.notes.push_back(fmt::format("{}: {}", step.name, note));
+            }
+        }
+        if (!step.skipped.empty()) {
+            plan.notes.push_back(fmt::format("{}: {}", step.name, step.skipped));
+        }
+        plan.reboot_needed = plan.reboot_needed || step.plan.reboot_needed;
+    }
+    // The initramfs first: proxmox-boot-tool refresh copies it to the ESPs, and update-grub lists
+    // it in grub.cfg. The enum is in that order.
+    std::sort(follow_ups.begin(), follow_ups.end());
+    plan.follow_ups = std::move(follow_ups);
+    return plan;
+}
+
+// A reboot is left to do while the plan changes boot files, and also after an earlier --apply
+// for as long as a function of the card is not on vfio-pci yet (the running layer).
+std::vector<std::string> remaining_after(const model::Host& host,
+                                         const edit::Plan& plan,
+                                         const std::vector<pci::Address>& functions,
+                                         int vmid) {
+    std::vector<std::string> remaining;
+    const bool off_vfio = std::any_of(functions.begin(), functions.end(), [&](const auto& address) {
+        const auto* dev = host.topology().find(address);
+        return dev && dev->driver != "vfio-pci";
+    });
+    if (plan.reboot_needed || off_vfio) {
+        remaining.emplace_back("reboot the host");
+    }
+    remaining.push_back(fmt::format("pt verify --vm {}", vmid));
+    return remaining;
+}
+
+} // namespace
+
+Planned plan_setup(const model::Host& host, const Request& request) {
+    if (request.vmid <= 0) {
+        throw UsageError("pt setup needs the VM: --vm VMID");
+    }
+    Planned out;
+    out.slot = resolve_card(host.topology(), request.selector);
+    const std::string slot = pci::format_slot(out.slot);
+
+    std::vector<kernel::Param> next_cmdline;
+    out.steps.push_back(kernel_cmdline_step(host, request.title, next_cmdline));
+    out.steps.push_back(host_drivers_step(host, out.slot, request.title));
+    out.steps.push_back(vfio_step(host, slot, request, request.title));
+    std::optional<std::string> mapping_cfg;
+    if (request.mapping) {
+        out.steps.push_back(mapping_step(host, slot, *request.mapping, request.title));
+        mapping_cfg = planned_mapping_cfg(out.steps.back());
+    }
+    out.steps.push_back(vm_step(host, slot, request, mapping_cfg, request.title));
+
+    out.plan = combine(out.steps, request.title);
+    // Each step predicted the next boot from its own files alone (the blacklist without the
+    // binding, the binding without the blacklist); only the whole plan says what really happens.
+    const auto functions = functions_of(host.topology(), out.slot);
+    driver::add_next_boot_notes(host, out.plan, functions, next_cmdline);
+    out.remaining = remaining_after(host, out.plan, functions, request.vmid);
+    return out;
+}
+
+} // namespace pt::setup

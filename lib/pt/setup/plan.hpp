@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "pt/edit/plan.hpp"
+#include "pt/pci/address.hpp"
+#include "pt/proxmox/vmconf_plan.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pt::model {
+class Host;
+}
+
+namespace pt::setup {
+
+// pt setup SEL --vm VMID: the whole chain from a fresh host to the card in a VM, planned as one.
+// Each link is the plan its single command would make on the same host model (pt grub,
+// pt blacklist, pt bind, pt mapping, pt vmconf), so setup refuses exactly what they refuse, for
+// the same reasons, and a refusal anywhere means nothing is planned at all.
+
+struct Request {
+    std::string selector; // SEL: any pci::parse_selector form that names one card (slot)
+    int vmid = 0;         // --vm
+    // --compute (the default: headless inference, no x-vga, cpu: host) or --display (the card
+    // is the VM's screen: x-vga=1 on SeaBIOS).
+    proxmox::GpuRole role = proxmox::GpuRole::compute;
+    bool keep_cpu = false;              // --keep-cpu: leave the VM's CPU type alone
+    bool ovmf = false;                  // --ovmf: bios: ovmf
+    bool set_machine = false;           // --set-machine: switch an explicit i440fx to q35
+    std::optional<std::string> mapping; // --mapping NAME: a cluster mapping, and mapping=NAME
+    bool include_group = false;         // --include-group: as pt bind
+    bool force = false;                 // --force: as pt bind (and a template for pt vmconf)
+    std::int64_t time = 0;              // seconds since the epoch (qemu-server reservations)
+    std::string title;                  // the command line, journalled
+};
+
+// One link of the chain: the single command that plans the same, and its plan.
+struct Step {
+    std::string name;    // "kernel command line", "host drivers", "vfio-pci", "mapping", "VM"
+    std::string command; // "pt blacklist 0000:81:00": run alone, it plans exactly `plan`
+    edit::Plan plan;
+    std::string skipped; // why the step plans nothing by design ("no display device ..."), or ""
+};
+
+struct Planned {
+    pci::Address slot;       // the card (function 0 of its slot)
+    std::vector<Step> steps; // in the order the story goes
+    edit::Plan plan;         // every step's plan as one: what --apply writes, one journal entry
+    // What is left to do once the plan is applied, in order: "reboot the host",
+    // "pt verify --vm 100".
+    std::vector<std::string> remaining;
+};
+
+// Plans the chain on `host`:
+//   1. kernel command line: what this CPU and kernel need (pt grub without options);
+//   2. host drivers: the GPU vendor's drivers kept off the card (pt blacklist SLOT, which picks
+//      softdep when the host keeps another GPU of that vendor); skipped for a card without a
+//      display function;
+//   3. vfio-pci: the slot handed to vfio-pci at boot, by IDs or by address for identical cards
+//      (pt bind SLOT);
+//   4. mapping (with --mapping): this node's entry of the cluster mapping (pt mapping NAME SLOT);
+//   5. the VM: hostpci with every function of the slot, pcie=1 with q35, the use's x-vga and CPU
+//      type (pt vmconf VMID SLOT).
+// Throws pt::UsageError when SEL is malformed or names no single card, and whatever the single
+// planners throw (pt::Error with their reasons); two steps that would change the same file are
+// an internal pt::Error rather than a silently lost edit.
+Planned plan_setup(const model::Host& host, const Request& request);
+
+} // namespace pt::setup

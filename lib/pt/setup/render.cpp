@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+#include "pt/setup/render.hpp"
+
+#include "pt/pci/address.hpp"
+#include "pt/setup/plan.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace pt::setup {
+namespace {
+
+std::vector<std::string> files_of(const Step& step) {
+    std::vector<std::string> files;
+    for (const auto& file : step.plan.files) {
+        files.push_back(file.path);
+    }
+    return files;
+}
+
+std::string what_step_does(const Step& step) {
+    if (!step.skipped.empty()) {
+        return "not needed";
+    }
+    const auto files = files_of(step);
+    if (files.empty()) {
+        return "already in place";
+    }
+    return fmt::format("{}", fmt::join(files, ", "));
+}
+
+const char* use_name(bool display) {
+    return display ? "display" : "compute";
+}
+
+} // namespace
+
+std::string render_steps(const Planned& planned, int vmid, bool display) {
+    std::string out = fmt::format(
+        "pt setup: {} into VM {} ({})\n", pci::format_slot(planned.slot), vmid, use_name(display));
+    std::size_t width = 0;
+    for (const auto& step : planned.steps) {
+        width = std::max(width, step.name.size());
+    }
+    int number = 1;
+    for (const auto& step : planned.steps) {
+        out += fmt::format("  {}. {:<{}}  {}\n", number++, step.name, width, what_step_does(step));
+        out += fmt::format("     {:<{}}  alone: {}\n", "", width, step.command);
+    }
+    return out + "\n";
+}
+
+std::string render_remaining(const Planned& planned, bool nothing_to_apply) {
+    if (!nothing_to_apply) {
+        return fmt::format("after --apply: {}\n", fmt::join(planned.remaining, ", then "));
+    }
+    std::string out = "what remains:\n";
+    int number = 1;
+    for (const auto& item : planned.remaining) {
+        out += fmt::format("  {}. {}\n", number++, item);
+    }
+    return out;
+}
+
+void add_to_json(out::Json& json, const Planned& planned, int vmid, bool display) {
+    json["card"] = pci::format_slot(planned.slot);
+    json["vmid"] = vmid;
+    json["use"] = use_name(display);
+    out::Json steps = out::Json::array();
+    for (const auto& step : planned.steps) {
+        steps.push_back(out::Json{
+            {"name", step.name},
+            {"command", step.command},
+            {"files", files_of(step)},
+            {"skipped", step.skipped.empty() ? out::Json(nullptr) : out::Json(step.skipped)},
+        });
+    }
+    json["steps"] = std::move(steps);
+    json["remaining"] = planned.remaining;
+}
+
+} // namespace pt::setup
