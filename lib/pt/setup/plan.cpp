@@ -11,6 +11,7 @@
 #include "pt/pci/selector.hpp"
 #include "pt/pci/topology.hpp"
 #include "pt/proxmox/mapping.hpp"
+#include "pt/proxmox/vm_files.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -268,12 +269,29 @@ std::vector<std::string> remaining_after(const model::Host& host,
     return remaining;
 }
 
+// The card is this host's, so the VM must run here: its node's files (blacklist, binding) are
+// the ones setup writes.
+void check_vm_is_local(const model::Host& host, int vmid) {
+    const proxmox::VmFile vm = proxmox::find_vm(host.root(), vmid);
+    if (!vm.local) {
+        throw Error(
+            fmt::format("VM {} lives on node {}, and the card is in this host: run pt setup "
+                        "on node {} with a card of that node, or move the VM here first "
+                        "(qm migrate {} NODE, while it has no PCI device)",
+                        vmid,
+                        vm.node,
+                        vm.node,
+                        vmid));
+    }
+}
+
 } // namespace
 
 Planned plan_setup(const model::Host& host, const Request& request) {
     if (request.vmid <= 0) {
         throw UsageError("pt setup needs the VM: --vm VMID");
     }
+    check_vm_is_local(host, request.vmid);
     Planned out;
     out.slot = resolve_card(host.topology(), request.selector);
     const std::string slot = pci::format_slot(out.slot);

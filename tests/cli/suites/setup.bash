@@ -17,6 +17,13 @@ setup_vm() {
             "scsi0: local-lvm:vm-$vmid-disk-0,size=32G"
         [ $# -eq 0 ] || printf '%s\n' "$@"
     } | sort >"$ROOT/etc/pve/qemu-server/$vmid.conf"
+    setup_listing
+}
+
+# setup_listing: take the tree listing again after a case added to its copy of the root, so that
+# expect_unchanged judges only what pt does.
+setup_listing() {
+    (cd "$ROOT" && find . -printf '%p %y %l %s\n' | sort >"$TESTDIR/tree.before")
 }
 
 # setup_grub: Debian's /etc/default/grub where a fixture has none.
@@ -25,6 +32,7 @@ setup_grub() {
     mkdir -p "$ROOT/etc/default"
     printf '%s\n' 'GRUB_DEFAULT=0' 'GRUB_TIMEOUT=5' 'GRUB_DISTRIBUTOR=`lsb_release -i -s 2> /dev/null || echo Debian`' \
         'GRUB_CMDLINE_LINUX_DEFAULT="quiet"' 'GRUB_CMDLINE_LINUX=""' >"$ROOT/etc/default/grub"
+    setup_listing
 }
 
 # setup_sums: a checksum of every regular file of the root, to compare before and after.
@@ -197,6 +205,15 @@ suite_setup() {
     check grep -q "mapping=rtx3090" "$ROOT/etc/pve/nodes/pve1/qemu-server/101.conf" || fail "VM 101 does not pass mapping=rtx3090"
     run_pt mapping --check rtx3090
     expect_exit 0
+
+    TEST "cluster: a VM of another node is refused before anything is planned, naming the node"
+    use_root pve-cluster
+    setup_grub
+    run_pt setup 0b:00 --vm 200
+    expect_exit 1
+    expect_stderr_contains "VM 200 lives on node pve2, and the card is in this host: run pt setup on node pve2"
+    expect_stdout_empty
+    expect_unchanged
 
     TEST "usage: --compute with --display, no --vm, a selector that matches nothing"
     use_root seed-rtx3090
