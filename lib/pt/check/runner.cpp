@@ -6,8 +6,13 @@
 namespace pt::check {
 
 Report verify_host(const host::Root& root, const HostRequest& request) {
-    Report report;
     const model::Host model(root);
+    return verify_host(model, request);
+}
+
+Report verify_host(const model::Host& model, const HostRequest& request) {
+    const host::Root& root = model.root();
+    Report report;
     HostContext ctx(model);
     report.notes = ctx.topology.warnings;
     // VM configs first: they decide the default GPU selection and the ROM check.

@@ -12,6 +12,10 @@ namespace pt::host {
 class Root;
 }
 
+namespace pt::model {
+class Host;
+}
+
 namespace pt::check {
 
 struct HostRequest {
@@ -22,5 +26,9 @@ struct HostRequest {
 // The host checks. Throws pt::UsageError for a malformed selector, pt::Error when SEL matches
 // no device or --vm names a VM that has no config.
 Report verify_host(const host::Root& root, const HostRequest& request);
+
+// The same on a model a command has already read (pt profile --check judges the staged and
+// running layers with the checks of pt verify, on the model its plan was made from).
+Report verify_host(const model::Host& model, const HostRequest& request);
 
 } // namespace pt::check

@@ -498,11 +498,18 @@ plan_vmconf(const host::Root& root, const pci::Topology& topology, const VmconfR
         const Entry* reuse = nullptr;
         std::vector<std::string> also;
         for (const auto& entry : entries) {
-            const bool hit = (target
-                              && std::any_of(entry.hostpci.hosts.begin(),
-                                             entry.hostpci.hosts.end(),
-                                             [&](const HostId& id) { return covers(*target, id); }))
-                             || (request.mapping && entry.hostpci.mapping == request.mapping);
+            const bool hit =
+                (target
+                 && std::any_of(entry.hostpci.hosts.begin(),
+                                entry.hostpci.hosts.end(),
+                                [&](const HostId& id) { return covers(*target, id); }))
+                || (request.mapping && entry.hostpci.mapping == request.mapping)
+                || (request.moved_from
+                    && std::any_of(entry.hostpci.hosts.begin(),
+                                   entry.hostpci.hosts.end(),
+                                   [&](const HostId& id) {
+                                       return id.address.same_slot(*request.moved_from);
+                                   }));
             if (!hit) {
                 continue;
             }

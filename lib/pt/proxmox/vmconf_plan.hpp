@@ -2,6 +2,7 @@
 #pragma once
 
 #include "pt/edit/plan.hpp"
+#include "pt/pci/address.hpp"
 #include "pt/proxmox/vm_files.hpp"
 
 #include <optional>
@@ -46,6 +47,10 @@ struct VmconfRequest {
     // /etc/pve/mapping/pci.cfg as a plan of the same run leaves it (pt setup --mapping writes the
     // mapping and the VM's entry in one journal entry); nullopt: the file as it is.
     std::optional<std::string> planned_mapping_cfg;
+    // The slot the device was passed from before it moved (pt profile re-targets a card whose
+    // address changed): an entry that passes that slot is the one updated, so the VM stops
+    // pointing at the old address instead of gaining a second entry.
+    std::optional<pci::Address> moved_from;
     bool force = false; // --force: edit a template (clones inherit it)
     bool qm = false;    // --qm: only the qm set command is wanted
     std::string title;  // the command line, journalled

@@ -69,11 +69,27 @@ bool slot_has_display(const pci::Topology& topology, const pci::Address& slot) {
     });
 }
 
+// "pt grub --iommu-pt --add X --apply": the single command that plans what `request` asks.
+std::string grub_command(const grub::Request& request) {
+    std::string command = "pt grub";
+    if (request.iommu_pt) {
+        command += " --iommu-pt";
+    }
+    if (request.sysfb_off) {
+        command += " --sysfb-off";
+    }
+    for (const auto& param : request.add) {
+        command += " --add " + param.name + (param.value ? "=" + *param.value : "");
+    }
+    return command + " --apply";
+}
+
 Step kernel_cmdline_step(const model::Host& host,
+                         const grub::Request& request,
                          const std::string& title,
                          std::vector<kernel::Param>& next_cmdline) {
-    Step step{"kernel command line", "pt grub --apply", {}, {}};
-    auto planned = grub::plan_cmdline_changes(host, grub::Request{});
+    Step step{"kernel command line", grub_command(request), {}, {}};
+    auto planned = grub::plan_cmdline_changes(host, request);
     step.plan = std::move(planned.plan);
     step.plan.title = title;
     next_cmdline = std::move(planned.next_cmdline);
@@ -161,6 +177,7 @@ Step vm_step(const model::Host& host,
     request.selector = slot;
     request.mapping = setup.mapping;
     request.planned_mapping_cfg = mapping_cfg;
+    request.moved_from = setup.moved_from;
     request.role = setup.role;
     request.ovmf = setup.ovmf;
     request.set_machine = setup.set_machine;
@@ -297,7 +314,7 @@ Planned plan_setup(const model::Host& host, const Request& request) {
     const std::string slot = pci::format_slot(out.slot);
 
     std::vector<kernel::Param> next_cmdline;
-    out.steps.push_back(kernel_cmdline_step(host, request.title, next_cmdline));
+    out.steps.push_back(kernel_cmdline_step(host, request.kernel, request.title, next_cmdline));
     out.steps.push_back(host_drivers_step(host, out.slot, request.title));
     out.steps.push_back(vfio_step(host, slot, request, request.title));
     std::optional<std::string> mapping_cfg;

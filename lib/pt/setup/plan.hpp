@@ -2,6 +2,7 @@
 #pragma once
 
 #include "pt/edit/plan.hpp"
+#include "pt/grub/plan.hpp"
 #include "pt/pci/address.hpp"
 #include "pt/proxmox/vmconf_plan.hpp"
 
@@ -34,7 +35,13 @@ struct Request {
     bool include_group = false;         // --include-group: as pt bind
     bool force = false;                 // --force: as pt bind (and a template for pt vmconf)
     std::int64_t time = 0;              // seconds since the epoch (qemu-server reservations)
-    std::string title;                  // the command line, journalled
+    // Kernel options beyond what this CPU and kernel need (a profile's kernel: section; pt setup
+    // itself asks for none): --iommu-pt, --sysfb-off and --add of pt grub.
+    grub::Request kernel;
+    // Where the card was before it moved (pt profile): the VM entry passing that slot is
+    // re-pointed at the card's slot now.
+    std::optional<pci::Address> moved_from;
+    std::string title; // the command line, journalled
 };
 
 // One link of the chain: the single command that plans the same, and its plan.

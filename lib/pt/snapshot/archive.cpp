@@ -249,21 +249,20 @@ std::string gunzip(std::string_view data) {
     return out;
 }
 
-void write_output_file(const std::string& path, std::string_view bytes) {
+void write_output_file(const std::string& path, std::string_view bytes, std::string_view flag) {
     const std::filesystem::path target = std::filesystem::absolute(path);
     const std::filesystem::path dir = target.parent_path();
     std::error_code ec;
     if (!std::filesystem::is_directory(dir, ec)) {
         throw Error(fmt::format("cannot write {}: the folder {} does not exist (create it, or give "
-                                "-o a path in an existing folder)",
+                                "{} a path in an existing folder)",
                                 path,
-                                dir.string()));
+                                dir.string(),
+                                flag));
     }
     if (target.filename().empty() || std::filesystem::is_directory(target, ec)) {
-        throw Error(fmt::format("cannot write {}: it is a folder; give -o a file name such as "
-                                "{}/snapshot.tar.gz",
-                                path,
-                                path));
+        throw Error(
+            fmt::format("cannot write {}: it is a folder; give {} a file name in it", path, flag));
     }
     // host::replace_file is pt's one atomic writer (temporary file in the same folder, fsync,
     // rename); a Root at the output's folder makes it write exactly there.
