@@ -40,5 +40,6 @@ Command register_rom_dump(CLI::App& parent, Globals& globals);
 Command register_verify(CLI::App& parent, Globals& globals);
 Command register_snapshot(CLI::App& parent, Globals& globals);
 Command register_setup(CLI::App& parent, Globals& globals);
+Command register_profile(CLI::App& parent, Globals& globals);
 
 } // namespace pt::cmd

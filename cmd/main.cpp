@@ -67,6 +67,7 @@ int run(int argc, char** argv) {
     const std::vector<pt::cmd::Command> commands = {
         pt::cmd::register_iommu_groups(app, globals),
         pt::cmd::register_setup(app, globals),
+        pt::cmd::register_profile(app, globals),
         pt::cmd::register_grub(app, globals),
         pt::cmd::register_blacklist(app, globals),
         pt::cmd::register_bind(app, globals),

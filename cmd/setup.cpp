@@ -4,6 +4,7 @@
 #include "cmd/common.hpp"
 #include "pt/error.hpp"
 #include "pt/model/host.hpp"
+#include "pt/profile/plan.hpp"
 #include "pt/setup/plan.hpp"
 #include "pt/setup/render.hpp"
 
@@ -28,6 +29,7 @@ struct Options {
     std::string mapping;
     bool include_group = false;
     bool force = false;
+    std::string save;
     WriterOptions writer;
 };
 
@@ -78,8 +80,19 @@ setup::Request request_of(const Options& opt) {
 
 int run(const Globals& globals, const Options& opt) {
     const setup::Request request = request_of(opt);
+    // A broken profile at --save is said before anything is planned or written.
+    const auto existing = opt.save.empty() ? std::nullopt : profile::load_if_exists(opt.save);
     const model::Host model(open_root(globals));
     const setup::Planned planned = setup::plan_setup(model, request);
+    if (!opt.save.empty()) {
+        profile::save(opt.save, profile::describe_setup(model, request, planned, existing));
+        if (!globals.quiet && !globals.json) {
+            note(fmt::format("wrote the profile {}: pt profile {} --check says whether this node "
+                             "still matches it",
+                             opt.save,
+                             opt.save));
+        }
+    }
     if (!globals.quiet) {
         for (const auto& text : model.topology().warnings) {
             warn(text);
@@ -146,6 +159,12 @@ Command register_setup(CLI::App& parent, Globals& globals) {
     sub->add_flag("--force",
                   opt->force,
                   "Bind even a device the host needs (as pt bind --force), and edit a template");
+    sub->add_option("--save",
+                    opt->save,
+                    "Also write the profile of this setup to FILE (this node's section; other "
+                    "nodes' sections stay), for pt profile FILE --check")
+        ->type_name("FILE")
+        ->check(non_empty_validator());
     add_writer_options(*sub, opt->writer);
     sub->footer("Without --apply pt only shows the plan: each step with the single command that "
                 "plans the same, then one diff. --apply writes it as one journal entry (pt undo "

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: MIT
+#include "pt/error.hpp"
+#include "pt/host/root.hpp"
+#include "pt/model/host.hpp"
+#include "pt/profile/plan.hpp"
+#include "pt/profile/profile.hpp"
+#include "support/catch.hpp"
+#include "support/temp_root.hpp"
+
+#include <algorithm>
+#include <string>
+
+using pt::profile::check_profile;
+using pt::profile::plan_profile;
+using pt::test::DeviceSpec;
+using pt::test::TempRoot;
+
+namespace {
+
+constexpr const char* k_vm = "/etc/pve/nodes/pve1/qemu-server/100.conf";
+
+DeviceSpec function(std::string address, std::string device, std::string class_code, int group) {
+    DeviceSpec spec;
+    spec.address = std::move(address);
+    spec.device = std::move(device);
+    spec.class_code = std::move(class_code);
+    spec.iommu_group = group;
+    spec.driver = spec.class_code == "030000" ? "nouveau" : "snd_hda_intel";
+    spec.attrs = {{"boot_vga", "0\n"}};
+    return spec;
+}
+
+// An AMD host on 6.8 with GRUB, an ASPEED BMC as the boot display, the RTX 3090 (10de:2204,
+// subsystem 1458:403b) with its audio at `bus`:00 on nouveau, and VM 100 on node pve1 that
+// `hostpci` (if any) passes.
+void host_with_card(TempRoot& tmp, const std::string& bus, const std::string& hostpci = "") {
+    tmp.write("/proc/cpuinfo", "processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: svm\n");
+    tmp.write("/proc/sys/kernel/osrelease", "6.8.12-4-pve\n");
+    tmp.write("/proc/cmdline",
+              "BOOT_IMAGE=/boot/vmlinuz-6.8.12-4-pve root=/dev/mapper/pve-root ro quiet\n");
+    tmp.write("/etc/default/grub", "GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n");
+    tmp.write("/proc/sys/kernel/hostname", "pve1\n");
+    tmp.add_device(function("0000:" + bus + ":00.0", "2204", "030000", 31));
+    tmp.add_device(function("0000:" + bus + ":00.1", "1aef", "040300", 31));
+    DeviceSpec bmc;
+    bmc.address = "0000:c2:00.0";
+    bmc.vendor = "1a03";
+    bmc.device = "2000";
+    bmc.driver = "ast";
+    bmc.iommu_group = 41;
+    bmc.attrs = {{"boot_vga", "1\n"}};
+    tmp.add_device(bmc);
+    std::string vm = "boot: order=scsi0\ncores: 8\ncpu: host\n";
+    if (!hostpci.empty()) {
+        vm += "hostpci0: " + hostpci + "\nmachine: q35\n";
+    }
+    vm += "memory: 32768\nname: ollama\nostype: l26\nscsi0: local-lvm:vm-100-disk-0,size=128G\n";
+    tmp.write(k_vm, vm);
+}
+
+pt::profile::Profile seed_profile(const std::string& extra = "") {
+    return pt::profile::parse("version: 1\nnodes:\n  pve1:\n    devices:\n      - address: "
+                              "\"0000:81:00\"\n        id: \"10de:2204\"\n        subsystem: "
+                              "\"1458:403b\"\n        name: \"GeForce RTX 3090\"\n        vm: 100\n"
+                                  + extra,
+                              "p.yaml");
+}
+
+const pt::edit::FileEdit* find_file(const pt::edit::Plan& plan, const std::string& path) {
+    const auto it = std::find_if(
+        plan.files.begin(), plan.files.end(), [&](const auto& file) { return file.path == path; });
+    return it == plan.files.end() ? nullptr : &*it;
+}
+
+} // namespace
+
+TEST_CASE("profile::plan_profile plans pt setup's chain for the card at its address",
+          "[profile][plan]") {
+    TempRoot tmp;
+    host_with_card(tmp, "81");
+    const pt::model::Host host{pt::host::Root(tmp.path())};
+    const auto planned = plan_profile(host, seed_profile(), "p.yaml", "pt profile p.yaml", 0);
+    CHECK(planned.node == "pve1");
+    CHECK_FALSE(planned.located.moved_from);
+    CHECK(planned.hardware.empty());
+    CHECK(pt::pci::format_slot(planned.setup.slot) == "0000:81:00");
+    REQUIRE(planned.setup.steps.size() == 4);
+    CHECK(planned.setup.steps[2].command == "pt bind 0000:81:00 --apply");
+    const auto* vm = find_file(planned.setup.plan, k_vm);
+    REQUIRE(vm);
+    CHECK(vm->after->find("hostpci0: 0000:81:00,pcie=1\n") != std::string::npos);
+    CHECK(planned.setup.plan.title == "pt profile p.yaml");
+}
+
+TEST_CASE("profile::plan_profile re-targets a card that moved, and the VM entry with it",
+          "[profile][plan]") {
+    TempRoot tmp;
+    host_with_card(tmp, "82", "0000:81:00,pcie=1");
+    const pt::model::Host host{pt::host::Root(tmp.path())};
+    const auto planned = plan_profile(host, seed_profile(), "p.yaml", "t", 0);
+    REQUIRE(planned.located.moved_from);
+    CHECK(pt::pci::format_slot(*planned.located.moved_from) == "0000:81:00");
+    CHECK(pt::pci::format_slot(planned.located.slot) == "0000:82:00");
+    REQUIRE(planned.hardware.size() == 1);
+    CHECK(planned.hardware[0].expected
+          == "the GeForce RTX 3090 (10de:2204 subsystem 1458:403b) at 0000:81:00");
+    CHECK(planned.hardware[0].found
+          == "at 0000:82:00; VM 100 still points at 0000:81:00 (hostpci0)");
+    const auto* vm = find_file(planned.setup.plan, k_vm);
+    REQUIRE(vm);
+    // The entry is re-pointed in place: no second entry, no trace of the old address.
+    CHECK(vm->after->find("hostpci0: 0000:82:00,pcie=1\n") != std::string::npos);
+    CHECK(vm->after->find("hostpci1") == std::string::npos);
+    CHECK(vm->after->find("81:00") == std::string::npos);
+}
+
+TEST_CASE("profile::plan_profile refuses what it cannot plan, naming the fix", "[profile][plan]") {
+    TempRoot tmp;
+    host_with_card(tmp, "81");
+    const pt::model::Host host{pt::host::Root(tmp.path())};
+    // Subsystem IDs of another board: the card at 81:00 is not the profile's card.
+    auto other_board = seed_profile();
+    other_board.nodes.at("pve1").devices.front().subsystem_device = 0x1234;
+    CHECK_THROWS_WITH(plan_profile(host, other_board, "p.yaml", "t", 0),
+                      Catch::Contains("is not on this host (0000:81:00 holds 10de:2204 now")
+                          && Catch::Contains("put the card back, or edit p.yaml"));
+    auto elsewhere = seed_profile();
+    elsewhere.nodes["pve2"] = elsewhere.nodes.at("pve1");
+    elsewhere.nodes.erase("pve1");
+    CHECK_THROWS_WITH(plan_profile(host, elsewhere, "p.yaml", "t", 0),
+                      Catch::Contains("has no section for this node, pve1 (it has: pve2)"));
+    auto two = seed_profile();
+    two.nodes.at("pve1").devices.push_back(two.nodes.at("pve1").devices.front());
+    CHECK_THROWS_WITH(plan_profile(host, two, "p.yaml", "t", 0),
+                      Catch::Contains("names 2 cards; this version of pt plans exactly one card"));
+}
+
+TEST_CASE("profile::check_profile: drift per file on a fresh host, none once applied",
+          "[profile][plan]") {
+    TempRoot tmp;
+    host_with_card(tmp, "81");
+    {
+        const pt::model::Host host{pt::host::Root(tmp.path())};
+        const auto result = check_profile(host, seed_profile(), "p.yaml", 0);
+        CHECK(result.node == "pve1");
+        CHECK_FALSE(result.converged);
+        CHECK_FALSE(result.reboot_pending);
+        const auto vfio = std::find_if(result.drift.begin(), result.drift.end(), [](const auto& d) {
+            return d.what == "vfio-pci: /etc/modprobe.d/pt-vfio.conf";
+        });
+        REQUIRE(vfio != result.drift.end());
+        CHECK(vfio->found == "no such file");
+        CHECK(vfio->expected.find("options vfio-pci ids=10de:1aef,10de:2204") != std::string::npos);
+        CHECK(vfio->fix == "pt bind 0000:81:00 --apply");
+        // Comments are not settings: they never show as expected lines.
+        for (const auto& item : result.drift) {
+            CHECK(item.expected.find('#') == std::string::npos);
+        }
+    }
+    // The card nowhere: drift, not an error.
+    auto missing = seed_profile();
+    missing.nodes.at("pve1").devices.front().device = 0x2684;
+    const pt::model::Host host{pt::host::Root(tmp.path())};
+    const auto result = check_profile(host, missing, "p.yaml", 0);
+    REQUIRE(result.drift.size() == 1);
+    CHECK(result.drift[0].what == "hardware");
+    CHECK(result.drift[0].fix.starts_with("put the card back, or edit p.yaml"));
+}
+
+TEST_CASE("profile::describe_setup records the card, its IDs and the request; other nodes stay",
+          "[profile][plan]") {
+    TempRoot tmp;
+    host_with_card(tmp, "81");
+    const pt::model::Host host{pt::host::Root(tmp.path())};
+    pt::setup::Request request;
+    request.selector = "81:00";
+    request.vmid = 100;
+    request.role = pt::proxmox::GpuRole::display;
+    request.mapping = "rtx";
+    const auto planned = pt::setup::plan_setup(host, request);
+    auto existing = seed_profile();
+    existing.nodes.at("pve1").kernel.iommu_pt = true;
+    existing.nodes["pve2"] = existing.nodes.at("pve1");
+    const auto profile = pt::profile::describe_setup(host, request, planned, existing);
+    REQUIRE(profile.nodes.size() == 2);
+    const auto& section = profile.nodes.at("pve1");
+    CHECK(section.kernel.iommu_pt); // the user's kernel options stay
+    REQUIRE(section.devices.size() == 1);
+    const auto& card = section.devices.front();
+    CHECK(pt::pci::format_slot(card.slot) == "0000:81:00");
+    CHECK(card.vendor == 0x10de);
+    CHECK(card.device == 0x2204);
+    CHECK(card.subsystem_vendor == std::uint16_t{0x1458});
+    CHECK(card.subsystem_device == std::uint16_t{0x403b});
+    CHECK(card.role == pt::proxmox::GpuRole::display);
+    CHECK(card.mapping == std::string("rtx"));
+    CHECK(card.vmid == 100);
+}
