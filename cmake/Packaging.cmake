@@ -5,6 +5,7 @@
 #
 #   bin/pt
 #   share/man/man1/pt.1.gz, pt-SUB.1.gz        every page under man/, gzip -9n (Debian policy 12.1)
+#   share/man/man5/pt-profile.5.gz             the file formats (man/*.5), the same way
 #   share/bash-completion/completions/pt       bash-completion loads it on demand
 #   share/zsh/vendor-completions/_pt           in Debian's zsh fpath (PT_ZSH_COMPLETION_DIR)
 #   share/fish/vendor_completions.d/pt.fish    fish's vendor directory
@@ -66,6 +67,12 @@ file(GLOB PT_MAN_PAGES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/man/*.1)
 foreach(page IN LISTS PT_MAN_PAGES)
   get_filename_component(name ${page} NAME)
   pt_install_gzipped(${page} ${name} ${CMAKE_INSTALL_MANDIR}/man1)
+endforeach()
+# File formats (pt-profile.5).
+file(GLOB PT_MAN5_PAGES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/man/*.5)
+foreach(page IN LISTS PT_MAN5_PAGES)
+  get_filename_component(name ${page} NAME)
+  pt_install_gzipped(${page} ${name} ${CMAKE_INSTALL_MANDIR}/man5)
 endforeach()
 
 install(FILES completions/pt.bash DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME pt)

@@ -51,6 +51,7 @@ pkg_files() {
     {
         echo /usr/bin/pt
         for page in "$1"/man/*.1; do echo "/usr/share/man/man1/${page##*/}.gz"; done
+        for page in "$1"/man/*.5; do echo "/usr/share/man/man5/${page##*/}.gz"; done
         echo /usr/share/bash-completion/completions/pt
         echo /usr/share/doc/pt/changelog.gz
         echo /usr/share/doc/pt/copyright
@@ -118,6 +119,13 @@ suite_package() {
         check [ -f "$file" ] || { fail "man/${page##*/} is not installed"; continue; }
         check pkg_gzip_9n "$file" || fail "share/man/man1/${page##*/}.gz is not made with gzip -9n"
         check gzip -dc "$file" | cmp -s - "$page" || fail "share/man/man1/${page##*/}.gz is not man/${page##*/}"
+    done
+    for page in "$top"/man/*.5; do
+        file=$staged/usr/share/man/man5/${page##*/}.gz
+        check [ -f "$file" ] || { fail "man/${page##*/} is not installed"; continue; }
+        check gzip -dc "$file" | cmp -s - "$page" || fail "share/man/man5/${page##*/}.gz is not man/${page##*/}"
+        check man -M "$staged/usr/share/man" -w 5 "$(basename "$page" .5)" 2>/dev/null | grep -qxF "$file" \
+            || fail "man -M share/man -w 5 $(basename "$page" .5) does not find $file"
     done
     for file in "$staged"/usr/share/man/man1/*; do
         check [ -f "$top/man/$(basename "$file" .gz)" ] || fail "share/man/man1/${file##*/} has no source in man/"
