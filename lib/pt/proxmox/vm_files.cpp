@@ -78,8 +78,13 @@ std::vector<VmFile> find_vms(const host::Root& root) {
             }
         }
     }
+    // By vmid, then node (as documented), then path: a node's nodes/ file and its copy in a real
+    // qemu-server folder end up side by side, so the nodes/ one (the smaller path) is kept below.
     std::sort(out.begin(), out.end(), [](const VmFile& a, const VmFile& b) {
-        return a.vmid != b.vmid ? a.vmid < b.vmid : a.path < b.path;
+        if (a.vmid != b.vmid) {
+            return a.vmid < b.vmid;
+        }
+        return a.node != b.node ? a.node < b.node : a.path < b.path;
     });
     // The same file seen twice (a node folder and a real qemu-server folder for the same node
     // name cannot both exist on pmxcfs; keep the nodes/ one).
