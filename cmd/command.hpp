@@ -41,5 +41,6 @@ Command register_verify(CLI::App& parent, Globals& globals);
 Command register_snapshot(CLI::App& parent, Globals& globals);
 Command register_setup(CLI::App& parent, Globals& globals);
 Command register_profile(CLI::App& parent, Globals& globals);
+Command register_advise(CLI::App& parent, Globals& globals);
 
 } // namespace pt::cmd

@@ -66,6 +66,7 @@ int run(int argc, char** argv) {
 
     const std::vector<pt::cmd::Command> commands = {
         pt::cmd::register_iommu_groups(app, globals),
+        pt::cmd::register_advise(app, globals),
         pt::cmd::register_setup(app, globals),
         pt::cmd::register_profile(app, globals),
         pt::cmd::register_grub(app, globals),
