@@ -87,9 +87,12 @@ int run(const Globals& globals, const Options& opt) {
     if (!opt.save.empty()) {
         profile::save(opt.save, profile::describe_setup(model, request, planned, existing));
         if (!globals.quiet && !globals.json) {
-            note(fmt::format("wrote the profile {}: pt profile {} --check says whether this node "
-                             "still matches it",
+            note(fmt::format("wrote the profile {}{}: pt profile {} --check says whether this "
+                             "node matches it",
                              opt.save,
+                             opt.writer.apply
+                                 ? ""
+                                 : " (it describes the plan; the host changes only with --apply)",
                              opt.save));
         }
     }

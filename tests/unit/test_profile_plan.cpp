@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include "pt/driver/bind.hpp"
 #include "pt/error.hpp"
 #include "pt/host/root.hpp"
 #include "pt/model/host.hpp"
@@ -195,4 +196,33 @@ TEST_CASE("profile::describe_setup records the card, its IDs and the request; ot
     CHECK(card.role == pt::proxmox::GpuRole::display);
     CHECK(card.mapping == std::string("rtx"));
     CHECK(card.vmid == 100);
+}
+
+TEST_CASE("profile::plan_profile takes a moved card's old address out of pt bind's hook",
+          "[profile][plan]") {
+    TempRoot tmp;
+    host_with_card(tmp, "82", "0000:81:00,pcie=1");
+    // A card of the same chip from another board stays with the host at 83:00, so pt binds by
+    // address; the hook still names the card's old address, where another device may sit now.
+    auto twin = function("0000:83:00.0", "2204", "030000", 33);
+    twin.subsystem_device = "0001";
+    tmp.add_device(twin);
+    const std::vector<pt::pci::Address> old_functions = {pt::pci::Address{0, 0x81, 0, 0},
+                                                         pt::pci::Address{0, 0x81, 0, 1}};
+    tmp.write(std::string(pt::driver::k_hook), pt::driver::render_hook(old_functions));
+    const pt::model::Host host{pt::host::Root(tmp.path())};
+    const auto planned = plan_profile(host, seed_profile(), "p.yaml", "t", 0);
+    REQUIRE(planned.located.moved_from);
+    const auto* hook = find_file(planned.setup.plan, std::string(pt::driver::k_hook));
+    REQUIRE(hook);
+    REQUIRE(hook->after);
+    const auto addresses = pt::driver::parse_hook(*hook->after);
+    REQUIRE(addresses);
+    for (const auto& address : *addresses) {
+        CHECK(address.bus != 0x81);
+    }
+    CHECK(std::any_of(
+        addresses->begin(), addresses->end(), [](const auto& a) { return a.bus == 0x82; }));
+    // Its single command would add a second entry: the VM step names the profile's.
+    CHECK(planned.setup.steps.back().command == "pt profile p.yaml --apply");
 }

@@ -128,6 +128,16 @@ TEST_CASE("profile::parse names the file, the line and the fix for each mistake"
               .starts_with("p.yaml:3: unknown key \"node\" in the profile"));
     CHECK(error_of("- a\n- b\n").starts_with("p.yaml: not a pt profile"));
     CHECK(error_of("nodes: [\n").find("not valid YAML") != std::string::npos);
+    // A key given twice would lose one of its values silently.
+    CHECK(error_of("version: 1\nnodes:\n  pve:\n    devices:\n      - address: \"81:00\"\n"
+                   "        id: \"10de:2204\"\n        vm: 100\n        vm: 101\n")
+              .starts_with("p.yaml:8: \"vm\" is given twice in a device"));
+    CHECK(error_of("version: 1\nnodes:\n  pve: {}\n  pve: {}\n")
+              .starts_with("p.yaml:4: node pve has two sections"));
+    // pt grub's refusals, at the parameter's line.
+    CHECK(error_of("version: 1\nnodes:\n  pve:\n    kernel:\n      add:\n        - quiet\n"
+                   "        - root=/dev/sda1\n")
+              .starts_with("p.yaml:7: kernel add \"root=/dev/sda1\": "));
     // An empty section is allowed: it names no card (pt profile then says so for that node).
     CHECK(parse("version: 1\nnodes:\n  pve:\n", "p.yaml").nodes.at("pve").devices.empty());
 }

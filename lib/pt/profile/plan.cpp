@@ -2,6 +2,7 @@
 #include "pt/profile/plan.hpp"
 
 #include "pt/check/runner.hpp"
+#include "pt/driver/bind.hpp"
 #include "pt/error.hpp"
 #include "pt/grub/plan.hpp"
 #include "pt/model/host.hpp"
@@ -134,6 +135,17 @@ entries_passing(const host::Root& root, int vmid, const pci::Address& slot) {
     return keys;
 }
 
+// Other VMs of this node that pass the slot the card moved to (they passed another card there).
+std::vector<std::string> other_vms_at(const host::Root& root, const pci::Address& slot, int vmid) {
+    std::vector<std::string> others;
+    for (const auto& [other, key] : proxmox::vms_passing(root, slot)) {
+        if (other != vmid) {
+            others.push_back(fmt::format("VM {} ({})", other, key));
+        }
+    }
+    return others;
+}
+
 // The pt setup command that writes the profile's device again at `slot` (the kernel options of
 // the node's section stay, see describe_setup).
 std::string save_command(const Device& wanted, const pci::Address& slot, const std::string& file) {
@@ -167,6 +179,13 @@ Drift moved_drift(const model::Host& host,
                              wanted.vmid,
                              pci::format_slot(*located.moved_from),
                              fmt::join(stale, ", "));
+    }
+    const auto others = other_vms_at(host.root(), located.slot, wanted.vmid);
+    if (!others.empty()) {
+        found += fmt::format("; {} pass{} {} too",
+                             fmt::join(others, ", "),
+                             others.size() == 1 ? "es" : "",
+                             pci::format_slot(located.slot));
     }
     return Drift{"hardware",
                  fmt::format("the {} at {}", identity(wanted), pci::format_slot(wanted.slot)),
@@ -292,6 +311,49 @@ void staged_drift(const check::Report& report, std::vector<Drift>& drift) {
     }
 }
 
+// A card that moved must not leave its old address in pt bind's by-address hook: another
+// device (a NIC, an NVMe drive) may sit there now, and the hook would hand it to vfio-pci at
+// boot. The hook as the plan leaves it (or as it is) loses the old slot's functions.
+void drop_old_address_from_hook(const model::Host& host,
+                                const pci::Address& old_slot,
+                                edit::Plan& plan) {
+    const std::string hook(driver::k_hook);
+    auto planned = std::find_if(
+        plan.files.begin(), plan.files.end(), [&](const auto& file) { return file.path == hook; });
+    const std::optional<std::string> text =
+        planned != plan.files.end() ? planned->after : host.root().read_file_if_exists(hook);
+    const auto addresses = text ? driver::parse_hook(*text) : std::nullopt;
+    if (!addresses) {
+        return;
+    }
+    std::vector<pci::Address> kept;
+    std::copy_if(addresses->begin(),
+                 addresses->end(),
+                 std::back_inserter(kept),
+                 [&](const auto& address) { return !address.same_slot(old_slot); });
+    if (kept.size() == addresses->size()) {
+        return;
+    }
+    const std::string after = driver::render_hook(kept);
+    if (planned != plan.files.end()) {
+        planned->after = after;
+        return;
+    }
+    edit::FileEdit file;
+    file.path = hook;
+    file.before = text;
+    file.after = after;
+    file.mode = 0755;
+    file.reason = fmt::format("the card left {}: vfio-pci must not take whatever sits there now",
+                              pci::format_slot(old_slot));
+    plan.files.push_back(std::move(file));
+    if (std::find(plan.follow_ups.begin(), plan.follow_ups.end(), edit::FollowUp::update_initramfs)
+        == plan.follow_ups.end()) {
+        plan.follow_ups.insert(plan.follow_ups.begin(), edit::FollowUp::update_initramfs);
+    }
+    plan.reboot_needed = true;
+}
+
 } // namespace
 
 std::string this_node(const model::Host& host) {
@@ -328,6 +390,25 @@ Planned plan_profile(const model::Host& host,
     }
     out.setup = setup::plan_setup(
         host, setup_request(*out.device, section.kernel, out.located, title, time));
+    if (out.located.moved_from) {
+        drop_old_address_from_hook(host, *out.located.moved_from, out.setup.plan);
+        // Alone, pt vmconf would add a second entry rather than re-point the old one.
+        for (auto& step : out.setup.steps) {
+            if (step.name.starts_with("VM ")) {
+                step.command = fmt::format("pt profile {} --apply", file);
+            }
+        }
+        const auto others = other_vms_at(host.root(), out.located.slot, out.device->vmid);
+        if (!others.empty()) {
+            out.setup.plan.notes.push_back(fmt::format(
+                "{} also pass{} {}, where the card is now: whichever VM starts first takes it; "
+                "take the entry out of the other: pt vmconf VMID --remove {} --apply",
+                fmt::join(others, ", "),
+                others.size() == 1 ? "es" : "",
+                pci::format_slot(out.located.slot),
+                pci::format_slot(out.located.slot)));
+        }
+    }
     return out;
 }
 
@@ -351,8 +432,21 @@ CheckResult check_profile(const model::Host& host,
                               file)});
         return result;
     }
-    const auto planned =
-        plan_profile(host, profile, file, fmt::format("pt profile {} --check", file), time);
+    Planned planned;
+    try {
+        planned =
+            plan_profile(host, profile, file, fmt::format("pt profile {} --check", file), time);
+    } catch (const UsageError&) {
+        throw;
+    } catch (const Error& e) {
+        // A hand edit that makes the chain refuse is drift too (exit 3), not a failure to check.
+        result.drift.push_back(
+            Drift{"plan",
+                  "pt profile can plan this node's section",
+                  e.what(),
+                  fmt::format("pt profile {} shows the refusal; fix what it names", file)});
+        return result;
+    }
     result.drift = planned.hardware;
     configured_drift(planned.setup, located->moved_from.has_value(), file, result.drift);
     if (located->moved_from && result.drift.size() == planned.hardware.size()) {

@@ -2,6 +2,7 @@
 #include "pt/profile/profile.hpp"
 
 #include "pt/error.hpp"
+#include "pt/grub/plan.hpp"
 #include "pt/host/root.hpp"
 #include "pt/pci/hex.hpp"
 #include "pt/snapshot/archive.hpp"
@@ -44,8 +45,13 @@ public:
     void only_keys(const YAML::Node& node,
                    std::initializer_list<std::string_view> known,
                    std::string_view where) const {
+        std::set<std::string> seen;
         for (const auto& item : node) {
             const auto key = item.first.as<std::string>();
+            // yaml-cpp keeps the first of two equal keys: the second would be silently lost.
+            if (!seen.insert(key).second) {
+                fail(item.first, fmt::format("{:?} is given twice in {}", key, where));
+            }
             if (std::find(known.begin(), known.end(), key) == known.end()) {
                 std::string list;
                 for (const auto k : known) {
@@ -212,6 +218,14 @@ public:
             }
             for (const auto& item : add) {
                 out.add.push_back(scalar(item, "a kernel parameter"));
+                // pt grub's rules for --add, said at the parameter's line.
+                try {
+                    grub::Request one;
+                    one.add.push_back(grub::parse_request_param(out.add.back(), "add"));
+                    grub::check_request(one);
+                } catch (const UsageError& e) {
+                    fail(item, fmt::format("kernel add {:?}: {}", out.add.back(), e.what()));
+                }
             }
         }
         return out;
@@ -327,6 +341,9 @@ Profile parse(std::string_view text, std::string_view source) {
             if (name.empty()) {
                 reader.fail(item.first, "a node needs a name");
             }
+            if (out.nodes.count(name) != 0) {
+                reader.fail(item.first, fmt::format("node {} has two sections", name));
+            }
             out.nodes[name] = reader.node_section(item.second, name);
         }
         return out;
@@ -410,7 +427,10 @@ std::string read_file(const std::string& path) {
 }
 
 void save(const std::string& path, const Profile& profile) {
-    snapshot::write_output_file(path, to_yaml(profile), "--save");
+    // pmxcfs (/etc/pve) allows no mode but 0640 (cfs_fuse_chmod): a profile there, the one
+    // place every node of a cluster reads, must be written with it.
+    const bool on_pmxcfs = std::filesystem::absolute(path).string().starts_with("/etc/pve/");
+    snapshot::write_output_file(path, to_yaml(profile), "--save", on_pmxcfs ? 0640 : 0644);
 }
 
 std::optional<Profile> load_if_exists(const std::string& path) {

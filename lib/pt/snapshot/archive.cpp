@@ -249,7 +249,10 @@ std::string gunzip(std::string_view data) {
     return out;
 }
 
-void write_output_file(const std::string& path, std::string_view bytes, std::string_view flag) {
+void write_output_file(const std::string& path,
+                       std::string_view bytes,
+                       std::string_view flag,
+                       unsigned mode) {
     const std::filesystem::path target = std::filesystem::absolute(path);
     const std::filesystem::path dir = target.parent_path();
     std::error_code ec;
@@ -268,7 +271,7 @@ void write_output_file(const std::string& path, std::string_view bytes, std::str
     // rename); a Root at the output's folder makes it write exactly there.
     const host::Root out_root(dir);
     host::FileMeta meta;
-    meta.mode = 0644;
+    meta.mode = mode;
     meta.uid = ::getuid();
     meta.gid = ::getgid();
     host::replace_file(out_root, "/" + target.filename().string(), bytes, meta);

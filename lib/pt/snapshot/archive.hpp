@@ -43,9 +43,11 @@ std::string gunzip(std::string_view data);
 // temporary file in the same folder, fsync'ed, then renamed over `path`, so a reader never sees a
 // half-written archive and a failure leaves any earlier file in place. The new file gets mode
 // 0644. Throws pt::Error naming `path` and the system's reason (missing folder, permission).
-// `flag` is the option that named the path, for the messages ("-o", "--save").
+// `flag` is the option that named the path, for the messages ("-o", "--save"); `mode` the
+// new file's mode.
 void write_output_file(const std::string& path,
                        std::string_view bytes,
-                       std::string_view flag = "-o");
+                       std::string_view flag = "-o",
+                       unsigned mode = 0644);
 
 } // namespace pt::snapshot

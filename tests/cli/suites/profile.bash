@@ -194,6 +194,8 @@ suite_profile() {
     expect_jq '.moved_from == "0000:81:00" and .card == "0000:82:00"'
     run_pt profile "$TESTDIR/p.yaml"
     expect_stdout_contains "the card moved: the profile names the GA102 [GeForce RTX 3090] (10de:2204 subsystem 1458:403b) at 0000:81:00, found at 0000:82:00"
+    # Alone, pt vmconf would add a second entry: the step names the command that re-targets.
+    expect_stdout_contains "alone: pt profile $TESTDIR/p.yaml --apply"
     expect_stdout_contains "-hostpci0: 0000:81:00,pcie=1"
     expect_stdout_contains "+hostpci0: 0000:82:00,pcie=1"
     expect_stdout_not_contains "hostpci1"
@@ -210,6 +212,17 @@ suite_profile() {
     expect_exit 0
     run_pt profile "$TESTDIR/p.yaml" --check
     expect_exit 0
+
+    TEST "a hand edit that makes the chain refuse is drift for --check (exit 3), an error for the plan"
+    use_root seed-rtx3090
+    pf_profile "$TESTDIR/p.yaml"
+    # The VM is locked (a backup runs): pt vmconf refuses, so the profile cannot be planned.
+    printf 'lock: backup\n' >>"$ROOT/etc/pve/nodes/pve/qemu-server/100.conf"
+    run_pt profile "$TESTDIR/p.yaml" --check --json
+    expect_exit 3
+    expect_jq '(.drift | length) == 1 and .drift[0].what == "plan" and (.drift[0].found | contains("lock"))'
+    run_pt profile "$TESTDIR/p.yaml"
+    expect_exit 1
 
     TEST "a card that is nowhere on the host is drift for --check and an error for the plan"
     use_root seed-rtx3090
