@@ -93,16 +93,16 @@ TEST_CASE("advise: an isolated card that resets goes to a VM; --share and contai
               "Model: \t\t NVIDIA GeForce RTX 3090\nIRQ:   \t\t 150\nDevice Minor: \t 1\n");
     advice = advice_for(tmp, Request{std::nullopt, false, true});
     CHECK(advice.recommendation == Recommendation::lxc);
+    // VM 100 passes the card: it comes out of the VM first.
     CHECK(advice.next
-          == "pct set CTID --dev0 /dev/nvidia1 --dev1 /dev/nvidiactl --dev2 /dev/nvidia-uvm "
-             "--dev3 /dev/nvidia-uvm-tools");
+          == "pt vmconf 100 --remove 0000:81:00 --apply (VM 100 takes the card from the host "
+             "whenever it starts), then pt lxc CTID 0000:81:00");
     CHECK(mentions(advice.risks, "Driver/library version mismatch"));
 
     CHECK_THROWS_AS(advice_for(tmp, Request{std::nullopt, true, true}), pt::UsageError);
 }
 
-TEST_CASE("advise: containers already on the card keep it; an AMD card gets its DRM nodes and kfd",
-          "[advise]") {
+TEST_CASE("advise: containers already on the card's own nodes keep it on LXC", "[advise]") {
     TempRoot tmp;
     host(tmp, "1002", "744c", "amdgpu");
     tmp.write("/sys/bus/pci/devices/0000:81:00.0/drm/card1/dev", "226:1\n");
@@ -112,12 +112,13 @@ TEST_CASE("advise: containers already on the card keep it; an AMD card gets its 
     // A snapshot's old lines do not count.
     tmp.write("/etc/pve/nodes/pve1/lxc/201.conf",
               "arch: amd64\n[before]\ndev0: /dev/dri/renderD128\n");
+    // Another card's node (renderD1280 is not renderD128) does not count either.
+    tmp.write("/etc/pve/nodes/pve1/lxc/202.conf", "arch: amd64\ndev0: /dev/dri/renderD1280\n");
     const auto advice = advice_for(tmp);
     CHECK(advice.recommendation == Recommendation::lxc);
     CHECK(advice.reasons.front()
-          == "container 200 already uses GPU device nodes of the host's driver");
-    CHECK(advice.next
-          == "pct set CTID --dev0 /dev/dri/renderD128 --dev1 /dev/dri/card1 --dev2 /dev/kfd");
+          == "container 200 already uses the card through the host's driver");
+    CHECK(advice.next == "pt lxc CTID 0000:81:00");
     CHECK(mentions(advice.risks, "gid=GID"));
 }
 
@@ -129,7 +130,7 @@ TEST_CASE(
     auto advice = advice_for(tmp);
     CHECK(advice.recommendation == Recommendation::lxc);
     CHECK(mentions(advice.reasons, "AMD Polaris 10 cannot be reset without vendor-reset"));
-    CHECK(advice.next.starts_with("load the card's host driver (no DRM nodes under"));
+    CHECK(advice.next == "pt lxc CTID 0000:81:00");
 
     advice = advice_for(tmp, Request{std::nullopt, true, false});
     CHECK(advice.recommendation == Recommendation::bare_metal);

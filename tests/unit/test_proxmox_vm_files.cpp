@@ -127,3 +127,44 @@ TEST_CASE("proxmox::vm_files: lock and pid files, running_pid", "[proxmox][vm_fi
     tmp.mkdir("/proc/0");
     CHECK_FALSE(pt::proxmox::running_pid(root(tmp), 102));
 }
+
+TEST_CASE("proxmox::vm_files: containers (find_cts, find_ct, their lock)", "[proxmox][vm_files]") {
+    TempRoot tmp;
+    tmp.write("/proc/sys/kernel/hostname", "pve1\n");
+    tmp.write("/etc/pve/nodes/pve1/lxc/200.conf", "arch: amd64\n");
+    tmp.write("/etc/pve/nodes/pve2/lxc/201.conf", "arch: amd64\n");
+    tmp.write("/etc/pve/nodes/pve1/qemu-server/100.conf", "cores: 1\n");
+    const auto cts = pt::proxmox::find_cts(root(tmp));
+    REQUIRE(cts.size() == 2);
+    CHECK(cts[0].vmid == 200);
+    CHECK(cts[0].local);
+    CHECK(cts[0].path == "/etc/pve/nodes/pve1/lxc/200.conf");
+    CHECK(cts[1].node == "pve2");
+    CHECK_FALSE(cts[1].local);
+    CHECK(pt::proxmox::find_ct(root(tmp), 201).node == "pve2");
+    CHECK_THROWS_WITH(pt::proxmox::find_ct(root(tmp), 100),
+                      Catch::Contains("container 100 does not exist"));
+    CHECK(pt::proxmox::ct_lock_path(200) == "/run/lock/lxc/pve-config-200.lock");
+}
+
+TEST_CASE("proxmox::vm_files: vms_passing finds hostpci entries and this node's mappings",
+          "[proxmox][vm_files]") {
+    TempRoot tmp;
+    tmp.write("/proc/sys/kernel/hostname", "pve1\n");
+    tmp.write("/etc/pve/nodes/pve1/qemu-server/100.conf", "hostpci0: 0000:81:00.0,pcie=1\n");
+    tmp.write("/etc/pve/nodes/pve1/qemu-server/101.conf",
+              "hostpci0: 0000:05:00\nhostpci1: mapping=rtx,pcie=1\n");
+    tmp.write("/etc/pve/nodes/pve1/qemu-server/102.conf", "cores: 1\n[snap]\nhostpci0: 81:00\n");
+    tmp.write("/etc/pve/nodes/pve2/qemu-server/103.conf", "hostpci0: 0000:81:00\n");
+    tmp.write("/etc/pve/mapping/pci.cfg",
+              "rtx\n\tmap id=10de:2204,node=pve1,path=0000:81:00\n"
+              "\tmap id=10de:2204,node=pve2,path=0000:05:00\n");
+    const pt::pci::Address card{0, 0x81, 0, 0};
+    const auto vms = pt::proxmox::vms_passing(root(tmp), card);
+    REQUIRE(vms.size() == 2);
+    CHECK(vms[0] == std::pair<int, std::string>{100, "hostpci0"});
+    CHECK(vms[1] == std::pair<int, std::string>{101, "hostpci1"}); // by the mapping
+    // 05:00 is pve2's in the mapping, so only the direct entry of VM 101 counts here.
+    CHECK(pt::proxmox::vms_passing(root(tmp), pt::pci::Address{0, 0x05, 0, 0})
+          == std::vector<std::pair<int, std::string>>{{101, "hostpci0"}});
+}

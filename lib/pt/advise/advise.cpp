@@ -4,11 +4,11 @@
 #include "pt/check/runner.hpp"
 #include "pt/error.hpp"
 #include "pt/iommu/isolation.hpp"
+#include "pt/lxc/nodes.hpp"
 #include "pt/model/host.hpp"
 #include "pt/pci/names.hpp"
 #include "pt/pci/selector.hpp"
 #include "pt/pci/topology.hpp"
-#include "pt/proxmox/vm_config.hpp"
 #include "pt/proxmox/vm_files.hpp"
 
 #include <fmt/format.h>
@@ -129,140 +129,78 @@ bool is_blackwell(const pci::Device& card) {
     return card.vendor == 0x10de && card.device >= 0x2b80 && card.device <= 0x2fff;
 }
 
-// The VMs of this node that pass the card (hostpci with its slot).
+// The VMs of this node that pass the card (hostpci with its slot, or a mapping of it).
 std::vector<int> vms_with(const host::Root& root, const pci::Address& slot) {
     std::vector<int> vmids;
-    for (const auto& vm : proxmox::find_vms(root)) {
-        if (!vm.local) {
-            continue;
-        }
-        const auto text = root.read_file_if_exists(vm.path);
-        if (!text) {
-            continue;
-        }
-        for (const auto& option : proxmox::VmConfig::parse(*text).effective_options()) {
-            if (!proxmox::hostpci_index(option.key)) {
-                continue;
-            }
-            const auto hostpci = proxmox::parse_hostpci(option.value);
-            if (std::any_of(hostpci.hosts.begin(), hostpci.hosts.end(), [&](const auto& id) {
-                    return id.address.same_slot(slot);
-                })) {
-                vmids.push_back(vm.vmid);
-                break;
-            }
+    for (const auto& [vmid, key] : proxmox::vms_passing(root, slot)) {
+        if (std::find(vmids.begin(), vmids.end(), vmid) == vmids.end()) {
+            vmids.push_back(vmid);
         }
     }
     return vmids;
 }
 
-// This node's containers, and those whose config already hands them GPU device nodes (devN:
-// lines or lxc.mount.entry of /dev/nvidia*, /dev/dri, /dev/kfd).
+// This node's containers whose config already hands them this card's own device nodes (devN:
+// lines or lxc.mount.entry), in the main section: snapshots keep old lines. Without the card's
+// nodes (no host driver has it) no container can be using it.
 struct Containers {
-    int count = 0;
-    std::vector<int> with_gpu;
+    std::vector<int> with_card;
 };
 
-Containers containers_of(const host::Root& root) {
+Containers containers_of(const host::Root& root, const std::vector<lxc::Node>& card_nodes) {
     Containers out;
-    const auto node = proxmox::local_node(root);
-    const std::string dir = node ? fmt::format("/etc/pve/nodes/{}/lxc", *node) : "/etc/pve/lxc";
-    for (const auto& name : root.list(dir)) {
-        if (!name.ends_with(".conf")) {
+    std::vector<std::string> own;
+    for (const auto& node : card_nodes) {
+        if (node.card_own) {
+            own.push_back(node.path);
+        }
+    }
+    if (own.empty()) {
+        return out;
+    }
+    for (const auto& ct : proxmox::find_cts(root)) {
+        if (!ct.local) {
             continue;
         }
-        const auto id = name.substr(0, name.size() - 5);
-        if (id.empty()
-            || !std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-            continue;
-        }
-        ++out.count;
-        const auto text = root.read_file_if_exists(dir + "/" + name).value_or("");
-        // Only the main section: snapshots keep old lines.
+        const auto text = root.read_file_if_exists(ct.path).value_or("");
         const auto main = text.substr(0, text.find("\n["));
-        if (main.find("/dev/nvidia") != std::string::npos
-            || main.find("/dev/dri") != std::string::npos
-            || main.find("/dev/kfd") != std::string::npos) {
-            out.with_gpu.push_back(std::stoi(id));
+        const bool uses = std::any_of(own.begin(), own.end(), [&](const std::string& path) {
+            // The path as a whole word: /dev/dri/card1 is not /dev/dri/card10.
+            for (auto at = main.find(path); at != std::string::npos; at = main.find(path, at + 1)) {
+                const auto after = at + path.size();
+                if (after == main.size()
+                    || std::string_view(",\n ").find(main[after]) != std::string_view::npos) {
+                    return true;
+                }
+            }
+            return false;
+        });
+        if (uses) {
+            out.with_card.push_back(ct.vmid);
         }
     }
     return out;
 }
 
-// ---- the device nodes a container needs (the next step of the LXC path) ----------------------
+// ---- the next step of the LXC path ------------------------------------------------------------
 
-// "/dev/nvidia0": the minor the NVIDIA driver gave this card (its per-GPU information file).
-std::optional<std::string> nvidia_node(const host::Root& root, const pci::Address& card) {
-    const auto info =
-        root.read_attr(fmt::format("/proc/driver/nvidia/gpus/{}/information", pci::format(card)));
-    if (!info) {
-        return std::nullopt;
-    }
-    const auto at = info->find("Device Minor:");
-    if (at == std::string::npos) {
-        return std::nullopt;
-    }
-    const auto digits = info->find_first_of("0123456789", at);
-    const auto end = info->find_first_not_of("0123456789", digits);
-    if (digits == std::string::npos) {
-        return std::nullopt;
-    }
-    return "/dev/nvidia" + info->substr(digits, end - digits);
-}
-
-// "/dev/dri/renderD128", "/dev/dri/card1": the card's own DRM nodes (its drm folder in sysfs).
-std::vector<std::string> dri_nodes(const host::Root& root, const pci::Address& card) {
-    std::vector<std::string> nodes;
-    for (const auto& name :
-         root.list(fmt::format("/sys/bus/pci/devices/{}/drm", pci::format(card)))) {
-        if (name.starts_with("renderD")) {
-            nodes.insert(nodes.begin(), "/dev/dri/" + name);
-        } else if (name.starts_with("card")) {
-            nodes.push_back("/dev/dri/" + name);
-        }
-    }
-    return nodes;
-}
-
-std::string pct_command(const std::vector<std::string>& nodes) {
-    std::string command = "pct set CTID";
-    int index = 0;
-    for (const auto& node : nodes) {
-        command += fmt::format(" --dev{} {}", index++, node);
-    }
-    return command;
-}
-
-std::string lxc_next(const host::Root& root, const pci::Device& card) {
+std::string lxc_next(const pci::Device& card, const std::vector<int>& vms) {
     const std::string slot = pci::format_slot(card.address);
+    if (!vms.empty()) {
+        return fmt::format("pt vmconf {} --remove {} --apply (VM {} takes the card from the host "
+                           "whenever it starts), then pt lxc CTID {}",
+                           vms.front(),
+                           slot,
+                           vms.front(),
+                           slot);
+    }
     if (card.driver == "vfio-pci") {
-        return fmt::format(
-            "pt unbind {} --apply (a container needs the host's driver on the card), "
-            "then give the container its device nodes with pct set",
-            slot);
+        return fmt::format("pt unbind {} --apply (a container needs the host's driver on the "
+                           "card), then pt lxc CTID {}",
+                           slot,
+                           slot);
     }
-    if (card.vendor == 0x10de) {
-        const auto node = nvidia_node(root, card.address);
-        if (!node) {
-            return fmt::format("install and load the NVIDIA driver on the host (no "
-                               "/proc/driver/nvidia/gpus/{}/information yet), then pct set CTID "
-                               "--dev0 /dev/nvidiaN --dev1 /dev/nvidiactl --dev2 /dev/nvidia-uvm "
-                               "--dev3 /dev/nvidia-uvm-tools (N: its Device Minor)",
-                               pci::format(card.address));
-        }
-        return pct_command({*node, "/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools"});
-    }
-    auto nodes = dri_nodes(root, card.address);
-    if (nodes.empty()) {
-        return fmt::format("load the card's host driver (no DRM nodes under "
-                           "/sys/bus/pci/devices/{}/drm yet), then pct set CTID --dev0 "
-                           "/dev/dri/renderDN",
-                           pci::format(card.address));
-    }
-    if (card.vendor == 0x1002) {
-        nodes.push_back("/dev/kfd"); // ROCm's compute interface
-    }
-    return pct_command(nodes);
+    return fmt::format("pt lxc CTID {}", slot);
 }
 
 // ---- the decision -----------------------------------------------------------------------------
@@ -293,7 +231,7 @@ Facts gather(const model::Host& host, const check::Report& report, const pci::De
     }
     facts.blackwell = is_blackwell(card);
     facts.vms = vms_with(host.root(), card.address);
-    facts.containers = containers_of(host.root());
+    facts.containers = containers_of(host.root(), lxc::card_nodes(host.root(), card).nodes);
     return facts;
 }
 
@@ -334,12 +272,13 @@ void add_vm_risks(const Facts& facts, const pci::Device& card, std::vector<std::
         risks.push_back("it is the firmware's boot display: make the other display the primary "
                         "one in the firmware, or the host console moves off the screen");
     }
-    if (!facts.containers.with_gpu.empty()) {
-        risks.push_back(fmt::format("container{} {} use{} GPU device nodes; a card on vfio-pci is "
-                                    "gone from the host's driver and from them",
-                                    facts.containers.with_gpu.size() == 1 ? "" : "s",
-                                    fmt::join(facts.containers.with_gpu, ", "),
-                                    facts.containers.with_gpu.size() == 1 ? "s" : ""));
+    if (!facts.containers.with_card.empty()) {
+        risks.push_back(
+            fmt::format("container{} {} use{} the card's device nodes; a card on vfio-pci is "
+                        "gone from the host's driver and from them",
+                        facts.containers.with_card.size() == 1 ? "" : "s",
+                        fmt::join(facts.containers.with_card, ", "),
+                        facts.containers.with_card.size() == 1 ? "s" : ""));
     }
 }
 
@@ -369,11 +308,7 @@ std::string vm_next(const Facts& facts, const pci::Device& card, const Request& 
                        request.display ? " --display" : "");
 }
 
-void decide(Advice& advice,
-            const Facts& facts,
-            const pci::Device& card,
-            const Request& request,
-            const host::Root& root) {
+void decide(Advice& advice, const Facts& facts, const pci::Device& card, const Request& request) {
     const auto problems = vm_problems(facts);
     const bool no_virtualization = failed(facts.virtualization);
     auto vm = [&](std::string why) {
@@ -386,7 +321,7 @@ void decide(Advice& advice,
         advice.recommendation = Recommendation::lxc;
         advice.reasons.push_back(std::move(why));
         add_lxc_risks(card, advice.risks);
-        advice.next = lxc_next(root, card);
+        advice.next = lxc_next(card, facts.vms);
     };
     auto bare_metal = [&](std::string why) {
         advice.recommendation = Recommendation::bare_metal;
@@ -398,16 +333,40 @@ void decide(Advice& advice,
                           : std::string("none: keep the card on the host's own driver");
     };
 
+    if (!card.virtfns.empty()) {
+        // vGPU (NVIDIA) or MxGPU (AMD) over SR-IOV: VMs get virtual functions, the physical one
+        // stays with the host's driver; passing the whole card would end it for every VM.
+        advice.recommendation = Recommendation::vm;
+        advice.reasons.push_back(fmt::format("the card is split into {} virtual functions "
+                                             "(SR-IOV: NVIDIA vGPU or AMD MxGPU): each VM gets "
+                                             "one, and the card itself stays with the host's "
+                                             "driver",
+                                             card.virtfns.size()));
+        if (!facts.vms.empty()) {
+            advice.reasons.push_back(
+                fmt::format("VM {} already uses it", fmt::join(facts.vms, ", ")));
+        }
+        advice.risks.push_back(fmt::format("do not pass the card itself (pt setup {}): vfio-pci "
+                                           "would take it, and with it every virtual function, "
+                                           "from the host's driver and from every VM",
+                                           pci::format_slot(card.address)));
+        advice.next = fmt::format("pt vmconf VMID VF --function-only --apply, VF one of its "
+                                  "virtual functions {} to {} that no VM uses yet (with the vGPU "
+                                  "type its vendor documents)",
+                                  pci::format(card.virtfns.front()),
+                                  pci::format(card.virtfns.back()));
+        return;
+    }
     if (request.share) {
         lxc("--share: a card passed through belongs to one VM at a time (vfio-pci hands the whole "
             "device to it), while containers share it through the host's driver");
         return;
     }
-    if (!facts.containers.with_gpu.empty() && facts.vms.empty() && !request.display) {
-        lxc(fmt::format("container{} {} already use{} GPU device nodes of the host's driver",
-                        facts.containers.with_gpu.size() == 1 ? "" : "s",
-                        fmt::join(facts.containers.with_gpu, ", "),
-                        facts.containers.with_gpu.size() == 1 ? "s" : ""));
+    if (!facts.containers.with_card.empty() && facts.vms.empty() && !request.display) {
+        lxc(fmt::format("container{} {} already use{} the card through the host's driver",
+                        facts.containers.with_card.size() == 1 ? "" : "s",
+                        fmt::join(facts.containers.with_card, ", "),
+                        facts.containers.with_card.size() == 1 ? "s" : ""));
         return;
     }
     if (no_virtualization) {
@@ -500,7 +459,7 @@ Advice advise(const model::Host& host, const Request& request) {
     verify.selector = pci::format_slot(advice.card);
     const auto report = check::verify_host(host, verify);
     const Facts facts = gather(host, report, card);
-    decide(advice, facts, card, request, host.root());
+    decide(advice, facts, card, request);
     return advice;
 }
 

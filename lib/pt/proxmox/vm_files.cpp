@@ -3,6 +3,8 @@
 
 #include "pt/error.hpp"
 #include "pt/host/root.hpp"
+#include "pt/proxmox/mapping.hpp"
+#include "pt/proxmox/vm_config.hpp"
 
 #include <fmt/format.h>
 
@@ -55,26 +57,28 @@ std::optional<std::string> local_node(const host::Root& root) {
     return root.link_name("/etc/pve/local");
 }
 
-std::vector<VmFile> find_vms(const host::Root& root) {
+namespace {
+
+// The guest configs of one kind: "qemu-server" (VMs) or "lxc" (containers); see find_vms.
+std::vector<VmFile> find_guests(const host::Root& root, const std::string& kind) {
     std::vector<VmFile> out;
     const auto local = local_node(root);
+    const std::string local_dir = "/etc/pve/" + kind;
     for (const auto& node : root.list("/etc/pve/nodes")) {
-        const auto dir = "/etc/pve/nodes/" + node + "/qemu-server";
+        const auto dir = "/etc/pve/nodes/" + node + "/" + kind;
         for (const auto& name : root.list(dir)) {
             if (const auto vmid = vmid_of(name)) {
                 out.push_back(VmFile{*vmid, node, host::join(dir, name), local && *local == node});
             }
         }
     }
-    // /etc/pve/qemu-server: pmxcfs's link to nodes/<local>/qemu-server, already listed; a real
-    // folder in a copied tree holds the local node's VMs.
-    if (!root.link_name("/etc/pve/qemu-server")) {
-        for (const auto& name : root.list("/etc/pve/qemu-server")) {
+    // /etc/pve/qemu-server (lxc): pmxcfs's link to nodes/<local>/qemu-server, already listed; a
+    // real folder in a copied tree holds the local node's guests.
+    if (!root.link_name(local_dir)) {
+        for (const auto& name : root.list(local_dir)) {
             if (const auto vmid = vmid_of(name)) {
-                out.push_back(VmFile{*vmid,
-                                     local.value_or("localhost"),
-                                     host::join("/etc/pve/qemu-server", name),
-                                     true});
+                out.push_back(
+                    VmFile{*vmid, local.value_or("localhost"), host::join(local_dir, name), true});
             }
         }
     }
@@ -95,6 +99,89 @@ std::vector<VmFile> find_vms(const host::Root& root) {
                           }),
               out.end());
     return out;
+}
+
+} // namespace
+
+std::vector<VmFile> find_vms(const host::Root& root) {
+    return find_guests(root, "qemu-server");
+}
+
+std::vector<VmFile> find_cts(const host::Root& root) {
+    return find_guests(root, "lxc");
+}
+
+VmFile find_ct(const host::Root& root, int ctid) {
+    std::vector<VmFile> hits;
+    for (auto& ct : find_cts(root)) {
+        if (ct.vmid == ctid) {
+            hits.push_back(std::move(ct));
+        }
+    }
+    if (hits.empty()) {
+        throw Error(fmt::format("container {} does not exist: no node has lxc/{}.conf (looked in "
+                                "{} and {}); `pct list` lists the containers of this node",
+                                ctid,
+                                ctid,
+                                root.map("/etc/pve/nodes").string() + "/*/lxc",
+                                root.map("/etc/pve/lxc").string()));
+    }
+    if (hits.size() > 1) {
+        std::string paths;
+        for (const auto& ct : hits) {
+            paths += fmt::format("\n  {}", root.map(ct.path).string());
+        }
+        throw Error(fmt::format("container {} is configured on {} nodes, which pmxcfs should "
+                                "never allow; remove the stale copy first:{}",
+                                ctid,
+                                hits.size(),
+                                paths));
+    }
+    return hits.front();
+}
+
+std::vector<std::pair<int, std::string>> vms_passing(const host::Root& root,
+                                                     const pci::Address& card) {
+    std::vector<std::pair<int, std::string>> out;
+    const auto mapping_text = root.read_file_if_exists(k_mapping_file);
+    const auto mappings = parse_mapping_file(mapping_text.value_or(""));
+    const auto local = local_node(root);
+    const auto covers = [&](const std::vector<HostId>& ids) {
+        return std::any_of(
+            ids.begin(), ids.end(), [&](const HostId& id) { return id.address.same_slot(card); });
+    };
+    for (const auto& vm : find_vms(root)) {
+        if (!vm.local) {
+            continue;
+        }
+        const auto text = root.read_file_if_exists(vm.path);
+        if (!text) {
+            continue;
+        }
+        for (const auto& option : VmConfig::parse(*text).effective_options()) {
+            if (!hostpci_index(option.key)) {
+                continue;
+            }
+            const auto hostpci = parse_hostpci(option.value);
+            bool hit = covers(hostpci.hosts);
+            if (!hit && hostpci.mapping) {
+                if (const auto* mapping = mappings.find(*hostpci.mapping)) {
+                    hit = std::any_of(
+                        mapping->maps.begin(), mapping->maps.end(), [&](const MapEntry& m) {
+                            return local && m.node == *local && covers(m.paths);
+                        });
+                }
+            }
+            if (hit) {
+                out.emplace_back(vm.vmid, option.key);
+            }
+        }
+    }
+    return out;
+}
+
+std::string ct_lock_path(int ctid) {
+    return fmt::format("/run/lock/lxc/pve-config-{}.lock", ctid);
 }
 
 VmFile find_vm(const host::Root& root, int vmid) {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "pt/pci/address.hpp"
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +38,23 @@ std::vector<VmFile> find_vms(const host::Root& root);
 // The one file of `vmid`. Throws pt::Error when no node has it, or when two nodes have it
 // (naming both paths).
 VmFile find_vm(const host::Root& root, int vmid);
+
+// The same for containers: /etc/pve/nodes/*/lxc/<ctid>.conf and a real /etc/pve/lxc folder
+// (pve-container src/PVE/LXC/Config.pm cfs_config_path). `vmid` holds the CTID.
+std::vector<VmFile> find_cts(const host::Root& root);
+
+// The one file of container `ctid`; throws pt::Error as find_vm does.
+VmFile find_ct(const host::Root& root, int ctid);
+
+// The VMs of this node whose config passes the slot of `card` (a hostpci entry with its address,
+// or with mapping=ID whose entry for this node has it), each as "VMID hostpciN"; the main
+// section with [PENDING] values applied. Unreadable configs are skipped.
+std::vector<std::pair<int, std::string>> vms_passing(const host::Root& root,
+                                                     const pci::Address& card);
+
+// Lock file pve-container takes around every config change (PVE/LXC/Config.pm
+// config_file_lock): "/run/lock/lxc/pve-config-<ctid>.lock".
+std::string ct_lock_path(int ctid);
 
 // Lock file qemu-server takes around every config change (QemuConfig.pm config_file_lock).
 std::string vm_lock_path(int vmid);

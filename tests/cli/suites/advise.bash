@@ -22,6 +22,7 @@ layers-ids-space        vm         0000:81:00  isolated
 layers-pending          vm         0000:81:00  isolated
 layers-running-only     vm         0000:81:00  isolated
 layers-stale            vm         0000:81:00  isolated
+lxc-nvidia              lxc        0000:81:00  container 201 already shares it
 pve-cluster             error      -           two cards it could give away
 pve9-grub-6.14          vm         0000:01:00  VM 100 passes it
 pve9-keep-7.0           error      -           two cards it could give away
@@ -100,22 +101,39 @@ suite_advise() {
     expect_exit 0
     expect_jq '.recommendation == "vm" and .next == "pt setup 0000:81:00 --vm VMID --display"'
 
-    TEST "--share: containers, whatever the card; the card on vfio-pci comes back first"
+    TEST "--share: containers, whatever the card; the VM that passes it gives it up first"
     use_root x570-two-gpus
     run_pt advise --share --json
     expect_exit 0
     expect_jq '.recommendation == "lxc"'
-    expect_jq '.next | startswith("pt unbind 0000:0b:00 --apply")'
+    expect_jq '.next == "pt vmconf 100 --remove 0000:0b:00 --apply (VM 100 takes the card from the host whenever it starts), then pt lxc CTID 0000:0b:00"'
     expect_jq 'any(.risks[]; contains("Driver/library version mismatch"))'
 
-    TEST "a container already on the card keeps the advice on LXC; a snapshot's lines do not count"
+    TEST "a container already on the card keeps the advice on LXC; other cards' nodes and snapshots do not count"
     use_root seed-rtx3090
-    mkdir -p "$ROOT/etc/pve/nodes/pve/lxc"
-    printf '%s\n' 'arch: amd64' 'dev0: /dev/nvidia0' 'dev1: /dev/nvidiactl' >"$ROOT/etc/pve/nodes/pve/lxc/300.conf"
+    # The host's NVIDIA driver has the card as minor 0.
+    sed -i 's/^DRIVER=.*/DRIVER=nvidia/' "$ROOT/sys/bus/pci/devices/0000:81:00.0/uevent"
+    ln -sfn ../../../../bus/pci/drivers/nvidia "$ROOT/sys/bus/pci/devices/0000:81:00.0/driver"
+    mkdir -p "$ROOT/proc/driver/nvidia/gpus/0000:81:00.0" "$ROOT/etc/pve/nodes/pve/lxc"
+    printf 'Model: \t\t NVIDIA GeForce RTX 3090\nDevice Minor: \t 0\n' >"$ROOT/proc/driver/nvidia/gpus/0000:81:00.0/information"
+    printf '%s\n' 'arch: amd64' 'dev0: /dev/nvidia1' 'dev1: /dev/nvidiactl' >"$ROOT/etc/pve/nodes/pve/lxc/300.conf"
     printf '%s\n' 'arch: amd64' '[snap1]' 'dev0: /dev/nvidia0' >"$ROOT/etc/pve/nodes/pve/lxc/301.conf"
     run_pt advise --json
     expect_exit 0
-    expect_jq '.recommendation == "lxc" and .reasons[0] == "container 300 already uses GPU device nodes of the host'"'"'s driver"'
+    expect_jq '.recommendation == "vm"'
+    printf '%s\n' 'arch: amd64' 'dev0: /dev/nvidia0,gid=44' >"$ROOT/etc/pve/nodes/pve/lxc/302.conf"
+    run_pt advise --json
+    expect_exit 0
+    expect_jq '.recommendation == "lxc" and .reasons[0] == "container 302 already uses the card through the host'"'"'s driver"'
+    expect_jq '.next == "pt lxc CTID 0000:81:00"'
+
+    TEST "an SR-IOV card (vGPU) stays split: a VM gets a virtual function, never the whole card"
+    use_root pve9-vgpu
+    run_pt advise --json
+    expect_exit 0
+    expect_jq '.recommendation == "vm" and (.next | startswith("pt vmconf VMID VF --function-only --apply"))'
+    expect_jq 'any(.risks[]; startswith("do not pass the card itself (pt setup 0000:17:00)"))'
+    expect_jq '[.reasons[], .next] | all(contains("pt setup 0000:17:00 --vm") | not)'
 
     TEST "SEL picks the card; the choice is a usage error when it names two, an error when none"
     use_root pve-cluster
