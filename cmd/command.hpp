@@ -42,5 +42,6 @@ Command register_snapshot(CLI::App& parent, Globals& globals);
 Command register_setup(CLI::App& parent, Globals& globals);
 Command register_profile(CLI::App& parent, Globals& globals);
 Command register_advise(CLI::App& parent, Globals& globals);
+Command register_lxc(CLI::App& parent, Globals& globals);
 
 } // namespace pt::cmd

@@ -161,6 +161,8 @@ Values option_values(const CLI::App& sub,
     }
     if (name == "VMID" || name == "--vm") {
         out = complete::vmids(root);
+    } else if (name == "CTID") {
+        out = complete::ctids(root);
     } else if ((subcommand == "mapping" && name == "NAME") || name == "--mapping") {
         out = complete::mapping_ids(root);
     } else if (subcommand == "undo" && opt.get_positional()) {

@@ -69,6 +69,7 @@ int run(int argc, char** argv) {
         pt::cmd::register_advise(app, globals),
         pt::cmd::register_setup(app, globals),
         pt::cmd::register_profile(app, globals),
+        pt::cmd::register_lxc(app, globals),
         pt::cmd::register_grub(app, globals),
         pt::cmd::register_blacklist(app, globals),
         pt::cmd::register_bind(app, globals),

@@ -102,7 +102,7 @@ TEST_CASE("complete::params_to_add: what pt writes, never folklore", "[complete]
           == std::vector<std::string>{"vfio-pci.ids=10de:2204,10de:1aef"});
 }
 
-TEST_CASE("complete: groups in numeric order, VMIDs, mappings, ROM files", "[complete]") {
+TEST_CASE("complete: groups in numeric order, VMIDs, CTIDs, mappings, ROM files", "[complete]") {
     pt::test::TempRoot t;
     const pt::host::Root root(t.path());
     CHECK(pt::complete::iommu_groups(root).empty());
@@ -121,6 +121,13 @@ TEST_CASE("complete: groups in numeric order, VMIDs, mappings, ROM files", "[com
     const auto vms = pt::complete::vmids(root);
     CHECK(values(vms) == std::vector<std::string>{"100", "101"});
     CHECK(vms[0].description == "pve2");
+
+    CHECK(pt::complete::ctids(root).empty());
+    t.write("/etc/pve/nodes/pve1/lxc/200.conf", "arch: amd64\n");
+    t.write("/etc/pve/nodes/pve2/lxc/201.conf", "arch: amd64\n");
+    const auto cts = pt::complete::ctids(root);
+    CHECK(values(cts) == std::vector<std::string>{"200", "201"});
+    CHECK(cts[1].description == "pve2");
 
     t.write("/etc/pve/mapping/pci.cfg",
             "gpu\n\tmap id=10de:2204,node=pve1,path=0000:81:00.0\n\nnic\n\tmap "

@@ -203,6 +203,30 @@ std::vector<Candidate> iommu_groups(const host::Root& root) {
     return out;
 }
 
+namespace {
+
+std::vector<Candidate> guest_ids(const std::vector<proxmox::VmFile>& guests) {
+    std::map<int, std::vector<std::string>> nodes;
+    for (const auto& guest : guests) {
+        nodes[guest.vmid].push_back(guest.node);
+    }
+    std::vector<Candidate> out;
+    for (const auto& [id, names] : nodes) {
+        out.push_back({std::to_string(id), fmt::format("{}", fmt::join(names, " "))});
+    }
+    return out;
+}
+
+} // namespace
+
+std::vector<Candidate> ctids(const host::Root& root) {
+    try {
+        return guest_ids(proxmox::find_cts(root));
+    } catch (const Error&) {
+        return {};
+    }
+}
+
 std::vector<Candidate> vmids(const host::Root& root) {
     std::map<int, std::vector<std::string>> nodes;
     try {

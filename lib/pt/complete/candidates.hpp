@@ -42,6 +42,9 @@ std::vector<Candidate> iommu_groups(const host::Root& root);
 // The VMIDs of every node's VM configs (proxmox::find_vms), once each, with the node.
 std::vector<Candidate> vmids(const host::Root& root);
 
+// The CTIDs of every node's container configs (proxmox::find_cts), once each, with the node.
+std::vector<Candidate> ctids(const host::Root& root);
+
 // The mapping IDs of /etc/pve/mapping/pci.cfg.
 std::vector<Candidate> mapping_ids(const host::Root& root);
 
