@@ -60,6 +60,9 @@ seed-rtx3090|etc/default/grub||grub --iommu-pt --apply
 seed-rtx3090|var/lib/pt/lock||vmconf 100 81:00 --apply
 seed-rtx3090|var/lock/qemu-server/lock-100.conf||vmconf 100 81:00 --apply
 seed-rtx3090|etc/pve/nodes/pve/qemu-server/100.conf||vmconf 100 81:00 --apply
+lxc-nvidia|var/lib/pt/lock||lxc 200 81:00 --apply
+lxc-nvidia|run/lock/lxc/pve-config-200.lock||lxc 200 81:00 --apply
+lxc-nvidia|etc/pve/nodes/pve/lxc/200.conf||lxc 200 81:00 --apply
 pve-cluster|var/lib/pt/lock||mapping newgpu 0b:00 --apply
 pve-cluster|etc/pve/mapping/pci.cfg||mapping newgpu 0b:00 --apply
 rom-lab|var/lib/pt/lock||rom-dump 01:00.0 -q --install rtx3070 --apply
