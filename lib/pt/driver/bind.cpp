@@ -799,6 +799,33 @@ edit::Plan plan_bind(const model::Host& model, const BindRequest& request) {
         }
     }
 
+    // SR-IOV: vfio-pci on a physical function takes every virtual function with it, from the
+    // host's driver (vGPU, MxGPU, NIC VFs) and from every VM that uses one.
+    for (const auto& a : set) {
+        const auto* dev = host.topology.find(a);
+        if (dev->virtfns.empty()) {
+            continue;
+        }
+        const std::string why = fmt::format(
+            "{} is an SR-IOV physical function with {} virtual function{} ({} to {}): vfio-pci on "
+            "it takes them all from the host's driver (vGPU, MxGPU, NIC VFs) and from every VM "
+            "that uses one",
+            pci::format(a),
+            dev->virtfns.size(),
+            dev->virtfns.size() == 1 ? "" : "s",
+            pci::format(dev->virtfns.front()),
+            pci::format(dev->virtfns.back()));
+        if (!request.force) {
+            throw Error(fmt::format("refusing to bind {}: {}. Give a VM one virtual function "
+                                    "instead (pt vmconf VMID {} --function-only --apply), or add "
+                                    "--force to bind the whole card",
+                                    request.selector.text,
+                                    why,
+                                    pci::format(dev->virtfns.front())));
+        }
+        plan.notes.push_back("--force: " + why);
+    }
+
     const auto foreign = foreign_endpoints(host.topology, set);
     if (!foreign.empty()) {
         std::vector<std::string> lines;

@@ -342,4 +342,19 @@ suite_bind() {
     run_pt bind 05:00
     expect_exit 1
     expect_stderr_contains "no PCI device matches 05:00"
+
+    TEST "an SR-IOV physical function with virtual functions (vGPU) is refused without --force"
+    use_root pve9-vgpu
+    run_pt bind 17:00 --apply
+    expect_exit 1
+    expect_stderr_contains "0000:17:00.0 is an SR-IOV physical function with 4 virtual functions (0000:17:00.4 to 0000:17:00.7)"
+    expect_stderr_contains "pt vmconf VMID 0000:17:00.4 --function-only --apply"
+    expect_unchanged
+    run_pt bind 17:00 --force
+    expect_exit 0
+    expect_stdout_contains "note: --force: 0000:17:00.0 is an SR-IOV physical function"
+    run_pt setup 17:00 --vm 100
+    expect_exit 1
+    expect_stderr_contains "SR-IOV physical function"
+    expect_unchanged
 }
