@@ -524,11 +524,15 @@ void take_iommu(Collector& c, Categories& cats) {
     presence.presence = true;
     auto nodes = c.take_dir(
         "/dev",
-        [](const std::string& name) { return name == "kvm" || name.starts_with("nvidia"); },
+        [](const std::string& name) {
+            return name == "kvm" || name == "kfd" || name.starts_with("nvidia");
+        },
         presence);
     const auto dri = c.take_dir("/dev/dri", always, presence);
     nodes.insert(nodes.end(), dri.begin(), dri.end());
-    cats.add("device nodes", "/dev/kvm, /dev/nvidia*, /dev/dri/*: presence, as empty files", nodes);
+    cats.add("device nodes",
+             "/dev/kvm, /dev/kfd, /dev/nvidia*, /dev/dri/*: presence, as empty files",
+             nodes);
 }
 
 constexpr std::string_view k_kernel_detail =
@@ -554,6 +558,9 @@ void take_modules(Collector& c, Categories& cats) {
     }
 }
 
+constexpr std::string_view k_driver_nodes_detail =
+    "/proc/devices and the NVIDIA driver's per-card information (its device minor)";
+
 void take_proc(Collector& c, Categories& cats) {
     if (c.take("/proc/cmdline") == Collector::Found::file) {
         cats.add("kernel", k_kernel_detail, "/proc/cmdline");
@@ -575,6 +582,17 @@ void take_proc(Collector& c, Categories& cats) {
     };
     if (c.take("/proc/stat", boot_time) == Collector::Found::file) {
         cats.add("kernel", k_kernel_detail, "/proc/stat");
+    }
+    // What pt lxc and pt advise read of a host driver's device nodes: the character majors, and
+    // the minor the NVIDIA driver gave each card.
+    if (c.take("/proc/devices") == Collector::Found::file) {
+        cats.add("device nodes", k_driver_nodes_detail, "/proc/devices");
+    }
+    for (const auto& gpu : c.list("/proc/driver/nvidia/gpus")) {
+        const auto path = fmt::format("/proc/driver/nvidia/gpus/{}/information", gpu);
+        if (c.take(path) == Collector::Found::file) {
+            cats.add("device nodes", k_driver_nodes_detail, path);
+        }
     }
 }
 
@@ -744,6 +762,11 @@ void take_pve(Collector& c, Categories& cats, Snapshot& snap) {
         dirs.push_back(fmt::format("/etc/pve/nodes/{}/qemu-server", node));
     }
     dirs.emplace_back("/etc/pve/qemu-server");
+    // Containers' configs (pt advise, pt lxc): the same format, the same redaction.
+    for (const auto& node : c.list("/etc/pve/nodes")) {
+        dirs.push_back(fmt::format("/etc/pve/nodes/{}/lxc", node));
+    }
+    dirs.emplace_back("/etc/pve/lxc");
     std::set<std::string> seen;
     std::vector<std::string> roms;
     for (const auto& host_dir : dirs) {

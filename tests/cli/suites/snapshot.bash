@@ -44,6 +44,7 @@ snap_round_trip() {
     snap_same gpu iommu-groups --gpu --json
     snap_same verify verify --json
     snap_same vmconf vmconf --check --all --json
+    snap_same advise advise --json
 }
 
 # snap_empty_images: empties the copy's initramfs images, keeping their mtimes, as a snapshot
