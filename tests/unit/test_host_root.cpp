@@ -430,3 +430,25 @@ TEST_CASE("host::Dir::read_attr of a path below the directory", "[host][root][es
         CHECK_FALSE(groups->read_attr("../../../../../../etc/passwd").has_value());
     }
 }
+
+TEST_CASE("host::Root::node: kind and major:minor, links followed inside the root",
+          "[host][root]") {
+    TempRoot tmp;
+    tmp.write("/dev/nvidia0", "");
+    tmp.mkdir("/dev/dri");
+    tmp.symlink("/dev/null-link", "/dev/null"); // re-rooted: the root has no /dev/null
+    tmp.symlink("/dev/nvidia-link", "/dev/nvidia0");
+    const pt::host::Root root(tmp.path());
+    CHECK(root.node("/dev/nvidia0")->kind == pt::host::NodeInfo::Kind::regular);
+    CHECK(root.node("/dev/nvidia-link")->kind == pt::host::NodeInfo::Kind::regular);
+    CHECK(root.node("/dev/dri")->kind == pt::host::NodeInfo::Kind::directory);
+    CHECK_FALSE(root.node("/dev/null-link"));
+    CHECK_FALSE(root.node("/dev/nvidia9"));
+
+    // The live root's /dev/null is the character device 1:3 on every Linux system.
+    const auto null = pt::host::Root("/").node("/dev/null");
+    REQUIRE(null);
+    CHECK(null->kind == pt::host::NodeInfo::Kind::character);
+    CHECK(null->major == 1);
+    CHECK(null->minor == 3);
+}

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -389,6 +390,44 @@ std::vector<std::string> Root::list(std::string_view host_dir) const {
 bool Root::exists(std::string_view host_path) const {
     Fd fd(open_inside(host_path, O_PATH));
     return static_cast<bool>(fd);
+}
+
+std::optional<NodeInfo> Root::node(std::string_view host_path) const {
+    Fd fd(open_inside(host_path, O_PATH));
+    if (!fd) {
+        if (is_absent(errno)) {
+            return std::nullopt;
+        }
+        throw_io("open", map(host_path), errno);
+    }
+
+    struct stat st {};
+
+    if (::fstat(fd.get(), &st) != 0) {
+        throw_io("stat", map(host_path), errno);
+    }
+    NodeInfo info;
+    switch (st.st_mode & S_IFMT) {
+    case S_IFREG:
+        info.kind = NodeInfo::Kind::regular;
+        break;
+    case S_IFDIR:
+        info.kind = NodeInfo::Kind::directory;
+        break;
+    case S_IFCHR:
+        info.kind = NodeInfo::Kind::character;
+        break;
+    case S_IFBLK:
+        info.kind = NodeInfo::Kind::block;
+        break;
+    default:
+        break;
+    }
+    if (info.kind == NodeInfo::Kind::character || info.kind == NodeInfo::Kind::block) {
+        info.major = major(st.st_rdev);
+        info.minor = minor(st.st_rdev);
+    }
+    return info;
 }
 
 namespace {

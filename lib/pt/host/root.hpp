@@ -14,6 +14,14 @@ namespace pt::host {
 
 class Dir;
 
+// What a path is once links are followed inside the root (Root::node).
+struct NodeInfo {
+    enum class Kind { regular, directory, character, block, other };
+    Kind kind = Kind::other;
+    unsigned major = 0; // of a character or block device; 0 otherwise
+    unsigned minor = 0;
+};
+
 // The single door to the host. Every path pt reads names a host path ("/sys/bus/pci/devices"),
 // and Root maps it under its prefix, so `--root DIR` makes pt inspect a snapshot or a fixture
 // tree exactly as it would inspect the live machine. Symbolic links are followed inside the
@@ -63,6 +71,10 @@ public:
 
     // True when the path exists (after following links inside the root).
     bool exists(std::string_view host_path) const;
+
+    // The kind of the path and, for a device node, its major:minor; nullopt when it does not
+    // exist. Never opens the node itself (a device is only looked at, through O_PATH).
+    std::optional<NodeInfo> node(std::string_view host_path) const;
 
     // The last component of a symbolic link's target ("vfio-pci" for a driver link, "14" for an
     // iommu_group link), or nullopt when `host_path` is not a symbolic link.
