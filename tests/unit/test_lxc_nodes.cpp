@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
+#include "pt/error.hpp"
 #include "pt/host/root.hpp"
 #include "pt/lxc/nodes.hpp"
 #include "pt/pci/device.hpp"
+#include "pt/pci/topology.hpp"
+#include "pt/proxmox/vm_config.hpp"
 #include "support/catch.hpp"
 #include "support/temp_root.hpp"
 
@@ -91,4 +94,73 @@ TEST_CASE("lxc::card_nodes: DRM nodes from sysfs, kfd for AMD, and a card no dri
     REQUIRE(none.problem);
     CHECK(none.problem->find("it is on vfio-pci") != std::string::npos);
     CHECK(none.nodes.empty());
+}
+
+TEST_CASE("lxc::configured_nodes: devN paths with and without path=, gid=, raw mount entries",
+          "[lxc][nodes]") {
+    const auto config = pt::proxmox::VmConfig::parse(
+        "arch: amd64\n"
+        "dev0: /dev/nvidia0\n"
+        "dev1: path=/dev/dri/renderD128,gid=993,mode=0660\n"
+        "dev12: /dev/dri/card0,gid=44\n"
+        "devices: not-a-dev-key\n"
+        "lxc.mount.entry: /dev/nvidia-uvm dev/nvidia-uvm none bind,optional,create=file\n"
+        "lxc.mount.entry: tmpfs tmp tmpfs defaults\n"
+        "\n[snap]\ndev2: /dev/kfd\n");
+    const auto nodes = pt::lxc::configured_nodes(config);
+    REQUIRE(nodes.size() == 4);
+    CHECK(nodes[0].key == "dev0");
+    CHECK(nodes[0].path == "/dev/nvidia0");
+    CHECK_FALSE(nodes[0].gid);
+    CHECK(nodes[0].line == 2);
+    CHECK(nodes[1].path == "/dev/dri/renderD128");
+    CHECK(nodes[1].gid == std::optional<std::string>("993"));
+    CHECK(nodes[2].key == "dev12");
+    CHECK(nodes[2].gid == std::optional<std::string>("44"));
+    CHECK(nodes[3].key == "lxc.mount.entry");
+    CHECK(nodes[3].path == "/dev/nvidia-uvm");
+    CHECK(nodes[3].line == 6);
+}
+
+TEST_CASE("lxc::find_card: the slot's display function, whichever function SEL names",
+          "[lxc][nodes]") {
+    pt::pci::Topology topology;
+    auto gpu = card(0x10de, "nvidia");
+    auto audio = card(0x10de, "snd_hda_intel");
+    audio.address.function = 1;
+    audio.class_code = 0x040300;
+    topology.devices = {gpu, audio};
+    CHECK(pt::lxc::find_card(topology, "81:00.1").address == gpu.address);
+    CHECK(pt::lxc::find_card(topology, "10de:2204").address == gpu.address);
+    CHECK_THROWS_AS(pt::lxc::find_card(topology, "41:00"), pt::Error);
+    CHECK_THROWS_AS(pt::lxc::find_card(topology, "zz"), pt::UsageError);
+    auto second = gpu;
+    second.address.bus = 0x82;
+    topology.devices.push_back(second);
+    CHECK_THROWS_AS(pt::lxc::find_card(topology, "10de:2204"), pt::UsageError);
+}
+
+TEST_CASE("lxc::ct_options: the raw lxc.* keys pve-container reads, with ':' or '='",
+          "[lxc][nodes]") {
+    const auto config = pt::proxmox::VmConfig::parse(
+        "arch: amd64\n"
+        "lxc.cgroup2.devices.allow: c 195:* rwm\n"
+        "lxc.cgroup2.devices.allow = c 507:* rwm\n"
+        "lxc.mount.entry   =  /dev/kfd dev/kfd none bind,optional,create=file  \n"
+        "lxc.UPPER: not a key\n"
+        "lxc.x y: not a key either\n"
+        "not-lxc.x: no\n"
+        "[snap]\nlxc.mount.entry: /dev/nvidia0 dev/nvidia0 none bind\n");
+    const auto options = pt::lxc::ct_options(config);
+    REQUIRE(options.size() == 4);
+    CHECK(options[0].key == "arch");
+    CHECK(options[1].key == "lxc.cgroup2.devices.allow");
+    CHECK(options[1].value == "c 195:* rwm");
+    CHECK(options[2].value == "c 507:* rwm");
+    CHECK(options[3].key == "lxc.mount.entry");
+    CHECK(options[3].value == "/dev/kfd dev/kfd none bind,optional,create=file");
+    CHECK(options[3].line == 4);
+    const auto nodes = pt::lxc::configured_nodes(config);
+    REQUIRE(nodes.size() == 1);
+    CHECK(nodes[0].path == "/dev/kfd");
 }

@@ -1,11 +1,18 @@
 // SPDX-License-Identifier: MIT
 #include "pt/lxc/nodes.hpp"
 
+#include "pt/error.hpp"
 #include "pt/host/root.hpp"
 #include "pt/pci/device.hpp"
+#include "pt/pci/selector.hpp"
+#include "pt/pci/topology.hpp"
+#include "pt/proxmox/vm_config.hpp"
+#include "pt/strings.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace pt::lxc {
@@ -155,6 +162,115 @@ CardNodes dri_nodes(const host::Root& root, const pci::Device& card) {
 
 CardNodes card_nodes(const host::Root& root, const pci::Device& card) {
     return card.vendor == 0x10de ? nvidia_nodes(root, card) : dri_nodes(root, card);
+}
+
+const pci::Device& find_card(const pci::Topology& topology, const std::string& text) {
+    const pci::Selector selector = pci::parse_selector(text);
+    std::vector<const pci::Device*> cards;
+    for (const auto& dev : topology.devices) {
+        if (!selector.matches(dev)) {
+            continue;
+        }
+        // The display function of the matched function's slot.
+        for (const auto& mate : topology.devices) {
+            if (mate.address.same_slot(dev.address) && mate.is_display()
+                && std::find(cards.begin(), cards.end(), &mate) == cards.end()) {
+                cards.push_back(&mate);
+            }
+        }
+    }
+    if (cards.empty()) {
+        throw Error(fmt::format("{} names no GPU of this host; pt iommu-groups --gpu lists the "
+                                "cards",
+                                text));
+    }
+    if (cards.size() > 1) {
+        std::vector<std::string> slots;
+        for (const auto* card : cards) {
+            slots.push_back(pci::format_slot(card->address));
+        }
+        throw UsageError(fmt::format("{} matches {} cards ({}); give the slot of one",
+                                     text,
+                                     cards.size(),
+                                     fmt::join(slots, ", ")));
+    }
+    return *cards.front();
+}
+
+std::vector<CtOption> ct_options(const proxmox::VmConfig& config) {
+    std::vector<CtOption> out;
+    for (const auto& line : config.lines()) {
+        if (line.section != 0) {
+            break;
+        }
+        if (line.kind == proxmox::ConfigLine::Kind::option) {
+            out.push_back(CtOption{line.key, line.value, line.number});
+            continue;
+        }
+        if (line.kind != proxmox::ConfigLine::Kind::invalid) {
+            continue;
+        }
+        // m/^(lxc\.[a-z0-9_\-\.]+)(:|\s*=)\s*(.*?)\s*$/
+        const std::string_view text =
+            std::string_view(config.text()).substr(line.offset, line.length);
+        if (!text.starts_with("lxc.")) {
+            continue;
+        }
+        const auto end = text.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-.", 4);
+        if (end == std::string_view::npos || end == 4) {
+            continue;
+        }
+        std::string_view value;
+        if (text[end] == ':') {
+            value = text.substr(end + 1);
+        } else {
+            const auto equals = text.find_first_not_of(" \t", end);
+            if (equals == std::string_view::npos || text[equals] != '=') {
+                continue;
+            }
+            value = text.substr(equals + 1);
+        }
+        out.push_back(
+            CtOption{std::string(text.substr(0, end)), std::string(trim(value)), line.number});
+    }
+    return out;
+}
+
+std::vector<ConfiguredNode> configured_nodes(const proxmox::VmConfig& config) {
+    std::vector<ConfiguredNode> out;
+    for (const auto& option : ct_options(config)) {
+        const bool dev_key = option.key.size() > 3 && option.key.starts_with("dev")
+                             && std::all_of(option.key.begin() + 3, option.key.end(), [](char c) {
+                                    return c >= '0' && c <= '9';
+                                });
+        if (option.key == "lxc.mount.entry") {
+            const std::string source = option.value.substr(0, option.value.find(' '));
+            if (source.starts_with("/dev/")) {
+                out.push_back(ConfiguredNode{option.key, source, std::nullopt, option.line});
+            }
+            continue;
+        }
+        if (!dev_key) {
+            continue;
+        }
+        // "/dev/nvidia0,gid=44,mode=0666" or "path=/dev/nvidia0,...".
+        ConfiguredNode node{option.key, "", std::nullopt, option.line};
+        std::string_view rest = option.value;
+        for (std::size_t index = 0; index == 0 || !rest.empty(); ++index) {
+            const auto comma = rest.find(',');
+            const auto item = rest.substr(0, comma);
+            rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+            if (item.starts_with("path=")) {
+                node.path = std::string(item.substr(5));
+            } else if (item.starts_with("gid=")) {
+                node.gid = std::string(item.substr(4));
+            } else if (index == 0 && item.find('=') == std::string_view::npos) {
+                node.path = std::string(item);
+            }
+        }
+        out.push_back(std::move(node));
+    }
+    return out;
 }
 
 } // namespace pt::lxc

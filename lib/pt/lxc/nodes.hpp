@@ -13,6 +13,11 @@ class Root;
 
 namespace pt::pci {
 struct Device;
+struct Topology;
+} // namespace pt::pci
+
+namespace pt::proxmox {
+class VmConfig;
 }
 
 namespace pt::lxc {
@@ -41,5 +46,32 @@ struct CardNodes {
 };
 
 CardNodes card_nodes(const host::Root& root, const pci::Device& card);
+
+// The card SEL names: the display function of the slot of what it matches. Throws pt::Error
+// when it names no display device, UsageError when malformed or naming several cards.
+const pci::Device& find_card(const pci::Topology& topology, const std::string& selector);
+
+// One line of a container's config that passes a device node in: `devN: PATH[,gid=N][,...]`
+// (pve-container's dev option, "path=" optional) or a raw `lxc.mount.entry: /dev/X dev/X ...`.
+struct ConfiguredNode {
+    std::string key;                // "dev0" or "lxc.mount.entry"
+    std::string path;               // "/dev/nvidia0"
+    std::optional<std::string> gid; // devN's gid=
+    int line = 0;                   // 1-based
+};
+
+// Every such line of the main section, in file order.
+std::vector<ConfiguredNode> configured_nodes(const proxmox::VmConfig& config);
+
+// One option of a container's main section as pve-container reads it: the VM-style `key:
+// value` lines, and the raw LXC keys, written `lxc.KEY: value` or `lxc.KEY = value`
+// (src/PVE/LXC/Config.pm parse_pct_config), which the VM config grammar does not have.
+struct CtOption {
+    std::string key;
+    std::string value;
+    int line = 0; // 1-based
+};
+
+std::vector<CtOption> ct_options(const proxmox::VmConfig& config);
 
 } // namespace pt::lxc

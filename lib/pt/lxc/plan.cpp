@@ -7,6 +7,7 @@
 #include "pt/model/host.hpp"
 #include "pt/pci/selector.hpp"
 #include "pt/pci/topology.hpp"
+#include "pt/proxmox/ct_root.hpp"
 #include "pt/proxmox/platform.hpp"
 #include "pt/proxmox/vm_config.hpp"
 #include "pt/proxmox/vm_files.hpp"
@@ -23,40 +24,6 @@ namespace {
 
 // pve-container's $MAX_DEVICES (src/PVE/LXC/Config.pm): dev0 to dev255.
 constexpr int k_max_devices = 256;
-
-// The card SEL names: its slot's display function.
-const pci::Device& resolve_card(const pci::Topology& topology, const std::string& text) {
-    const pci::Selector selector = pci::parse_selector(text);
-    std::vector<const pci::Device*> cards;
-    for (const auto& dev : topology.devices) {
-        if (!selector.matches(dev)) {
-            continue;
-        }
-        // The display function of the matched function's slot.
-        for (const auto& mate : topology.devices) {
-            if (mate.address.same_slot(dev.address) && mate.is_display()
-                && std::find(cards.begin(), cards.end(), &mate) == cards.end()) {
-                cards.push_back(&mate);
-            }
-        }
-    }
-    if (cards.empty()) {
-        throw Error(fmt::format("{} names no GPU of this host; pt iommu-groups --gpu lists the "
-                                "cards",
-                                text));
-    }
-    if (cards.size() > 1) {
-        std::vector<std::string> slots;
-        for (const auto* card : cards) {
-            slots.push_back(pci::format_slot(card->address));
-        }
-        throw UsageError(fmt::format("{} matches {} cards ({}); give the slot of one",
-                                     text,
-                                     cards.size(),
-                                     fmt::join(slots, ", ")));
-    }
-    return *cards.front();
-}
 
 // A container shares the card through the host's driver, which must have it now and after the
 // next boot; and no VM may take it away from the host.
@@ -134,12 +101,13 @@ std::vector<Node> wanted_nodes(const host::Root& root, const pci::Device& card, 
     return nodes;
 }
 
-// The container's group IDs by name, from its /etc/group while it runs (its root file system is
-// mounted at /var/lib/lxc/CTID/rootfs); empty when unreadable.
-std::map<std::string, std::string> container_groups(const host::Root& root, int ctid) {
+// The container's group IDs by name, from its /etc/group (proxmox::container_root: mounted while
+// it runs, or a subvolume); empty when unreadable.
+std::map<std::string, std::string>
+container_groups(const host::Root& root, int ctid, const std::optional<std::string>& rootfs) {
     std::map<std::string, std::string> groups;
-    const auto text =
-        root.read_file_if_exists(fmt::format("/var/lib/lxc/{}/rootfs/etc/group", ctid));
+    const auto where = proxmox::container_root(root, ctid, rootfs);
+    const auto text = where ? root.read_file_if_exists(where->path + "/etc/group") : std::nullopt;
     if (!text) {
         return groups;
     }
@@ -158,15 +126,6 @@ std::map<std::string, std::string> container_groups(const host::Root& root, int 
         }
     }
     return groups;
-}
-
-// "dev3: /dev/nvidia0,gid=44" -> "/dev/nvidia0" (the path is the first item, "path=" optional).
-std::string dev_path(std::string_view value) {
-    auto first = value.substr(0, value.find(','));
-    if (first.starts_with("path=")) {
-        first.remove_prefix(5);
-    }
-    return std::string(first);
 }
 
 Style style_of(const host::Root& root, std::vector<std::string>& notes) {
@@ -306,7 +265,7 @@ Planned plan_lxc(const model::Host& host, const Request& request) {
                                 ct.node,
                                 ct.node));
     }
-    const pci::Device& card = resolve_card(host.topology(), request.selector);
+    const pci::Device& card = find_card(host.topology(), request.selector);
     if (!request.remove) {
         check_host_keeps_card(host, card);
     }
@@ -324,16 +283,11 @@ Planned plan_lxc(const model::Host& host, const Request& request) {
     // devN entries already there, by path.
     std::map<std::string, std::string> dev_keys;
     std::vector<std::string> configured;
-    for (const auto& option : config.options()) {
-        if (option.key.starts_with("dev") && option.key.size() > 3
-            && std::all_of(option.key.begin() + 3, option.key.end(), [](char c) {
-                   return c >= '0' && c <= '9';
-               })) {
-            dev_keys[dev_path(option.value)] = option.key;
-            configured.push_back(dev_path(option.value));
-        } else if (option.key == "lxc.mount.entry") {
-            configured.push_back(option.value.substr(0, option.value.find(' ')));
+    for (const auto& line : configured_nodes(config)) {
+        if (line.key != "lxc.mount.entry") {
+            dev_keys[line.path] = line.key;
         }
+        configured.push_back(line.path);
     }
     if (request.remove) {
         nodes = removable(nodes, configured);
@@ -350,7 +304,7 @@ Planned plan_lxc(const model::Host& host, const Request& request) {
         }
     }
 
-    const auto groups = container_groups(root, request.ctid);
+    const auto groups = container_groups(root, request.ctid, config.get("rootfs"));
     std::string after = before;
     if (out.style == Style::raw) {
         after = edit_raw(before, nodes, request.remove);
@@ -386,11 +340,11 @@ Planned plan_lxc(const model::Host& host, const Request& request) {
         const bool needs_gid = std::any_of(
             nodes.begin(), nodes.end(), [&](const Node& n) { return !n.group.empty(); });
         if (!request.remove && needs_gid && groups.empty()) {
-            notes.push_back(fmt::format("container {} does not run (or its /etc/group is not "
-                                        "readable at /var/lib/lxc/{}/rootfs), so pt adds no gid=: "
-                                        "its users need the render group; add ,gid=GID to the "
-                                        "/dev/dri lines (getent group render in the container)",
-                                        request.ctid,
+            notes.push_back(fmt::format("pt cannot read container {}'s /etc/group (it does not "
+                                        "run, and its root file system is no subvolume the host "
+                                        "has mounted), so pt adds no gid=: its users need the "
+                                        "render group; add ,gid=GID to the /dev/dri lines "
+                                        "(getent group render in the container)",
                                         request.ctid));
         }
     }
@@ -415,7 +369,11 @@ Planned plan_lxc(const model::Host& host, const Request& request) {
         out.plan.files.push_back(std::move(file));
         out.plan.locks.push_back(proxmox::ct_lock_path(request.ctid));
         notes.push_back(fmt::format(
-            "the container sees the change at its next start: pct reboot {}", request.ctid));
+            "the container sees the change at its next start: pct "
+            "reboot {}{}",
+            request.ctid,
+            request.remove ? std::string()
+                           : fmt::format("; then check it: pt verify --ct {}", request.ctid)));
         if (card.vendor == 0x10de && !request.remove) {
             notes.push_back("in the container, install the NVIDIA userspace of the host "
                             "module's exact version (/proc/driver/nvidia/version on the host) "
