@@ -161,7 +161,7 @@ Values option_values(const CLI::App& sub,
     }
     if (name == "VMID" || name == "--vm") {
         out = complete::vmids(root);
-    } else if (name == "CTID") {
+    } else if (name == "CTID" || name == "--ct") {
         out = complete::ctids(root);
     } else if ((subcommand == "mapping" && name == "NAME") || name == "--mapping") {
         out = complete::mapping_ids(root);

@@ -2,7 +2,8 @@
 #pragma once
 
 // The report of pt verify (defined in report.cpp): the checks as shown, their totals, and the text
-// and JSON renderings. The checks themselves: runner.hpp (host), guest.hpp (guest).
+// and JSON renderings. The checks themselves: runner.hpp (host), guest.hpp (guest),
+// container.hpp (--ct).
 
 #include "pt/out/finding.hpp"
 #include "pt/out/json.hpp"
@@ -27,6 +28,7 @@ namespace pt::check {
 //   gpu.boot-vga gpu.reset gpu.rom vm.* mapping.* (the VM config lint and the mapping check)
 //   guest.hypervisor guest.gpu-visible guest.pcie-link guest.driver guest.device-nodes
 //   guest.nvidia-smi guest.host-checks boot.systemd-boot-meta (PVE 9 only)
+//   ct.config ct.host-driver ct.device-nodes ct.config-nodes ct.nvidia-userspace (--ct)
 
 // One check as shown: the finding (the JSON object) and the words after "Checking ".
 struct Check {

@@ -144,6 +144,12 @@ suite_completion() {
     check [ -n "$want" ] || fail "the fixture root has no VM config"
     cp_same "pt --root ROOT vmconf <TAB>" "$want" "$(cp_bash --root "$ROOT" vmconf "")"
     cp_same "pt --root ROOT verify --vm <TAB>" "$want" "$(cp_bash --root "$ROOT" verify --vm "")"
+    use_root lxc-nvidia
+    want=$(find "$ROOT"/etc/pve/nodes/*/lxc -name '*.conf' -printf '%f\n' | sed 's/\.conf$//' | sort -u)
+    check [ -n "$want" ] || fail "the fixture root has no container config"
+    cp_same "pt --root ROOT lxc <TAB>" "$want" "$(cp_bash --root "$ROOT" lxc "")"
+    cp_same "pt --root ROOT verify --ct <TAB>" "$want" "$(cp_bash --root "$ROOT" verify --ct "")"
+    use_root pve-cluster
     want=$(grep -E '^[A-Za-z][A-Za-z0-9_-]*[[:space:]]*$' "$ROOT/etc/pve/mapping/pci.cfg")
     check [ -n "$want" ] || fail "the fixture root has no mapping"
     cp_same "pt --root ROOT mapping <TAB>" "$want" "$(cp_bash --root "$ROOT" mapping "")"

@@ -114,4 +114,88 @@ suite_lxc() {
     run_pt lxc 200 81:00
     expect_exit 0
     expect_stdout_contains "container 200 is privileged"
+
+    lxc_verify_ct
+}
+
+# pt verify --ct over the same roots (pt-verify(1), Container).
+lxc_verify_ct() {
+    local lib
+    TEST "pt verify --ct: a share that works but for the running container's older NVIDIA userspace"
+    use_root lxc-nvidia
+    run_pt verify --ct 201 --json
+    expect_exit 3
+    expect_jq '.platform.pve_manager == "8.3.0"'
+    expect_jq '[.checks[].id] == ["ct.config", "ct.host-driver", "ct.device-nodes", "ct.config-nodes", "ct.config-nodes", "ct.config-nodes", "ct.config-nodes", "ct.nvidia-userspace"]'
+    expect_jq '[.checks[] | select(.status == "fail") | .id] == ["ct.nvidia-userspace"]'
+    expect_jq '.checks[-1].fix | contains("NVIDIA-Linux-x86_64-550.127.05.run --no-kernel-module")'
+    expect_jq '.checks[-1].summary | contains("Driver/library version mismatch")'
+    # Plain files stand in for the nodes in a fixture root: the evidence says so.
+    expect_jq '.checks[3].evidence | contains("standing in")'
+
+    TEST "pt verify --ct: the matching userspace passes; a stopped container skips the check and says how to check it"
+    use_root lxc-nvidia
+    lib=$ROOT/var/lib/lxc/201/rootfs/usr/lib/x86_64-linux-gnu
+    rm "$lib/libnvidia-ml.so.550.120"
+    : >"$lib/libnvidia-ml.so.550.127.05"
+    ln -s libnvidia-ml.so.550.127.05 "$lib/libnvidia-ml.so.1"
+    run_pt verify --ct 201 --json
+    expect_exit 0
+    expect_jq '.checks[-1].status == "pass" and .checks[-1].summary == "libnvidia-ml 550.127.05 matches the host'"'"'s module"'
+    expect_jq '.summary == {"pass": 8, "warn": 0, "fail": 0, "skip": 0}'
+    rm -r "$ROOT/var/lib/lxc/201"
+    run_pt verify --ct 201 --json
+    expect_exit 0
+    expect_jq '.checks[-1].status == "skip" and (.checks[-1].summary | contains("pct start 201"))'
+
+    TEST "pt verify --ct: no GPU lines fails with pt lxc as the fix; after pt lxc --apply the check passes"
+    use_root lxc-nvidia
+    run_pt verify --ct 200 --json
+    expect_exit 3
+    expect_jq '.checks[0].id == "ct.config" and .checks[0].status == "fail"'
+    expect_jq '.checks[0].fix == "pt lxc 200 0000:81:00 --apply, then pct reboot 200"'
+    run_pt lxc 200 81:00 --apply
+    expect_exit 0
+    expect_stdout_contains "pt verify --ct 200"
+    run_pt verify --ct 200 --json
+    expect_exit 0
+    expect_jq '[.checks[] | select(.status == "fail" or .status == "warn")] == []'
+
+    TEST "pt verify --ct: real character devices are compared by major:minor (mknod)"
+    use_root lxc-nvidia
+    if ! mknod "$TESTDIR/probe" c 195 0 2>/dev/null; then
+        skip "mknod is not permitted here (it needs root or CAP_MKNOD)"
+    else
+        rm "$ROOT/dev/nvidia0" "$ROOT/dev/nvidiactl"
+        mknod "$ROOT/dev/nvidia0" c 195 0
+        mknod "$ROOT/dev/nvidiactl" c 195 255
+        run_pt verify --ct 201 --json
+        expect_jq '.checks[3].status == "pass" and (.checks[3].evidence | contains("character device 195:0"))'
+        expect_jq '.checks[4].status == "pass" and (.checks[4].evidence | contains("character device 195:255"))'
+        rm "$ROOT/dev/nvidia0"
+        mknod "$ROOT/dev/nvidia0" c 195 1
+        run_pt verify --ct 201 --json
+        expect_exit 3
+        expect_jq '.checks[3].status == "fail" and (.checks[3].summary | contains("is 195:1, but the driver'"'"'s node is 195:0"))'
+    fi
+
+    TEST "pt verify --ct: a stale line stops the container; the card on vfio-pci; usage errors"
+    use_root lxc-nvidia
+    printf 'dev4: /dev/nvidia1\n' >>"$ROOT/etc/pve/nodes/pve/lxc/201.conf"
+    run_pt verify --ct 201 --json
+    expect_exit 3
+    expect_jq 'any(.checks[]; .id == "ct.config-nodes" and .status == "fail" and .fix == "pct set 201 --delete dev4" and (.summary | contains("Device /dev/nvidia1 does not exist")))'
+    run_pt verify --ct 299
+    expect_exit 1
+    expect_stderr_contains "container 299 does not exist"
+    run_pt verify --ct 201 --vm 100
+    expect_exit 2
+    run_pt verify --ct 201 --guest
+    expect_exit 2
+    use_root seed-rtx3090-after
+    mkdir -p "$ROOT/etc/pve/nodes/pve/lxc"
+    printf 'arch: amd64\ndev0: /dev/nvidia0\nunprivileged: 1\n' >"$ROOT/etc/pve/nodes/pve/lxc/200.conf"
+    run_pt verify --ct 200 81:00 --json
+    expect_exit 3
+    expect_jq 'any(.checks[]; .id == "ct.host-driver" and .status == "fail" and .fix == "pt unbind 0000:81:00 --apply")'
 }
