@@ -295,7 +295,8 @@ TEST_CASE("collect never takes keys or private files, even through links") {
     root.write("/etc/pve/priv/authkey.key", "PRIVATE AUTHKEY");
     root.write("/etc/pve/priv/token.cfg", "TOKEN SECRET");
     root.write("/etc/pve/user.cfg", "user:root@pam:1:0::");
-    root.write("/etc/pve/storage.cfg", "STORAGE CONFIG");
+    root.write("/etc/pve/storage.cfg",
+               "STORAGE CONFIG\ncifs: nas\n\tserver STORAGE-SERVER\n\tusername STORAGE-USER\n");
     root.write("/root/.ssh/id_rsa", "SSH PRIVATE");
     root.write("/home/alice/conf/x.conf", "ALICE");
     root.write("/etc/shadow", "root:$6$PASSWORDHASH");
@@ -337,7 +338,9 @@ TEST_CASE("collect never takes keys or private files, even through links") {
     CHECK(find(snap, "/lib/modprobe.d/nvidia.conf")->content == "blacklist nouveau\n");
     // Out of a folder pt reads: the target is not taken, not even a plain config file.
     CHECK(find(snap, "/etc/pve/user.cfg") == nullptr);
-    CHECK(find(snap, "/etc/pve/storage.cfg") == nullptr);
+    // storage.cfg is taken for pt verify --ct, reduced to what locates a subvolume.
+    REQUIRE(find(snap, "/etc/pve/storage.cfg") != nullptr);
+    CHECK(find(snap, "/etc/pve/storage.cfg")->content == "cifs: nas\n");
 
     const auto refused = [&](const std::string& path) {
         return std::any_of(snap.refused.begin(), snap.refused.end(), [&](const auto& r) {
@@ -363,4 +366,67 @@ TEST_CASE("collect never takes keys or private files, even through links") {
     const std::string plain = pt::snapshot::gunzip(pt::snapshot::archive(snap, members));
     CHECK(plain.find("PRIVATE AUTHKEY") == std::string::npos);
     CHECK(plain.find("SSH PRIVATE") == std::string::npos);
+}
+
+TEST_CASE("collect takes what pt lxc and pt verify --ct read: DRM node numbers, the NVIDIA "
+          "module's version, a running container's render group and NVIDIA library names") {
+    TempRoot root;
+    DeviceSpec gpu;
+    gpu.address = "0000:81:00.0";
+    gpu.vendor = "1002";
+    gpu.driver = "amdgpu";
+    gpu.attrs = {{"drm/card0/dev", "226:0\n"},
+                 {"drm/renderD128/dev", "226:128\n"},
+                 {"drm/renderD128/uevent", "MAJOR=226\n"}};
+    const std::string dir = root.add_device(gpu);
+    root.write("/proc/driver/nvidia/version",
+               "NVRM version: NVIDIA UNIX x86_64 Kernel Module  "
+               "550.127.05\n");
+    // Container 200 runs; 201 is stopped on a ZFS subvolume; 202 is stopped on LVM (nothing to
+    // read).
+    root.write("/etc/hostname", "pve\n");
+    root.write("/etc/pve/nodes/pve/lxc/200.conf", "rootfs: local-lvm:vm-200-disk-0,size=8G\n");
+    root.write("/etc/pve/nodes/pve/lxc/201.conf", "rootfs: local-zfs:subvol-201-disk-0,size=8G\n");
+    root.write("/etc/pve/nodes/pve/lxc/202.conf", "rootfs: local-lvm:vm-202-disk-0,size=8G\n");
+    root.write("/etc/pve/storage.cfg",
+               "zfspool: local-zfs\n\tpool rpool/data\n\tcontent rootdir\n"
+               "cifs: nas\n\tserver 192.0.2.1\n\tusername alice\n\tpath /mnt/pve/nas\n");
+    root.write("/rpool/data/subvol-201-disk-0/etc/group", "render:x:990:\n");
+    root.write("/rpool/data/subvol-201-disk-0/etc/passwd", "root:x:0:0::/root:/bin/sh\n");
+    root.write("/var/lib/lxc/202/rootfs/.keep", "");
+    const std::string rootfs = "/var/lib/lxc/200/rootfs";
+    root.write(rootfs + "/etc/group", "root:x:0:\nvideo:x:44:alice\nrender:x:993:alice,bob\n");
+    root.write(rootfs + "/etc/shadow", "alice:SECRET\n");
+    root.write(rootfs + "/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.550.127.05", "ELF BYTES");
+    root.symlink(rootfs + "/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1",
+                 "libnvidia-ml.so.550.127.05");
+    root.write(rootfs + "/usr/lib/x86_64-linux-gnu/libc.so.6", "ELF");
+
+    Options options;
+    options.now = 1;
+    const auto snap = collect(pt::host::Root(root.path()), options);
+    REQUIRE(find(snap, dir + "/drm/card0/dev") != nullptr);
+    CHECK(find(snap, dir + "/drm/renderD128/dev")->content == "226:128\n");
+    CHECK(find(snap, dir + "/drm/renderD128/uevent") == nullptr);
+    REQUIRE(find(snap, "/proc/driver/nvidia/version") != nullptr);
+    REQUIRE(find(snap, rootfs + "/etc/group") != nullptr);
+    // The gids pt lxc writes, without who is in the groups.
+    CHECK(find(snap, rootfs + "/etc/group")->content == "video:x:44:\nrender:x:993:\n");
+    CHECK(find(snap, rootfs + "/etc/shadow") == nullptr);
+    const Entry* library =
+        find(snap, rootfs + "/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.550.127.05");
+    REQUIRE(library != nullptr);
+    CHECK(library->content.empty());
+    const Entry* link = find(snap, rootfs + "/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1");
+    REQUIRE(link != nullptr);
+    CHECK(link->link_target == "libnvidia-ml.so.550.127.05");
+    CHECK(find(snap, rootfs + "/usr/lib/x86_64-linux-gnu/libc.so.6") == nullptr);
+    // The stopped container's subvolume, located through the reduced storage.cfg.
+    REQUIRE(find(snap, "/etc/pve/storage.cfg") != nullptr);
+    CHECK(find(snap, "/etc/pve/storage.cfg")->content
+          == "zfspool: local-zfs\n\tpool rpool/data\ncifs: nas\n\tpath /mnt/pve/nas\n");
+    REQUIRE(find(snap, "/rpool/data/subvol-201-disk-0/etc/group") != nullptr);
+    CHECK(find(snap, "/rpool/data/subvol-201-disk-0/etc/group")->content == "render:x:990:\n");
+    CHECK(find(snap, "/rpool/data/subvol-201-disk-0/etc/passwd") == nullptr);
+    CHECK_FALSE(has_prefix(snap, "/var/lib/lxc/202"));
 }

@@ -309,3 +309,31 @@ TEST_CASE("reduce_grub_cfg keeps the menu and the linux lines, in place, and no 
     CHECK(pt::snapshot::reduce_grub_cfg("").empty());
     CHECK(pt::snapshot::reduce_grub_cfg("no newline") == "");
 }
+
+TEST_CASE("keep_render_video keeps the gids pt lxc writes, not the members") {
+    CHECK(pt::snapshot::keep_render_video(
+              "root:x:0:\nvideo:x:44:alice\nrender:x:993:alice,bob\nrenderers:x:5:\n")
+          == "video:x:44:\nrender:x:993:\n");
+    CHECK(pt::snapshot::keep_render_video("render:x:993:") == "render:x:993:\n");
+    CHECK(pt::snapshot::keep_render_video("").empty());
+}
+
+TEST_CASE("reduce_storage_cfg keeps what locates a subvolume, no servers or users") {
+    CHECK(pt::snapshot::reduce_storage_cfg("NOT A HEADER\nstray: two words\n") == "");
+    CHECK(pt::snapshot::reduce_storage_cfg("# comment\n"
+                                           "dir: local\n"
+                                           "\tpath /var/lib/vz\n"
+                                           "\tcontent iso,vztmpl\n"
+                                           "\n"
+                                           "zfspool: tank\n"
+                                           "\tpool tank/ct\n"
+                                           "\tmountpoint /mnt/tank\n"
+                                           "\n"
+                                           "cifs: share\n"
+                                           "\tserver 192.0.2.10\n"
+                                           "\tusername alice\n"
+                                           "\tshare backups\n"
+                                           "\tpath /mnt/pve/share\n")
+          == "dir: local\n\tpath /var/lib/vz\nzfspool: tank\n\tpool tank/ct\n\tmountpoint "
+             "/mnt/tank\ncifs: share\n\tpath /mnt/pve/share\n");
+}

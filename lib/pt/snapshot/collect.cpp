@@ -9,7 +9,10 @@
 #include "pt/kernel/kernel_log.hpp"
 #include "pt/pci/address.hpp"
 #include "pt/pci/sysfs_attr.hpp"
+#include "pt/proxmox/ct_root.hpp"
 #include "pt/proxmox/platform.hpp"
+#include "pt/proxmox/vm_config.hpp"
+#include "pt/proxmox/vm_files.hpp"
 
 #include <fmt/format.h>
 
@@ -446,6 +449,13 @@ void take_pci(Collector& c, Categories& cats, Snapshot& snap, std::set<std::uint
         if (const auto driver = c.canonical_dir(host::join(*dir, "driver"))) {
             drivers.insert(*driver);
         }
+        // A display device's DRM nodes and their major:minor (pt lxc, pt verify --ct).
+        const std::string drm = host::join(*dir, "drm");
+        for (const auto& node : c.list(drm)) {
+            if (node.starts_with("card") || node.starts_with("renderD")) {
+                c.take(host::join(host::join(drm, node), "dev"));
+            }
+        }
         for (const auto attr : {"vendor", "subsystem_vendor"}) {
             if (const Entry* e = c.find(host::join(*dir, attr))) {
                 if (const auto id = pci::parse_hex_attr(e->content)) {
@@ -592,6 +602,65 @@ void take_proc(Collector& c, Categories& cats) {
         const auto path = fmt::format("/proc/driver/nvidia/gpus/{}/information", gpu);
         if (c.take(path) == Collector::Found::file) {
             cats.add("device nodes", k_driver_nodes_detail, path);
+        }
+    }
+    // The module's version (pt verify --ct compares the containers' userspace with it).
+    if (c.take("/proc/driver/nvidia/version") == Collector::Found::file) {
+        cats.add("device nodes", k_driver_nodes_detail, "/proc/driver/nvidia/version");
+    }
+}
+
+// What pt lxc and pt verify --ct read of each container whose files the host can reach
+// (proxmox::container_root: mounted while it runs, or a subvolume): the render and video groups
+// (pt lxc's gid=) and which NVIDIA userspace is installed (libnvidia-ml.so.1's link and the
+// versioned files, empty); and of /etc/pve/storage.cfg what locates a subvolume.
+void take_containers(Collector& c, Categories& cats, const host::Root& root) {
+    Collector::How storage;
+    storage.transform = [](const std::string& text) {
+        return reduce_storage_cfg(text);
+    };
+    if (c.take("/etc/pve/storage.cfg", storage) == Collector::Found::file) {
+        cats.add("containers",
+                 "storage.cfg: each storage's type, name, path, pool and mountpoint",
+                 "/etc/pve/storage.cfg");
+    }
+    for (const auto& ct : proxmox::find_cts(root)) {
+        std::optional<std::string> rootfs;
+        try {
+            rootfs = proxmox::VmConfig::parse(root.read_file(ct.path)).get("rootfs");
+        } catch (const Error&) {
+            continue; // take_pve notes the config it cannot read
+        }
+        const auto where = proxmox::container_root(root, ct.vmid, rootfs);
+        if (!ct.local || !where) {
+            continue;
+        }
+        c.take(where->path + "/etc"); // the folder that says the container's files are there
+        Collector::How groups;
+        groups.transform = [](const std::string& text) {
+            return keep_render_video(text);
+        };
+        const std::string group = where->path + "/etc/group";
+        if (c.take(group, groups) == Collector::Found::file) {
+            cats.add("containers", "render and video lines of /etc/group, without members", group);
+        }
+        Collector::How presence;
+        presence.presence = true;
+        presence.follow = false;
+        for (const char* dir : {"/usr/lib/x86_64-linux-gnu",
+                                "/usr/lib/aarch64-linux-gnu",
+                                "/usr/lib64",
+                                "/usr/lib",
+                                "/usr/local/lib"}) {
+            const auto libraries = c.take_dir(
+                where->path + dir,
+                [](const std::string& name) { return name.starts_with("libnvidia-ml.so."); },
+                presence);
+            if (!libraries.empty()) {
+                cats.add("containers",
+                         "libnvidia-ml.so.* names (the NVIDIA userspace version)",
+                         libraries);
+            }
         }
     }
 }
@@ -868,6 +937,7 @@ Snapshot collect(const host::Root& root, const Options& options) {
     take_platform(c, cats, snap);
     take_boot(c, cats);
     take_pve(c, cats, snap);
+    take_containers(c, cats, root);
     take_pci_ids(c, cats, vendors);
     snap.entries = std::move(c).entries();
     return snap;

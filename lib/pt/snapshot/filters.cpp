@@ -441,4 +441,58 @@ std::string keep_btime(std::string_view stat) {
     return {};
 }
 
+namespace {
+
+// Calls `keep` on each line (without its '\n') and returns the lines it kept, each with '\n'.
+template <typename Keep>
+std::string keep_lines(std::string_view text, Keep&& keep) {
+    std::string out;
+    while (!text.empty()) {
+        const auto end = text.find('\n');
+        const auto line = text.substr(0, end);
+        text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+        if (auto kept = keep(line)) {
+            out += *kept;
+            out += '\n';
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+std::string keep_render_video(std::string_view group) {
+    return keep_lines(group, [](std::string_view line) -> std::optional<std::string> {
+        if (!line.starts_with("render:") && !line.starts_with("video:")) {
+            return std::nullopt;
+        }
+        return std::string(line.substr(0, line.rfind(':') + 1)); // name:x:gid: without members
+    });
+}
+
+std::string reduce_storage_cfg(std::string_view storage_cfg) {
+    return keep_lines(storage_cfg, [](std::string_view line) -> std::optional<std::string> {
+        if (line.empty() || line.front() == '#') {
+            return std::nullopt;
+        }
+        if (!is_blank(line.front())) {
+            // "TYPE: ID" (pve-common SectionConfig: m/^(\S+):\s*(\S+)\s*$/); nothing else.
+            const auto colon = line.find(':');
+            const auto id =
+                colon == std::string_view::npos ? std::string_view() : trim(line.substr(colon + 1));
+            const bool header =
+                colon != std::string_view::npos && colon > 0
+                && line.substr(0, colon).find_first_of(" \t") == std::string_view::npos
+                && !id.empty() && id.find_first_of(" \t") == std::string_view::npos;
+            return header ? std::optional<std::string>(line) : std::nullopt;
+        }
+        const auto item = trim(line);
+        const auto key = item.substr(0, item.find_first_of(" \t"));
+        if (key == "path" || key == "pool" || key == "mountpoint") {
+            return std::string(line);
+        }
+        return std::nullopt;
+    });
+}
+
 } // namespace pt::snapshot

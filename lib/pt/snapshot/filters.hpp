@@ -27,6 +27,14 @@ std::string reduce_grub_cfg(std::string_view cfg);
 // The "btime" line of /proc/stat (when the kernel booted), or "" when it has none.
 std::string keep_btime(std::string_view stat);
 
+// A container's /etc/group reduced to its render and video lines, without their members: the
+// gids pt lxc writes (gid=), not who is in the groups.
+std::string keep_render_video(std::string_view group);
+
+// /etc/pve/storage.cfg reduced to each storage's header ("zfspool: local-zfs") and its path,
+// pool and mountpoint lines (where a container's subvolume is): no server, user or share names.
+std::string reduce_storage_cfg(std::string_view storage_cfg);
+
 // The kernel log lines pt's checks look for: the IOMMU (DMAR, DMAR-IR, AMD-Vi, IVRS, "iommu"),
 // interrupt remapping and x2apic, vfio, BAR and ROM assignment, KVM ("kvm:", kvm_amd,
 // kvm_intel), "Hypervisor detected", the VGA arbiter and the boot framebuffers (efifb, simplefb,

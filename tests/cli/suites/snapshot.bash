@@ -45,6 +45,14 @@ snap_round_trip() {
     snap_same verify verify --json
     snap_same vmconf vmconf --check --all --json
     snap_same advise advise --json
+    # Each container of this node: pt verify --ct reads its config, the nodes, the driver's
+    # version and, while it runs, its libraries.
+    local ct
+    for ct in "$ROOT"/etc/pve/nodes/*/lxc/*.conf; do
+        [ -e "$ct" ] || continue
+        ct=$(basename "$ct" .conf)
+        snap_same "verify-ct-$ct" verify --ct "$ct" --json
+    done
 }
 
 # snap_empty_images: empties the copy's initramfs images, keeping their mtimes, as a snapshot
