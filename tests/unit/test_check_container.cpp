@@ -69,7 +69,8 @@ std::vector<const pt::check::Finding*> all(const pt::check::Report& report, std:
     return out;
 }
 
-const pt::check::Finding& one(const pt::check::Report& report, std::string_view id) {
+// A copy: the report is often a temporary (one(verify(tmp), ...)).
+pt::check::Finding one(const pt::check::Report& report, std::string_view id) {
     const auto found = all(report, id);
     REQUIRE(found.size() == 1);
     return *found.front();
@@ -95,7 +96,7 @@ TEST_CASE("check::verify_container: a working share passes every check", "[check
     CHECK(one(report, "ct.host-driver").status == Status::pass);
     CHECK(one(report, "ct.device-nodes").status == Status::pass);
     CHECK(all(report, "ct.config-nodes").size() == 4);
-    const auto& userspace = one(report, "ct.nvidia-userspace");
+    const auto userspace = one(report, "ct.nvidia-userspace");
     CHECK(userspace.status == Status::pass);
     CHECK(contains(userspace.evidence, "libnvidia-ml.so.550.127.05"));
     // A root that is not live holds plain files for nodes: said, not hidden.
@@ -107,7 +108,7 @@ TEST_CASE("check::verify_container: the container's NVIDIA userspace against the
     TempRoot tmp;
     nvidia_host(tmp, k_dev_lines);
     SECTION("not running: skipped, with how to check") {
-        const auto& f = one(verify(tmp), "ct.nvidia-userspace");
+        const auto f = one(verify(tmp), "ct.nvidia-userspace");
         CHECK(f.status == Status::skip);
         CHECK(contains(f.summary, "pct start 200"));
         CHECK(contains(f.summary, "550.127.05"));
@@ -115,7 +116,7 @@ TEST_CASE("check::verify_container: the container's NVIDIA userspace against the
     SECTION("another version: the mismatch nvidia-smi reports, and the exact install") {
         tmp.write("/var/lib/lxc/200/rootfs/etc/group", "root:x:0:\n");
         tmp.write(std::string(k_lib) + "/libnvidia-ml.so.550.120", "");
-        const auto& f = one(verify(tmp), "ct.nvidia-userspace");
+        const auto f = one(verify(tmp), "ct.nvidia-userspace");
         CHECK(f.status == Status::fail);
         CHECK(contains(f.summary, "Driver/library version mismatch"));
         CHECK(contains(f.fix, "NVIDIA-Linux-x86_64-550.127.05.run --no-kernel-module"));
@@ -129,7 +130,7 @@ TEST_CASE("check::verify_container: the container's NVIDIA userspace against the
         tmp.write("/rpool/data/subvol-200-disk-0/usr/lib/x86_64-linux-gnu/"
                   "libnvidia-ml.so.550.127.05",
                   "");
-        const auto& f = one(verify(tmp), "ct.nvidia-userspace");
+        const auto f = one(verify(tmp), "ct.nvidia-userspace");
         CHECK(f.status == Status::pass);
         CHECK(contains(f.evidence, "zfspool subvolume subvol-200-disk-0"));
     }
@@ -204,7 +205,7 @@ TEST_CASE("check::verify_container: a card the host's driver does not have", "[c
     nvidia_host(tmp, k_dev_lines, "vfio-pci");
     const auto report = verify(tmp, "81:00");
     CHECK(one(report, "ct.config").status == Status::fail);
-    const auto& driver = one(report, "ct.host-driver");
+    const auto driver = one(report, "ct.host-driver");
     CHECK(driver.status == Status::fail);
     CHECK(driver.fix == "pt unbind 0000:81:00 --apply");
     CHECK(one(report, "ct.device-nodes").status == Status::skip);
@@ -221,10 +222,10 @@ TEST_CASE("check::verify_container: a VM that passes the card, and nvidia-uvm no
     tmp.write("/etc/pve/nodes/pve1/qemu-server/100.conf", "hostpci0: 0000:81:00,pcie=1\n");
     tmp.write("/proc/devices", "Character devices:\n195 nvidia-frontend\n");
     const auto report = verify(tmp);
-    const auto& driver = one(report, "ct.host-driver");
+    const auto driver = one(report, "ct.host-driver");
     CHECK(driver.status == Status::fail);
     CHECK(driver.fix == "pt vmconf 100 --remove 0000:81:00 --apply");
-    const auto& nodes = one(report, "ct.device-nodes");
+    const auto nodes = one(report, "ct.device-nodes");
     CHECK(nodes.status == Status::fail);
     CHECK(contains(nodes.fix, "nvidia-modprobe -u -c=0"));
 }
@@ -246,7 +247,7 @@ TEST_CASE("check::verify_container: an AMD render node without gid= in an unpriv
     tmp.write("/dev/dri/renderD128", "");
     tmp.write(k_ct, "arch: amd64\ndev0: /dev/dri/renderD128\nunprivileged: 1\n");
     const auto report = verify(tmp);
-    const auto& line = one(report, "ct.config-nodes");
+    const auto line = one(report, "ct.config-nodes");
     CHECK(line.status == Status::warn);
     CHECK(contains(line.fix, "pct set 200 --dev0 /dev/dri/renderD128,gid=GID"));
     CHECK(all(report, "ct.nvidia-userspace").empty());
