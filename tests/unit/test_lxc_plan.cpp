@@ -166,3 +166,23 @@ TEST_CASE("lxc::add_to_json names the container, the card, the style and each no
     CHECK(json["nodes"][0].dump()
           == R"({"path":"/dev/dri/renderD128","major":226,"minor":128,"gid":null})");
 }
+
+TEST_CASE("lxc::plan_lxc: nodes a raw lxc.mount.entry already passes get no devN line beside it",
+          "[lxc][plan]") {
+    TempRoot tmp;
+    amd_host(tmp);
+    tmp.write(k_ct,
+              std::string(k_ct_text)
+                  + "lxc.cgroup2.devices.allow: c 226:* rwm\n"
+                    "lxc.mount.entry: /dev/dri/renderD128 dev/dri/renderD128 none "
+                    "bind,optional,create=file\n");
+    const auto planned = plan(tmp);
+    REQUIRE(planned.plan.files.size() == 1);
+    const auto after = *planned.plan.files.front().after;
+    CHECK(after.find("/dev/dri/renderD128,") == std::string::npos);
+    CHECK(after.find("dev0: /dev/dri/renderD128") == std::string::npos);
+    CHECK(after.find("dev0: /dev/dri/card0") != std::string::npos);
+    CHECK(std::any_of(planned.plan.notes.begin(), planned.plan.notes.end(), [](const auto& n) {
+        return n.find("already passed by a raw lxc.mount.entry") != std::string::npos;
+    }));
+}

@@ -282,10 +282,13 @@ Planned plan_lxc(const model::Host& host, const Request& request) {
     auto config = proxmox::VmConfig::parse(before);
     // devN entries already there, by path.
     std::map<std::string, std::string> dev_keys;
+    std::set<std::string> mounted; // raw lxc.mount.entry lines
     std::vector<std::string> configured;
     for (const auto& line : configured_nodes(config)) {
         if (line.key != "lxc.mount.entry") {
             dev_keys[line.path] = line.key;
+        } else {
+            mounted.insert(line.path);
         }
         configured.push_back(line.path);
     }
@@ -323,6 +326,15 @@ Planned plan_lxc(const model::Host& host, const Request& request) {
             }
             if (dev_keys.count(node.path) != 0) {
                 continue; // already there: its options (gid, mode) are the user's
+            }
+            if (mounted.count(node.path) != 0) {
+                // Passed by the raw pair: a devN line beside it would mount the node twice.
+                notes.push_back(fmt::format("{} is already passed by a raw lxc.mount.entry line, "
+                                            "which pt keeps; pt verify --ct {} checks that an "
+                                            "lxc.cgroup2.devices.allow line still covers it",
+                                            node.path,
+                                            request.ctid));
+                continue;
             }
             while (next_index < k_max_devices && config.get(fmt::format("dev{}", next_index))) {
                 ++next_index;
