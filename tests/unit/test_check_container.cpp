@@ -184,6 +184,22 @@ TEST_CASE("check::verify_container: raw lxc.cgroup2 lines must allow the node's 
         }
         CHECK(failed == 1);
     }
+    SECTION("before Proxmox VE 8.1 (no devN lines) the fix is the allow line itself") {
+        nvidia_host(tmp,
+                    "lxc.cgroup2.devices.allow: c 195:* rwm\n"
+                    "lxc.cgroup2.devices.allow: c 508:* rwm\n"
+                        + mounts);
+        tmp.write("/var/lib/dpkg/status",
+                  "Package: pve-manager\nStatus: install ok installed\nVersion: 8.0.4\n\n");
+        const auto report = verify(tmp);
+        REQUIRE(report.summary().fail == 1);
+        for (const auto* f : all(report, "ct.config-nodes")) {
+            if (f->status == Status::fail) {
+                CHECK(contains(f->fix, "\"lxc.cgroup2.devices.allow: c 507:0 rwm\""));
+                CHECK_FALSE(contains(f->fix, "pct set"));
+            }
+        }
+    }
     SECTION("cgroup v1 lines are named as ignored") {
         nvidia_host(tmp, "lxc.cgroup.devices.allow: c 195:* rwm\n" + mounts);
         const auto report = verify(tmp);

@@ -47,6 +47,7 @@ struct Scope {
     std::map<std::string, KnownNode> known; // by path
     std::vector<const pci::Device*> cards;  // the cards checked, by address
     int free_dev = 0;                       // the lowest devN index the config leaves free
+    bool dev_lines = true;                  // devN: exists (pve-manager 8.1 and later, or unknown)
 };
 
 // "dev0: /dev/dri/renderD128,gid=993", as the config says it (other options left out).
@@ -83,6 +84,10 @@ Scope read_scope(const model::Host& host, const ContainerRequest& request) {
             scope.lines.push_back(std::move(line));
         }
     }
+    // As pt lxc decides its style: devN: lines came with pve-container 5.0.7 (Proxmox VE 8.1).
+    const auto platform = proxmox::read_platform(root);
+    scope.dev_lines =
+        !(platform && platform->pve_manager && !platform->at_least("pve-manager", "8.1"));
     while (config.get(fmt::format("dev{}", scope.free_dev))) {
         ++scope.free_dev;
     }
@@ -426,14 +431,20 @@ void check_line(const host::Root& root,
                      + (scope.allows.empty()
                             ? "; no lxc.cgroup2.devices.allow lines"
                             : fmt::format("; allowed: {}", fmt::join(scope.allows, "; "))),
-                 fmt::format("replace the pair by a devN line, which allows the node's "
-                             "own numbers at every start: pct set {} --dev{} {}, then "
-                             "delete line {} of {}",
-                             scope.ctid,
-                             scope.free_dev,
-                             line.path,
-                             line.line,
-                             scope.config_path)));
+                 scope.dev_lines
+                     ? fmt::format("replace the pair by a devN line, which allows the node's "
+                                   "own numbers at every start: pct set {} --dev{} {}, then "
+                                   "delete line {} of {}",
+                                   scope.ctid,
+                                   scope.free_dev,
+                                   line.path,
+                                   line.line,
+                                   scope.config_path)
+                     : fmt::format("add the line \"lxc.cgroup2.devices.allow: c {}:{} rwm\" to "
+                                   "{} (Proxmox VE before 8.1 has no devN lines)",
+                                   numbers->first,
+                                   numbers->second,
+                                   scope.config_path)));
         return;
     }
     if (!raw && scope.unprivileged && line.path.starts_with("/dev/dri/") && !line.gid) {
