@@ -4,6 +4,8 @@
 #include "support/catch.hpp"
 #include "support/temp_root.hpp"
 
+#include <sys/stat.h>
+
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -429,6 +431,28 @@ TEST_CASE("host::Dir::read_attr of a path below the directory", "[host][root][es
         CHECK(groups->read_attr("../iommu_groups/14/type") == std::optional<std::string>("DMA-FQ"));
         CHECK_FALSE(groups->read_attr("../../../../../../etc/passwd").has_value());
     }
+}
+
+TEST_CASE("host::Dir::read_file: regular files whole, nothing else", "[host][root][escape]") {
+    TempRoot tmp;
+    const Root root(tmp.path());
+    const std::string big(10000, 'x');
+    tmp.write("/sys/dev/vendor", "0x10de\n");
+    tmp.write("/sys/dev/big", big);
+    tmp.write("/etc/secret", "outside the folder\n");
+    tmp.symlink("/sys/dev/link", "/etc/secret");
+    REQUIRE(::mkfifo((tmp.path() / "sys/dev/fifo").c_str(), 0600) == 0);
+    const auto dir = root.open_dir("/sys/dev");
+    REQUIRE(dir.has_value());
+
+    const auto vendor = dir->read_file("vendor");
+    REQUIRE(vendor.has_value());
+    CHECK(vendor->content == "0x10de\n"); // byte for byte, the newline kept
+    CHECK(S_ISREG(vendor->status.st_mode));
+    CHECK(dir->read_file("big")->content == big);
+    CHECK_FALSE(dir->read_file("absent").has_value());
+    CHECK_FALSE(dir->read_file("link").has_value()); // never followed
+    CHECK_FALSE(dir->read_file("fifo").has_value()); // and never blocks
 }
 
 TEST_CASE("host::Root::node: kind and major:minor, links followed inside the root",

@@ -89,8 +89,22 @@ TEST_CASE("tar is deterministic and rejects relative paths") {
         make_dir("/sys"), make_link("/sys/x", "../y"), make_file("/sys/y", "1")};
     CHECK(tar(entries) == tar(entries));
     CHECK(gzip(tar(entries)) == gzip(tar(entries)));
+    CHECK(pt::snapshot::tar_gz(entries) == pt::snapshot::tar_gz(entries));
     CHECK_THROWS_AS(tar({make_file("relative/path", "x")}), pt::Error);
     CHECK_THROWS_AS(tar({make_file("/", "x")}), pt::Error);
+}
+
+TEST_CASE("tar_gz compresses the tar stream as it is written") {
+    std::vector<Entry> entries = {make_dir("/sys")};
+    // Past deflate's 64 KiB output buffer and its window, so that the stream is written in
+    // several steps.
+    for (int i = 0; i < 2000; ++i) {
+        entries.push_back(make_file("/sys/f" + std::to_string(10000 + i),
+                                    std::string(static_cast<std::size_t>(i % 700), 'a' + i % 26)));
+    }
+    const std::string packed = pt::snapshot::tar_gz(entries);
+    CHECK(gunzip(packed) == tar(entries));
+    CHECK(packed.size() < tar(entries).size() / 10);
 }
 
 TEST_CASE("gzip and gunzip round trip; gunzip rejects garbage") {

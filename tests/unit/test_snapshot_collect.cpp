@@ -155,6 +155,16 @@ TEST_CASE("collect takes what pt reads, as the root has it") {
     REQUIRE(find(snap, gpu + "/reset") != nullptr);
     CHECK(find(snap, gpu + "/config") == nullptr);
 
+    // A fraction of a second only where pt compares mtimes (/boot against /etc), not on the
+    // kernel's file systems.
+    CHECK(find(snap, gpu + "/vendor")->mtime_nsec == 0);
+    CHECK(find(snap, "/proc/cmdline")->mtime_nsec == 0);
+
+    struct stat conf {};
+
+    REQUIRE(::stat((root.path() / "etc/modprobe.d/vfio.conf").c_str(), &conf) == 0);
+    CHECK(find(snap, "/etc/modprobe.d/vfio.conf")->mtime_nsec == conf.st_mtim.tv_nsec);
+
     CHECK(find(snap, "/sys/bus/pci/drivers/vfio-pci")->type == Entry::Type::directory);
     CHECK(find(snap, "/sys/bus/pci/drivers/vfio-pci/module")->link_target
           == "../../../../module/vfio_pci");
@@ -315,6 +325,13 @@ TEST_CASE("collect never takes keys or private files, even through links") {
     root.symlink("/run/qemu-server/100.pid", "/etc/pve/storage.cfg");
     root.symlink("/etc/pve/nodes/pve/qemu-server/101.conf", "/etc/pve/priv/token.cfg");
     root.symlink("/etc/pve/nodes/pve/qemu-server/102.conf", "/etc/pve/user.cfg");
+    // A device folder whose attributes were replaced by links (they are read relative to the
+    // folder, which never follows a link).
+    const std::string device = "/sys/devices/pci0000:00/0000:00:02.0";
+    root.write(device + "/class", "0x030000\n");
+    root.relative_symlink("/sys/bus/pci/devices/0000:00:02.0", device);
+    root.symlink(device + "/uevent", "/etc/pve/priv/authkey.key");
+    root.symlink(device + "/vendor", "/etc/shadow");
     Options options;
     options.now = 1800000000;
     const Snapshot snap = collect(pt::host::Root(root.path()), options);
@@ -329,6 +346,10 @@ TEST_CASE("collect never takes keys or private files, even through links") {
         }
     }
     // The links stay, as links.
+    CHECK(find(snap, device + "/class")->content == "0x030000\n");
+    REQUIRE(find(snap, device + "/uevent") != nullptr);
+    CHECK(find(snap, device + "/uevent")->type == Entry::Type::symlink);
+    CHECK(find(snap, device + "/vendor")->link_target == "/etc/shadow");
     REQUIRE(find(snap, "/etc/modprobe.d/vfio.conf") != nullptr);
     CHECK(find(snap, "/etc/modprobe.d/vfio.conf")->link_target == "/etc/pve/priv/authkey.key");
     CHECK(find(snap, "/etc/modprobe.d/users.conf")->type == Entry::Type::symlink);

@@ -557,6 +557,39 @@ std::optional<std::string> Dir::read_attr(std::string_view name) const {
     return text;
 }
 
+std::optional<Dir::File> Dir::read_file(std::string_view name) const {
+    const std::string leaf(name);
+    Fd fd(::openat(*m_fd, leaf.c_str(), k_read_flags | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd) {
+        if (is_absent(errno) || errno == ELOOP) {
+            return std::nullopt;
+        }
+        throw_io("open", m_shown / leaf, errno);
+    }
+    File file{};
+    if (::fstat(fd.get(), &file.status) != 0) {
+        throw_io("inspect", m_shown / leaf, errno);
+    }
+    if (!S_ISREG(file.status.st_mode)) {
+        return std::nullopt;
+    }
+    // As read_attr: a short first read is the whole file (a sysfs attribute comes in one read,
+    // and a regular file on disk reads short only at its end).
+    std::array<char, 4096> buf{};
+    ssize_t n = 0;
+    do {
+        n = ::read(fd.get(), buf.data(), buf.size());
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        throw_io("read", m_shown / leaf, errno);
+    }
+    file.content.assign(buf.data(), static_cast<std::size_t>(n));
+    if (static_cast<std::size_t>(n) == buf.size()) {
+        file.content += read_text(fd, m_shown / leaf);
+    }
+    return file;
+}
+
 std::optional<std::string> Dir::link_name(std::string_view name) const {
     const auto target = read_link_at(*m_fd, std::string(name), m_shown);
     return target ? std::optional<std::string>(last_component(*target)) : std::nullopt;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -124,6 +126,16 @@ public:
     // Opens the subdirectory `relative` (which may have several components) of this directory,
     // staying inside the root; nullopt when it does not exist.
     std::optional<Dir> open_dir(std::string_view relative) const;
+
+    // The entry `name` of this directory when it is a regular file: its status (as fstat gives it)
+    // and its whole content. nullopt when it is absent, a link (never followed) or not a regular
+    // file; the caller looks at such an entry by path. Throws pt::Error when it cannot be read.
+    struct File {
+        struct stat status;
+        std::string content;
+    };
+
+    std::optional<File> read_file(std::string_view name) const;
 
     // As Root::link_name, for the entry `name` of this directory.
     std::optional<std::string> link_name(std::string_view name) const;

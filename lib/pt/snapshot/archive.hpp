@@ -31,8 +31,13 @@ struct Entry {
 // path that is not absolute.
 std::string tar(const std::vector<Entry>& entries);
 
-// `data` compressed into one gzip member (RFC 1952) with zlib's best compression, a zero header
-// timestamp and no file name, so equal input gives equal output. Throws pt::Error if zlib fails.
+// gzip(tar(entries)), compressed as the tar stream is written rather than after it is whole:
+// what pt snapshot writes.
+std::string tar_gz(const std::vector<Entry>& entries);
+
+// `data` compressed into one gzip member (RFC 1952) with zlib's default level (gzip's own, 6), a
+// zero header timestamp and no file name, so equal input gives equal output. Throws pt::Error if
+// zlib fails.
 std::string gzip(std::string_view data);
 
 // The inverse of gzip(), for tests and for reading a snapshot back. Throws pt::Error when `data`

@@ -127,7 +127,7 @@ public:
         if (S_ISLNK(st.st_mode)) {
             record_link(path, st);
             if (how.follow) {
-                if (const auto target = resolve(path)) {
+                if (const auto target = chase(path)) {
                     if (how.follow_within.empty() || within(*target, how.follow_within)) {
                         How inner = how;
                         inner.follow = false;
@@ -151,7 +151,7 @@ public:
         entry.path = path;
         entry.type = Entry::Type::file;
         entry.mtime = st.st_mtim.tv_sec;
-        entry.mtime_nsec = st.st_mtim.tv_nsec;
+        entry.mtime_nsec = mtime_fraction(path, st);
         entry.mode = file_mode(st);
         if (!how.presence) {
             if (!S_ISREG(st.st_mode)) {
@@ -172,6 +172,44 @@ public:
     }
 
     Found take(std::string_view host_path) { return take(host_path, How{}); }
+
+    // As take(), for the entry `name` of the folder `dir` (canonical_dir's path, opened once as
+    // `opened`): a regular file is opened relative to the folder, without a lookup of its
+    // path from the root; anything else is taken by path.
+    Found take_in(const host::Dir& opened, const std::string& dir, std::string_view name) {
+        const std::string path = host::join(dir, name);
+        if (refuse(path)) {
+            return Found::missing;
+        }
+        std::optional<host::Dir::File> file;
+        try {
+            file = opened.read_file(name);
+        } catch (const Error& e) {
+            m_snap.missing.push_back({path, e.what()});
+            return Found::missing;
+        }
+        if (!file) {
+            return take(path);
+        }
+        Entry entry;
+        entry.path = path;
+        entry.type = Entry::Type::file;
+        entry.mtime = file->status.st_mtim.tv_sec;
+        entry.mtime_nsec = mtime_fraction(path, file->status);
+        entry.mode = file_mode(file->status);
+        entry.content = std::move(file->content);
+        m_entries[path] = std::move(entry);
+        return Found::file;
+    }
+
+    std::optional<host::Dir> open_dir(const std::string& dir) {
+        try {
+            return m_root.open_dir(dir);
+        } catch (const Error& e) {
+            m_snap.missing.push_back({dir, e.what()});
+            return std::nullopt;
+        }
+    }
 
     Found take_presence(std::string_view host_path) {
         How how;
@@ -235,7 +273,7 @@ public:
             if (!refuse(path) && lstat_of(path, st)) {
                 if (S_ISLNK(st.st_mode)) {
                     record_link(path, st);
-                    if (const auto target = resolve(path)) {
+                    if (const auto target = chase(path)) {
                         result = canonical_dir(*target);
                     }
                 } else if (S_ISDIR(st.st_mode)) {
@@ -259,6 +297,47 @@ public:
         }
     }
 
+    // As resolve(), with the folders on the way looked up once per snapshot (canonical_dir's
+    // cache) instead of once per path: a device's sysfs link climbs
+    // "../../../devices/pci0000:00/..." through folders every other device shares. Whatever the
+    // cache cannot settle alone is left to resolve(), which chases component by component: a
+    // link whose target has a ".." after a name, a folder refusal_reason() names (so that what
+    // is refused is the target, as resolve() finds it), a missing folder, a chain of more than
+    // 40 links.
+    std::optional<std::string> chase(const std::string& host_path) {
+        std::string path = host_path;
+        for (int links = 0; links <= 40; ++links) {
+            const std::string parent = parent_of(path);
+            if (!refusal_reason(parent).empty()) {
+                break;
+            }
+            const auto dir = canonical_dir(parent);
+            if (!dir) {
+                break;
+            }
+            path = host::join(*dir, base_of(path));
+
+            struct stat st {};
+
+            if (!lstat_of(path, st)) {
+                return std::nullopt;
+            }
+            if (!S_ISLNK(st.st_mode)) {
+                return path;
+            }
+            const auto target = read_link(path, st);
+            if (!target) {
+                return std::nullopt;
+            }
+            const auto next = lexical_join(*dir, *target);
+            if (!next) {
+                break;
+            }
+            path = *next;
+        }
+        return resolve(host_path);
+    }
+
     std::vector<Entry> entries() && {
         std::vector<Entry> out;
         out.reserve(m_entries.size());
@@ -280,6 +359,58 @@ public:
     }
 
 private:
+    // `target` (a link's, read in the folder `dir`, which has no link in it) as a host path, or
+    // nullopt when a ".." follows a name in it: only a ".." that climbs out of `dir` can be
+    // applied without knowing whether the names before it are links.
+    static std::optional<std::string> lexical_join(const std::string& dir,
+                                                   std::string_view target) {
+        std::vector<std::string_view> parts;
+        if (!target.starts_with('/')) {
+            for (const auto part : split_path(dir)) {
+                parts.push_back(part);
+            }
+        }
+        bool climbing = true;
+        for (const auto part : split_path(target)) {
+            if (part == ".") {
+                continue;
+            }
+            if (part == "..") {
+                if (!climbing) {
+                    return std::nullopt;
+                }
+                if (!parts.empty()) {
+                    parts.pop_back(); // ".." at the top stays at the top, as in the kernel
+                }
+                continue;
+            }
+            climbing = false;
+            parts.push_back(part);
+        }
+        std::string out;
+        for (const auto part : parts) {
+            out += '/';
+            out += part;
+        }
+        return out.empty() ? "/" : out;
+    }
+
+    static std::vector<std::string_view> split_path(std::string_view path) {
+        std::vector<std::string_view> parts;
+        while (!path.empty()) {
+            const auto slash = path.find('/');
+            const auto part = path.substr(0, slash);
+            if (!part.empty()) {
+                parts.push_back(part);
+            }
+            if (slash == std::string_view::npos) {
+                break;
+            }
+            path.remove_prefix(slash + 1);
+        }
+        return parts;
+    }
+
     static bool within(const std::string& path, const std::vector<std::string>& places) {
         return std::any_of(places.begin(), places.end(), [&](const std::string& place) {
             return path.starts_with(place)
@@ -317,11 +448,25 @@ private:
         return false;
     }
 
+    // The fraction of a second of a file's mtime, which only the files pt compares by mtime
+    // (/boot's images against /etc's configuration) need. The times of sysfs and procfs entries
+    // say when the kernel made the inode, which no check reads; without a fraction their members
+    // need no pax header, which halves the archive's uncompressed size.
+    static long mtime_fraction(const std::string& path, const struct stat& st) {
+        const bool kernel_fs = path == "/sys" || path == "/proc" || path.starts_with("/sys/")
+                               || path.starts_with("/proc/");
+        return kernel_fs ? 0 : st.st_mtim.tv_nsec;
+    }
+
     // Owners are not kept and the modes are normalised, so whoever extracts a snapshot can read
     // and delete all of it; execute bits are kept (initramfs hooks must be executable).
     static unsigned file_mode(const struct stat& st) { return 0644U | (st.st_mode & 0111U); }
 
-    void record_link(const std::string& path, const struct stat& st) {
+    // The target of the link `path` as readlink gives it; an unreadable link goes to `missing`.
+    std::optional<std::string> read_link(const std::string& path, const struct stat& st) {
+        if (const Entry* known = find(path); known && known->type == Entry::Type::symlink) {
+            return known->link_target;
+        }
         // sysfs reports a link's size as 0, so the buffer grows until readlink leaves room.
         std::string target(static_cast<std::size_t>(std::max<off_t>(st.st_size, 0)) + 256, '\0');
         ssize_t n = 0;
@@ -332,15 +477,23 @@ private:
         if (n < 0) {
             m_snap.missing.push_back(
                 {path, fmt::format("cannot read the link {}: {}", path, std::strerror(errno))});
-            return;
+            return std::nullopt;
         }
         target.resize(static_cast<std::size_t>(n));
+        return target;
+    }
+
+    void record_link(const std::string& path, const struct stat& st) {
+        auto target = read_link(path, st);
+        if (!target) {
+            return;
+        }
         Entry entry;
         entry.path = path;
         entry.type = Entry::Type::symlink;
-        entry.link_target = std::move(target);
+        entry.link_target = std::move(*target);
         entry.mtime = st.st_mtim.tv_sec;
-        entry.mtime_nsec = st.st_mtim.tv_nsec;
+        entry.mtime_nsec = mtime_fraction(path, st);
         entry.mode = 0777;
         m_entries[path] = std::move(entry);
     }
@@ -353,7 +506,7 @@ private:
         entry.path = path;
         entry.type = Entry::Type::directory;
         entry.mtime = st.st_mtim.tv_sec;
-        entry.mtime_nsec = st.st_mtim.tv_nsec;
+        entry.mtime_nsec = mtime_fraction(path, st);
         entry.mode = 0755;
         m_entries[path] = std::move(entry);
     }
@@ -432,13 +585,33 @@ void take_pci(Collector& c, Categories& cats, Snapshot& snap, std::set<std::uint
             snap.missing.push_back({link, "the link leads to no folder inside the root"});
             continue;
         }
+        // The folder is opened and listed once; an attribute it does not list costs nothing,
+        // one it lists is read relative to it.
+        const auto opened = c.open_dir(*dir);
+        if (!opened) {
+            continue;
+        }
+        std::vector<std::string> names;
+        try {
+            names = opened->list();
+        } catch (const Error& e) {
+            snap.missing.push_back({*dir, e.what()});
+            continue;
+        }
+        const auto listed = [&names](std::string_view attr) {
+            return std::binary_search(names.begin(), names.end(), attr);
+        };
         for (const auto attr : k_device_attrs) {
-            c.take(host::join(*dir, attr));
+            if (listed(attr)) {
+                c.take_in(*opened, *dir, attr);
+            }
         }
         for (const auto attr : k_device_presence) {
-            c.take_presence(host::join(*dir, attr));
+            if (listed(attr)) {
+                c.take_presence(host::join(*dir, attr));
+            }
         }
-        for (const auto& entry : c.list(*dir)) {
+        for (const auto& entry : names) {
             const bool wanted = std::find(k_device_links.begin(), k_device_links.end(), entry)
                                     != k_device_links.end()
                                 || entry.starts_with("virtfn");

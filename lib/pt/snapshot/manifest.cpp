@@ -130,7 +130,7 @@ std::string archive(const Snapshot& snap, std::size_t& members) {
         entries.insert(at, std::move(d));
     }
     members = entries.size();
-    return gzip(tar(entries));
+    return tar_gz(entries);
 }
 
 std::string summary(const Snapshot& snap,
