@@ -67,6 +67,7 @@ struct DeviceSpec {
     std::optional<int> group;
     std::optional<Address> parent;
     std::optional<bool> boot_vga;
+    std::optional<std::string> physical_slot; // /sys/bus/pci/slots/NAME/address
     std::optional<std::string> reset_method;
     std::optional<std::string> link_speed, max_link_speed;
     std::optional<int> link_width, max_link_width;
@@ -165,6 +166,9 @@ DeviceSpec parse_device(const YAML::Node& node, std::optional<int> group) {
     }
     if (node["parent"]) {
         d.parent = parse_address_loose(scalar(node["parent"]));
+    }
+    if (node["physical_slot"]) {
+        d.physical_slot = scalar(node["physical_slot"]);
     }
     if (node["boot_vga"]) {
         d.boot_vga = node["boot_vga"].as<bool>();
@@ -542,6 +546,13 @@ private:
             link(dir / "physfn", device_dir(*it->second));
         }
         link(m_out / "sys/bus/pci/devices" / name, dir);
+        if (d.physical_slot) {
+            // drivers/pci/slot.c: the slot's folder names its bus and device number.
+            write_file(
+                m_out / "sys/bus/pci/slots" / *d.physical_slot / "address",
+                fmt::format(
+                    "{:04x}:{:02x}:{:02x}\n", d.address.domain, d.address.bus, d.address.device));
+        }
         if (d.driver) {
             const fs::path driver_dir = m_out / "sys/bus/pci/drivers" / *d.driver;
             make_driver(driver_dir);

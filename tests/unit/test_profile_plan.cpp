@@ -9,6 +9,7 @@
 #include "support/temp_root.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 
 using pt::profile::check_profile;
@@ -115,6 +116,42 @@ TEST_CASE("profile::plan_profile re-targets a card that moved, and the VM entry 
     CHECK(vm->after->find("81:00") == std::string::npos);
 }
 
+TEST_CASE("profile::plan_profile finds the card by its physical slot when identical cards swapped "
+          "addresses",
+          "[profile][plan]") {
+    TempRoot tmp;
+    // A BIOS update renumbered the buses: the profile's card (physical slot 2, once at 81:00)
+    // is at 82:00 now, and an identical card from slot 1 took 81:00.
+    host_with_card(tmp, "82", "0000:81:00,pcie=1");
+    tmp.add_device(function("0000:81:00.0", "2204", "030000", 33));
+    tmp.add_device(function("0000:81:00.1", "1aef", "040300", 33));
+    tmp.write("/sys/bus/pci/slots/2/address", "0000:82:00\n");
+    tmp.write("/sys/bus/pci/slots/1/address", "0000:81:00\n");
+    const pt::model::Host host{pt::host::Root(tmp.path())};
+    REQUIRE(host.topology().find(pt::pci::Address{0, 0x82, 0, 1}));
+    CHECK(host.topology().find(pt::pci::Address{0, 0x82, 0, 1})->physical_slot
+          == std::optional<std::string>("2"));
+
+    auto by_slot = seed_profile("        physical-slot: \"2\"\n");
+    const auto planned = plan_profile(host, by_slot, "p.yaml", "t", 0);
+    CHECK(pt::pci::format_slot(planned.located.slot) == "0000:82:00");
+    REQUIRE(planned.located.moved_from);
+    CHECK(pt::pci::format_slot(*planned.located.moved_from) == "0000:81:00");
+    REQUIRE(planned.hardware.size() == 1);
+    CHECK(planned.hardware[0].found
+          == "at 0000:82:00 (physical slot 2); VM 100 still points at 0000:81:00 (hostpci0)");
+
+    // Without the physical slot, the card at the profile's address has the IDs: it is taken.
+    const auto by_address = plan_profile(host, seed_profile(), "p.yaml", "t", 0);
+    CHECK(pt::pci::format_slot(by_address.located.slot) == "0000:81:00");
+    CHECK_FALSE(by_address.located.moved_from);
+
+    // A physical slot that holds no such card falls back to the address.
+    const auto empty_slot =
+        plan_profile(host, seed_profile("        physical-slot: \"7\"\n"), "p.yaml", "t", 0);
+    CHECK(pt::pci::format_slot(empty_slot.located.slot) == "0000:81:00");
+}
+
 TEST_CASE("profile::plan_profile refuses what it cannot plan, naming the fix", "[profile][plan]") {
     TempRoot tmp;
     host_with_card(tmp, "81");
@@ -196,6 +233,13 @@ TEST_CASE("profile::describe_setup records the card, its IDs and the request; ot
     CHECK(card.role == pt::proxmox::GpuRole::display);
     CHECK(card.mapping == std::string("rtx"));
     CHECK(card.vmid == 100);
+    CHECK_FALSE(card.physical_slot); // the platform describes no slots here
+
+    tmp.write("/sys/bus/pci/slots/4/address", "0000:81:00\n");
+    const pt::model::Host slotted{pt::host::Root(tmp.path())};
+    const auto with_slot = pt::profile::describe_setup(slotted, request, planned, std::nullopt);
+    CHECK(with_slot.nodes.at("pve1").devices.front().physical_slot
+          == std::optional<std::string>("4"));
 }
 
 TEST_CASE("profile::plan_profile takes a moved card's old address out of pt bind's hook",

@@ -4,6 +4,7 @@
 #include "support/catch.hpp"
 #include "support/temp_root.hpp"
 
+#include <optional>
 #include <string>
 
 using pt::profile::Device;
@@ -84,6 +85,15 @@ TEST_CASE("profile::to_yaml writes what parse reads back, the same", "[profile][
     CHECK(amd.mapping == std::string("rx7900"));
     CHECK(again.nodes.at("pve").kernel.add == std::vector<std::string>{"pcie_aspm=off"});
 
+    // The physical slot, a name (a number to YAML), comes back as the same string.
+    Profile slotted = p;
+    slotted.nodes.at("pve").devices.front().physical_slot = "2";
+    const std::string slotted_text = to_yaml(slotted);
+    CHECK(slotted_text.find("        physical-slot: ") != std::string::npos);
+    CHECK(parse(slotted_text, "s.yaml").nodes.at("pve").devices.front().physical_slot
+          == std::optional<std::string>("2"));
+    CHECK_FALSE(again.nodes.at("pve").devices.front().physical_slot);
+
     // Names YAML would read as something else are quoted, and come back as the same string.
     Profile odd;
     odd.nodes["yes"].devices.push_back(p.nodes.at("pve").devices.front());
@@ -97,7 +107,8 @@ TEST_CASE("profile::parse names the file, the line and the fix for each mistake"
           "[profile][profile]") {
     CHECK(error_of("version: 1\nnodes:\n  pve:\n    devices:\n      - address: \"81:00\"\n"
                    "        id: \"10de:2204\"\n        vmid: 100\n")
-          == "p.yaml:7: unknown key \"vmid\" in a device (known: address, id, subsystem, name, vm, "
+          == "p.yaml:7: unknown key \"vmid\" in a device (known: address, id, subsystem, "
+             "physical-slot, name, vm, "
              "use, keep-cpu, ovmf, set-machine, mapping, include-group, force); pt-profile(5) "
              "describes the file");
     CHECK(error_of("version: 1\nnodes:\n  pve:\n    devices:\n      - {address: \"81:00\", id: "
@@ -126,6 +137,9 @@ TEST_CASE("profile::parse names the file, the line and the fix for each mistake"
     CHECK(error_of("version: 1\n").starts_with("p.yaml:1: the profile needs nodes:"));
     CHECK(error_of("version: 1\nnodes: {}\nnode: {}\n")
               .starts_with("p.yaml:3: unknown key \"node\" in the profile"));
+    CHECK(error_of("version: 1\nnodes:\n  pve:\n    devices:\n      - {address: \"81:00\", id: "
+                   "\"10de:2204\", vm: 100, physical-slot: \"../2\"}\n")
+              .starts_with("p.yaml:5: physical-slot must name a folder of /sys/bus/pci/slots"));
     CHECK(error_of("- a\n- b\n").starts_with("p.yaml: not a pt profile"));
     CHECK(error_of("nodes: [\n").find("not valid YAML") != std::string::npos);
     // A key given twice would lose one of its values silently.

@@ -50,6 +50,7 @@ std::string long_target() {
 // A small Proxmox host: a GPU on vfio-pci behind a root port, an IOMMU unit, configuration, a VM
 // with a secret and a ROM file, and things that must never be taken.
 void build_host(TempRoot& root) {
+    root.write("/sys/bus/pci/slots/4/address", "0000:01:00\n");
     DeviceSpec port;
     port.address = "0000:00:01.0";
     port.vendor = "8086";
@@ -165,6 +166,7 @@ TEST_CASE("collect takes what pt reads, as the root has it") {
     REQUIRE(::stat((root.path() / "etc/modprobe.d/vfio.conf").c_str(), &conf) == 0);
     CHECK(find(snap, "/etc/modprobe.d/vfio.conf")->mtime_nsec == conf.st_mtim.tv_nsec);
 
+    CHECK(find(snap, "/sys/bus/pci/slots/4/address")->content == "0000:01:00\n");
     CHECK(find(snap, "/sys/bus/pci/drivers/vfio-pci")->type == Entry::Type::directory);
     CHECK(find(snap, "/sys/bus/pci/drivers/vfio-pci/module")->link_target
           == "../../../../module/vfio_pci");

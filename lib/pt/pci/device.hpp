@@ -53,6 +53,10 @@ struct Device {
     std::optional<Address> physfn; // SR-IOV: the physical function of a virtual function
     std::vector<Address> virtfns;  // SR-IOV: the virtual functions of a physical function
     std::string sysfs_path;        // resolved host path, /sys/devices/pci0000:00/...
+    // The physical slot the function sits in, by the name the platform gives it (the folder of
+    // /sys/bus/pci/slots, lspci -v's "Physical Slot"): it stays when a BIOS update renumbers
+    // the buses. nullopt where the platform describes no slot (pci::scan sets it).
+    std::optional<std::string> physical_slot;
     Names names;
 
     bool is_bridge() const;

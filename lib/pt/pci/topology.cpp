@@ -19,6 +19,39 @@ const Device* Topology::find(const Address& address) const {
     return it != devices.end() && it->address == address ? &*it : nullptr;
 }
 
+namespace {
+
+// /sys/bus/pci/slots/NAME/address names the slot's bus and device number, "DDDD:BB:DD" (or
+// "DDDD:BB" for a slot without one, which says nothing of which device is in it), and every
+// function of that device sits in the slot (drivers/pci/slot.c, address_read_file).
+void assign_physical_slots(const host::Root& root, Topology& topology) {
+    const auto slots = root.open_dir("/sys/bus/pci/slots");
+    if (!slots) {
+        return;
+    }
+    for (const auto& name : slots->list()) {
+        std::optional<std::string> text;
+        try {
+            text = slots->read_attr(name + "/address");
+        } catch (const Error& e) {
+            topology.warnings.push_back(
+                fmt::format("skipped the physical slot /sys/bus/pci/slots/{}: {}", name, e.what()));
+            continue;
+        }
+        const auto address = text ? parse_address(*text + ".0") : std::nullopt;
+        if (!address) {
+            continue;
+        }
+        for (auto& dev : topology.devices) {
+            if (dev.address.same_slot(*address)) {
+                dev.physical_slot = name;
+            }
+        }
+    }
+}
+
+} // namespace
+
 Topology scan(const host::Root& root, NameDb* names, const DeviceDetail& detail) {
     Topology topology;
     const auto bus_devices = root.open_dir("/sys/bus/pci/devices");
@@ -54,6 +87,7 @@ Topology scan(const host::Root& root, NameDb* names, const DeviceDetail& detail)
     std::sort(topology.devices.begin(), topology.devices.end(), [](const auto& a, const auto& b) {
         return a.address < b.address;
     });
+    assign_physical_slots(root, topology);
     return topology;
 }
 

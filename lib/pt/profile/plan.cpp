@@ -68,10 +68,31 @@ std::string identity(const Device& wanted) {
     return wanted.name.empty() ? text : fmt::format("{} ({})", wanted.name, text);
 }
 
-// The card at the profile's address when it is there, else the one card with its IDs elsewhere.
-// nullopt with `why` set when it is nowhere, or on several slots.
+// The card with the profile's IDs in the profile's physical slot, wherever the buses put it.
+std::optional<pci::Address> in_physical_slot(const pci::Topology& topology, const Device& wanted) {
+    if (!wanted.physical_slot) {
+        return std::nullopt;
+    }
+    for (const auto& dev : topology.devices) {
+        if (dev.address.function == 0 && dev.physical_slot == wanted.physical_slot
+            && same_card(dev, wanted)) {
+            return dev.address;
+        }
+    }
+    return std::nullopt;
+}
+
+// The card in the profile's physical slot when the profile names one and the card is there
+// (identical cards whose buses were swapped are told apart only so); else the card at the
+// profile's address; else the one card with its IDs elsewhere. nullopt with `why` set when it
+// is nowhere, or on several slots.
 std::optional<Located>
 locate(const pci::Topology& topology, const Device& wanted, std::string& why) {
+    if (const auto slot = in_physical_slot(topology, wanted)) {
+        const auto moved_from =
+            *slot == wanted.slot ? std::nullopt : std::optional<pci::Address>(wanted.slot);
+        return Located{*slot, moved_from, wanted.name};
+    }
     const auto* here = topology.find(wanted.slot);
     if (here && same_card(*here, wanted)) {
         return Located{wanted.slot, std::nullopt, wanted.name};
@@ -101,12 +122,15 @@ locate(const pci::Topology& topology, const Device& wanted, std::string& why) {
             slots.push_back(pci::format_slot(slot));
         }
         why = fmt::format("the {} that the profile names at {} is not there ({}), and {} "
-                          "cards have its IDs ({})",
+                          "cards have its IDs ({}){}",
                           identity(wanted),
                           pci::format_slot(wanted.slot),
                           at_address,
                           elsewhere.size(),
-                          fmt::join(slots, ", "));
+                          fmt::join(slots, ", "),
+                          wanted.physical_slot ? fmt::format(
+                              ", none of them in its physical slot {}", *wanted.physical_slot)
+                                               : std::string());
     }
     return std::nullopt;
 }
@@ -173,6 +197,9 @@ Drift moved_drift(const model::Host& host,
                   const Located& located,
                   const std::string& file) {
     std::string found = fmt::format("at {}", pci::format_slot(located.slot));
+    if (const auto* card = host.topology().find(located.slot); card && card->physical_slot) {
+        found += fmt::format(" (physical slot {})", *card->physical_slot);
+    }
     const auto stale = entries_passing(host.root(), wanted.vmid, *located.moved_from);
     if (!stale.empty()) {
         found += fmt::format("; VM {} still points at {} ({})",
@@ -486,6 +513,7 @@ Profile describe_setup(const model::Host& host,
     dev.device = card->device;
     dev.subsystem_vendor = card->subsystem_vendor;
     dev.subsystem_device = card->subsystem_device;
+    dev.physical_slot = card->physical_slot;
     pci::NameDb names(host.root(), true, pci::k_system_ids);
     if (auto name = names.device(card->vendor, card->device)) {
         dev.name = std::move(*name);

@@ -149,6 +149,7 @@ public:
                   {"address",
                    "id",
                    "subsystem",
+                   "physical-slot",
                    "name",
                    "vm",
                    "use",
@@ -171,6 +172,19 @@ public:
             const auto [vendor, device] = id_pair(node["subsystem"], "subsystem");
             out.subsystem_vendor = vendor;
             out.subsystem_device = device;
+        }
+        if (node["physical-slot"]) {
+            auto name = scalar(node["physical-slot"], "physical-slot");
+            // A kobject name: no '/', and pt prints it, so no control characters either.
+            const bool printable = std::all_of(
+                name.begin(), name.end(), [](char c) { return c >= ' ' && c != '/' && c != 0x7f; });
+            if (name.empty() || !printable || name == "." || name == "..") {
+                fail(node["physical-slot"],
+                     fmt::format("physical-slot must name a folder of /sys/bus/pci/slots "
+                                 "(\"2\"), not {:?}",
+                                 name));
+            }
+            out.physical_slot = std::move(name);
         }
         if (node["name"]) {
             out.name = scalar(node["name"], "name");
@@ -387,6 +401,9 @@ std::string to_yaml(const Profile& profile) {
             if (dev.subsystem_vendor && dev.subsystem_device) {
                 out += fmt::format("        subsystem: \"{}\"\n",
                                    format_id(*dev.subsystem_vendor, *dev.subsystem_device));
+            }
+            if (dev.physical_slot) {
+                out += fmt::format("        physical-slot: {}\n", yaml_quoted(*dev.physical_slot));
             }
             if (!dev.name.empty()) {
                 out += fmt::format("        name: {}\n", yaml_quoted(dev.name));

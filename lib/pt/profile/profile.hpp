@@ -26,6 +26,9 @@ struct Device {
     std::optional<std::uint16_t> subsystem_vendor; // with subsystem_device: tells apart
     std::optional<std::uint16_t> subsystem_device; // cards of the same chip from other boards
     std::string name;                              // for people ("GeForce RTX 3090"); optional
+    // The physical slot the card was in (pci::Device::physical_slot): among cards with its IDs,
+    // the one in this slot is the card, wherever the buses put it.
+    std::optional<std::string> physical_slot;
     int vmid = 0;
     proxmox::GpuRole role = proxmox::GpuRole::compute; // use: compute | display
     bool keep_cpu = false;

@@ -640,6 +640,15 @@ void take_pci(Collector& c, Categories& cats, Snapshot& snap, std::set<std::uint
     }
     c.take_presence("/sys/bus/pci/drivers_probe");
 
+    // The physical slots (pci::scan's physical_slot; pt profile recognises a card by it).
+    const std::string slots = "/sys/bus/pci/slots";
+    for (const auto& name : c.list(slots)) {
+        const std::string address = host::join(host::join(slots, name), "address");
+        if (c.take(address) == Collector::Found::file) {
+            cats.add("pci slots", "the address of each physical slot", address);
+        }
+    }
+
     // Every registered PCI driver (vfio-pci is looked for even when it drives nothing): its
     // folder, its module link, its write-only attributes and its device links.
     const std::string drivers_dir = "/sys/bus/pci/drivers";

@@ -39,6 +39,25 @@ pf_moved_root() {
     printf '%s\n' "hostpci0: 0000:81:00,pcie=1" "machine: q35" >>"$ROOT/etc/pve/nodes/pve/qemu-server/100.conf"
 }
 
+# pf_swapped_root: pf_moved_root where the card's physical slot "2" is at 82:00 and an identical
+# card from physical slot "1" took 81:00 (identical cards whose buses a BIOS update swapped).
+pf_swapped_root() {
+    ROOT=$TESTDIR/root
+    rm -rf "$ROOT"
+    sed 's/0000:81:00/0000:82:00/g' "$top/tests/fixtures/hosts/seed-rtx3090-after.yaml" \
+        | awk '/^files:/ {
+                   print "  - group: 32"
+                   print "    devices:"
+                   print "      - {address: 0000:81:00.0, class_code: \"030000\", vendor_device: 10de:2204, subsystem: 1458:403b, rev: a1, driver: nvidia, boot_vga: false, physical_slot: \"1\"}"
+               }
+               { print }
+               /^      - address: 0000:82:00.0$/ { print "        physical_slot: \"2\"" }' >"$TESTDIR/swapped.yaml"
+    "$PT_MKROOT" --ids "$top/tests/fixtures/pci.ids" "$TESTDIR/swapped.yaml" "$ROOT" >"$TESTDIR/mkroot" 2>&1 \
+        || fail "pt-mkroot could not build the swapped root: $(cat "$TESTDIR/mkroot")"
+    sed -i '/^hostpci0:/d; /^machine:/d' "$ROOT/etc/pve/nodes/pve/qemu-server/100.conf"
+    printf '%s\n' "hostpci0: 0000:81:00,pcie=1" "machine: q35" >>"$ROOT/etc/pve/nodes/pve/qemu-server/100.conf"
+}
+
 suite_profile_probe() {
     [ -n "${PT_MKROOT:-}" ] || echo "PT_MKROOT is not set (ctest sets it)"
 }
@@ -212,6 +231,25 @@ suite_profile() {
     expect_exit 0
     run_pt profile "$TESTDIR/p.yaml" --check
     expect_exit 0
+
+    TEST "identical cards swapped buses: the profile's physical-slot finds its card at 82:00"
+    pf_swapped_root
+    check [ "$(cat "$ROOT/sys/bus/pci/slots/2/address")" = "0000:82:00" ] || fail "pt-mkroot wrote no slot 2"
+    pf_profile "$TESTDIR/p.yaml"
+    # By address alone, the card from slot 1 now at 81:00 has the IDs: nothing looks moved.
+    run_pt profile "$TESTDIR/p.yaml" --check --json
+    expect_jq 'all(.drift[]; .what != "hardware")'
+    printf '        physical-slot: "2"\n' >>"$TESTDIR/p.yaml"
+    run_pt profile "$TESTDIR/p.yaml" --check --json
+    expect_exit 3
+    expect_jq '.drift[0].what == "hardware" and .drift[0].found == "at 0000:82:00 (physical slot 2); VM 100 still points at 0000:81:00 (hostpci0)"'
+    run_pt profile "$TESTDIR/p.yaml" --json
+    expect_exit 0
+    expect_jq '.moved_from == "0000:81:00" and .card == "0000:82:00"'
+    # pt setup --save records the physical slot where the platform names one.
+    run_pt setup 0000:82:00 --vm 100 --save "$TESTDIR/q.yaml"
+    expect_exit 0
+    check grep -qxF '        physical-slot: "2"' "$TESTDIR/q.yaml" || fail "no physical-slot in the saved profile: $(cat "$TESTDIR/q.yaml")"
 
     TEST "a hand edit that makes the chain refuse is drift for --check (exit 3), an error for the plan"
     use_root seed-rtx3090
