@@ -284,6 +284,16 @@ TEST_CASE("driver::plan_blacklist", "[driver][blacklist]") {
         CHECK(lines_of(plan(tmp).after)
               == Lines{"softdep nouveau pre: vfio-pci", "softdep nvidiafb pre: vfio-pci"});
     }
+    SECTION("pt bind's softdep lines do not count: pt unbind takes them away with the card") {
+        add_identical(tmp);
+        tmp.write("/etc/modprobe.d/pt-vfio.conf",
+                  "options vfio-pci ids=10de:1e87\nsoftdep nouveau pre: vfio-pci\n"
+                  "softdep nvidia pre: vfio-pci\n");
+        CHECK(lines_of(plan(tmp).after)
+              == Lines{"softdep nouveau pre: vfio-pci",
+                       "softdep nvidia pre: vfio-pci",
+                       "softdep nvidiafb pre: vfio-pci"});
+    }
     SECTION("every other modprobe.d file is left alone") {
         add_x570(tmp);
         tmp.write("/etc/modprobe.d/vfio.conf", "options vfio-pci ids=10de:2204,10de:1aef");

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "pt/driver/blacklist.hpp"
 
+#include "pt/driver/bind.hpp"
 #include "pt/driver/next_boot.hpp"
 #include "pt/error.hpp"
 #include "pt/host/root.hpp"
@@ -380,10 +381,15 @@ edit::Plan plan_blacklist(const model::Host& model, const BlacklistRequest& requ
         return plan;
     }
 
+    // pt bind's file does not count as "already said": pt unbind takes its softdep lines away
+    // with the card, which must not lift the blacklist; and pt setup, which writes both files,
+    // would otherwise drop the lines from this one the second time and never settle.
     std::vector<ModprobeFile> others = conf::read_modprobe_d(root);
     others.erase(std::remove_if(others.begin(),
                                 others.end(),
-                                [&](const ModprobeFile& f) { return f.path == path; }),
+                                [&](const ModprobeFile& f) {
+                                    return f.path == path || f.path == k_vfio_conf;
+                                }),
                  others.end());
 
     std::vector<std::string> targets;

@@ -251,6 +251,35 @@ suite_profile() {
     expect_exit 0
     check grep -qxF '        physical-slot: "2"' "$TESTDIR/q.yaml" || fail "no physical-slot in the saved profile: $(cat "$TESTDIR/q.yaml")"
 
+    TEST "two nodes, one profile: each node plans its own section; the mapping gets only this node's entry"
+    use_root pve-cluster
+    mkdir -p "$ROOT/etc/default"
+    printf '%s\n' 'GRUB_DEFAULT=0' 'GRUB_CMDLINE_LINUX_DEFAULT="quiet"' 'GRUB_CMDLINE_LINUX=""' >"$ROOT/etc/default/grub"
+    # The fixture is one machine: as pve2 it stands for pve2's hardware, the same card at 0b:00.
+    printf '%s\n' 'version: 1' 'nodes:' \
+        '  pve1:' '    devices:' '      - {address: "0000:0b:00", id: "10de:2204", vm: 100, use: display, ovmf: true, mapping: gpu0}' \
+        '  pve2:' '    devices:' '      - {address: "0000:0b:00", id: "10de:2204", vm: 200, use: display, ovmf: true, mapping: gpu0}' \
+        >"$TESTDIR/p.yaml"
+    run_pt profile "$TESTDIR/p.yaml" --json
+    expect_exit 0
+    expect_jq '.node == "pve1" and .vmid == 100'
+    expect_jq 'any(.files[]; .path == "/etc/pve/nodes/pve1/qemu-server/100.conf")'
+    expect_jq 'all(.files[]; (.path | startswith("/etc/pve/nodes/pve2/")) | not)'
+    # gpu0 already maps pve1's card: the mapping step plans nothing on pve1.
+    expect_jq 'all(.files[]; .path != "/etc/pve/mapping/pci.cfg")'
+    printf 'pve2\n' >"$ROOT/etc/hostname"
+    printf 'pve2\n' >"$ROOT/proc/sys/kernel/hostname"
+    run_pt profile "$TESTDIR/p.yaml" --apply
+    expect_exit 0
+    expect_stdout_contains "pt profile $TESTDIR/p.yaml: node pve2"
+    check grep -qF 'node=pve2,path=0000:0b:00' "$ROOT/etc/pve/mapping/pci.cfg" || fail "pve2's entry was not written"
+    check grep -qF 'node=pve1,path=0000:0b:00' "$ROOT/etc/pve/mapping/pci.cfg" || fail "pve1's entry was lost"
+    check grep -qxF 'hostpci0: 0000:0b:00,pcie=1' "$ROOT/etc/pve/nodes/pve1/qemu-server/100.conf" \
+        || fail "pve1's VM 100 was changed from pve2"
+    run_pt profile "$TESTDIR/p.yaml"
+    expect_exit 0
+    expect_stdout_contains "nothing to do"
+
     TEST "a hand edit that makes the chain refuse is drift for --check (exit 3), an error for the plan"
     use_root seed-rtx3090
     pf_profile "$TESTDIR/p.yaml"
