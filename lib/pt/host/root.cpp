@@ -280,6 +280,25 @@ std::string read_text(const Fd& fd, const std::filesystem::path& shown) {
 
 constexpr int k_read_flags = O_RDONLY | O_NONBLOCK | O_NOCTTY;
 
+// The whole of an attribute file. A sysfs attribute is at most one page and the kernel hands it
+// over in one read(), and a regular file on disk reads short only at its end, so a short first
+// read is all of it; only a full page needs the general loop.
+std::string read_attribute(const Fd& fd, const std::filesystem::path& shown) {
+    std::array<char, 4096> buf{};
+    ssize_t n = 0;
+    do {
+        n = ::read(fd.get(), buf.data(), buf.size());
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        throw_io("read", shown, errno);
+    }
+    std::string text(buf.data(), static_cast<std::size_t>(n));
+    if (static_cast<std::size_t>(n) == buf.size()) {
+        text += read_fd(fd, shown, Root::k_text_limit);
+    }
+    return text;
+}
+
 } // namespace
 
 // openat2(RESOLVE_IN_ROOT) does the same chase as Root::resolve in one system call (Linux 5.6);
@@ -537,21 +556,8 @@ std::optional<std::string> Dir::read_attr(std::string_view name) const {
         }
         throw_io("open", m_shown / leaf, errno);
     }
-    // A sysfs attribute is at most one page and the kernel hands it over in one read(), so a
-    // short first read is the whole value; only a full page needs the general loop.
-    std::array<char, 4096> buf{};
-    ssize_t n = 0;
-    do {
-        n = ::read(fd.get(), buf.data(), buf.size());
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-        throw_io("read", m_shown / leaf, errno);
-    }
-    std::optional<std::string> text(std::in_place, buf.data(), static_cast<std::size_t>(n));
-    if (static_cast<std::size_t>(n) == buf.size()) {
-        *text += read_fd(fd, m_shown / leaf, Root::k_text_limit);
-    }
-    if (text && !text->empty() && text->back() == '\n') {
+    std::optional<std::string> text = read_attribute(fd, m_shown / leaf);
+    if (!text->empty() && text->back() == '\n') {
         text->pop_back();
     }
     return text;
@@ -573,20 +579,7 @@ std::optional<Dir::File> Dir::read_file(std::string_view name) const {
     if (!S_ISREG(file.status.st_mode)) {
         return std::nullopt;
     }
-    // As read_attr: a short first read is the whole file (a sysfs attribute comes in one read,
-    // and a regular file on disk reads short only at its end).
-    std::array<char, 4096> buf{};
-    ssize_t n = 0;
-    do {
-        n = ::read(fd.get(), buf.data(), buf.size());
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-        throw_io("read", m_shown / leaf, errno);
-    }
-    file.content.assign(buf.data(), static_cast<std::size_t>(n));
-    if (static_cast<std::size_t>(n) == buf.size()) {
-        file.content += read_text(fd, m_shown / leaf);
-    }
+    file.content = read_attribute(fd, m_shown / leaf);
     return file;
 }
 
