@@ -474,7 +474,11 @@ void check_line(const host::Root& root,
 // The nodes a card's users need that the config does not pass.
 void check_missing_lines(const Scope& scope, const pci::Device& card, std::vector<Check>& out) {
     std::vector<std::string> missing;
-    for (const auto& [path, known] : scope.known) {
+    // (No structured binding: clang 14, which builds the fuzz targets, cannot capture one in
+    // the lambda below.)
+    for (const auto& entry : scope.known) {
+        const std::string& path = entry.first;
+        const auto& known = entry.second;
         const bool belongs = known.card == &card
                              || (known.card == nullptr
                                  && (card.vendor == 0x10de) == path.starts_with("/dev/nvidia"));
