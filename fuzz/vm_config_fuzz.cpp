@@ -286,6 +286,8 @@ bool apply(VmConfig& config, std::string_view word) {
             return c;
         }
         default:
+            // Not an op (a control byte, say): no request, so nothing to apply twice either.
+            invalid = true;
             return false;
         }
     };
