@@ -24,9 +24,9 @@ struct Topology {
     const Device* find(const Address& address) const;
 };
 
-// Reads /sys/bus/pci/devices through `root`, and /sys/bus/pci/slots for the physical slots. A device whose identity cannot be read is skipped
-// with a warning rather than ending the scan. `names` may be null (no names wanted); `detail`
-// leaves out attributes the caller does not show.
+// Reads /sys/bus/pci/devices through `root`, and /sys/bus/pci/slots for the physical slots. A
+// device whose identity cannot be read is skipped with a warning rather than ending the scan.
+// `names` may be null (no names wanted); `detail` leaves out attributes the caller does not show.
 Topology scan(const host::Root& root, NameDb* names, const DeviceDetail& detail = {});
 
 } // namespace pt::pci
