@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 using pt::pci::NameDb;
 using pt::test::TempRoot;
@@ -239,4 +240,68 @@ TEST_CASE("pci::scan fills names when a NameDb is given", "[pci][names][topology
     CHECK_FALSE(topology.devices[1].names.vendor.has_value());
     CHECK_FALSE(topology.devices[1].names.device.has_value());
     CHECK_FALSE(topology.devices[1].names.class_name.has_value());
+}
+
+// name_all hands libpci only the vendors the devices name: the rest of pci.ids is never parsed.
+TEST_CASE("pci::NameDb::name_all loads the devices' vendors only", "[pci][names]") {
+    TempRoot tmp;
+    tmp.write(k_ids_path, k_small_ids);
+    const pt::host::Root root(tmp.path());
+    NameDb names(root, true);
+    std::vector<pt::pci::Device> devices(1);
+    devices[0].vendor = 0x10de;
+    devices[0].device = 0x2204;
+    devices[0].class_code = 0x030000;
+    devices[0].subsystem_vendor = 0x1458;
+    devices[0].subsystem_device = 0x1234;
+    names.name_all(devices);
+    CHECK(devices[0].names.vendor == Name("NVIDIA Corporation"));
+    CHECK(devices[0].names.device == Name("GA102 [GeForce RTX 3090]"));
+    CHECK(devices[0].names.class_name == Name("VGA compatible controller"));
+    // The subsystem vendor's block is loaded too: lspci's "<vendor> Device <id>" form needs it.
+    CHECK(devices[0].names.subsystem == Name("Gigabyte Technology Co., Ltd Device 1234"));
+    // Every class is kept; a vendor no device names is not.
+    CHECK(names.class_name(0x040300) == Name("Audio device"));
+    CHECK(names.vendor(0x8086) == Name());
+    CHECK_FALSE(names.problem().has_value());
+
+    SECTION("a lookup before name_all loads every vendor") {
+        NameDb whole(root, true);
+        CHECK(whole.vendor(0x8086) == Name("Intel Corporation"));
+        whole.name_all(devices);
+        CHECK(devices[0].names.vendor == Name("NVIDIA Corporation"));
+        CHECK(whole.vendor(0x8086) == Name("Intel Corporation"));
+    }
+}
+
+// libpci is handed a subset without comments; its "Parse error at FILE, line N" must still name
+// the line of the real file, and a malformed top-level line is kept so that libpci sees it.
+TEST_CASE("pci::NameDb names the real line of a parse error", "[pci][names]") {
+    TempRoot tmp;
+    tmp.write(k_ids_path, std::string(k_small_ids) + "# a comment\n\n8086x  not a vendor line\n");
+    const pt::host::Root root(tmp.path());
+    NameDb names(root, true);
+    std::vector<pt::pci::Device> devices(1);
+    devices[0].vendor = 0x10de;
+    names.name_all(devices);
+    CHECK_FALSE(devices[0].names.vendor.has_value());
+    REQUIRE(names.problem().has_value());
+    CHECK_THAT(*names.problem(),
+               Catch::Contains(root.map(k_ids_path).string() + " cannot be parsed"));
+    CHECK_THAT(*names.problem(), Catch::Contains("Parse error at line 21"));
+    CHECK_THAT(*names.problem(), !Catch::Contains("/proc/self/fd"));
+}
+
+// pci.ids is read through the root like every other file; a link to outside is re-rooted (and
+// here leads nowhere), never followed to the machine's file.
+TEST_CASE("pci::NameDb reads pci.ids inside the root", "[pci][names][escape]") {
+    TempRoot tmp;
+    TempRoot outside;
+    outside.write(k_ids_path, k_small_ids);
+    tmp.symlink(k_ids_path, outside.host(k_ids_path).string());
+    const pt::host::Root root(tmp.path());
+    NameDb names(root, true);
+    CHECK(names.vendor(0x10de) == Name());
+    REQUIRE(names.problem().has_value());
+    CHECK_THAT(*names.problem(), Catch::Contains("does not exist"));
 }

@@ -12,7 +12,6 @@ using pt::snapshot::redact_mapping;
 using pt::snapshot::redact_vm_config;
 using pt::snapshot::Redaction;
 using pt::snapshot::reduce_cpuinfo;
-using pt::snapshot::reduce_pci_ids;
 using pt::snapshot::refusal_reason;
 using pt::snapshot::romfiles;
 
@@ -246,36 +245,6 @@ TEST_CASE("romfiles lists the romfile= values of hostpci lines") {
                              "args: -device romfile=nope.rom\n";
     CHECK(romfiles(conf) == std::vector<std::string>{"gpu.rom", "igd.rom"});
     CHECK(romfiles("").empty());
-}
-
-TEST_CASE("reduce_pci_ids keeps the header, the vendors present and the classes") {
-    const std::string ids = "#\n"
-                            "#\tList of PCI ID's\n"
-                            "#\tVersion: 2024.01.01\n"
-                            "\n"
-                            "0001  SafeNet (wrong ID)\n"
-                            "10de  NVIDIA Corporation\n"
-                            "\t2204  GA102 [GeForce RTX 3090]\n"
-                            "\t\t1458 403b  GeForce RTX 3090 GAMING OC\n"
-                            "# comment inside\n"
-                            "1458  Gigabyte Technology Co., Ltd\n"
-                            "1af4  Red Hat, Inc.\n"
-                            "\t1000  Virtio network device\n"
-                            "\n"
-                            "# List of known device classes\n"
-                            "C 03  Display controller\n"
-                            "\t00  VGA compatible controller\n";
-    CHECK(reduce_pci_ids(ids, {0x10de, 0x1458})
-          == "#\n"
-             "#\tList of PCI ID's\n"
-             "#\tVersion: 2024.01.01\n"
-             "\n"
-             "10de  NVIDIA Corporation\n"
-             "\t2204  GA102 [GeForce RTX 3090]\n"
-             "\t\t1458 403b  GeForce RTX 3090 GAMING OC\n"
-             "1458  Gigabyte Technology Co., Ltd\n"
-             "C 03  Display controller\n"
-             "\t00  VGA compatible controller\n");
 }
 
 TEST_CASE("keep_btime keeps only the boot time of /proc/stat") {

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "pt/pci/names.hpp"
 
+#include "pt/error.hpp"
 #include "pt/host/root.hpp"
 #include "pt/pci/device.hpp"
+#include "pt/pci/ids_subset.hpp"
 
 #include <fmt/format.h>
 
@@ -11,9 +13,19 @@ extern "C" {
 #include <pci/pci.h>
 }
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
 #include <csetjmp>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
 
 namespace pt::pci {
 namespace {
@@ -47,11 +59,100 @@ void on_warning(char*, ...) {}
 
 struct NameDb::Impl {
     pci_access* access = nullptr;
-    std::string ids_file;
+    std::string ids_file;    // the pci.ids named in messages
+    std::string ids_text;    // its contents, read once (through the root for the root's own)
+    std::string handed_path; // what libpci opens: the memfd holding the subset
+    std::vector<unsigned> line_numbers;
+    std::string failure; // why the subset could not be handed over, when it could not
+    int subset_fd = -1;
+    bool loaded = false;
     bool broken = false;
+
+    ~Impl() {
+        // Also after a longjmp out of the parser: the entries inserted so far form a consistent
+        // table that pci_cleanup frees. Only the FILE that pci_load_name_list had open is lost
+        // (see the LSan suppression in scripts/lsan.supp).
+        if (access != nullptr) {
+            pci_cleanup(access);
+        }
+        if (subset_fd >= 0) {
+            ::close(subset_fd);
+        }
+    }
+
+    // Hands libpci the subset of pci.ids for `vendors` (every vendor when null) in a memfd it
+    // opens through /proc/self/fd. Parsing is most of what naming costs: libpci inserts every
+    // line it is given into its hash table, about 36,000 for Debian's pci.ids, where one host
+    // names a handful of vendors. And libpci opens its name list by path, which under the root
+    // could be swapped for a link out of it between pt's read and libpci's open.
+    void load(const std::set<std::uint16_t>* vendors) {
+        loaded = true;
+        auto subset = reduce_ids(ids_text, vendors);
+        line_numbers = std::move(subset.line_numbers);
+        subset_fd = ::memfd_create("pt-pci.ids", MFD_CLOEXEC);
+        if (subset_fd < 0 || !write_all(subset_fd, subset.text)) {
+            failure = fmt::format("cannot hand it to libpci ({})", std::strerror(errno));
+            broken = true;
+            return;
+        }
+        handed_path = fmt::format("/proc/self/fd/{}", subset_fd);
+        if (::access(handed_path.c_str(), R_OK) != 0) {
+            failure = fmt::format("cannot hand it to libpci: {} cannot be opened ({}; is /proc "
+                                  "mounted?)",
+                                  handed_path,
+                                  std::strerror(errno));
+            broken = true;
+            return;
+        }
+        ids_text = std::string(); // libpci parses once; the text is not needed again
+        access = pci_alloc();
+        access->error = on_error;
+        access->warning = on_warning;
+        access->debug = on_warning;
+        // The default mode, PCI_LOOKUP_CACHE, reads ~/.pciids-cache of whoever runs pt.
+        access->id_lookup_mode = PCI_LOOKUP_NO_HWDB;
+        pci_set_name_list_path(access, handed_path.data(), 0);
+    }
+
+    static bool write_all(int fd, std::string_view bytes) {
+        while (!bytes.empty()) {
+            const auto written = ::write(fd, bytes.data(), bytes.size());
+            if (written < 0 && errno == EINTR) {
+                continue;
+            }
+            if (written <= 0) {
+                return false;
+            }
+            bytes.remove_prefix(static_cast<std::size_t>(written));
+        }
+        return true;
+    }
+
+    // libpci's "Parse error at /proc/self/fd/N, line L" as "Parse error at line L", L the line
+    // of the real file (the message names the file already).
+    std::string reason(std::string_view text) const {
+        while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
+            text.remove_suffix(1);
+        }
+        const std::string where = fmt::format(" at {}, line ", handed_path);
+        const auto at = text.find(where);
+        if (at == std::string_view::npos) {
+            return std::string(text);
+        }
+        unsigned line = 0;
+        const auto digits = text.substr(at + where.size());
+        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), line);
+        if (ec != std::errc() || line == 0 || line > line_numbers.size()) {
+            return std::string(text.substr(0, at));
+        }
+        return fmt::format("{} at line {}", text.substr(0, at), line_numbers[line - 1]);
+    }
 
     // Plain C types only: this frame holds the setjmp target.
     bool lookup(char* buf, int size, int flags, unsigned a, unsigned b, unsigned c, unsigned d) {
+        if (!loaded) {
+            load(nullptr);
+        }
         if (broken) {
             return false;
         }
@@ -76,7 +177,14 @@ NameDb::NameDb(const host::Root& root,
         return;
     }
     auto path = root.map(k_ids_path);
-    if (!root.exists(k_ids_path)) {
+    std::optional<std::string> text;
+    try {
+        text = root.read_file_if_exists(k_ids_path);
+    } catch (const Error& e) {
+        m_problem = fmt::format("{}, so devices are shown without names", e.what());
+        return;
+    }
+    if (!text) {
         std::error_code ec;
         if (!fallback || root.is_live() || !std::filesystem::is_regular_file(*fallback, ec)) {
             m_problem = fmt::format("{} does not exist, so devices are shown without names "
@@ -84,28 +192,46 @@ NameDb::NameDb(const host::Root& root,
                                     path.string());
             return;
         }
+        // The machine pt runs on, outside the root on purpose (see the constructor's comment).
+        std::ifstream in(*fallback, std::ios::binary);
+        std::ostringstream contents;
+        contents << in.rdbuf();
+        if (!in) {
+            m_problem = fmt::format("{} does not exist and this machine's {} cannot be read, so "
+                                    "devices are shown without names",
+                                    path.string(),
+                                    fallback->string());
+            return;
+        }
         m_note = fmt::format("{} does not exist; names come from this machine's {}",
                              path.string(),
                              fallback->string());
         path = *fallback;
+        text = std::move(contents).str();
     }
     m_impl = std::make_unique<Impl>();
     m_impl->ids_file = path.string();
-    m_impl->access = pci_alloc();
-    m_impl->access->error = on_error;
-    m_impl->access->warning = on_warning;
-    m_impl->access->debug = on_warning;
-    // The default mode, PCI_LOOKUP_CACHE, reads ~/.pciids-cache of whoever runs pt.
-    m_impl->access->id_lookup_mode = PCI_LOOKUP_NO_HWDB;
-    pci_set_name_list_path(m_impl->access, m_impl->ids_file.data(), 0);
+    m_impl->ids_text = std::move(*text);
 }
 
-NameDb::~NameDb() {
-    // Also after a longjmp out of the parser: the entries inserted so far form a consistent
-    // table that pci_cleanup frees. Only the FILE that pci_load_name_list had open is lost
-    // (see the LSan suppression in scripts/lsan.supp).
-    if (m_impl && m_impl->access != nullptr) {
-        pci_cleanup(m_impl->access);
+NameDb::~NameDb() = default;
+
+void NameDb::name_all(std::vector<Device>& devices) {
+    if (!m_impl) {
+        return;
+    }
+    if (!m_impl->loaded) {
+        std::set<std::uint16_t> vendors;
+        for (const auto& dev : devices) {
+            vendors.insert(dev.vendor);
+            if (dev.subsystem_vendor) {
+                vendors.insert(*dev.subsystem_vendor);
+            }
+        }
+        m_impl->load(&vendors);
+    }
+    for (auto& dev : devices) {
+        name(dev);
     }
 }
 
@@ -117,13 +243,14 @@ NameDb::lookup(int flags, unsigned a, unsigned b, unsigned c, unsigned d) {
     char buf[1024];
     const bool found = m_impl->lookup(buf, sizeof buf, flags, a, b, c, d);
     if (m_impl->broken && !m_problem) {
-        std::string_view reason = g_error_text;
-        while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) {
-            reason.remove_suffix(1);
-        }
-        m_problem = fmt::format("{} cannot be parsed ({}), so devices are shown without names",
-                                m_impl->ids_file,
-                                reason);
+        m_problem =
+            m_impl->failure.empty()
+                ? fmt::format("{} cannot be parsed ({}), so devices are shown without names",
+                              m_impl->ids_file,
+                              m_impl->reason(g_error_text))
+                : fmt::format("{}: {}, so devices are shown without names",
+                              m_impl->ids_file,
+                              m_impl->failure);
     }
     return found ? std::optional<std::string>(buf) : std::nullopt;
 }

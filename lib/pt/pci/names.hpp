@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace pt::host {
 class Root;
@@ -45,6 +46,12 @@ public:
 
     // Fills `dev.names`.
     void name(Device& dev);
+
+    // Fills the names of every device. Before the first lookup, this loads from pci.ids only the
+    // vendors these devices name (their own and their subsystems'), and the class lists: parsing
+    // the whole file (36,000 lines) is most of what naming costs. Other vendors are then unknown
+    // to this NameDb; a lookup before name_all loads the whole file.
+    void name_all(std::vector<Device>& devices);
 
     // Why names are unavailable (no pci.ids under the root, or a malformed one), or nullopt.
     const std::optional<std::string>& problem() const { return m_problem; }

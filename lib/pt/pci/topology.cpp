@@ -74,9 +74,6 @@ Topology scan(const host::Root& root, NameDb* names, const DeviceDetail& detail)
                                 root.prefix().string()));
                 continue;
             }
-            if (names != nullptr) {
-                names->name(*dev);
-            }
             topology.devices.push_back(std::move(*dev));
         } catch (const UsageError&) {
             throw;
@@ -88,6 +85,9 @@ Topology scan(const host::Root& root, NameDb* names, const DeviceDetail& detail)
         return a.address < b.address;
     });
     assign_physical_slots(root, topology);
+    if (names != nullptr) {
+        names->name_all(topology.devices);
+    }
     return topology;
 }
 

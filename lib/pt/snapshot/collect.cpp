@@ -8,6 +8,7 @@
 #include "pt/host/root.hpp"
 #include "pt/kernel/kernel_log.hpp"
 #include "pt/pci/address.hpp"
+#include "pt/pci/ids_subset.hpp"
 #include "pt/pci/sysfs_attr.hpp"
 #include "pt/proxmox/ct_root.hpp"
 #include "pt/proxmox/platform.hpp"
@@ -1090,7 +1091,7 @@ void take_pve(Collector& c, Categories& cats, Snapshot& snap) {
 void take_pci_ids(Collector& c, Categories& cats, const std::set<std::uint16_t>& vendors) {
     Collector::How how;
     how.transform = [&vendors](const std::string& text) {
-        return reduce_pci_ids(text, vendors);
+        return pci::reduce_ids(text, &vendors, true).text;
     };
     if (c.take("/usr/share/misc/pci.ids", how) != Collector::Found::missing) {
         cats.add(

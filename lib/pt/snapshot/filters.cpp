@@ -71,18 +71,6 @@ bool secret_key(std::string_view key) {
            || name.find("secret") != std::string::npos || name.find("token") != std::string::npos;
 }
 
-std::optional<std::uint16_t> hex16(std::string_view text) {
-    if (text.size() != 4) {
-        return std::nullopt;
-    }
-    unsigned value = 0;
-    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 16);
-    if (ec != std::errc() || ptr != text.data() + text.size()) {
-        return std::nullopt;
-    }
-    return static_cast<std::uint16_t>(value);
-}
-
 // `path` is `dir` or lies under it.
 bool under(std::string_view path, std::string_view dir) {
     return path.starts_with(dir) && (path.size() == dir.size() || path[dir.size()] == '/');
@@ -360,48 +348,6 @@ std::vector<std::string> romfiles(std::string_view vm_config) {
                 break;
             }
             value.remove_prefix(comma + 1);
-        }
-    });
-    return out;
-}
-
-std::string reduce_pci_ids(std::string_view ids, const std::set<std::uint16_t>& vendors) {
-    std::string out;
-    bool header = true;   // the leading comment block (version and date)
-    bool classes = false; // from the first "C " line to the end
-    bool keep_vendor = false;
-    for_each_line(ids, [&](std::string_view line) {
-        if (classes) {
-            out += line;
-            out += '\n';
-            return;
-        }
-        if (line.starts_with('#') || line.empty()) {
-            if (header) {
-                out += line;
-                out += '\n';
-            }
-            return;
-        }
-        header = false;
-        if (line.starts_with("C ")) {
-            classes = true;
-            out += line;
-            out += '\n';
-            return;
-        }
-        if (line.starts_with('\t')) {
-            if (keep_vendor) {
-                out += line;
-                out += '\n';
-            }
-            return;
-        }
-        const auto id = hex16(line.substr(0, 4));
-        keep_vendor = id && vendors.contains(*id);
-        if (keep_vendor) {
-            out += line;
-            out += '\n';
         }
     });
     return out;

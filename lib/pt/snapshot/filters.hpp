@@ -94,9 +94,4 @@ std::string redact_args(std::string_view value);
 // them under /usr/share/kvm/ (see ground truth §1.5), so they name no file there worth taking.
 std::vector<std::string> romfiles(std::string_view vm_config);
 
-// pci.ids reduced to the header comment, the vendors in `vendors` (each with its devices and
-// subsystems) and the whole device class list, which is enough for every name pt shows for the
-// devices of one host. Subsystem vendors must be in `vendors` too for their names to resolve.
-std::string reduce_pci_ids(std::string_view ids, const std::set<std::uint16_t>& vendors);
-
 } // namespace pt::snapshot
