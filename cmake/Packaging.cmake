@@ -138,8 +138,31 @@ snapshot, and prints one JSON document with --json.")
 # The libraries pt links (libc6, libgcc-s1, libstdc++6, libfmt9, libpci3) come from
 # dpkg-shlibdeps on the stripped binary, so they follow the build; pci.ids is read at run time
 # (/usr/share/misc/pci.ids) and is no library, so it is named here.
+# libarchive is loaded with dlopen (lib/pt/boot/libarchive.hpp), which dpkg-shlibdeps cannot see:
+# the package that owns its soname on the build machine (libarchive13 on Debian 12,
+# libarchive13t64 on 13) is named here, at least at the version pt was built against.
+set(PT_DLOPEN_DEPENDS "")
+find_program(PT_DPKG_QUERY dpkg-query)
+if(PT_DPKG_QUERY AND LibArchive_LIBRARIES)
+  list(GET LibArchive_LIBRARIES 0 PT_LIBARCHIVE_DEV)
+  get_filename_component(PT_LIBARCHIVE_DIR "${PT_LIBARCHIVE_DEV}" DIRECTORY)
+  get_filename_component(PT_LIBARCHIVE_SO "${PT_LIBARCHIVE_DIR}/libarchive.so.13" REALPATH)
+  execute_process(COMMAND ${PT_DPKG_QUERY} -S "${PT_LIBARCHIVE_SO}"
+                  OUTPUT_VARIABLE PT_LIBARCHIVE_OWNER ERROR_QUIET OUTPUT_STRIP_TRAILING_WHITESPACE)
+  string(REGEX REPLACE "^([^:]+):.*$" "\\1" PT_LIBARCHIVE_OWNER "${PT_LIBARCHIVE_OWNER}")
+  if(PT_LIBARCHIVE_OWNER MATCHES "^libarchive[0-9a-z.+-]*$")
+    execute_process(COMMAND ${PT_DPKG_QUERY} -W "-f=\${Version}" ${PT_LIBARCHIVE_OWNER}
+                    OUTPUT_VARIABLE PT_LIBARCHIVE_VERSION ERROR_QUIET
+                    OUTPUT_STRIP_TRAILING_WHITESPACE)
+    string(REGEX REPLACE "^([0-9.]+).*$" "\\1" PT_LIBARCHIVE_VERSION "${PT_LIBARCHIVE_VERSION}")
+    set(PT_DLOPEN_DEPENDS ", ${PT_LIBARCHIVE_OWNER} (>= ${PT_LIBARCHIVE_VERSION})")
+  else()
+    message(WARNING "no Debian package owns ${PT_LIBARCHIVE_SO}: the package's Depends will "
+                    "lack libarchive, which pt loads at run time")
+  endif()
+endif()
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "pci.ids")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "pci.ids${PT_DLOPEN_DEPENDS}")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${PROJECT_SOURCE_DIR}/packaging/postrm)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 include(CPack)

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "pt/boot/initramfs.hpp"
 
+#include "pt/boot/libarchive.hpp"
+#include "pt/error.hpp"
 #include "pt/host/root.hpp"
 
 #include <fmt/format.h>
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -318,7 +318,7 @@ la_ssize_t window_read(archive* a, void* client, const void** out) {
         std::min<std::uint64_t>(window.buffer.size(), window.end - window.pos));
     const ssize_t got = read_at(window.fd, window.buffer.data(), want, window.pos);
     if (got < 0) {
-        archive_set_error(a, errno, "read error: %s", std::strerror(errno));
+        libarchive().set_error(a, errno, "read error: %s", std::strerror(errno));
         return -1;
     }
     window.pos += static_cast<std::uint64_t>(got);
@@ -387,31 +387,39 @@ using ArchivePtr = std::unique_ptr<archive, decltype(&archive_read_free)>;
 // archive_read_support_filter_all: that adds filters (lzop, lrzip, grzip) that run external
 // programs, and pt never starts a program to read a file.
 ArchivePtr open_cpio_reader(StreamWindow& window, std::string& cause) {
-    ArchivePtr a(archive_read_new(), archive_read_free);
+    const LibArchive* lib = nullptr;
+    try {
+        lib = &libarchive();
+    } catch (const Error& e) {
+        cause = e.what();
+        return {nullptr, nullptr};
+    }
+    ArchivePtr a(lib->read_new(), lib->read_free);
     if (!a) {
         cause = "libarchive could not allocate a reader";
         return a;
     }
-    archive_read_support_filter_gzip(a.get());
-    archive_read_support_filter_zstd(a.get());
-    archive_read_support_filter_xz(a.get());
-    archive_read_support_filter_lzma(a.get());
-    archive_read_support_filter_lz4(a.get());
-    archive_read_support_filter_bzip2(a.get());
-    archive_read_support_format_cpio(a.get());
-    archive_read_set_read_callback(a.get(), window_read);
-    archive_read_set_skip_callback(a.get(), window_skip);
-    archive_read_set_callback_data(a.get(), &window);
-    if (archive_read_open1(a.get()) != ARCHIVE_OK) {
-        const char* text = archive_error_string(a.get());
+    lib->support_filter_gzip(a.get());
+    lib->support_filter_zstd(a.get());
+    lib->support_filter_xz(a.get());
+    lib->support_filter_lzma(a.get());
+    lib->support_filter_lz4(a.get());
+    lib->support_filter_bzip2(a.get());
+    lib->support_format_cpio(a.get());
+    lib->set_read_callback(a.get(), window_read);
+    lib->set_skip_callback(a.get(), window_skip);
+    lib->set_callback_data(a.get(), &window);
+    if (lib->open1(a.get()) != ARCHIVE_OK) {
+        const char* text = lib->error_string(a.get());
         cause = text != nullptr ? text : "libarchive could not open it";
-        return {nullptr, archive_read_free};
+        return {nullptr, lib->read_free};
     }
     return a;
 }
 
+// Only called on a reader open_cpio_reader made, so libarchive() is loaded.
 std::string archive_message(archive* a) {
-    const char* text = archive_error_string(a);
+    const char* text = libarchive().error_string(a);
     return text != nullptr ? text : "unknown libarchive error";
 }
 
@@ -504,7 +512,7 @@ private:
         std::string cause;
         const ArchivePtr a = open_cpio_reader(window, cause);
         const Compression compression =
-            a ? compression_of(archive_filter_code(a.get(), 0)) : *sniffed;
+            a ? compression_of(libarchive().filter_code(a.get(), 0)) : *sniffed;
         m_out.segments.push_back({offset, compression, 0});
         const std::string what = fmt::format("{}-compressed cpio archive", to_string(compression));
         if (!a) {
@@ -519,7 +527,7 @@ private:
     void read_members(archive* a, const std::string& what, std::uint64_t offset, bool report) {
         while (true) {
             archive_entry* entry = nullptr;
-            const int status = archive_read_next_header(a, &entry);
+            const int status = libarchive().next_header(a, &entry);
             if (status == ARCHIVE_EOF) {
                 return;
             }
@@ -551,18 +559,17 @@ private:
     // Appends the member; false when its wanted content could not be read whole.
     bool add_member(archive* a, archive_entry* entry) {
         InitramfsMember member;
-        const char* name = archive_entry_pathname(entry);
+        const LibArchive& lib = libarchive();
+        const char* name = lib.entry_pathname(entry);
         member.path = normalise_member_path(name != nullptr ? name : "");
-        member.size =
-            static_cast<std::uint64_t>(std::max<la_int64_t>(archive_entry_size(entry), 0));
-        member.regular = archive_entry_filetype(entry) == AE_IFREG;
-        member.mode = static_cast<std::uint32_t>(archive_entry_mode(entry));
+        member.size = static_cast<std::uint64_t>(std::max<la_int64_t>(lib.entry_size(entry), 0));
+        member.regular = lib.entry_filetype(entry) == AE_IFREG;
+        member.mode = static_cast<std::uint32_t>(lib.entry_mode(entry));
         bool whole = true;
         if (member.regular && member.size <= k_initramfs_text_limit && m_want
             && m_want(member.path)) {
             std::string text(static_cast<std::size_t>(member.size), '\0');
-            const la_ssize_t got =
-                text.empty() ? 0 : archive_read_data(a, text.data(), text.size());
+            const la_ssize_t got = text.empty() ? 0 : lib.read_data(a, text.data(), text.size());
             if (got >= 0 && static_cast<std::uint64_t>(got) == member.size) {
                 member.text = std::move(text);
             } else {
