@@ -5,12 +5,15 @@
 #include "support/catch.hpp"
 #include "support/temp_root.hpp"
 
+#include <fmt/format.h>
+
 #include <sys/stat.h>
 #include <utime.h>
 
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <vector>
 
 using pt::snapshot::collect;
 using pt::snapshot::Entry;
@@ -452,4 +455,77 @@ TEST_CASE("collect takes what pt lxc and pt verify --ct read: DRM node numbers, 
     CHECK(find(snap, "/rpool/data/subvol-201-disk-0/etc/group")->content == "render:x:990:\n");
     CHECK(find(snap, "/rpool/data/subvol-201-disk-0/etc/passwd") == nullptr);
     CHECK_FALSE(has_prefix(snap, "/var/lib/lxc/202"));
+}
+
+// collect takes the devices and the IOMMU groups on two threads, one half of each per thread
+// (collect.cpp, take_devices_and_groups). Whatever the split, the snapshot must be the one a
+// single pass gives: every device and group, the categories in the bus's order, and the missing
+// paths in the order a single pass meets them.
+TEST_CASE("collect's two threads give the snapshot of one pass", "[snapshot]") {
+    TempRoot tmp;
+    std::vector<std::string> addresses;
+    for (int bus = 1; bus <= 9; ++bus) {
+        DeviceSpec dev;
+        dev.address = fmt::format("0000:{:02x}:00.0", bus);
+        dev.iommu_group = bus;
+        dev.driver = bus % 2 == 0 ? "vfio-pci" : "nvidia";
+        tmp.add_device(dev);
+        addresses.push_back(dev.address);
+    }
+    // Links that lead nowhere at both ends of the bus's listing, so in each thread's half.
+    tmp.symlink("/sys/bus/pci/devices/0000:00:00.0", "../../../devices/gone-first");
+    tmp.symlink("/sys/bus/pci/devices/0000:ff:00.0", "../../../devices/gone-last");
+    const pt::host::Root root(tmp.path());
+    Options options;
+    options.read_kernel_log = [](std::string& why) -> std::optional<std::string> {
+        why = "not in this test";
+        return std::nullopt;
+    };
+    const Snapshot snap = collect(root, options);
+
+    for (const auto& address : addresses) {
+        INFO(address);
+        CHECK(find(snap, "/sys/bus/pci/devices/" + address) != nullptr);
+        CHECK(has_prefix(
+            snap, "/sys/devices/pci0000:" + address.substr(5, 2) + "/" + address + "/vendor"));
+    }
+    for (int group = 1; group <= 9; ++group) {
+        CHECK(find(snap, fmt::format("/sys/kernel/iommu_groups/{}/devices", group)) != nullptr);
+    }
+    CHECK(find(snap, "/sys/bus/pci/drivers/vfio-pci") != nullptr);
+    CHECK(find(snap, "/sys/bus/pci/drivers/nvidia") != nullptr);
+
+    const auto category = [&](std::string_view name) -> std::vector<std::string> {
+        for (const auto& cat : snap.collected) {
+            if (cat.name == name) {
+                return cat.paths;
+            }
+        }
+        return {};
+    };
+    const auto devices = category("pci devices");
+    REQUIRE(devices.size() == addresses.size());
+    for (std::size_t i = 0; i < addresses.size(); ++i) {
+        CHECK(devices[i].ends_with("/" + addresses[i]));
+    }
+    std::vector<std::string> groups;
+    for (int group = 1; group <= 9; ++group) {
+        groups.push_back(fmt::format("/sys/kernel/iommu_groups/{}", group));
+    }
+    std::sort(groups.begin(), groups.end()); // the folder's order: "1" < "10"-style, bytewise
+    CHECK(category("iommu groups") == groups);
+
+    std::vector<std::string> missing;
+    for (const auto& m : snap.missing) {
+        if (m.path.starts_with("/sys/bus/pci/devices/")) {
+            missing.push_back(m.path);
+        }
+    }
+    CHECK(missing
+          == std::vector<std::string>{"/sys/bus/pci/devices/0000:00:00.0",
+                                      "/sys/bus/pci/devices/0000:ff:00.0"});
+    // The sorted entries hold each path once, parents before their children.
+    for (std::size_t i = 1; i < snap.entries.size(); ++i) {
+        CHECK(snap.entries[i - 1].path < snap.entries[i].path);
+    }
 }

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <linux/openat2.h>
@@ -308,7 +309,8 @@ int Root::open_inside(std::string_view host_path, int flags) const {
     if (is_live()) {
         return ::open(std::string(host_path).c_str(), flags);
     }
-    static bool openat2_works = true;
+    // Atomic: pt snapshot reads through one Root from two threads.
+    static std::atomic<bool> openat2_works = true;
     if (openat2_works) {
         open_how how{};
         how.flags = static_cast<std::uint64_t>(flags);
@@ -504,7 +506,8 @@ namespace {
 // climb above the directory, so it cannot leave a directory that was itself opened inside the
 // root. -1 with errno ENOSYS or EPERM where the kernel or a seccomp filter lacks openat2.
 int open_beneath(int dir_fd, const std::string& relative, int flags) {
-    static bool openat2_works = true;
+    // Atomic: pt snapshot reads through one Root from two threads.
+    static std::atomic<bool> openat2_works = true;
     if (!openat2_works) {
         errno = ENOSYS;
         return -1;

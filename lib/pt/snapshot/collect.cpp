@@ -25,8 +25,11 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <map>
+#include <optional>
 #include <set>
+#include <thread>
 #include <unordered_map>
 
 namespace pt::snapshot {
@@ -339,6 +342,21 @@ public:
         return resolve(host_path);
     }
 
+    // Takes over what `other` collected (into its own Snapshot, `other_snap`): its entries and
+    // its folder cache where this collector has none for the same path (the same path always
+    // gives the same entry, whichever collector took it), its missing paths after this one's,
+    // and its refused paths not refused here already.
+    void absorb(Collector&& other, Snapshot&& other_snap) {
+        m_entries.merge(other.m_entries);
+        m_canonical.merge(other.m_canonical);
+        for (auto& m : other_snap.missing) {
+            m_snap.missing.push_back(std::move(m));
+        }
+        for (auto& r : other_snap.refused) {
+            note_refused(r.path, r.reason);
+        }
+    }
+
     std::vector<Entry> entries() && {
         std::vector<Entry> out;
         out.reserve(m_entries.size());
@@ -571,74 +589,171 @@ bool any_entry(const std::string& name) {
     return !name.empty();
 }
 
-void take_pci(Collector& c, Categories& cats, Snapshot& snap, std::set<std::uint16_t>& vendors) {
-    const std::string bus = "/sys/bus/pci/devices";
-    std::set<std::string> drivers;
-    for (const auto& name : c.list(bus)) {
-        const std::string link = host::join(bus, name);
-        Collector::How no_follow;
-        no_follow.follow = false;
-        if (c.take(link, no_follow) == Collector::Found::missing) {
-            continue;
-        }
-        const auto dir = c.canonical_dir(link);
-        if (!dir) {
-            snap.missing.push_back({link, "the link leads to no folder inside the root"});
-            continue;
-        }
-        // The folder is opened and listed once; an attribute it does not list costs nothing,
-        // one it lists is read relative to it.
-        const auto opened = c.open_dir(*dir);
-        if (!opened) {
-            continue;
-        }
-        std::vector<std::string> names;
-        try {
-            names = opened->list();
-        } catch (const Error& e) {
-            snap.missing.push_back({*dir, e.what()});
-            continue;
-        }
-        const auto listed = [&names](std::string_view attr) {
-            return std::binary_search(names.begin(), names.end(), attr);
-        };
-        for (const auto attr : k_device_attrs) {
-            if (listed(attr)) {
-                c.take_in(*opened, *dir, attr);
-            }
-        }
-        for (const auto attr : k_device_presence) {
-            if (listed(attr)) {
-                c.take_presence(host::join(*dir, attr));
-            }
-        }
-        for (const auto& entry : names) {
-            const bool wanted = std::find(k_device_links.begin(), k_device_links.end(), entry)
-                                    != k_device_links.end()
-                                || entry.starts_with("virtfn");
-            if (wanted) {
-                c.take(host::join(*dir, entry), no_follow);
-            }
-        }
-        if (const auto driver = c.canonical_dir(host::join(*dir, "driver"))) {
-            drivers.insert(*driver);
-        }
-        // A display device's DRM nodes and their major:minor (pt lxc, pt verify --ct).
-        const std::string drm = host::join(*dir, "drm");
-        for (const auto& node : c.list(drm)) {
-            if (node.starts_with("card") || node.starts_with("renderD")) {
-                c.take(host::join(host::join(drm, node), "dev"));
-            }
-        }
-        for (const auto attr : {"vendor", "subsystem_vendor"}) {
-            if (const Entry* e = c.find(host::join(*dir, attr))) {
-                if (const auto id = pci::parse_hex_attr(e->content)) {
-                    vendors.insert(static_cast<std::uint16_t>(*id));
-                }
-            }
-        }
-        cats.add("pci devices", "sysfs attributes and links of each device folder", *dir);
+// What the device folders and IOMMU groups gave, besides their entries.
+struct SysfsFound {
+    std::vector<std::string> device_dirs; // "pci devices", in the bus's order
+    std::vector<std::string> group_dirs;  // "iommu groups", in their folder's order
+    std::set<std::string> drivers;        // the drivers the devices' links name
+    std::set<std::uint16_t> vendors;      // vendor and subsystem vendor IDs, for pci.ids
+};
+
+const std::string k_bus_devices = "/sys/bus/pci/devices";
+const std::string k_iommu_groups = "/sys/kernel/iommu_groups";
+
+// One device of /sys/bus/pci/devices: its link, its folder's attributes and links, its DRM nodes.
+void take_device(Collector& c, Snapshot& snap, const std::string& name, SysfsFound& found) {
+    const std::string link = host::join(k_bus_devices, name);
+    Collector::How no_follow;
+    no_follow.follow = false;
+    if (c.take(link, no_follow) == Collector::Found::missing) {
+        return;
     }
+    const auto dir = c.canonical_dir(link);
+    if (!dir) {
+        snap.missing.push_back({link, "the link leads to no folder inside the root"});
+        return;
+    }
+    // The folder is opened and listed once; an attribute it does not list costs nothing, one it
+    // lists is read relative to it.
+    const auto opened = c.open_dir(*dir);
+    if (!opened) {
+        return;
+    }
+    std::vector<std::string> names;
+    try {
+        names = opened->list();
+    } catch (const Error& e) {
+        snap.missing.push_back({*dir, e.what()});
+        return;
+    }
+    const auto listed = [&names](std::string_view attr) {
+        return std::binary_search(names.begin(), names.end(), attr);
+    };
+    for (const auto attr : k_device_attrs) {
+        if (listed(attr)) {
+            c.take_in(*opened, *dir, attr);
+        }
+    }
+    for (const auto attr : k_device_presence) {
+        if (listed(attr)) {
+            c.take_presence(host::join(*dir, attr));
+        }
+    }
+    for (const auto& entry : names) {
+        const bool wanted =
+            std::find(k_device_links.begin(), k_device_links.end(), entry) != k_device_links.end()
+            || entry.starts_with("virtfn");
+        if (wanted) {
+            c.take(host::join(*dir, entry), no_follow);
+        }
+    }
+    if (const auto driver = c.canonical_dir(host::join(*dir, "driver"))) {
+        found.drivers.insert(*driver);
+    }
+    // A display device's DRM nodes and their major:minor (pt lxc, pt verify --ct).
+    const std::string drm = host::join(*dir, "drm");
+    for (const auto& node : c.list(drm)) {
+        if (node.starts_with("card") || node.starts_with("renderD")) {
+            c.take(host::join(host::join(drm, node), "dev"));
+        }
+    }
+    for (const auto attr : {"vendor", "subsystem_vendor"}) {
+        if (const Entry* e = c.find(host::join(*dir, attr))) {
+            if (const auto id = pci::parse_hex_attr(e->content)) {
+                found.vendors.insert(static_cast<std::uint16_t>(*id));
+            }
+        }
+    }
+    found.device_dirs.push_back(*dir);
+}
+
+// One IOMMU group: its folder, type, reserved regions and device links.
+void take_group(Collector& c, const std::string& name, SysfsFound& found) {
+    const std::string dir = host::join(k_iommu_groups, name);
+    if (c.take(dir) != Collector::Found::directory) {
+        return;
+    }
+    c.take(host::join(dir, "type"));
+    c.take(host::join(dir, "reserved_regions"));
+    const std::string devices = host::join(dir, "devices");
+    Collector::How no_follow;
+    no_follow.follow = false;
+    if (c.take(devices) == Collector::Found::directory) {
+        c.take_dir(devices, always, no_follow);
+    }
+    found.group_dirs.push_back(dir);
+}
+
+// The device folders and IOMMU groups: most of a snapshot (20 to 30 files and links per device,
+// thousands of devices on a host with SR-IOV), each independent of the others. Two threads take
+// one half of the devices and one half of the groups each, every thread with its own Collector;
+// the halves are then merged in a fixed order, so the snapshot is the same whichever thread
+// finishes first, and the same as one thread would collect (the entries are keyed by path).
+SysfsFound take_devices_and_groups(Collector& c, Snapshot& snap, const host::Root& root) {
+    const auto devices = c.list(k_bus_devices);
+    const auto groups = c.list(k_iommu_groups);
+
+    struct Half {
+        Snapshot snap;
+        std::optional<Collector> collector;
+        SysfsFound found;
+        std::size_t group_missing_from = 0; // where the groups' missing paths start
+        std::exception_ptr failure;
+    };
+
+    std::array<Half, 2> halves;
+    const auto work = [&](std::size_t index) {
+        Half& half = halves.at(index);
+        try {
+            half.collector.emplace(root, half.snap);
+            for (std::size_t i = index * devices.size() / 2; i < (index + 1) * devices.size() / 2;
+                 ++i) {
+                take_device(*half.collector, half.snap, devices[i], half.found);
+            }
+            half.group_missing_from = half.snap.missing.size();
+            for (std::size_t i = index * groups.size() / 2; i < (index + 1) * groups.size() / 2;
+                 ++i) {
+                take_group(*half.collector, groups[i], half.found);
+            }
+        } catch (...) {
+            half.failure = std::current_exception();
+        }
+    };
+    std::thread second(work, 1);
+    work(0);
+    second.join();
+
+    SysfsFound found;
+    for (auto& half : halves) {
+        if (half.failure) {
+            std::rethrow_exception(half.failure);
+        }
+    }
+    // The missing paths in the order one thread would meet them: devices, then groups.
+    for (auto& half : halves) {
+        const auto end =
+            half.snap.missing.begin() + static_cast<std::ptrdiff_t>(half.group_missing_from);
+        snap.missing.insert(snap.missing.end(), half.snap.missing.begin(), end);
+        half.snap.missing.erase(half.snap.missing.begin(), end);
+        const auto& dirs = half.found.device_dirs;
+        found.device_dirs.insert(found.device_dirs.end(), dirs.begin(), dirs.end());
+        found.drivers.merge(half.found.drivers);
+        found.vendors.merge(half.found.vendors);
+    }
+    for (auto& half : halves) {
+        const auto& dirs = half.found.group_dirs;
+        found.group_dirs.insert(found.group_dirs.end(), dirs.begin(), dirs.end());
+        c.absorb(std::move(*half.collector), std::move(half.snap));
+    }
+    return found;
+}
+
+void take_pci(Collector& c, Categories& cats, const SysfsFound& found) {
+    if (!found.device_dirs.empty()) {
+        cats.add(
+            "pci devices", "sysfs attributes and links of each device folder", found.device_dirs);
+    }
+    std::set<std::string> drivers = found.drivers;
     c.take_presence("/sys/bus/pci/drivers_probe");
 
     // The physical slots (pci::scan's physical_slot; pt profile recognises a card by it).
@@ -683,22 +798,9 @@ void take_pci(Collector& c, Categories& cats, Snapshot& snap, std::set<std::uint
 constexpr std::string_view k_firmware_detail =
     "presence of /sys/firmware/efi (UEFI boot) and of the ACPI VFCT table (an AMD APU's VBIOS)";
 
-void take_iommu(Collector& c, Categories& cats) {
-    const std::string groups = "/sys/kernel/iommu_groups";
-    for (const auto& name : c.list(groups)) {
-        const std::string dir = host::join(groups, name);
-        if (c.take(dir) != Collector::Found::directory) {
-            continue;
-        }
-        c.take(host::join(dir, "type"));
-        c.take(host::join(dir, "reserved_regions"));
-        const std::string devices = host::join(dir, "devices");
-        Collector::How no_follow;
-        no_follow.follow = false;
-        if (c.take(devices) == Collector::Found::directory) {
-            c.take_dir(devices, always, no_follow);
-        }
-        cats.add("iommu groups", "type, reserved_regions and device links", dir);
+void take_iommu(Collector& c, Categories& cats, const SysfsFound& found) {
+    if (!found.group_dirs.empty()) {
+        cats.add("iommu groups", "type, reserved_regions and device links", found.group_dirs);
     }
     // The units are links into /sys/devices; their targets are taken as empty folders so the
     // links resolve.
@@ -1110,9 +1212,9 @@ Snapshot collect(const host::Root& root, const Options& options) {
     snap.created = options.now;
     Collector c(root, snap);
     Categories cats(snap.collected);
-    std::set<std::uint16_t> vendors;
-    take_pci(c, cats, snap, vendors);
-    take_iommu(c, cats);
+    const SysfsFound sysfs = take_devices_and_groups(c, snap, root);
+    take_pci(c, cats, sysfs);
+    take_iommu(c, cats, sysfs);
     take_modules(c, cats);
     take_proc(c, cats);
     take_kernel_log(c, cats, snap, root, options);
@@ -1121,7 +1223,7 @@ Snapshot collect(const host::Root& root, const Options& options) {
     take_boot(c, cats);
     take_pve(c, cats, snap);
     take_containers(c, cats, root);
-    take_pci_ids(c, cats, vendors);
+    take_pci_ids(c, cats, sysfs.vendors);
     snap.entries = std::move(c).entries();
     return snap;
 }
