@@ -69,3 +69,34 @@ TEST_CASE("pci::reduce_ids keeps what libpci must see", "[pci][names]") {
         CHECK(reduce_ids("1af4\tRed Hat\n\t1000  Virtio\n", &nvidia).text.empty());
     }
 }
+
+TEST_CASE("pci::reduce_ids keeps the lines a host's devices need", "[pci][names]") {
+    const std::string ids = "10de  NVIDIA Corporation\n"         // 1
+                            "\t1aef  GA102 Audio\n"              // 2
+                            "\t\t1458 403b  Audio OC\n"          // 3
+                            "\t2204  GA102 [GeForce RTX 3090]\n" // 4
+                            "\t\t1458 1234  Other card\n"        // 5
+                            "\t\t1458 403b  RTX 3090 OC\n"       // 6
+                            "\tzzzz  not a device line\n"        // 7
+                            "\t\t1458 403b  under it\n"          // 8
+                            "1458  Gigabyte\n"                   // 9
+                            "\t5000  a Gigabyte device\n"        // 10
+                            "8086  Intel\n"                      // 11
+                            "\t1901  PCIe port\n"                // 12
+                            "C 03  Display controller\n"         // 13
+                            "\t00  VGA compatible controller\n"; // 14
+    pt::pci::IdsWanted wanted;
+    wanted.vendors = {0x10de, 0x1458};
+    wanted.devices = {0x10de2204};
+    wanted.subsystems = {0x10de22041458403bULL};
+    const auto subset = reduce_ids(ids, wanted);
+    CHECK(subset.text
+          == "10de  NVIDIA Corporation\n"
+             "\t2204  GA102 [GeForce RTX 3090]\n"
+             "\t\t1458 403b  RTX 3090 OC\n"
+             "\tzzzz  not a device line\n"
+             "1458  Gigabyte\n"
+             "C 03  Display controller\n"
+             "\t00  VGA compatible controller\n");
+    CHECK(subset.line_numbers == std::vector<unsigned>{1, 4, 6, 7, 9, 13, 14});
+}

@@ -242,8 +242,8 @@ TEST_CASE("pci::scan fills names when a NameDb is given", "[pci][names][topology
     CHECK_FALSE(topology.devices[1].names.class_name.has_value());
 }
 
-// name_all hands libpci only the vendors the devices name: the rest of pci.ids is never parsed.
-TEST_CASE("pci::NameDb::name_all loads the devices' vendors only", "[pci][names]") {
+// name_all hands libpci only the lines the devices need: the rest of pci.ids is never parsed.
+TEST_CASE("pci::NameDb::name_all loads the devices' lines only", "[pci][names]") {
     TempRoot tmp;
     tmp.write(k_ids_path, k_small_ids);
     const pt::host::Root root(tmp.path());
@@ -260,9 +260,12 @@ TEST_CASE("pci::NameDb::name_all loads the devices' vendors only", "[pci][names]
     CHECK(devices[0].names.class_name == Name("VGA compatible controller"));
     // The subsystem vendor's block is loaded too: lspci's "<vendor> Device <id>" form needs it.
     CHECK(devices[0].names.subsystem == Name("Gigabyte Technology Co., Ltd Device 1234"));
-    // Every class is kept; a vendor no device names is not.
+    // Every class is kept; a vendor, a device or a subsystem no device names is not.
     CHECK(names.class_name(0x040300) == Name("Audio device"));
     CHECK(names.vendor(0x8086) == Name());
+    CHECK(names.device(0x10de, 0x1aef) == Name());
+    CHECK(names.subsystem(0x10de, 0x2204, 0x1458, 0x403b)
+          == Name("Gigabyte Technology Co., Ltd Device 403b"));
     CHECK_FALSE(names.problem().has_value());
 
     SECTION("a lookup before name_all loads every vendor") {

@@ -210,11 +210,20 @@ std::optional<std::string> Root::resolve(std::string_view host_path) const {
 
 namespace {
 
-std::string read_fd(const Fd& fd, const std::filesystem::path& shown, std::size_t max) {
+// At most `max` bytes of `fd`, read straight into the string: `size_hint` (the file's size, when
+// known) sizes the first read, so a file on disk is read whole in one call and copied once.
+std::string read_fd(const Fd& fd,
+                    const std::filesystem::path& shown,
+                    std::size_t max,
+                    std::size_t size_hint = 0) {
     std::string out;
-    std::array<char, 8192> buf{};
-    while (out.size() < max) {
-        const ssize_t n = ::read(fd.get(), buf.data(), std::min(buf.size(), max - out.size()));
+    out.resize(std::min(std::max<std::size_t>(size_hint + 1, 8192), max));
+    std::size_t used = 0;
+    while (used < max) {
+        if (used == out.size()) {
+            out.resize(std::min(out.size() * 2, max));
+        }
+        const ssize_t n = ::read(fd.get(), out.data() + used, out.size() - used);
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -224,14 +233,16 @@ std::string read_fd(const Fd& fd, const std::filesystem::path& shown, std::size_
         if (n == 0) {
             break;
         }
-        out.append(buf.data(), static_cast<std::size_t>(n));
+        used += static_cast<std::size_t>(n);
     }
+    out.resize(used);
     return out;
 }
 
 // A FIFO, socket or device where pt expects a file would block a read forever or feed it
 // endless bytes; a directory cannot be read. Opened O_NONBLOCK, so this check comes first.
-void require_regular(const Fd& fd, const std::filesystem::path& shown) {
+// Returns the file's size as fstat gives it (a sysfs attribute's is a page, whatever it holds).
+std::size_t require_regular(const Fd& fd, const std::filesystem::path& shown) {
     struct stat st {};
 
     if (::fstat(fd.get(), &st) != 0) {
@@ -249,12 +260,13 @@ void require_regular(const Fd& fd, const std::filesystem::path& shown) {
                                 shown.string(),
                                 kind));
     }
+    return static_cast<std::size_t>(std::max<off_t>(st.st_size, 0));
 }
 
 // The whole text of a regular file, refusing one over Root::k_text_limit instead of cutting it.
 std::string read_text(const Fd& fd, const std::filesystem::path& shown) {
-    require_regular(fd, shown);
-    auto text = read_fd(fd, shown, Root::k_text_limit);
+    const auto expected = require_regular(fd, shown);
+    auto text = read_fd(fd, shown, Root::k_text_limit, expected);
     if (text.size() == Root::k_text_limit) {
         char extra = 0;
         ssize_t n = 0;
@@ -368,6 +380,26 @@ std::optional<std::string> Root::read_file_if_exists(std::string_view host_path)
         throw_io("open", map(host_path), errno);
     }
     return read_text(fd, map(host_path));
+}
+
+std::optional<MappedFile> Root::map_file(std::string_view host_path) const {
+    Fd fd(open_inside(host_path, k_read_flags));
+    if (!fd) {
+        if (is_absent(errno)) {
+            return std::nullopt;
+        }
+        throw_io("open", map(host_path), errno);
+    }
+    const auto size = require_regular(fd, map(host_path));
+    if (size > k_text_limit) {
+        throw Error(fmt::format("{} is {} bytes and pt reads at most {} bytes ({} MiB) of a text "
+                                "file. Is it the file pt expects? Shrink it or move it aside",
+                                map(host_path).string(),
+                                size,
+                                k_text_limit,
+                                k_text_limit >> 20U));
+    }
+    return MappedFile::map(fd.get(), size, map(host_path));
 }
 
 std::optional<std::vector<std::uint8_t>> Root::read_bytes(std::string_view host_path,

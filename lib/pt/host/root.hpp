@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "pt/host/mapped_file.hpp"
+
 #include <sys/stat.h>
 
 #include <cstddef>
@@ -54,6 +56,11 @@ public:
     // the path is not a regular file (a FIFO, socket, device or directory: opened non-blocking,
     // so pt never hangs on one), or when it is larger than k_text_limit.
     std::optional<std::string> read_attr(std::string_view host_path) const;
+
+    // A regular file mapped read-only (MappedFile), or nullopt when it does not exist. For a
+    // large file read once; throws pt::Error as read_file does (not a regular file, larger than
+    // k_text_limit, unreadable).
+    std::optional<MappedFile> map_file(std::string_view host_path) const;
 
     // The whole file, byte for byte (no newline is removed: config files are edited exactly).
     // Throws pt::Error when it is missing or unreadable, not a regular file, or larger than

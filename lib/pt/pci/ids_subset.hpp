@@ -28,4 +28,19 @@ struct IdsSubset {
 IdsSubset
 reduce_ids(std::string_view ids, const std::set<std::uint16_t>* vendors, bool keep_header = false);
 
+// The names a set of devices needs, and no more (NameDb::name_all): their vendors' and their
+// subsystem vendors' lines, of each vendor's devices only theirs, of each device's subsystems
+// only theirs, every generic subsystem block of those vendors, and the class list.
+struct IdsWanted {
+    std::set<std::uint16_t> vendors;    // vendors and subsystem vendors
+    std::set<std::uint32_t> devices;    // vendor << 16 | device
+    std::set<std::uint64_t> subsystems; // vendor << 48 | device << 32 | subvendor << 16 | subdevice
+};
+
+// As reduce_ids(), down to single lines: a device line is kept when `wanted.devices` holds it, a
+// subsystem line when its device line is kept and `wanted.subsystems` holds it. A line in a kept
+// vendor block that is not a device or subsystem line as pci.ids writes them is kept (libpci then
+// reports it).
+IdsSubset reduce_ids(std::string_view ids, const IdsWanted& wanted);
+
 } // namespace pt::pci

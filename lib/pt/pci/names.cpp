@@ -23,9 +23,7 @@ extern "C" {
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 namespace pt::pci {
 namespace {
@@ -60,7 +58,7 @@ void on_warning(char*, ...) {}
 struct NameDb::Impl {
     pci_access* access = nullptr;
     std::string ids_file;    // the pci.ids named in messages
-    std::string ids_text;    // its contents, read once (through the root for the root's own)
+    host::MappedFile ids;    // its contents, mapped once (through the root for the root's own)
     std::string handed_path; // what libpci opens: the memfd holding the subset
     std::vector<unsigned> line_numbers;
     std::string failure; // why the subset could not be handed over, when it could not
@@ -80,14 +78,13 @@ struct NameDb::Impl {
         }
     }
 
-    // Hands libpci the subset of pci.ids for `vendors` (every vendor when null) in a memfd it
-    // opens through /proc/self/fd. Parsing is most of what naming costs: libpci inserts every
-    // line it is given into its hash table, about 36,000 for Debian's pci.ids, where one host
-    // names a handful of vendors. And libpci opens its name list by path, which under the root
-    // could be swapped for a link out of it between pt's read and libpci's open.
-    void load(const std::set<std::uint16_t>* vendors) {
+    // Hands libpci `subset` of pci.ids in a memfd it opens through /proc/self/fd. Parsing is most
+    // of what naming costs: libpci inserts every line it is given into its hash table, about
+    // 36,000 for Debian's pci.ids, where one host's devices need a few hundred. And libpci opens
+    // its name list by path, which under the root could be swapped for a link out of it between
+    // pt's read and libpci's open.
+    void load(IdsSubset subset) {
         loaded = true;
-        auto subset = reduce_ids(ids_text, vendors);
         line_numbers = std::move(subset.line_numbers);
         subset_fd = ::memfd_create("pt-pci.ids", MFD_CLOEXEC);
         if (subset_fd < 0 || !write_all(subset_fd, subset.text)) {
@@ -104,7 +101,7 @@ struct NameDb::Impl {
             broken = true;
             return;
         }
-        ids_text = std::string(); // libpci parses once; the text is not needed again
+        ids = host::MappedFile(); // libpci parses once; the text is not needed again
         access = pci_alloc();
         access->error = on_error;
         access->warning = on_warning;
@@ -151,7 +148,7 @@ struct NameDb::Impl {
     // Plain C types only: this frame holds the setjmp target.
     bool lookup(char* buf, int size, int flags, unsigned a, unsigned b, unsigned c, unsigned d) {
         if (!loaded) {
-            load(nullptr);
+            load(reduce_ids(ids.text(), nullptr));
         }
         if (broken) {
             return false;
@@ -177,41 +174,32 @@ NameDb::NameDb(const host::Root& root,
         return;
     }
     auto path = root.map(k_ids_path);
-    std::optional<std::string> text;
+    std::optional<host::MappedFile> ids;
     try {
-        text = root.read_file_if_exists(k_ids_path);
+        ids = root.map_file(k_ids_path);
+        if (!ids && fallback && !root.is_live()) {
+            // The machine pt runs on, outside the root on purpose (see names.hpp).
+            ids = host::Root("/").map_file(fallback->string());
+            if (ids) {
+                m_note = fmt::format("{} does not exist; names come from this machine's {}",
+                                     path.string(),
+                                     fallback->string());
+                path = *fallback;
+            }
+        }
     } catch (const Error& e) {
         m_problem = fmt::format("{}, so devices are shown without names", e.what());
         return;
     }
-    if (!text) {
-        std::error_code ec;
-        if (!fallback || root.is_live() || !std::filesystem::is_regular_file(*fallback, ec)) {
-            m_problem = fmt::format("{} does not exist, so devices are shown without names "
-                                    "(install the pci.ids package, or copy it into the root)",
-                                    path.string());
-            return;
-        }
-        // The machine pt runs on, outside the root on purpose (see the constructor's comment).
-        std::ifstream in(*fallback, std::ios::binary);
-        std::ostringstream contents;
-        contents << in.rdbuf();
-        if (!in) {
-            m_problem = fmt::format("{} does not exist and this machine's {} cannot be read, so "
-                                    "devices are shown without names",
-                                    path.string(),
-                                    fallback->string());
-            return;
-        }
-        m_note = fmt::format("{} does not exist; names come from this machine's {}",
-                             path.string(),
-                             fallback->string());
-        path = *fallback;
-        text = std::move(contents).str();
+    if (!ids) {
+        m_problem = fmt::format("{} does not exist, so devices are shown without names "
+                                "(install the pci.ids package, or copy it into the root)",
+                                path.string());
+        return;
     }
     m_impl = std::make_unique<Impl>();
     m_impl->ids_file = path.string();
-    m_impl->ids_text = std::move(*text);
+    m_impl->ids = std::move(*ids);
 }
 
 NameDb::~NameDb() = default;
@@ -221,14 +209,19 @@ void NameDb::name_all(std::vector<Device>& devices) {
         return;
     }
     if (!m_impl->loaded) {
-        std::set<std::uint16_t> vendors;
+        IdsWanted wanted;
         for (const auto& dev : devices) {
-            vendors.insert(dev.vendor);
-            if (dev.subsystem_vendor) {
-                vendors.insert(*dev.subsystem_vendor);
+            wanted.vendors.insert(dev.vendor);
+            const std::uint32_t device = (std::uint32_t{dev.vendor} << 16U) | dev.device;
+            wanted.devices.insert(device);
+            if (dev.subsystem_vendor && dev.subsystem_device) {
+                wanted.vendors.insert(*dev.subsystem_vendor);
+                wanted.subsystems.insert((std::uint64_t{device} << 32U)
+                                         | (std::uint64_t{*dev.subsystem_vendor} << 16U)
+                                         | *dev.subsystem_device);
             }
         }
-        m_impl->load(&vendors);
+        m_impl->load(reduce_ids(m_impl->ids.text(), wanted));
     }
     for (auto& dev : devices) {
         name(dev);

@@ -48,9 +48,9 @@ public:
     void name(Device& dev);
 
     // Fills the names of every device. Before the first lookup, this loads from pci.ids only the
-    // vendors these devices name (their own and their subsystems'), and the class lists: parsing
-    // the whole file (36,000 lines) is most of what naming costs. Other vendors are then unknown
-    // to this NameDb; a lookup before name_all loads the whole file.
+    // lines these devices need (their vendors', devices' and subsystems', and the class list):
+    // parsing the whole file (36,000 lines) is most of what naming costs. Other IDs are then
+    // unknown to this NameDb; a lookup before name_all loads the whole file.
     void name_all(std::vector<Device>& devices);
 
     // Why names are unavailable (no pci.ids under the root, or a malformed one), or nullopt.
