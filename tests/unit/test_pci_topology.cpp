@@ -6,6 +6,8 @@
 #include "support/devices.hpp"
 #include "support/temp_root.hpp"
 
+#include <fmt/format.h>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -104,4 +106,33 @@ TEST_CASE("pci::topology: entries that cannot be read are skipped with a warning
                  + root.prefix().string());
     CHECK(topology.warnings[2]
           == "skipped /sys/bus/pci/devices/garbage: not a PCI address (DDDD:BB:DD.F)");
+}
+
+// From 128 entries on, scan reads the devices on two threads, one half each
+// (topology.cpp, read_entries); devices and warnings must come out as one thread gives them.
+TEST_CASE("pci::topology: a large host reads the same on two threads", "[pci][topology]") {
+    TempRoot tmp;
+    std::vector<std::string> expected;
+    for (int bus = 1; bus <= 150; ++bus) {
+        const std::string address = fmt::format("0000:{:02x}:00.0", bus);
+        if (bus == 7 || bus == 140) {
+            // One broken entry in each half.
+            tmp.relative_symlink("/sys/bus/pci/devices/" + address,
+                                 "/sys/devices/nowhere/" + address);
+            continue;
+        }
+        add(tmp, address.c_str());
+        expected.push_back(address);
+    }
+    const pt::host::Root root(tmp.path());
+    const auto topology = pt::pci::scan(root, nullptr);
+    CHECK(addresses(topology) == expected);
+    REQUIRE(topology.warnings.size() == 2);
+    CHECK_THAT(topology.warnings[0],
+               Catch::StartsWith("skipped /sys/bus/pci/devices/0000:07:00.0"));
+    CHECK_THAT(topology.warnings[1],
+               Catch::StartsWith("skipped /sys/bus/pci/devices/0000:8c:00.0"));
+    for (const auto& dev : topology.devices) {
+        CHECK(dev.vendor == 0x10de);
+    }
 }
