@@ -476,25 +476,3 @@ TEST_CASE("host::Root::node: kind and major:minor, links followed inside the roo
     CHECK(null->major == 1);
     CHECK(null->minor == 3);
 }
-
-TEST_CASE("host::Root::map_file maps a file inside the root", "[host][root][escape]") {
-    TempRoot tmp;
-    TempRoot outside;
-    tmp.write("/usr/share/misc/pci.ids", "10de  NVIDIA Corporation\n");
-    tmp.write("/empty", "");
-    outside.write("/secret", "outside the root\n");
-    tmp.symlink("/link-out", outside.host("/secret").string());
-    const Root root(tmp.path());
-
-    const auto ids = root.map_file("/usr/share/misc/pci.ids");
-    REQUIRE(ids.has_value());
-    CHECK(ids->text() == "10de  NVIDIA Corporation\n");
-    const auto empty = root.map_file("/empty");
-    REQUIRE(empty.has_value());
-    CHECK(empty->text().empty());
-    CHECK_FALSE(root.map_file("/nope").has_value());
-    // An absolute link is re-rooted: it names <root><outside>/secret, which does not exist.
-    CHECK_FALSE(root.map_file("/link-out").has_value());
-    tmp.mkdir("/dir");
-    CHECK_THROWS_AS(root.map_file("/dir"), pt::Error);
-}
