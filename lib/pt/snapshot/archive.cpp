@@ -12,10 +12,14 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <system_error>
+#include <thread>
+#include <vector>
 
 namespace pt::snapshot {
 namespace {
@@ -252,6 +256,131 @@ private:
     std::array<char, 65536> m_buffer; // deflate's output, before it is appended to m_out
 };
 
+// The tar stream in pieces of k_chunk bytes (the last one shorter), each compressed on its own
+// by compress_chunks(). One megabyte: large enough that a piece's 32 KiB of dictionary and its
+// flush marker cost nothing measurable, small enough that two threads share the work evenly.
+constexpr std::size_t k_chunk = std::size_t{1} << 20U;
+
+class Chunks {
+public:
+    void append(std::string_view bytes) {
+        while (!bytes.empty()) {
+            if (m_chunks.empty() || m_chunks.back().size() == k_chunk) {
+                m_chunks.emplace_back();
+                m_chunks.back().reserve(k_chunk);
+            }
+            auto& chunk = m_chunks.back();
+            const auto take = std::min(bytes.size(), k_chunk - chunk.size());
+            chunk.append(bytes.substr(0, take));
+            bytes.remove_prefix(take);
+        }
+    }
+
+    const std::vector<std::string>& pieces() const { return m_chunks; }
+
+private:
+    std::vector<std::string> m_chunks;
+};
+
+struct Deflated {
+    std::string bytes;
+    uLong crc = 0;
+};
+
+// One piece as raw deflate at gzip's level, primed with the 32 KiB before it (so matches reach
+// back across the seam as in one stream) and ended with a sync flush, which leaves the output on
+// a byte boundary for the next piece to follow; the last piece ends the stream instead. This is
+// pigz's scheme: the pieces' outputs, concatenated, are one deflate stream.
+Deflated deflate_chunk(std::string_view chunk, std::string_view before, bool last) {
+    z_stream stream{};
+    if (deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY)
+        != Z_OK) {
+        throw Error("cannot start gzip compression (zlib deflateInit2 failed)");
+    }
+    const auto dictionary =
+        before.substr(before.size() - std::min<std::size_t>(before.size(), 32768));
+    if (!dictionary.empty()
+        && deflateSetDictionary(&stream,
+                                reinterpret_cast<const Bytef*>(dictionary.data()),
+                                static_cast<uInt>(dictionary.size()))
+               != Z_OK) {
+        deflateEnd(&stream);
+        throw Error("gzip compression failed (zlib deflateSetDictionary)");
+    }
+    Deflated out;
+    out.bytes.resize(deflateBound(&stream, static_cast<uLong>(chunk.size())) + 16);
+    // zlib's API takes non-const pointers for input it only reads.
+    stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(chunk.data()));
+    stream.avail_in = static_cast<uInt>(chunk.size());
+    stream.next_out = reinterpret_cast<Bytef*>(out.bytes.data());
+    stream.avail_out = static_cast<uInt>(out.bytes.size());
+    const int rc = deflate(&stream, last ? Z_FINISH : Z_SYNC_FLUSH);
+    const bool whole = last ? rc == Z_STREAM_END : rc == Z_OK && stream.avail_in == 0;
+    out.bytes.resize(out.bytes.size() - stream.avail_out);
+    deflateEnd(&stream);
+    if (!whole) {
+        throw Error(fmt::format("gzip compression failed (zlib deflate returned {})", rc));
+    }
+    out.crc =
+        crc32(0L, reinterpret_cast<const Bytef*>(chunk.data()), static_cast<uInt>(chunk.size()));
+    return out;
+}
+
+// One gzip member (RFC 1952) of the pieces, compressed on two threads, each taking the next piece
+// not yet taken. The bytes depend on the pieces only, not on which thread compressed what.
+std::string compress_chunks(const std::vector<std::string>& chunks) {
+    std::vector<Deflated> deflated(chunks.size());
+    std::atomic<std::size_t> next = 0;
+    const auto work = [&] {
+        for (std::size_t i = next++; i < chunks.size(); i = next++) {
+            deflated[i] = deflate_chunk(
+                chunks[i], i > 0 ? chunks[i - 1] : std::string_view(), i + 1 == chunks.size());
+        }
+    };
+    if (chunks.size() <= 1) {
+        work();
+    } else {
+        std::exception_ptr failure;
+        std::thread second([&] {
+            try {
+                work();
+            } catch (...) {
+                failure = std::current_exception();
+            }
+        });
+        try {
+            work();
+        } catch (...) {
+            next = chunks.size();
+            second.join();
+            throw;
+        }
+        second.join();
+        if (failure) {
+            std::rethrow_exception(failure);
+        }
+    }
+    // The header zlib writes for deflateInit2(..., 15 + 16, ...) without deflateSetHeader: no
+    // name, MTIME 0, no extra flags at level 6, OS 3 (Unix).
+    std::string out("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", 10);
+    uLong crc = crc32(0L, nullptr, 0);
+    std::uint64_t size = 0;
+    for (std::size_t i = 0; i < chunks.size(); ++i) {
+        out += deflated[i].bytes;
+        crc = crc32_combine(crc, deflated[i].crc, static_cast<z_off_t>(chunks[i].size()));
+        size += chunks[i].size();
+    }
+    if (chunks.empty()) {
+        out += std::string("\x03\x00", 2); // an empty final block: the stream of no bytes
+    }
+    for (const std::uint64_t value : {std::uint64_t{crc}, size}) {
+        for (unsigned shift = 0; shift < 32; shift += 8) {
+            out += static_cast<char>((value >> shift) & 0xffU);
+        }
+    }
+    return out;
+}
+
 } // namespace
 
 std::string tar(const std::vector<Entry>& entries) {
@@ -261,9 +390,9 @@ std::string tar(const std::vector<Entry>& entries) {
 }
 
 std::string tar_gz(const std::vector<Entry>& entries) {
-    GzipWriter gz;
-    write_tar(entries, [&gz](std::string_view bytes) { gz.write(bytes); });
-    return std::move(gz).finish();
+    Chunks chunks;
+    write_tar(entries, [&chunks](std::string_view bytes) { chunks.append(bytes); });
+    return compress_chunks(chunks.pieces());
 }
 
 std::string gzip(std::string_view data) {

@@ -31,8 +31,9 @@ struct Entry {
 // path that is not absolute.
 std::string tar(const std::vector<Entry>& entries);
 
-// gzip(tar(entries)), compressed as the tar stream is written rather than after it is whole:
-// what pt snapshot writes.
+// tar(entries) as one gzip member, compressed in pieces of one megabyte on two threads (pigz's
+// scheme: each piece primed with the 32 KiB before it), what pt snapshot writes. gunzip gives
+// back tar(entries); the bytes depend on the entries only, never on the threads' timing.
 std::string tar_gz(const std::vector<Entry>& entries);
 
 // `data` compressed into one gzip member (RFC 1952) with zlib's default level (gzip's own, 6), a
