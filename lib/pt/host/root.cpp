@@ -17,6 +17,7 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <linux/openat2.h>
 #include <memory>
@@ -263,6 +264,36 @@ std::size_t require_regular(const Fd& fd, const std::filesystem::path& shown) {
     return static_cast<std::size_t>(std::max<off_t>(st.st_size, 0));
 }
 
+// The names in the open folder `fd` (not "." or ".."), sorted. getdents64 directly: readdir would
+// add an fstat and two fcntl calls per folder, which pt snapshot pays for every device.
+std::vector<std::string> list_entries(const Fd& fd, const std::filesystem::path& shown) {
+    std::vector<std::string> names;
+    alignas(dirent64) std::array<char, 32768> buffer{};
+    while (true) {
+        const ssize_t n = ::getdents64(fd.get(), buffer.data(), buffer.size());
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            throw_io("list", shown, errno);
+        }
+        if (n == 0) {
+            break;
+        }
+        for (ssize_t pos = 0; pos < n;) {
+            dirent64 entry{};
+            std::memcpy(&entry, buffer.data() + pos, offsetof(dirent64, d_name));
+            const std::string_view name(buffer.data() + pos + offsetof(dirent64, d_name));
+            if (name != "." && name != "..") {
+                names.emplace_back(name);
+            }
+            pos += entry.d_reclen;
+        }
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
 // The whole text of a regular file, refusing one over Root::k_text_limit instead of cutting it.
 std::string read_text(const Fd& fd, const std::filesystem::path& shown) {
     const auto expected = require_regular(fd, shown);
@@ -424,20 +455,7 @@ std::vector<std::string> Root::list(std::string_view host_dir) const {
         }
         throw_io("list", map(host_dir), errno);
     }
-    std::unique_ptr<DIR, int (*)(DIR*)> dir(::fdopendir(fd.get()), ::closedir);
-    if (!dir) {
-        throw_io("list", map(host_dir), errno);
-    }
-    fd.release();
-    std::vector<std::string> names;
-    while (const dirent* entry = ::readdir(dir.get())) {
-        const std::string_view name = entry->d_name;
-        if (name != "." && name != "..") {
-            names.emplace_back(name);
-        }
-    }
-    std::sort(names.begin(), names.end());
-    return names;
+    return list_entries(fd, map(host_dir));
 }
 
 bool Root::exists(std::string_view host_path) const {
@@ -630,24 +648,11 @@ bool Dir::has(std::string_view name) const {
 }
 
 std::vector<std::string> Dir::list() const {
-    const int fd = ::openat(*m_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
+    const Fd fd(::openat(*m_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) {
         throw_io("list", m_shown, errno);
     }
-    std::unique_ptr<DIR, int (*)(DIR*)> dir(::fdopendir(fd), ::closedir);
-    if (!dir) {
-        ::close(fd);
-        throw_io("list", m_shown, errno);
-    }
-    std::vector<std::string> names;
-    while (const dirent* entry = ::readdir(dir.get())) {
-        const std::string_view entry_name = entry->d_name;
-        if (entry_name != "." && entry_name != "..") {
-            names.emplace_back(entry_name);
-        }
-    }
-    std::sort(names.begin(), names.end());
-    return names;
+    return list_entries(fd, m_shown);
 }
 
 } // namespace pt::host

@@ -457,7 +457,17 @@ private:
     }
 
     bool lstat_of(const std::string& path, struct stat& st) {
+        // A link is looked at up to three times in a row (taken, then resolved as a folder, then
+        // chased), so the last few answers are kept.
+        for (const auto& [known, status] : m_recent_lstat) {
+            if (known == path) {
+                st = status;
+                return true;
+            }
+        }
         if (::lstat(m_root.map(path).c_str(), &st) == 0) {
+            m_recent_lstat[m_recent_next] = {path, st};
+            m_recent_next = (m_recent_next + 1) % m_recent_lstat.size();
             return true;
         }
         if (errno != ENOENT && errno != ENOTDIR) {
@@ -547,6 +557,8 @@ private:
     Snapshot& m_snap;
     std::map<std::string, Entry> m_entries; // bytewise order: a folder before its entries
     std::unordered_map<std::string, std::optional<std::string>> m_canonical;
+    std::array<std::pair<std::string, struct stat>, 4> m_recent_lstat{}; // lstat_of's last answers
+    std::size_t m_recent_next = 0;
 };
 
 // The categories in the order they were first named.
