@@ -89,7 +89,8 @@ std::string join_lexically(std::string_view dir, std::string_view relative) {
 
 std::optional<std::string>
 read_link_at(int dir_fd, const std::string& name, const std::filesystem::path& shown) {
-    std::array<char, 4096> buf{};
+    std::array<char, 4096>
+        buf; // NOLINT(cppcoreguidelines-pro-type-member-init): the kernel fills it
     const ssize_t len = ::readlinkat(dir_fd, name.c_str(), buf.data(), buf.size() - 1);
     if (len < 0) {
         if (is_absent(errno) || errno == EINVAL) {
@@ -193,7 +194,8 @@ std::optional<std::string> Root::resolve(std::string_view host_path) const {
         if (++links_followed > 40) {
             throw_io("resolve", map(host_path), ELOOP);
         }
-        std::array<char, 4096> buf{};
+        std::array<char, 4096>
+            buf; // NOLINT(cppcoreguidelines-pro-type-member-init): the kernel fills it
         const ssize_t len = ::readlink(mapped.c_str(), buf.data(), buf.size() - 1);
         if (len < 0) {
             throw_io("read link", mapped, errno);
@@ -211,32 +213,55 @@ std::optional<std::string> Root::resolve(std::string_view host_path) const {
 
 namespace {
 
-// At most `max` bytes of `fd`, read straight into the string: `size_hint` (the file's size, when
-// known) sizes the first read, so a file on disk is read whole in one call and copied once.
+// One read(2) of at most `size` bytes into `into`, retried on EINTR; 0 at the end of the file.
+std::size_t
+read_some(const Fd& fd, char* into, std::size_t size, const std::filesystem::path& shown) {
+    while (true) {
+        const ssize_t n = ::read(fd.get(), into, size);
+        if (n >= 0) {
+            return static_cast<std::size_t>(n);
+        }
+        if (errno != EINTR) {
+            throw_io("read", shown, errno);
+        }
+    }
+}
+
+// At most `max` bytes of `fd`. A file on disk larger than the read buffer (`size_hint`, its size
+// from fstat) is read straight into the string, sized once; anything else (a config file, a sysfs
+// attribute, whose size fstat gives as a page) through a buffer on the stack, so that the string
+// holds no more memory than its bytes: pt snapshot keeps tens of thousands of them.
 std::string read_fd(const Fd& fd,
                     const std::filesystem::path& shown,
                     std::size_t max,
                     std::size_t size_hint = 0) {
+    constexpr std::size_t k_buffer = 8192;
     std::string out;
-    out.resize(std::min(std::max<std::size_t>(size_hint + 1, 8192), max));
-    std::size_t used = 0;
-    while (used < max) {
-        if (used == out.size()) {
-            out.resize(std::min(out.size() * 2, max));
-        }
-        const ssize_t n = ::read(fd.get(), out.data() + used, out.size() - used);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
+    if (size_hint > k_buffer) {
+        out.resize(std::min(size_hint + 1, max));
+        std::size_t used = 0;
+        while (used < max) {
+            if (used == out.size()) {
+                out.resize(std::min(out.size() * 2, max));
             }
-            throw_io("read", shown, errno);
+            const auto n = read_some(fd, out.data() + used, out.size() - used, shown);
+            if (n == 0) {
+                break;
+            }
+            used += n;
         }
+        out.resize(used);
+        return out;
+    }
+    std::array<char, k_buffer>
+        buf; // NOLINT(cppcoreguidelines-pro-type-member-init): the kernel fills it
+    while (out.size() < max) {
+        const auto n = read_some(fd, buf.data(), std::min(buf.size(), max - out.size()), shown);
         if (n == 0) {
             break;
         }
-        used += static_cast<std::size_t>(n);
+        out.append(buf.data(), n);
     }
-    out.resize(used);
     return out;
 }
 
@@ -268,7 +293,8 @@ std::size_t require_regular(const Fd& fd, const std::filesystem::path& shown) {
 // add an fstat and two fcntl calls per folder, which pt snapshot pays for every device.
 std::vector<std::string> list_entries(const Fd& fd, const std::filesystem::path& shown) {
     std::vector<std::string> names;
-    alignas(dirent64) std::array<char, 32768> buffer{};
+    alignas(dirent64) std::array<char, 32768>
+        buffer; // NOLINT(cppcoreguidelines-pro-type-member-init): the kernel fills it
     while (true) {
         const ssize_t n = ::getdents64(fd.get(), buffer.data(), buffer.size());
         if (n < 0 && errno == EINTR) {
@@ -328,7 +354,8 @@ constexpr int k_read_flags = O_RDONLY | O_NONBLOCK | O_NOCTTY;
 // over in one read(), and a regular file on disk reads short only at its end, so a short first
 // read is all of it; only a full page needs the general loop.
 std::string read_attribute(const Fd& fd, const std::filesystem::path& shown) {
-    std::array<char, 4096> buf{};
+    std::array<char, 4096>
+        buf; // NOLINT(cppcoreguidelines-pro-type-member-init): the kernel fills it
     ssize_t n = 0;
     do {
         n = ::read(fd.get(), buf.data(), buf.size());

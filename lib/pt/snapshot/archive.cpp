@@ -12,11 +12,14 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <exception>
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -256,31 +259,10 @@ private:
     std::array<char, 65536> m_buffer; // deflate's output, before it is appended to m_out
 };
 
-// The tar stream in pieces of k_chunk bytes (the last one shorter), each compressed on its own
-// by compress_chunks(). One megabyte: large enough that a piece's 32 KiB of dictionary and its
-// flush marker cost nothing measurable, small enough that two threads share the work evenly.
+// The tar stream is compressed in pieces of k_chunk bytes (the last one shorter). One megabyte:
+// large enough that a piece's 32 KiB of dictionary and its flush marker cost nothing measurable,
+// small enough that two threads share the work evenly.
 constexpr std::size_t k_chunk = std::size_t{1} << 20U;
-
-class Chunks {
-public:
-    void append(std::string_view bytes) {
-        while (!bytes.empty()) {
-            if (m_chunks.empty() || m_chunks.back().size() == k_chunk) {
-                m_chunks.emplace_back();
-                m_chunks.back().reserve(k_chunk);
-            }
-            auto& chunk = m_chunks.back();
-            const auto take = std::min(bytes.size(), k_chunk - chunk.size());
-            chunk.append(bytes.substr(0, take));
-            bytes.remove_prefix(take);
-        }
-    }
-
-    const std::vector<std::string>& pieces() const { return m_chunks; }
-
-private:
-    std::vector<std::string> m_chunks;
-};
 
 struct Deflated {
     std::string bytes;
@@ -307,16 +289,18 @@ Deflated deflate_chunk(std::string_view chunk, std::string_view before, bool las
         deflateEnd(&stream);
         throw Error("gzip compression failed (zlib deflateSetDictionary)");
     }
-    Deflated out;
-    out.bytes.resize(deflateBound(&stream, static_cast<uLong>(chunk.size())) + 16);
+    // Not a std::string: resizing one to deflate's bound would zero a megabyte it then overwrites.
+    const std::size_t bound = deflateBound(&stream, static_cast<uLong>(chunk.size())) + 16;
+    const std::unique_ptr<char[]> output(new char[bound]);
     // zlib's API takes non-const pointers for input it only reads.
     stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(chunk.data()));
     stream.avail_in = static_cast<uInt>(chunk.size());
-    stream.next_out = reinterpret_cast<Bytef*>(out.bytes.data());
-    stream.avail_out = static_cast<uInt>(out.bytes.size());
+    stream.next_out = reinterpret_cast<Bytef*>(output.get());
+    stream.avail_out = static_cast<uInt>(bound);
     const int rc = deflate(&stream, last ? Z_FINISH : Z_SYNC_FLUSH);
     const bool whole = last ? rc == Z_STREAM_END : rc == Z_OK && stream.avail_in == 0;
-    out.bytes.resize(out.bytes.size() - stream.avail_out);
+    Deflated out;
+    out.bytes.assign(output.get(), bound - stream.avail_out);
     deflateEnd(&stream);
     if (!whole) {
         throw Error(fmt::format("gzip compression failed (zlib deflate returned {})", rc));
@@ -326,60 +310,130 @@ Deflated deflate_chunk(std::string_view chunk, std::string_view before, bool las
     return out;
 }
 
-// One gzip member (RFC 1952) of the pieces, compressed on two threads, each taking the next piece
-// not yet taken. The bytes depend on the pieces only, not on which thread compressed what.
-std::string compress_chunks(const std::vector<std::string>& chunks) {
-    std::vector<Deflated> deflated(chunks.size());
-    std::atomic<std::size_t> next = 0;
-    const auto work = [&] {
-        for (std::size_t i = next++; i < chunks.size(); i = next++) {
-            deflated[i] = deflate_chunk(
-                chunks[i], i > 0 ? chunks[i - 1] : std::string_view(), i + 1 == chunks.size());
+// One gzip member (RFC 1952) compressed on two threads while it is written: write() fills the
+// pieces, a second thread compresses each piece once the next one has begun (so that it is known
+// not to be the last), and finish() compresses what is left on both threads. Each piece's bytes
+// depend on the piece and the one before it only, so the member is the same whichever thread
+// compressed what.
+class ParallelGzip {
+public:
+    ParallelGzip()
+        : m_worker([this] { compress_pieces(); }) {}
+
+    ParallelGzip(const ParallelGzip&) = delete;
+    ParallelGzip& operator=(const ParallelGzip&) = delete;
+
+    ~ParallelGzip() {
+        {
+            const std::lock_guard lock(m_mutex);
+            m_done = true;
+            m_stop = true;
         }
-    };
-    if (chunks.size() <= 1) {
-        work();
-    } else {
-        std::exception_ptr failure;
-        std::thread second([&] {
-            try {
-                work();
-            } catch (...) {
-                failure = std::current_exception();
+        m_ready.notify_all();
+        if (m_worker.joinable()) {
+            m_worker.join();
+        }
+    }
+
+    void write(std::string_view bytes) {
+        while (!bytes.empty()) {
+            if (m_filling.size() == k_chunk) {
+                publish(false);
             }
-        });
-        try {
-            work();
-        } catch (...) {
-            next = chunks.size();
-            second.join();
-            throw;
-        }
-        second.join();
-        if (failure) {
-            std::rethrow_exception(failure);
+            const auto take = std::min(bytes.size(), k_chunk - m_filling.size());
+            m_filling.append(bytes.substr(0, take));
+            bytes.remove_prefix(take);
         }
     }
-    // The header zlib writes for deflateInit2(..., 15 + 16, ...) without deflateSetHeader: no
-    // name, MTIME 0, no extra flags at level 6, OS 3 (Unix).
-    std::string out("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", 10);
-    uLong crc = crc32(0L, nullptr, 0);
-    std::uint64_t size = 0;
-    for (std::size_t i = 0; i < chunks.size(); ++i) {
-        out += deflated[i].bytes;
-        crc = crc32_combine(crc, deflated[i].crc, static_cast<z_off_t>(chunks[i].size()));
-        size += chunks[i].size();
+
+    std::string finish() && {
+        publish(true);
+        compress_pieces();
+        m_worker.join();
+        if (m_failure) {
+            std::rethrow_exception(m_failure);
+        }
+        return assemble();
     }
-    if (chunks.empty()) {
-        out += std::string("\x03\x00", 2); // an empty final block: the stream of no bytes
+
+private:
+    // The piece being filled joins the queue; `last` marks the end of the stream.
+    void publish(bool last) {
+        {
+            const std::lock_guard lock(m_mutex);
+            m_pieces.push_back(std::move(m_filling));
+            m_deflated.emplace_back();
+            m_done = last;
+        }
+        m_filling = std::string();
+        m_filling.reserve(k_chunk);
+        m_ready.notify_all();
     }
-    for (const std::uint64_t value : {std::uint64_t{crc}, size}) {
-        for (unsigned shift = 0; shift < 32; shift += 8) {
-            out += static_cast<char>((value >> shift) & 0xffU);
+
+    // Takes the next piece not yet taken and compresses it, until none is left and no more will
+    // come. The queue's elements stay where they are while it grows (std::deque), so a piece is
+    // read, and its result written, outside the lock.
+    void compress_pieces() {
+        while (true) {
+            const std::string* piece = nullptr;
+            const std::string* before = nullptr;
+            Deflated* result = nullptr;
+            bool last = false;
+            {
+                std::unique_lock lock(m_mutex);
+                m_ready.wait(lock, [this] { return m_stop || m_next < m_pieces.size() || m_done; });
+                if (m_stop || m_next == m_pieces.size()) {
+                    return;
+                }
+                const std::size_t index = m_next++;
+                piece = &m_pieces[index];
+                before = index > 0 ? &m_pieces[index - 1] : nullptr;
+                result = &m_deflated[index];
+                last = m_done && index + 1 == m_pieces.size();
+            }
+            try {
+                *result =
+                    deflate_chunk(*piece, before != nullptr ? *before : std::string_view(), last);
+            } catch (...) {
+                const std::lock_guard lock(m_mutex);
+                m_failure = std::current_exception();
+                m_stop = true;
+                m_ready.notify_all();
+                return;
+            }
         }
     }
-    return out;
-}
+
+    std::string assemble() const {
+        // The header zlib writes for deflateInit2(..., 15 + 16, ...) without deflateSetHeader: no
+        // name, MTIME 0, no extra flags at level 6, OS 3 (Unix).
+        std::string out("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", 10);
+        uLong crc = crc32(0L, nullptr, 0);
+        std::uint64_t size = 0;
+        for (std::size_t i = 0; i < m_pieces.size(); ++i) {
+            out += m_deflated[i].bytes;
+            crc = crc32_combine(crc, m_deflated[i].crc, static_cast<z_off_t>(m_pieces[i].size()));
+            size += m_pieces[i].size();
+        }
+        for (const std::uint64_t value : {std::uint64_t{crc}, size}) {
+            for (unsigned shift = 0; shift < 32; shift += 8) {
+                out += static_cast<char>((value >> shift) & 0xffU);
+            }
+        }
+        return out;
+    }
+
+    std::string m_filling; // the piece write() is filling, not yet in the queue
+    std::mutex m_mutex;    // guards everything below but the elements' contents
+    std::condition_variable m_ready;
+    std::deque<std::string> m_pieces;
+    std::deque<Deflated> m_deflated;
+    std::size_t m_next = 0; // the first piece no thread has taken
+    bool m_done = false;    // the last piece is in the queue
+    bool m_stop = false;    // a piece failed, or the writer gave up
+    std::exception_ptr m_failure;
+    std::thread m_worker; // last: it starts once the members above exist
+};
 
 } // namespace
 
@@ -390,9 +444,9 @@ std::string tar(const std::vector<Entry>& entries) {
 }
 
 std::string tar_gz(const std::vector<Entry>& entries) {
-    Chunks chunks;
-    write_tar(entries, [&chunks](std::string_view bytes) { chunks.append(bytes); });
-    return compress_chunks(chunks.pieces());
+    ParallelGzip gz;
+    write_tar(entries, [&gz](std::string_view bytes) { gz.write(bytes); });
+    return std::move(gz).finish();
 }
 
 std::string gzip(std::string_view data) {

@@ -31,9 +31,10 @@ struct Entry {
 // path that is not absolute.
 std::string tar(const std::vector<Entry>& entries);
 
-// tar(entries) as one gzip member, compressed in pieces of one megabyte on two threads (pigz's
-// scheme: each piece primed with the 32 KiB before it), what pt snapshot writes. gunzip gives
-// back tar(entries); the bytes depend on the entries only, never on the threads' timing.
+// tar(entries) as one gzip member, what pt snapshot writes: compressed while it is written, in
+// pieces of one megabyte on two threads (pigz's scheme: each piece primed with the 32 KiB before
+// it). gunzip gives back tar(entries); the bytes depend on the entries only, never on the
+// threads' timing.
 std::string tar_gz(const std::vector<Entry>& entries);
 
 // `data` compressed into one gzip member (RFC 1952) with zlib's default level (gzip's own, 6), a
