@@ -96,14 +96,16 @@ bool good_value(std::string_view v) {
 void check_hostpci(std::string_view value) {
     const auto parsed = proxmox::parse_hostpci(value);
     const auto formatted = proxmox::format_hostpci(parsed);
+    const auto again = proxmox::parse_hostpci(formatted);
+    const auto detail = show(value) + " -> " + show(formatted);
+    // Every part comes back as written, also in a value qemu-server rejects.
+    require(again.items == parsed.items, "a formatted hostpci value has other parts", detail);
+    require(formatted == proxmox::format_hostpci(again), "format is not stable", detail);
     if (!parsed.problems.empty()) {
         return;
     }
-    const auto again = proxmox::parse_hostpci(formatted);
-    const auto detail = show(value) + " -> " + show(formatted);
     require(again.problems.empty(), "a formatted hostpci value has problems", detail);
-    require(again.items == parsed.items && again.host_implicit == parsed.host_implicit
-                && again.mapping == parsed.mapping && again.pcie == parsed.pcie
+    require(again.mapping == parsed.mapping && again.pcie == parsed.pcie
                 && again.x_vga == parsed.x_vga && again.rombar == parsed.rombar
                 && again.romfile == parsed.romfile && again.hosts.size() == parsed.hosts.size(),
             "a formatted hostpci value parses differently",
@@ -112,21 +114,24 @@ void check_hostpci(std::string_view value) {
 
 void check_set_item(std::string_view value, std::string_view item, std::string_view item_value) {
     auto parsed = proxmox::parse_hostpci(value);
+    if (!parsed.problems.empty()) {
+        return; // pt refuses to edit such an entry (vmconf_plan.cpp, refuse_unsound_entry)
+    }
     proxmox::set_item(parsed, item, item_value);
     const auto formatted = proxmox::format_hostpci(parsed);
     const auto again = proxmox::parse_hostpci(formatted);
     const auto detail = show(value) + " set " + std::string(item) + "=" + std::string(item_value)
                         + " -> " + show(formatted);
     const auto it = std::find_if(
-        again.items.begin(), again.items.end(), [&](const auto& kv) { return kv.first == item; });
-    require(it != again.items.end() && it->second == item_value,
+        again.items.begin(), again.items.end(), [&](const auto& kv) { return kv.key == item; });
+    require(it != again.items.end() && it->value == item_value,
             "set_item's value does not read back",
             detail);
     if (item == "host" || item == "mapping") {
         const std::string other = item == "host" ? "mapping" : "host";
         require(std::none_of(again.items.begin(),
                              again.items.end(),
-                             [&](const auto& kv) { return kv.first == other; }),
+                             [&](const auto& kv) { return kv.key == other; }),
                 "host and mapping both set after set_item",
                 detail);
     }

@@ -190,7 +190,8 @@ TEST_CASE("parse_hostpci", "[proxmox][vm_config]") {
         CHECK(h.rombar == false);
         CHECK(h.x_vga == true);
         CHECK(h.romfile == "Gigabyte.rom");
-        CHECK(h.host_implicit);
+        REQUIRE_FALSE(h.items.empty());
+        CHECK(h.items[0].bare);
         CHECK(format_hostpci(h) == "0000:0a:00,pcie=1,rombar=0,romfile=Gigabyte.rom,x-vga=on");
     }
     SECTION("several IDs, host= spelled out, an empty part") {
@@ -227,6 +228,19 @@ TEST_CASE("parse_hostpci", "[proxmox][vm_config]") {
         const auto m = parse_hostpci("mapping=,pcie=1");
         CHECK(m.problems == std::vector<std::string>{"mapping= is empty (give a mapping ID)"});
         CHECK_FALSE(m.mapping);
+    }
+    SECTION("a second host, bare or spelled out, comes back as written (fuzz finding)") {
+        for (const char* value : {"0000:01:00,host=1,x-vga=0",
+                                  "host=1,0000:01:00,x-vga=0",
+                                  "01:00,02:00",
+                                  "x-vga=0,01:00,host=02:00,pcie=1"}) {
+            const auto h = parse_hostpci(value);
+            CHECK_FALSE(h.problems.empty());
+            CHECK(format_hostpci(h) == value);
+            CHECK(parse_hostpci(format_hostpci(h)).items == h.items);
+        }
+        const auto h = parse_hostpci("0000:01:00,host=1,x-vga=0");
+        CHECK(h.problems == std::vector<std::string>{"\"host=1\": the host IDs are given twice"});
     }
     SECTION("set_item keeps order and the default key first") {
         auto h = parse_hostpci("0b:00.0,romfile=a.rom");

@@ -288,6 +288,21 @@ TEST_CASE("vmconf refuses locked VMs and templates; plans with [PENDING] values"
     }));
 }
 
+TEST_CASE("vmconf does not edit an entry qemu-server rejects, and removes it",
+          "[proxmox][vmconf_plan]") {
+    TempRoot tmp;
+    add_host(tmp);
+    // Two hosts in one entry (a fuzz finding): an edit could not keep what was meant.
+    tmp.write(k_vm, "hostpci0: 0000:0b:00,host=0000:05:00,x-vga=0\nmachine: q35\n");
+    CHECK_THROWS_WITH(plan(tmp, add("0b:00")),
+                      Catch::Contains(std::string(k_vm) + ": hostpci0: 0000:0b:00,host=0000:05:00")
+                          && Catch::Contains("the host IDs are given twice")
+                          && Catch::Contains("qm set 100 --delete hostpci0"));
+    VmconfRequest remove;
+    remove.remove = "0b:00";
+    CHECK(after(plan(tmp, remove)) == "machine: q35\n");
+}
+
 TEST_CASE("vmconf on a running VM writes [PENDING]", "[proxmox][vmconf_plan]") {
     TempRoot tmp;
     add_host(tmp);

@@ -283,9 +283,9 @@ std::string with_host(const HostPci& hostpci, std::string_view host) {
 std::string lower_ids(const Entry& entry) {
     // Only the host IDs; every other part stays as written.
     HostPci hostpci = entry.hostpci;
-    for (auto& [key, val] : hostpci.items) {
-        if (key == "host") {
-            val = to_lower(val);
+    for (auto& item : hostpci.items) {
+        if (item.key == "host") {
+            item.value = to_lower(item.value);
         }
     }
     return format_hostpci(hostpci);

@@ -586,24 +586,15 @@ HostPci parse_hostpci(std::string_view value) {
         if (trim(part).empty()) {
             continue;
         }
-        std::string key;
-        std::string val;
         const auto eq = part.find('=');
-        if (eq == std::string_view::npos) {
-            key = "host";
-            val = std::string(part);
-            if (seen.count("host") != 0) {
-                out.problems.push_back(fmt::format("{:?}: the host IDs are given twice", part));
-                continue;
-            }
-            out.host_implicit = true;
-        } else {
-            key = std::string(part.substr(0, eq));
-            val = std::string(part.substr(eq + 1));
-        }
-        out.items.emplace_back(key, val);
+        const bool bare = eq == std::string_view::npos;
+        const std::string key = bare ? "host" : std::string(part.substr(0, eq));
+        const std::string val = std::string(bare ? part : part.substr(eq + 1));
+        out.items.push_back(HostPciItem{key, val, bare});
         if (!seen.insert(key).second) {
-            out.problems.push_back(fmt::format("duplicate key {:?}", key));
+            out.problems.push_back(key == "host"
+                                       ? fmt::format("{:?}: the host IDs are given twice", part)
+                                       : fmt::format("duplicate key {:?}", key));
             continue;
         }
         if (key == "host") {
@@ -691,15 +682,11 @@ HostPci parse_hostpci(std::string_view value) {
 
 std::string format_hostpci(const HostPci& hostpci) {
     std::string out;
-    for (const auto& [key, value] : hostpci.items) {
+    for (const auto& item : hostpci.items) {
         if (!out.empty()) {
             out += ',';
         }
-        if (key == "host" && hostpci.host_implicit) {
-            out += value;
-        } else {
-            out += fmt::format("{}={}", key, value);
-        }
+        out += item.bare ? item.value : fmt::format("{}={}", item.key, item.value);
     }
     return out;
 }
@@ -710,40 +697,35 @@ void set_item(HostPci& hostpci, std::string_view key, std::string_view value) {
         const std::string_view other = key == "host" ? "mapping" : "host";
         remove_item(hostpci, other);
         const auto it = std::find_if(
-            items.begin(), items.end(), [&](const auto& item) { return item.first == key; });
-        if (it != items.end()) {
-            it->second = std::string(value);
-        } else {
-            items.emplace(items.begin(), std::string(key), std::string(value));
-        }
+            items.begin(), items.end(), [&](const auto& item) { return item.key == key; });
         // The device comes first, written bare as the GUI and qm set write it.
-        hostpci.host_implicit = key == "host";
+        const bool bare = key == "host";
+        if (it != items.end()) {
+            *it = HostPciItem{std::string(key), std::string(value), bare};
+        } else {
+            items.insert(items.begin(), HostPciItem{std::string(key), std::string(value), bare});
+        }
         return;
     }
-    const auto it = std::find_if(
-        items.begin(), items.end(), [&](const auto& item) { return item.first == key; });
+    const auto it =
+        std::find_if(items.begin(), items.end(), [&](const auto& item) { return item.key == key; });
     if (it != items.end()) {
-        it->second = std::string(value);
+        it->value = std::string(value);
         return;
     }
     // PVE::JSONSchema::print_property_string: the default key, then the others sorted.
     auto at = items.begin();
-    while (at != items.end()
-           && (at->first == "host" || at->first == "mapping" || at->first < key)) {
+    while (at != items.end() && (at->key == "host" || at->key == "mapping" || at->key < key)) {
         ++at;
     }
-    items.emplace(at, std::string(key), std::string(value));
+    items.insert(at, HostPciItem{std::string(key), std::string(value)});
 }
 
 void remove_item(HostPci& hostpci, std::string_view key) {
     auto& items = hostpci.items;
-    items.erase(std::remove_if(items.begin(),
-                               items.end(),
-                               [&](const auto& item) { return item.first == key; }),
+    items.erase(std::remove_if(
+                    items.begin(), items.end(), [&](const auto& item) { return item.key == key; }),
                 items.end());
-    if (key == "host") {
-        hostpci.host_implicit = false;
-    }
 }
 
 } // namespace pt::proxmox

@@ -170,6 +170,15 @@ struct HostId {
 // Parses one host ID (any case); nullopt when it is not [DDDD:]BB:DD[.F].
 std::optional<HostId> parse_host_id(std::string_view text);
 
+// One part of a hostpciN value as written: `key=value`, or a bare value (the default key, host).
+struct HostPciItem {
+    std::string key;
+    std::string value;
+    bool bare = false; // written without "host=" (only ever with key "host")
+
+    bool operator==(const HostPciItem&) const = default;
+};
+
 // A hostpciN value, a property string `[host=]ID[;ID...][,key=value...]` (PCI.pm $hostpci_fmt).
 struct HostPci {
     std::vector<HostId> hosts;          // host=, in order; empty with mapping
@@ -186,10 +195,10 @@ struct HostPci {
     // the device nor binds it to vfio-pci. Parsed on any version; the lint judges whether the
     // root's qemu-server knows it.
     std::optional<std::string> driver;
-    // Every part in order as (key, value); the default key is reported as "host" with
-    // `host_implicit` set. Used to rewrite a value without reordering what pt does not own.
-    std::vector<std::pair<std::string, std::string>> items;
-    bool host_implicit = false;
+    // Every part in order, also those qemu-server would reject (a second host, a duplicate key),
+    // so that formatting gives back every part as written. Used to rewrite a value without
+    // reordering what pt does not own.
+    std::vector<HostPciItem> items;
     // One sentence per part qemu-server would reject (unknown key, bad ID, bad boolean, both
     // host and mapping, neither).
     std::vector<std::string> problems;
@@ -199,12 +208,14 @@ struct HostPci {
 // (",,") are skipped, as PVE::JSONSchema::parse_property_string does.
 HostPci parse_hostpci(std::string_view value);
 
-// Formats `items` back into a property string, the default key written bare when
-// `host_implicit` (so an unchanged parse gives back an equivalent value).
+// Formats `items` back into a property string, each part as it was written (an unchanged parse
+// gives back the value less its empty parts).
 std::string format_hostpci(const HostPci& hostpci);
 
 // Sets `key`=`value` in `hostpci.items`: replaces the first item of that key in place, or
-// appends. For "host" and "mapping" it removes the other one (they exclude each other).
+// appends. For "host" and "mapping" it removes the other one (they exclude each other), and the
+// host is written bare, as the GUI and qm set write it. Callers edit only values without
+// problems: set_item does not mend a value qemu-server rejects.
 void set_item(HostPci& hostpci, std::string_view key, std::string_view value);
 
 // Removes every item of `key`.

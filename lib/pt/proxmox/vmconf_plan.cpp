@@ -94,6 +94,23 @@ struct Entry {
     HostPci hostpci;
 };
 
+// An entry qemu-server rejects (a second host, a duplicate key, a bad value) has no meaning pt
+// could keep while it edits it: the user decides what was meant.
+void refuse_unsound_entry(const VmFile& vm, const Entry& entry) {
+    if (entry.hostpci.problems.empty()) {
+        return;
+    }
+    throw Error(fmt::format("{}: {}: {} is not a value qemu-server accepts ({}), so pt does not "
+                            "edit it; remove the entry (qm set {} --delete {}) or correct it by "
+                            "hand, then run pt again",
+                            vm.path,
+                            entry.key,
+                            entry.value,
+                            fmt::join(entry.hostpci.problems, "; "),
+                            vm.vmid,
+                            entry.key));
+}
+
 bool shell_safe(std::string_view text) {
     return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) != 0
@@ -521,6 +538,7 @@ plan_vmconf(const host::Root& root, const pci::Topology& topology, const VmconfR
         }
         HostPci hostpci;
         if (reuse) {
+            refuse_unsound_entry(vm, *reuse);
             out.hostpci_key = reuse->key;
             hostpci = reuse->hostpci;
         } else {
