@@ -12,12 +12,13 @@
 #include <ctime>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace pt::cmd {
 namespace {
 
 struct BindOptions {
-    std::string selector;
+    std::vector<std::string> selectors;
     bool include_group = false;
     bool force = false;
     bool now = false;
@@ -36,7 +37,9 @@ std::int64_t now_seconds() {
 
 int run_bind(const Globals& globals, const BindOptions& opt) {
     driver::BindRequest request;
-    request.selector = pci::parse_selector(opt.selector);
+    for (const auto& selector : opt.selectors) {
+        request.selectors.push_back(pci::parse_selector(selector));
+    }
     request.include_group = opt.include_group;
     request.force = opt.force;
     request.now = opt.now;
@@ -67,7 +70,8 @@ Command register_bind(CLI::App& parent, Globals& globals) {
     auto* sub = parent.add_subcommand(
         "bind", "Hand a device (its slot and IOMMU group) to vfio-pci, at boot and with --now");
     add_global_options(*sub, globals);
-    sub->add_option("SEL", opt->selector, "The device: every function of its slot is bound")
+    sub->add_option(
+           "SEL", opt->selectors, "The device (or several): every function of its slot is bound")
         ->required()
         ->check(selector_validator());
     sub->add_flag("--include-group",

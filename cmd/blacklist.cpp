@@ -9,12 +9,14 @@
 #include "pt/pci/topology.hpp"
 
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace pt::cmd {
 namespace {
 
 struct Options {
-    std::string selector;
+    std::vector<std::string> selectors;
     bool softdep = false;
     bool hard = false;
     bool remove = false;
@@ -25,15 +27,13 @@ int run(const Globals& globals, const Options& opt) {
     const model::Host model(open_root(globals));
 
     driver::BlacklistRequest request;
-    if (!opt.selector.empty()) {
-        request.selector = opt.selector;
-    }
+    request.selectors = opt.selectors;
     request.softdep = opt.softdep;
     request.hard = opt.hard;
     request.remove = opt.remove;
     request.title = "pt blacklist";
-    if (!opt.selector.empty()) {
-        request.title += " " + opt.selector;
+    for (const auto& selector : opt.selectors) {
+        request.title += " " + selector;
     }
     for (const auto& [flag, on] : {std::pair{"--softdep", opt.softdep},
                                    std::pair{"--hard", opt.hard},
@@ -60,10 +60,11 @@ Command register_blacklist(CLI::App& parent, Globals& globals) {
         "blacklist",
         "Keep the host's GPU drivers off the GPU being passed through (one modprobe.d file)");
     add_global_options(*sub, globals);
-    sub->add_option("SEL",
-                    opt->selector,
-                    "The GPU (default: the display devices on vfio-pci, else the only one that "
-                    "is not the boot VGA)")
+    sub->add_option(
+           "SEL",
+           opt->selectors,
+           "The GPU, or several (default: the display devices on vfio-pci, else the only one that "
+           "is not the boot VGA)")
         ->check(selector_validator());
     sub->add_flag("--softdep",
                   opt->softdep,

@@ -61,16 +61,18 @@ setup::Request request_of(const Options& opt) {
     if (opt.keep_cpu && opt.display) {
         throw UsageError("--keep-cpu goes with --compute: --display leaves the CPU type alone");
     }
-    setup::Request request;
-    request.selector = opt.selector;
-    request.vmid = opt.vmid;
-    request.role = opt.display ? proxmox::GpuRole::display : proxmox::GpuRole::compute;
-    request.keep_cpu = opt.keep_cpu;
-    request.ovmf = opt.ovmf;
-    request.set_machine = opt.set_machine;
+    setup::Card card;
+    card.selector = opt.selector;
+    card.vmid = opt.vmid;
+    card.role = opt.display ? proxmox::GpuRole::display : proxmox::GpuRole::compute;
+    card.keep_cpu = opt.keep_cpu;
+    card.ovmf = opt.ovmf;
+    card.set_machine = opt.set_machine;
     if (!opt.mapping.empty()) {
-        request.mapping = opt.mapping;
+        card.mapping = opt.mapping;
     }
+    setup::Request request;
+    request.cards.push_back(std::move(card));
     request.include_group = opt.include_group;
     request.force = opt.force;
     request.time = static_cast<std::int64_t>(std::time(nullptr));
@@ -85,7 +87,14 @@ int run(const Globals& globals, const Options& opt) {
     const model::Host model(open_root(globals));
     const setup::Planned planned = setup::plan_setup(model, request);
     if (!opt.save.empty()) {
-        profile::save(opt.save, profile::describe_setup(model, request, planned, existing));
+        const auto described = profile::describe_setup(model, request, planned, existing);
+        profile::save(opt.save, described.profile);
+        if (!globals.quiet) {
+            for (const auto& entry : described.dropped) {
+                warn(fmt::format(
+                    "{}: dropped the entry of {} from this node's section", opt.save, entry));
+            }
+        }
         if (!globals.quiet && !globals.json) {
             note(fmt::format("wrote the profile {}{}: pt profile {} --check says whether this "
                              "node matches it",
@@ -102,11 +111,11 @@ int run(const Globals& globals, const Options& opt) {
         }
     }
     if (!globals.json) {
-        fmt::print("{}", setup::render_steps(planned, opt.vmid, opt.display));
+        fmt::print("{}", setup::render_steps(request, planned));
     }
     const int code =
         run_plan(globals, model.root(), planned.plan, opt.writer, [&](out::Json& json) {
-            setup::add_to_json(json, planned, opt.vmid, opt.display);
+            setup::add_to_json(json, request, planned);
         });
     if (!globals.json) {
         // Nothing left to apply once --apply ran, or when the host already has it all.

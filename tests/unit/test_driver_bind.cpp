@@ -71,7 +71,13 @@ struct Host {
     pt::edit::Plan
     bind(const char* sel, bool include_group = false, bool force = false, bool now = false) const {
         BindRequest request;
-        request.selector = pt::pci::parse_selector(sel);
+        // "02:00 03:00": several selectors, as pt bind takes them.
+        std::string_view rest = sel;
+        while (!rest.empty()) {
+            const auto space = std::min(rest.find(' '), rest.size());
+            request.selectors.push_back(pt::pci::parse_selector(rest.substr(0, space)));
+            rest.remove_prefix(std::min(space + 1, rest.size()));
+        }
         request.include_group = include_group;
         request.force = force;
         request.now = now;
@@ -291,6 +297,31 @@ TEST_CASE("driver::plan_bind: identical IDs are bound by address with the hook",
         host.apply_files(back);
         CHECK(host.unbind("02:00").empty());
     }
+}
+
+TEST_CASE("driver::plan_bind: several selectors plan what binding one after the other writes",
+          "[driver][bind]") {
+    for (const bool identical : {false, true}) {
+        Host together(identical);
+        const auto both = together.bind("02:00 01:00", false, true);
+        CHECK(both.title == "pt bind 02:00 01:00 --force");
+        together.apply_files(both);
+
+        Host in_turn(identical);
+        in_turn.apply_files(in_turn.bind("02:00"));
+        in_turn.apply_files(in_turn.bind("01:00", false, true));
+        for (const std::string_view path : {pt::driver::k_vfio_conf,
+                                            pt::driver::k_hook,
+                                            pt::driver::k_modules_load_conf,
+                                            pt::driver::k_initramfs_modules}) {
+            CAPTURE(identical, path);
+            CHECK(together.host_root().read_file_if_exists(path)
+                  == in_turn.host_root().read_file_if_exists(path));
+        }
+        CHECK(together.bind("01:00 02:00", false, true).empty());
+    }
+    Host host;
+    CHECK_THROWS_WITH(host.bind("02:00 07:00"), Catch::Contains("no PCI device matches 07:00"));
 }
 
 TEST_CASE("driver::plan_bind: refusals", "[driver][bind]") {

@@ -157,7 +157,7 @@ TEST_CASE("driver::select_gpus", "[driver][blacklist]") {
         add_x570(tmp);
         const pt::host::Root root(tmp.path());
         const auto topology = pt::pci::scan(root, nullptr);
-        const auto gpus = select_gpus(topology, std::nullopt);
+        const auto gpus = select_gpus(topology, {});
         REQUIRE(gpus.size() == 1);
         CHECK(gpus[0]->vendor == 0x10de);
     }
@@ -166,7 +166,7 @@ TEST_CASE("driver::select_gpus", "[driver][blacklist]") {
         tmp.add_device(gpu("0000:03:00.0", "10de", "2184", "nouveau", false));
         const pt::host::Root root(tmp.path());
         const auto topology = pt::pci::scan(root, nullptr);
-        const auto gpus = select_gpus(topology, std::nullopt);
+        const auto gpus = select_gpus(topology, {});
         REQUIRE(gpus.size() == 1);
         CHECK(gpus[0]->vendor == 0x10de);
     }
@@ -176,9 +176,9 @@ TEST_CASE("driver::select_gpus", "[driver][blacklist]") {
         tmp.add_device(gpu("0000:04:00.0", "1002", "73bf", "amdgpu", false));
         const pt::host::Root root(tmp.path());
         const auto topology = pt::pci::scan(root, nullptr);
-        CHECK_THROWS_AS(select_gpus(topology, std::nullopt), pt::UsageError);
+        CHECK_THROWS_AS(select_gpus(topology, {}), pt::UsageError);
         CHECK_THROWS_WITH(
-            select_gpus(topology, std::nullopt),
+            select_gpus(topology, {}),
             Catch::Contains("0000:04:00.0 [1002:73bf], driver amdgpu")
                 && Catch::Contains("0000:00:02.0 [8086:3e92], driver i915, boot VGA"));
     }
@@ -186,12 +186,12 @@ TEST_CASE("driver::select_gpus", "[driver][blacklist]") {
         add_x570(tmp);
         const pt::host::Root root(tmp.path());
         const auto topology = pt::pci::scan(root, nullptr);
-        const auto gpus = select_gpus(topology, std::string("0c:00"));
+        const auto gpus = select_gpus(topology, {"0c:00"});
         REQUIRE(gpus.size() == 1);
         CHECK(gpus[0]->vendor == 0x1002);
-        CHECK_THROWS_AS(select_gpus(topology, std::string("0b:00.1")), pt::UsageError);
-        CHECK_THROWS_AS(select_gpus(topology, std::string("0000:42:00.0")), pt::Error);
-        CHECK_THROWS_AS(select_gpus(topology, std::string("zz")), pt::UsageError);
+        CHECK_THROWS_AS(select_gpus(topology, {"0b:00.1"}), pt::UsageError);
+        CHECK_THROWS_AS(select_gpus(topology, {"0000:42:00.0"}), pt::Error);
+        CHECK_THROWS_AS(select_gpus(topology, {"zz"}), pt::UsageError);
     }
 }
 
@@ -306,10 +306,10 @@ TEST_CASE("driver::plan_blacklist", "[driver][blacklist]") {
         tmp.add_device(gpu("0000:0b:00.0", "10de", "2204", "vfio-pci", false));
         tmp.add_device(gpu("0000:0c:00.0", "1002", "73bf", "vfio-pci", false));
         BlacklistRequest nvidia;
-        nvidia.selector = "0b:00";
+        nvidia.selectors = {"0b:00"};
         apply(tmp, plan(tmp, nvidia).plan);
         BlacklistRequest amd;
-        amd.selector = "0c:00.0";
+        amd.selectors = {"0c:00.0"};
         const auto both = plan(tmp, amd);
         CHECK(lines_of(both.after).size() == 7);
         apply(tmp, both.plan);
@@ -363,7 +363,7 @@ TEST_CASE("driver::plan_blacklist", "[driver][blacklist]") {
         CHECK_THROWS_AS(plan(tmp, remove_hard), pt::UsageError);
         tmp.add_device(gpu("0000:0e:00.0", "102b", "0522", "vfio-pci", false));
         BlacklistRequest matrox;
-        matrox.selector = "0e:00.0";
+        matrox.selectors = {"0e:00.0"};
         CHECK_THROWS_WITH(plan(tmp, matrox), Catch::Contains("no host drivers for vendor 102b"));
     }
 }

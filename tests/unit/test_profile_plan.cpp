@@ -3,14 +3,19 @@
 #include "pt/error.hpp"
 #include "pt/host/root.hpp"
 #include "pt/model/host.hpp"
+#include "pt/pci/selector.hpp"
 #include "pt/profile/plan.hpp"
 #include "pt/profile/profile.hpp"
 #include "support/catch.hpp"
 #include "support/temp_root.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 using pt::profile::check_profile;
 using pt::profile::plan_profile;
@@ -83,9 +88,9 @@ TEST_CASE("profile::plan_profile plans pt setup's chain for the card at its addr
     const pt::model::Host host{pt::host::Root(tmp.path())};
     const auto planned = plan_profile(host, seed_profile(), "p.yaml", "pt profile p.yaml", 0);
     CHECK(planned.node == "pve1");
-    CHECK_FALSE(planned.located.moved_from);
+    CHECK_FALSE(planned.located.at(0).moved_from);
     CHECK(planned.hardware.empty());
-    CHECK(pt::pci::format_slot(planned.setup.slot) == "0000:81:00");
+    CHECK(pt::pci::format_slot(planned.setup.slots.at(0)) == "0000:81:00");
     REQUIRE(planned.setup.steps.size() == 4);
     CHECK(planned.setup.steps[2].command == "pt bind 0000:81:00 --apply");
     const auto* vm = find_file(planned.setup.plan, k_vm);
@@ -100,9 +105,9 @@ TEST_CASE("profile::plan_profile re-targets a card that moved, and the VM entry 
     host_with_card(tmp, "82", "0000:81:00,pcie=1");
     const pt::model::Host host{pt::host::Root(tmp.path())};
     const auto planned = plan_profile(host, seed_profile(), "p.yaml", "t", 0);
-    REQUIRE(planned.located.moved_from);
-    CHECK(pt::pci::format_slot(*planned.located.moved_from) == "0000:81:00");
-    CHECK(pt::pci::format_slot(planned.located.slot) == "0000:82:00");
+    REQUIRE(planned.located.at(0).moved_from);
+    CHECK(pt::pci::format_slot(*planned.located.at(0).moved_from) == "0000:81:00");
+    CHECK(pt::pci::format_slot(planned.located.at(0).slot) == "0000:82:00");
     REQUIRE(planned.hardware.size() == 1);
     CHECK(planned.hardware[0].expected
           == "the GeForce RTX 3090 (10de:2204 subsystem 1458:403b) at 0000:81:00");
@@ -134,22 +139,22 @@ TEST_CASE("profile::plan_profile finds the card by its physical slot when identi
 
     auto by_slot = seed_profile("        physical-slot: \"2\"\n");
     const auto planned = plan_profile(host, by_slot, "p.yaml", "t", 0);
-    CHECK(pt::pci::format_slot(planned.located.slot) == "0000:82:00");
-    REQUIRE(planned.located.moved_from);
-    CHECK(pt::pci::format_slot(*planned.located.moved_from) == "0000:81:00");
+    CHECK(pt::pci::format_slot(planned.located.at(0).slot) == "0000:82:00");
+    REQUIRE(planned.located.at(0).moved_from);
+    CHECK(pt::pci::format_slot(*planned.located.at(0).moved_from) == "0000:81:00");
     REQUIRE(planned.hardware.size() == 1);
     CHECK(planned.hardware[0].found
           == "at 0000:82:00 (physical slot 2); VM 100 still points at 0000:81:00 (hostpci0)");
 
     // Without the physical slot, the card at the profile's address has the IDs: it is taken.
     const auto by_address = plan_profile(host, seed_profile(), "p.yaml", "t", 0);
-    CHECK(pt::pci::format_slot(by_address.located.slot) == "0000:81:00");
-    CHECK_FALSE(by_address.located.moved_from);
+    CHECK(pt::pci::format_slot(by_address.located.at(0).slot) == "0000:81:00");
+    CHECK_FALSE(by_address.located.at(0).moved_from);
 
     // A physical slot that holds no such card falls back to the address.
     const auto empty_slot =
         plan_profile(host, seed_profile("        physical-slot: \"7\"\n"), "p.yaml", "t", 0);
-    CHECK(pt::pci::format_slot(empty_slot.located.slot) == "0000:81:00");
+    CHECK(pt::pci::format_slot(empty_slot.located.at(0).slot) == "0000:81:00");
 }
 
 TEST_CASE("profile::plan_profile refuses what it cannot plan, naming the fix", "[profile][plan]") {
@@ -167,10 +172,16 @@ TEST_CASE("profile::plan_profile refuses what it cannot plan, naming the fix", "
     elsewhere.nodes.erase("pve1");
     CHECK_THROWS_WITH(plan_profile(host, elsewhere, "p.yaml", "t", 0),
                       Catch::Contains("has no section for this node, pve1 (it has: pve2)"));
-    auto two = seed_profile();
-    two.nodes.at("pve1").devices.push_back(two.nodes.at("pve1").devices.front());
-    CHECK_THROWS_WITH(plan_profile(host, two, "p.yaml", "t", 0),
-                      Catch::Contains("names 2 cards; this version of pt plans exactly one card"));
+    auto twice = seed_profile();
+    twice.nodes.at("pve1").devices.push_back(twice.nodes.at("pve1").devices.front());
+    twice.nodes.at("pve1").devices.back().vmid = 101;
+    CHECK_THROWS_WITH(plan_profile(host, twice, "p.yaml", "t", 0),
+                      Catch::Contains("names the card at 0000:81:00 twice (for VM 100 and VM "
+                                      "101)"));
+    auto none = seed_profile();
+    none.nodes.at("pve1").devices.clear();
+    CHECK_THROWS_WITH(plan_profile(host, none, "p.yaml", "t", 0),
+                      Catch::Contains("node pve1 of the profile p.yaml names no card"));
 }
 
 TEST_CASE("profile::check_profile: drift per file on a fresh host, none once applied",
@@ -211,15 +222,17 @@ TEST_CASE("profile::describe_setup records the card, its IDs and the request; ot
     host_with_card(tmp, "81");
     const pt::model::Host host{pt::host::Root(tmp.path())};
     pt::setup::Request request;
-    request.selector = "81:00";
-    request.vmid = 100;
-    request.role = pt::proxmox::GpuRole::display;
-    request.mapping = "rtx";
+    pt::setup::Card wanted;
+    wanted.selector = "81:00";
+    wanted.vmid = 100;
+    wanted.role = pt::proxmox::GpuRole::display;
+    wanted.mapping = "rtx";
+    request.cards.push_back(wanted);
     const auto planned = pt::setup::plan_setup(host, request);
     auto existing = seed_profile();
     existing.nodes.at("pve1").kernel.iommu_pt = true;
     existing.nodes["pve2"] = existing.nodes.at("pve1");
-    const auto profile = pt::profile::describe_setup(host, request, planned, existing);
+    const auto profile = pt::profile::describe_setup(host, request, planned, existing).profile;
     REQUIRE(profile.nodes.size() == 2);
     const auto& section = profile.nodes.at("pve1");
     CHECK(section.kernel.iommu_pt); // the user's kernel options stay
@@ -237,7 +250,8 @@ TEST_CASE("profile::describe_setup records the card, its IDs and the request; ot
 
     tmp.write("/sys/bus/pci/slots/4/address", "0000:81:00\n");
     const pt::model::Host slotted{pt::host::Root(tmp.path())};
-    const auto with_slot = pt::profile::describe_setup(slotted, request, planned, std::nullopt);
+    const auto with_slot =
+        pt::profile::describe_setup(slotted, request, planned, std::nullopt).profile;
     CHECK(with_slot.nodes.at("pve1").devices.front().physical_slot
           == std::optional<std::string>("4"));
 }
@@ -256,7 +270,7 @@ TEST_CASE("profile::plan_profile takes a moved card's old address out of pt bind
     tmp.write(std::string(pt::driver::k_hook), pt::driver::render_hook(old_functions));
     const pt::model::Host host{pt::host::Root(tmp.path())};
     const auto planned = plan_profile(host, seed_profile(), "p.yaml", "t", 0);
-    REQUIRE(planned.located.moved_from);
+    REQUIRE(planned.located.at(0).moved_from);
     const auto* hook = find_file(planned.setup.plan, std::string(pt::driver::k_hook));
     REQUIRE(hook);
     REQUIRE(hook->after);
@@ -269,4 +283,121 @@ TEST_CASE("profile::plan_profile takes a moved card's old address out of pt bind
         addresses->begin(), addresses->end(), [](const auto& a) { return a.bus == 0x82; }));
     // Its single command would add a second entry: the VM step names the profile's.
     CHECK(planned.setup.steps.back().command == "pt profile p.yaml --apply");
+}
+
+namespace {
+
+constexpr const char* k_vm_101 = "/etc/pve/nodes/pve1/qemu-server/101.conf";
+
+// host_with_card's host with a second RTX 3090 at 82:00 and VM 101.
+void host_with_two_cards(TempRoot& tmp) {
+    host_with_card(tmp, "81");
+    tmp.add_device(function("0000:82:00.0", "2204", "030000", 32));
+    tmp.add_device(function("0000:82:00.1", "1aef", "040300", 32));
+    tmp.write(k_vm_101, "cores: 8\nmemory: 32768\nname: comfy\nostype: l26\n");
+}
+
+pt::profile::Profile two_card_profile(int second_vm) {
+    return pt::profile::parse(fmt::format("version: 1\nnodes:\n  pve1:\n    devices:\n"
+                                          "      - address: \"0000:81:00\"\n"
+                                          "        id: \"10de:2204\"\n"
+                                          "        vm: 100\n"
+                                          "      - address: \"0000:82:00\"\n"
+                                          "        id: \"10de:2204\"\n"
+                                          "        vm: {}\n",
+                                          second_vm),
+                              "p.yaml");
+}
+
+} // namespace
+
+TEST_CASE("profile::plan_profile plans two cards for two VMs as one chain", "[profile][plan]") {
+    TempRoot tmp;
+    host_with_two_cards(tmp);
+    const pt::model::Host host{pt::host::Root(tmp.path())};
+    const auto planned = plan_profile(host, two_card_profile(101), "p.yaml", "t", 0);
+    REQUIRE(planned.located.size() == 2);
+    CHECK(pt::pci::format_slot(planned.setup.slots.at(1)) == "0000:82:00");
+    std::vector<std::string> names;
+    for (const auto& step : planned.setup.steps) {
+        names.push_back(step.name);
+    }
+    CHECK(names
+          == std::vector<std::string>{
+              "kernel command line", "host drivers", "vfio-pci", "VM 100", "VM 101"});
+    // One binding for both cards: what pt bind with both slots plans, by IDs (no other card has
+    // them), and one blacklist (no NVIDIA card stays with the host).
+    CHECK(planned.setup.steps[2].command == "pt bind 0000:81:00 0000:82:00 --apply");
+    CHECK(planned.setup.steps[1].command == "pt blacklist 0000:81:00 0000:82:00 --apply");
+    pt::driver::BindRequest bind;
+    bind.selectors = {pt::pci::parse_selector("0000:81:00"), pt::pci::parse_selector("0000:82:00")};
+    const auto bound = pt::driver::plan_bind(host, bind);
+    const auto* conf = find_file(planned.setup.plan, std::string(pt::driver::k_vfio_conf));
+    REQUIRE(conf);
+    CHECK(conf->after == find_file(bound, std::string(pt::driver::k_vfio_conf))->after);
+    CHECK(conf->after->find("options vfio-pci ids=10de:1aef,10de:2204\n") != std::string::npos);
+    const auto* vm100 = find_file(planned.setup.plan, k_vm);
+    const auto* vm101 = find_file(planned.setup.plan, k_vm_101);
+    REQUIRE(vm100);
+    REQUIRE(vm101);
+    CHECK(vm100->after->find("hostpci0: 0000:81:00,pcie=1\n") != std::string::npos);
+    CHECK(vm101->after->find("hostpci0: 0000:82:00,pcie=1\n") != std::string::npos);
+    CHECK(planned.setup.remaining.back() == "pt verify --vm 101");
+}
+
+TEST_CASE("profile::plan_profile passes two cards to one VM in one edit of its config",
+          "[profile][plan]") {
+    TempRoot tmp;
+    host_with_two_cards(tmp);
+    const pt::model::Host host{pt::host::Root(tmp.path())};
+    const auto planned = plan_profile(host, two_card_profile(100), "p.yaml", "t", 0);
+    const auto edits = std::count_if(planned.setup.plan.files.begin(),
+                                     planned.setup.plan.files.end(),
+                                     [](const auto& file) { return file.path == k_vm; });
+    CHECK(edits == 1);
+    const auto* vm = find_file(planned.setup.plan, k_vm);
+    REQUIRE(vm);
+    CHECK(vm->before == pt::host::Root(tmp.path()).read_file(k_vm));
+    CHECK(vm->after->find("hostpci0: 0000:81:00,pcie=1\nhostpci1: 0000:82:00,pcie=1\n")
+          != std::string::npos);
+    // The second card's single command, run after the first, plans the rest of that edit.
+    CHECK(planned.setup.steps.back().command == "pt vmconf 100 0000:82:00 --compute --apply");
+    CHECK(planned.setup.remaining
+          == std::vector<std::string>{"reboot the host", "pt verify --vm 100"});
+}
+
+TEST_CASE("profile::describe_setup adds a second card to this node's section", "[profile][plan]") {
+    TempRoot tmp;
+    host_with_two_cards(tmp);
+    const pt::model::Host host{pt::host::Root(tmp.path())};
+    const auto setup_for = [&](const char* slot, int vmid) {
+        pt::setup::Request request;
+        pt::setup::Card card;
+        card.selector = slot;
+        card.vmid = vmid;
+        request.cards.push_back(card);
+        return std::pair{request, pt::setup::plan_setup(host, request)};
+    };
+    const auto [first, first_planned] = setup_for("81:00", 100);
+    const auto one = pt::profile::describe_setup(host, first, first_planned, std::nullopt).profile;
+    const auto [second, second_planned] = setup_for("82:00", 101);
+    const auto two = pt::profile::describe_setup(host, second, second_planned, one).profile;
+    REQUIRE(two.nodes.at("pve1").devices.size() == 2);
+    CHECK(two.nodes.at("pve1").devices[0].vmid == 100);
+    CHECK(two.nodes.at("pve1").devices[1].vmid == 101);
+    // The same card again, for another VM: its entry is replaced, not doubled.
+    const auto [again, again_planned] = setup_for("82:00", 100);
+    const auto replaced = pt::profile::describe_setup(host, again, again_planned, two).profile;
+    REQUIRE(replaced.nodes.at("pve1").devices.size() == 2);
+    CHECK(pt::pci::format_slot(replaced.nodes.at("pve1").devices[1].slot) == "0000:82:00");
+    CHECK(replaced.nodes.at("pve1").devices[1].vmid == 100);
+    // A card that is on no address of this host is dropped and named.
+    auto stale = two;
+    stale.nodes.at("pve1").devices[0].device = 0x2684;
+    const auto described = pt::profile::describe_setup(host, second, second_planned, stale);
+    REQUIRE(described.profile.nodes.at("pve1").devices.size() == 1);
+    CHECK(described.dropped
+          == std::vector<std::string>{"0000:81:00 (10de:2684) for VM 100: not on this host"});
+    // The profile with both plans as one chain.
+    CHECK(plan_profile(host, two, "p.yaml", "t", 0).setup.slots.size() == 2);
 }

@@ -11,6 +11,8 @@
 #include "support/catch.hpp"
 #include "support/temp_root.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <optional>
 #include <string>
@@ -64,11 +66,13 @@ void seed_host(TempRoot& tmp, std::optional<std::string> cpu = std::nullopt) {
     tmp.write(k_vm, vm);
 }
 
-Request request_for(std::string selector) {
+Request request_for(std::string selector, int vmid = 100) {
     Request request;
-    request.selector = std::move(selector);
-    request.vmid = 100;
-    request.title = "pt setup " + request.selector + " --vm 100";
+    request.title = fmt::format("pt setup {} --vm {}", selector, vmid);
+    pt::setup::Card card;
+    card.selector = std::move(selector);
+    card.vmid = vmid;
+    request.cards.push_back(std::move(card));
     return request;
 }
 
@@ -95,7 +99,7 @@ TEST_CASE("setup::plan_setup is the single planners' plans, in the story's order
     const pt::model::Host host{pt::host::Root(tmp.path())};
     const auto planned = plan_setup(host, request_for("81:00"));
 
-    CHECK(pt::pci::format_slot(planned.slot) == "0000:81:00");
+    CHECK(pt::pci::format_slot(planned.slots.at(0)) == "0000:81:00");
     std::vector<std::string> names;
     for (const auto& step : planned.steps) {
         names.push_back(step.name);
@@ -105,10 +109,10 @@ TEST_CASE("setup::plan_setup is the single planners' plans, in the story's order
 
     // Each step is exactly what its planner makes on the same model.
     pt::driver::BlacklistRequest blacklist;
-    blacklist.selector = "0000:81:00";
+    blacklist.selectors = {"0000:81:00"};
     CHECK(paths(planned.steps[1].plan) == paths(pt::driver::plan_blacklist(host, blacklist)));
     pt::driver::BindRequest bind;
-    bind.selector = pt::pci::parse_selector("0000:81:00");
+    bind.selectors = {pt::pci::parse_selector("0000:81:00")};
     const auto bound = pt::driver::plan_bind(host, bind);
     CHECK(paths(planned.steps[2].plan) == paths(bound));
     CHECK(planned.steps[0].plan.files.empty()); // AMD on 6.8: nothing for the command line
@@ -178,7 +182,7 @@ TEST_CASE("setup::plan_setup uses", "[setup][plan]") {
         seed_host(tmp);
         const pt::model::Host host{pt::host::Root(tmp.path())};
         auto request = request_for("81:00");
-        request.keep_cpu = true;
+        request.cards[0].keep_cpu = true;
         const auto planned = plan_setup(host, request);
         const auto* vm = find_file(planned.plan, k_vm);
         REQUIRE(vm);
@@ -188,7 +192,7 @@ TEST_CASE("setup::plan_setup uses", "[setup][plan]") {
         seed_host(tmp);
         const pt::model::Host host{pt::host::Root(tmp.path())};
         auto request = request_for("81:00");
-        request.role = pt::proxmox::GpuRole::display;
+        request.cards[0].role = pt::proxmox::GpuRole::display;
         const auto planned = plan_setup(host, request);
         const auto* vm = find_file(planned.plan, k_vm);
         REQUIRE(vm);
@@ -206,7 +210,7 @@ TEST_CASE("setup::plan_setup with --mapping plans the mapping and the VM entry t
     seed_host(tmp);
     const pt::model::Host host{pt::host::Root(tmp.path())};
     auto request = request_for("81:00");
-    request.mapping = "rtx3090";
+    request.cards[0].mapping = "rtx3090";
     const auto planned = plan_setup(host, request);
     REQUIRE(planned.steps.size() == 5);
     CHECK(planned.steps[3].name == "mapping");
@@ -249,7 +253,7 @@ TEST_CASE("setup::plan_setup refuses as a whole", "[setup][plan]") {
     SECTION("no VM") {
         const pt::model::Host host{pt::host::Root(tmp.path())};
         auto request = request_for("81:00");
-        request.vmid = 0;
+        request.cards[0].vmid = 0;
         CHECK_THROWS_AS(plan_setup(host, request), pt::UsageError);
     }
 }

@@ -422,6 +422,15 @@ std::vector<std::string> other_ids_files(const host::Root& root) {
     return out;
 }
 
+// "02:00 01:00": the selectors as the user gave them.
+std::string selected_text(const BindRequest& request) {
+    std::vector<std::string> texts;
+    for (const auto& selector : request.selectors) {
+        texts.push_back(selector.text);
+    }
+    return join_strings(texts, " ");
+}
+
 // What the next boot does with each device of `set`, judged on the module configuration as kmod
 // will compute it once the plan is written (pt's file with its planned text, every other
 // modprobe.d file as it is, the configured command line last): a note per device. When another
@@ -469,7 +478,7 @@ void predict_next_boot(const model::Host& model,
         throw Error(fmt::format("refusing to bind {}: {}. Remove that line ({}; pt's file then "
                                 "lists every device pt binds) and run pt bind again, or add "
                                 "--force to write pt's file anyway",
-                                request.selector.text,
+                                selected_text(request),
                                 why,
                                 fix));
     }
@@ -780,15 +789,22 @@ edit::Plan plan_bind(const model::Host& model, const BindRequest& request) {
     const host::Root& root = model.root();
     const BindState host = read_state(model);
     edit::Plan plan;
-    plan.title = flags_title(
-        "bind", request.selector.text, request.include_group, request.force, request.now);
+    std::vector<const pci::Device*> matched;
+    for (const auto& selector : request.selectors) {
+        const auto devices = matched_devices(host.topology, selector);
+        matched.insert(matched.end(), devices.begin(), devices.end());
+    }
+    if (matched.empty()) {
+        throw UsageError("pt bind needs a device: SEL");
+    }
+    const std::string selected = selected_text(request);
+    plan.title = flags_title("bind", selected, request.include_group, request.force, request.now);
 
-    const auto matched = matched_devices(host.topology, request.selector);
     std::vector<pci::Address> set = expand_slots(host.topology, matched);
     if (set.empty()) {
         throw Error(fmt::format("{} matches only PCI bridges ({}); pt binds endpoints: name the "
                                 "device behind the bridge",
-                                request.selector.text,
+                                selected,
                                 pci::format(matched.front()->address)));
     }
     for (const auto& a : set) {
@@ -819,7 +835,7 @@ edit::Plan plan_bind(const model::Host& model, const BindRequest& request) {
             throw Error(fmt::format("refusing to bind {}: {}. Give a VM one virtual function "
                                     "instead (pt vmconf VMID {} --function-only --apply), or add "
                                     "--force to bind the whole card",
-                                    request.selector.text,
+                                    selected,
                                     why,
                                     pci::format(dev->virtfns.front())));
         }
@@ -843,9 +859,9 @@ edit::Plan plan_bind(const model::Host& model, const BindRequest& request) {
                 "every endpoint of it to vfio-pci when the VM starts, so these would leave the "
                 "host too. Add --include-group to bind them as well (see pt iommu-groups --device "
                 "{})",
-                request.selector.text,
+                selected,
                 join_strings(lines, "; "),
-                request.selector.text));
+                selected));
         }
         for (const auto& [group, members] : foreign) {
             set.insert(set.end(), members.begin(), members.end());
@@ -861,7 +877,7 @@ edit::Plan plan_bind(const model::Host& model, const BindRequest& request) {
         if (!request.force) {
             throw Error(fmt::format("refusing to bind {}: the host needs it:\n  {}\nAdd --force "
                                     "to bind anyway",
-                                    request.selector.text,
+                                    selected,
                                     join_strings(needs, "\n  ")));
         }
         for (const auto& reason : needs) {

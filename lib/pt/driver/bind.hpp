@@ -108,7 +108,8 @@ Persistence decide_persistence(const pci::Topology& topology,
 std::vector<std::string> competing_modules(const host::Root& root, const pci::Device& dev);
 
 struct BindRequest {
-    pci::Selector selector;
+    // SEL...: every device any of them matches (pt setup binds several cards in one plan).
+    std::vector<pci::Selector> selectors;
     bool include_group = false; // also bind endpoints of other slots in the same IOMMU group
     bool force = false;         // bind even what the host needs (root disk, route NIC, display)
     bool now = false;           // also bind at runtime (driver_override, unbind, drivers_probe)

@@ -203,10 +203,11 @@ const GpuVendor* find_gpu_vendor(std::uint16_t vendor) {
 }
 
 std::vector<const pci::Device*> select_gpus(const pci::Topology& topology,
-                                            const std::optional<std::string>& selector) {
+                                            const std::vector<std::string>& selectors) {
     std::vector<const pci::Device*> gpus;
-    if (selector) {
-        const pci::Selector sel = pci::parse_selector(*selector);
+    for (const auto& selector : selectors) {
+        const pci::Selector sel = pci::parse_selector(selector);
+        const auto first = gpus.size();
         bool any = false;
         for (const auto& dev : topology.devices) {
             if (sel.matches(dev)) {
@@ -223,13 +224,18 @@ std::vector<const pci::Device*> select_gpus(const pci::Topology& topology,
                 sel.text,
                 describe_displays(topology)));
         }
-        if (gpus.empty()) {
+        if (gpus.size() == first) {
             throw UsageError(fmt::format("'{}' matches no display device (class 03xx): pt "
                                          "blacklist keeps GPU drivers off a GPU; display devices "
                                          "on this host:{}",
                                          sel.text,
                                          describe_displays(topology)));
         }
+    }
+    if (!selectors.empty()) {
+        // Pointers into topology.devices: their order is the topology's.
+        std::sort(gpus.begin(), gpus.end());
+        gpus.erase(std::unique(gpus.begin(), gpus.end()), gpus.end());
         return gpus;
     }
     for (const auto& dev : topology.devices) {
@@ -335,7 +341,7 @@ edit::Plan plan_blacklist(const model::Host& model, const BlacklistRequest& requ
         plan.reboot_needed = true;
     };
 
-    if (request.remove && !request.selector) {
+    if (request.remove && request.selectors.empty()) {
         if (!before) {
             plan.notes.push_back(fmt::format("{} does not exist: pt has nothing to remove", path));
         }
@@ -343,7 +349,7 @@ edit::Plan plan_blacklist(const model::Host& model, const BlacklistRequest& requ
         return plan;
     }
 
-    const auto gpus = select_gpus(topology, request.selector);
+    const auto gpus = select_gpus(topology, request.selectors);
     std::vector<const GpuVendor*> vendors;
     for (const auto* gpu : gpus) {
         const GpuVendor* vendor = find_gpu_vendor(gpu->vendor);

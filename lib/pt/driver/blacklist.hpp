@@ -28,9 +28,10 @@ namespace pt::driver {
 inline constexpr std::string_view k_blacklist_conf = "/etc/modprobe.d/pt-blacklist.conf";
 
 struct BlacklistRequest {
-    // A pci::parse_selector form; nullopt selects the GPU being passed through: the display
-    // devices bound to vfio-pci, else the single display device that is not the boot VGA.
-    std::optional<std::string> selector;
+    // pci::parse_selector forms (pt setup gives every card of a profile); none selects the GPU
+    // being passed through: the display devices bound to vfio-pci, else the single display
+    // device that is not the boot VGA.
+    std::vector<std::string> selectors;
     bool softdep = false; // --softdep: `softdep M pre: vfio-pci` instead of blacklisting
     bool hard = false;    // --hard: also `install M /bin/false`
     // --remove: without a selector, remove pt's file; with one, take out the entries of the
@@ -52,13 +53,14 @@ struct GpuVendor {
 const GpuVendor* find_gpu_vendor(std::uint16_t vendor);
 
 // The display devices (class 03xx) the request is about, sorted by address, as pointers into
-// `topology` (which must outlive them). With a selector:
-// the display devices it matches; throws pt::Error when it matches no device and
-// pt::UsageError when it matches only devices that are not display devices. Without one: the
+// `topology` (which must outlive them). With selectors:
+// the display devices any of them matches, in topology order; throws pt::Error when one matches
+// no device and pt::UsageError when one matches only devices that are not display devices.
+// Without one: the
 // display devices bound to vfio-pci, else the single non-boot-VGA display device; throws
 // pt::UsageError listing the display devices when that is none or more than one.
 std::vector<const pci::Device*> select_gpus(const pci::Topology& topology,
-                                            const std::optional<std::string>& selector);
+                                            const std::vector<std::string>& selectors);
 
 // The whole text of pt's file for `commands` (verb, module and rest of each line; line numbers
 // are ignored): a header saying pt owns the file and how to remove it, then the commands grouped

@@ -38,16 +38,18 @@ const Node& node_section(const Profile& profile, const std::string& node, const 
                     file));
 }
 
-const Device& the_device(const Node& section, const std::string& node, const std::string& file) {
-    if (section.devices.size() != 1) {
-        throw Error(fmt::format("node {} of the profile {} names {} cards; this version of pt "
-                                "plans exactly one card per node (pt-profile(5)): keep one "
-                                "there and pass others with pt setup",
+// The section's cards; a section without one has nothing to plan.
+const std::vector<Device>&
+devices_of(const Node& section, const std::string& node, const std::string& file) {
+    if (section.devices.empty()) {
+        throw Error(fmt::format("node {} of the profile {} names no card: add one under devices "
+                                "(pt-profile(5)), or write it with pt setup SEL --vm VMID --save "
+                                "{}",
                                 node,
                                 file,
-                                section.devices.size()));
+                                file));
     }
-    return section.devices.front();
+    return section.devices;
 }
 
 bool same_card(const pci::Device& dev, const Device& wanted) {
@@ -159,11 +161,14 @@ entries_passing(const host::Root& root, int vmid, const pci::Address& slot) {
     return keys;
 }
 
-// Other VMs of this node that pass the slot the card moved to (they passed another card there).
-std::vector<std::string> other_vms_at(const host::Root& root, const pci::Address& slot, int vmid) {
+// Other VMs of this node that pass the slot the card moved to (they passed another card there),
+// leaving out `skip`: the card's own VM, and the VMs of cards that moved away from that slot
+// (their entries are re-pointed too, e.g. when two cards swapped their buses).
+std::vector<std::string>
+other_vms_at(const host::Root& root, const pci::Address& slot, const std::set<int>& skip) {
     std::vector<std::string> others;
     for (const auto& [other, key] : proxmox::vms_passing(root, slot)) {
-        if (other != vmid) {
+        if (skip.count(other) == 0) {
             others.push_back(fmt::format("VM {} ({})", other, key));
         }
     }
@@ -195,6 +200,7 @@ std::string save_command(const Device& wanted, const pci::Address& slot, const s
 Drift moved_drift(const model::Host& host,
                   const Device& wanted,
                   const Located& located,
+                  const std::set<int>& skip,
                   const std::string& file) {
     std::string found = fmt::format("at {}", pci::format_slot(located.slot));
     if (const auto* card = host.topology().find(located.slot); card && card->physical_slot) {
@@ -207,7 +213,7 @@ Drift moved_drift(const model::Host& host,
                              pci::format_slot(*located.moved_from),
                              fmt::join(stale, ", "));
     }
-    const auto others = other_vms_at(host.root(), located.slot, wanted.vmid);
+    const auto others = other_vms_at(host.root(), located.slot, skip);
     if (!others.empty()) {
         found += fmt::format("; {} pass{} {} too",
                              fmt::join(others, ", "),
@@ -234,25 +240,35 @@ grub::Request kernel_request(const Kernel& kernel) {
     return request;
 }
 
-setup::Request setup_request(const Device& wanted,
+setup::Card setup_card(const Device& wanted, const Located& located) {
+    setup::Card card;
+    card.selector = pci::format_slot(located.slot);
+    card.vmid = wanted.vmid;
+    card.role = wanted.role;
+    card.keep_cpu = wanted.keep_cpu;
+    card.ovmf = wanted.ovmf;
+    card.set_machine = wanted.set_machine;
+    card.mapping = wanted.mapping;
+    card.moved_from = located.moved_from;
+    return card;
+}
+
+// One chain for every card of the section. pt bind plans the node's binding as a whole, so a
+// card's include-group or force holds for the whole binding (pt-profile(5) says so).
+setup::Request setup_request(const std::vector<const Device*>& devices,
+                             const std::vector<Located>& located,
                              const Kernel& kernel,
-                             const Located& located,
                              const std::string& title,
                              std::int64_t time) {
     setup::Request request;
-    request.selector = pci::format_slot(located.slot);
-    request.vmid = wanted.vmid;
-    request.role = wanted.role;
-    request.keep_cpu = wanted.keep_cpu;
-    request.ovmf = wanted.ovmf;
-    request.set_machine = wanted.set_machine;
-    request.mapping = wanted.mapping;
-    request.include_group = wanted.include_group;
-    request.force = wanted.force;
+    for (std::size_t i = 0; i < devices.size(); ++i) {
+        request.cards.push_back(setup_card(*devices[i], located[i]));
+        request.include_group = request.include_group || devices[i]->include_group;
+        request.force = request.force || devices[i]->force;
+    }
     request.time = time;
     request.title = title;
     request.kernel = kernel_request(kernel);
-    request.moved_from = located.moved_from;
     return request;
 }
 
@@ -381,6 +397,50 @@ void drop_old_address_from_hook(const model::Host& host,
     plan.reboot_needed = true;
 }
 
+// The VMs not to warn about at card `i`'s new slot: its own, and those of cards that moved away
+// from that slot.
+std::set<int> vms_not_to_name(const Planned& planned, std::size_t i) {
+    std::set<int> skip{planned.devices[i]->vmid};
+    for (std::size_t j = 0; j < planned.devices.size(); ++j) {
+        const auto& from = planned.located[j].moved_from;
+        if (j != i && from && from->same_slot(planned.located[i].slot)) {
+            skip.insert(planned.devices[j]->vmid);
+        }
+    }
+    return skip;
+}
+
+// The profile's entry for `card`, planned at `slot`: its IDs and name as the host has them.
+Device device_of(const model::Host& host,
+                 pci::NameDb& names,
+                 const pci::Address& slot,
+                 const setup::Card& card,
+                 const setup::Request& request) {
+    const auto* found = host.topology().find(slot);
+    if (!found) {
+        throw Error(fmt::format("no PCI device {} on this host", pci::format(slot)));
+    }
+    Device dev;
+    dev.slot = slot;
+    dev.vendor = found->vendor;
+    dev.device = found->device;
+    dev.subsystem_vendor = found->subsystem_vendor;
+    dev.subsystem_device = found->subsystem_device;
+    dev.physical_slot = found->physical_slot;
+    if (auto name = names.device(found->vendor, found->device)) {
+        dev.name = std::move(*name);
+    }
+    dev.vmid = card.vmid;
+    dev.role = card.role;
+    dev.keep_cpu = card.keep_cpu;
+    dev.ovmf = card.ovmf;
+    dev.set_machine = card.set_machine;
+    dev.mapping = card.mapping;
+    dev.include_group = request.include_group;
+    dev.force = request.force;
+    return dev;
+}
+
 } // namespace
 
 std::string this_node(const model::Host& host) {
@@ -402,38 +462,57 @@ Planned plan_profile(const model::Host& host,
     Planned out;
     out.node = this_node(host);
     const Node& section = node_section(profile, out.node, file);
-    out.device = &the_device(section, out.node, file);
-    std::string why;
-    const auto located = locate(host.topology(), *out.device, why);
-    if (!located) {
-        throw Error(fmt::format("{}: put the card back, or edit {} to name the card this host "
-                                "has (pt iommu-groups --gpu lists the cards)",
-                                why,
-                                file));
-    }
-    out.located = *located;
-    if (out.located.moved_from) {
-        out.hardware.push_back(moved_drift(host, *out.device, out.located, file));
-    }
-    out.setup = setup::plan_setup(
-        host, setup_request(*out.device, section.kernel, out.located, title, time));
-    if (out.located.moved_from) {
-        drop_old_address_from_hook(host, *out.located.moved_from, out.setup.plan);
-        // Alone, pt vmconf would add a second entry rather than re-point the old one.
-        for (auto& step : out.setup.steps) {
-            if (step.name.starts_with("VM ")) {
-                step.command = fmt::format("pt profile {} --apply", file);
+    for (const auto& device : devices_of(section, out.node, file)) {
+        std::string why;
+        const auto located = locate(host.topology(), device, why);
+        if (!located) {
+            throw Error(fmt::format("{}: put the card back, or edit {} to name the card this "
+                                    "host has (pt iommu-groups --gpu lists the cards)",
+                                    why,
+                                    file));
+        }
+        for (std::size_t i = 0; i < out.located.size(); ++i) {
+            if (out.located[i].slot == located->slot) {
+                throw Error(fmt::format("node {} of the profile {} names the card at {} twice "
+                                        "(for VM {} and VM {}); a card goes to one VM: remove "
+                                        "one of the entries",
+                                        out.node,
+                                        file,
+                                        pci::format_slot(located->slot),
+                                        out.devices[i]->vmid,
+                                        device.vmid));
             }
         }
-        const auto others = other_vms_at(host.root(), out.located.slot, out.device->vmid);
+        out.devices.push_back(&device);
+        out.located.push_back(*located);
+    }
+    for (std::size_t i = 0; i < out.devices.size(); ++i) {
+        if (out.located[i].moved_from) {
+            out.hardware.push_back(
+                moved_drift(host, *out.devices[i], out.located[i], vms_not_to_name(out, i), file));
+        }
+    }
+    out.request = setup_request(out.devices, out.located, section.kernel, title, time);
+    out.setup = setup::plan_setup(host, out.request);
+    // The VM steps come last, one per card in the section's order.
+    const std::size_t first_vm_step = out.setup.steps.size() - out.devices.size();
+    for (std::size_t i = 0; i < out.devices.size(); ++i) {
+        const Located& located = out.located[i];
+        if (!located.moved_from) {
+            continue;
+        }
+        drop_old_address_from_hook(host, *located.moved_from, out.setup.plan);
+        // Alone, pt vmconf would add a second entry rather than re-point the old one.
+        out.setup.steps[first_vm_step + i].command = fmt::format("pt profile {} --apply", file);
+        const auto others = other_vms_at(host.root(), located.slot, vms_not_to_name(out, i));
         if (!others.empty()) {
             out.setup.plan.notes.push_back(fmt::format(
                 "{} also pass{} {}, where the card is now: whichever VM starts first takes it; "
                 "take the entry out of the other: pt vmconf VMID --remove {} --apply",
                 fmt::join(others, ", "),
                 others.size() == 1 ? "es" : "",
-                pci::format_slot(out.located.slot),
-                pci::format_slot(out.located.slot)));
+                pci::format_slot(located.slot),
+                pci::format_slot(located.slot)));
         }
     }
     return out;
@@ -446,10 +525,14 @@ CheckResult check_profile(const model::Host& host,
     CheckResult result;
     result.node = this_node(host);
     const Node& section = node_section(profile, result.node, file);
-    const Device& wanted = the_device(section, result.node, file);
-    std::string why;
-    const auto located = locate(host.topology(), wanted, why);
-    if (!located) {
+    const auto& devices = devices_of(section, result.node, file);
+    std::vector<Located> located;
+    for (const auto& wanted : devices) {
+        std::string why;
+        if (auto found = locate(host.topology(), wanted, why)) {
+            located.push_back(*found);
+            continue;
+        }
         result.drift.push_back(
             Drift{"hardware",
                   fmt::format("the {} at {}", identity(wanted), pci::format_slot(wanted.slot)),
@@ -457,6 +540,8 @@ CheckResult check_profile(const model::Host& host,
                   fmt::format("put the card back, or edit {} to name the card "
                               "this host has (pt iommu-groups --gpu lists them)",
                               file)});
+    }
+    if (!result.drift.empty()) {
         return result;
     }
     Planned planned;
@@ -474,66 +559,96 @@ CheckResult check_profile(const model::Host& host,
                   fmt::format("pt profile {} shows the refusal; fix what it names", file)});
         return result;
     }
+    const bool moved = std::any_of(located.begin(), located.end(), [](const Located& where) {
+        return where.moved_from.has_value();
+    });
     result.drift = planned.hardware;
-    configured_drift(planned.setup, located->moved_from.has_value(), file, result.drift);
-    if (located->moved_from && result.drift.size() == planned.hardware.size()) {
-        // Already re-targeted: only the profile still names the old address.
-        for (auto& item : result.drift) {
-            item.fix = fmt::format("record the new address in the profile: {}",
-                                   save_command(wanted, located->slot, file));
+    configured_drift(planned.setup, moved, file, result.drift);
+    if (moved && result.drift.size() == planned.hardware.size()) {
+        // Already re-targeted: only the profile still names the old addresses.
+        std::size_t item = 0;
+        for (std::size_t i = 0; i < devices.size(); ++i) {
+            if (located[i].moved_from) {
+                result.drift[item++].fix =
+                    fmt::format("record the new address in the profile: {}",
+                                save_command(devices[i], located[i].slot, file));
+            }
         }
     }
 
-    check::HostRequest verify;
-    verify.selector = pci::format_slot(located->slot);
-    verify.vmid = wanted.vmid;
-    const auto report = check::verify_host(host, verify);
-    staged_drift(report, result.drift);
-
-    result.converged = result.drift.empty();
-    const bool reboot_in_remaining =
+    bool reboot_pending =
         std::find(planned.setup.remaining.begin(), planned.setup.remaining.end(), "reboot the host")
         != planned.setup.remaining.end();
-    result.reboot_pending = result.converged && (reboot_in_remaining || report.reboot_pending());
+    for (std::size_t i = 0; i < devices.size(); ++i) {
+        check::HostRequest verify;
+        verify.selector = pci::format_slot(located[i].slot);
+        verify.vmid = devices[i].vmid;
+        const auto report = check::verify_host(host, verify);
+        staged_drift(report, result.drift);
+        reboot_pending = reboot_pending || report.reboot_pending();
+    }
+    // The staged checks of the node's files come once, whichever card found them.
+    std::vector<Drift> unique;
+    for (auto& item : result.drift) {
+        if (std::none_of(unique.begin(), unique.end(), [&](const Drift& seen) {
+                return seen.what == item.what && seen.found == item.found;
+            })) {
+            unique.push_back(std::move(item));
+        }
+    }
+    result.drift = std::move(unique);
+
+    result.converged = result.drift.empty();
+    result.reboot_pending = result.converged && reboot_pending;
     return result;
 }
 
-Profile describe_setup(const model::Host& host,
-                       const setup::Request& request,
-                       const setup::Planned& planned,
-                       const std::optional<Profile>& existing) {
-    Profile out = existing.value_or(Profile{});
-    const auto* card = host.topology().find(planned.slot);
-    if (!card) {
-        throw Error(fmt::format("no PCI device {} on this host", pci::format(planned.slot)));
-    }
-    Device dev;
-    dev.slot = planned.slot;
-    dev.vendor = card->vendor;
-    dev.device = card->device;
-    dev.subsystem_vendor = card->subsystem_vendor;
-    dev.subsystem_device = card->subsystem_device;
-    dev.physical_slot = card->physical_slot;
-    pci::NameDb names(host.root(), true, pci::k_system_ids);
-    if (auto name = names.device(card->vendor, card->device)) {
-        dev.name = std::move(*name);
-    }
-    dev.vmid = request.vmid;
-    dev.role = request.role;
-    dev.keep_cpu = request.keep_cpu;
-    dev.ovmf = request.ovmf;
-    dev.set_machine = request.set_machine;
-    dev.mapping = request.mapping;
-    dev.include_group = request.include_group;
-    dev.force = request.force;
-    Node section;
-    section.devices.push_back(std::move(dev));
+Described describe_setup(const model::Host& host,
+                         const setup::Request& request,
+                         const setup::Planned& planned,
+                         const std::optional<Profile>& existing) {
+    Described out{existing.value_or(Profile{}), {}};
     const std::string node = this_node(host);
-    // The kernel options a user wrote into this node's section stay: pt setup asks for none.
-    if (const auto it = out.nodes.find(node); it != out.nodes.end()) {
-        section.kernel = it->second.kernel;
+    Node section;
+    if (const auto it = out.profile.nodes.find(node); it != out.profile.nodes.end()) {
+        section = it->second; // its kernel options and other cards stay: pt setup asks for none
     }
-    out.nodes[node] = std::move(section);
+    // A card of the section that is on no address of this host would make the profile
+    // unplannable here.
+    auto& devices = section.devices;
+    devices.erase(std::remove_if(devices.begin(),
+                                 devices.end(),
+                                 [&](const Device& old) {
+                                     std::string why;
+                                     if (locate(host.topology(), old, why)) {
+                                         return false;
+                                     }
+                                     out.dropped.push_back(
+                                         fmt::format("{} ({}) for VM {}: not on this host",
+                                                     pci::format_slot(old.slot),
+                                                     format_id(old.vendor, old.device),
+                                                     old.vmid));
+                                     return true;
+                                 }),
+                  devices.end());
+    pci::NameDb names(host.root(), true, pci::k_system_ids);
+    for (std::size_t i = 0; i < planned.slots.size() && i < request.cards.size(); ++i) {
+        const pci::Address& slot = planned.slots[i];
+        const setup::Card& card = request.cards[i];
+        Device dev = device_of(host, names, slot, card, request);
+        // The entry of this card, at its address or found where it is now by its IDs, is
+        // replaced.
+        devices.erase(std::remove_if(devices.begin(),
+                                     devices.end(),
+                                     [&](const Device& old) {
+                                         std::string why;
+                                         const auto where = locate(host.topology(), old, why);
+                                         return old.slot == slot || (where && where->slot == slot);
+                                     }),
+                      devices.end());
+        devices.push_back(std::move(dev));
+    }
+    out.profile.nodes[node] = std::move(section);
     return out;
 }
 

@@ -31,20 +31,21 @@ struct Located {
 };
 
 struct Planned {
-    std::string node; // this node's name: the section planned
-    const Device* device = nullptr;
-    Located located;
-    setup::Planned setup;        // the chain, as pt setup plans it, on the card where it is now
-    std::vector<Drift> hardware; // the card moved: said before the plan
+    std::string node;                   // this node's name: the section planned
+    std::vector<const Device*> devices; // the section's cards, in its order
+    std::vector<Located> located;       // where each is now
+    setup::Request request;             // the chain asked of pt setup, a card per device
+    setup::Planned setup;        // the chain, as pt setup plans it, on the cards where they are now
+    std::vector<Drift> hardware; // a card moved: said before the plan
 };
 
-// This node's section of `profile`, the card found (at the profile's address, else by its IDs
-// anywhere on the host) and the chain planned for it as `pt setup` would, with the kernel options
-// and use of the profile; a moved card re-targets the VM's entry. `file` is the profile's path
-// (for commands in messages), `title` the journal's title.
-// Throws pt::Error when the profile has no section for this node, the section does not name
-// exactly one card, or the card is on no address of this host (or on several); and whatever
-// pt setup refuses, for its reasons.
+// This node's section of `profile`, each card found (at the profile's address, else by its IDs
+// anywhere on the host) and the chain planned for them all as `pt setup` would, with the kernel
+// options and uses of the profile; a moved card re-targets its VM's entry. `file` is the
+// profile's path (for commands in messages), `title` the journal's title.
+// Throws pt::Error when the profile has no section for this node, the section names no card,
+// or a card is on no address of this host (or on several); and whatever pt setup refuses, for
+// its reasons.
 Planned plan_profile(const model::Host& host,
                      const Profile& profile,
                      const std::string& file,
@@ -71,11 +72,20 @@ CheckResult check_profile(const model::Host& host,
                           std::int64_t time);
 
 // The profile that describes what `pt setup` planned: this node's section with the card, its
-// IDs and name, and the request's use and options; the other nodes of `existing` are kept.
-Profile describe_setup(const model::Host& host,
-                       const setup::Request& request,
-                       const setup::Planned& planned,
-                       const std::optional<Profile>& existing);
+// IDs and name, and the request's use and options. The other nodes of `existing` are kept, and
+// so are the other cards of this node's section that are on this host (two runs of pt setup for
+// two cards describe both); an entry for the planned card (at its address, or found there by
+// its IDs) is replaced, and one whose card is on no address of this host is dropped, each named
+// in `dropped` ("0000:05:00 (10de:1b80) for VM 101: not on this host").
+struct Described {
+    Profile profile;
+    std::vector<std::string> dropped;
+};
+
+Described describe_setup(const model::Host& host,
+                         const setup::Request& request,
+                         const setup::Planned& planned,
+                         const std::optional<Profile>& existing);
 
 // This node's name (proxmox::local_node); throws pt::Error when the root does not say it.
 std::string this_node(const model::Host& host);

@@ -46,7 +46,7 @@ struct Kernel {
     std::vector<std::string> add; // "PARAM" or "PARAM=VALUE", as pt grub --add
 };
 
-// One node's section. This version plans one card per node (see pt-profile(5)).
+// One node's section: its cards are planned as one chain (see pt-profile(5)).
 struct Node {
     Kernel kernel;
     std::vector<Device> devices;

@@ -8,13 +8,6 @@
 #include <fmt/format.h>
 
 namespace pt::profile {
-namespace {
-
-bool display(const Planned& planned) {
-    return planned.device->role == proxmox::GpuRole::display;
-}
-
-} // namespace
 
 std::string render_plan(const Planned& planned, const std::string& file) {
     std::string out = fmt::format("pt profile {}: node {}\n", file, planned.node);
@@ -22,15 +15,23 @@ std::string render_plan(const Planned& planned, const std::string& file) {
         out += fmt::format(
             "the card moved: the profile names {}, found {}\n", item.expected, item.found);
     }
-    return out + setup::render_steps(planned.setup, planned.device->vmid, display(planned));
+    return out + setup::render_steps(planned.request, planned.setup);
 }
 
 void add_to_json(out::Json& json, const Planned& planned) {
     json["node"] = planned.node;
-    json["moved_from"] = planned.located.moved_from
-                             ? out::Json(pci::format_slot(*planned.located.moved_from))
-                             : out::Json(nullptr);
-    setup::add_to_json(json, planned.setup, planned.device->vmid, display(planned));
+    setup::add_to_json(json, planned.request, planned.setup);
+    // Where each card was in the profile when it moved; the first card's also at the top, as
+    // when a profile named one card.
+    json["moved_from"] = nullptr;
+    for (std::size_t i = 0; i < planned.located.size(); ++i) {
+        const auto& from = planned.located[i].moved_from;
+        const out::Json value = from ? out::Json(pci::format_slot(*from)) : out::Json(nullptr);
+        json["cards"][i]["moved_from"] = value;
+        if (i == 0) {
+            json["moved_from"] = value;
+        }
+    }
 }
 
 std::string render_check(const CheckResult& result, const std::string& file) {

@@ -590,7 +590,8 @@ std::vector<check::Finding> check_mappings(const model::Host& host,
 edit::Plan plan_mapping(const model::Host& host,
                         std::string_view mapping_id,
                         std::string_view selector,
-                        std::string title) {
+                        std::string title,
+                        const std::optional<std::string>& planned_cfg) {
     const host::Root& root = host.root();
     const pci::Topology& topology = host.topology();
     if (!is_config_id(mapping_id)) {
@@ -630,8 +631,10 @@ edit::Plan plan_mapping(const model::Host& host,
                                         *node,
                                         path,
                                         subsystem_of(*dev));
-    const auto before =
-        root.exists(k_mapping_file) ? std::optional(root.read_file(k_mapping_file)) : std::nullopt;
+    const auto before = planned_cfg ? planned_cfg
+                        : root.exists(k_mapping_file)
+                            ? std::optional(root.read_file(k_mapping_file))
+                            : std::nullopt;
     const auto after = set_node_map(before.value_or(""), mapping_id, *node, path, value);
     // What Proxmox will read back must be the entry just written (SectionConfig's rules, not the
     // look of the text): otherwise refuse rather than write a line that lands elsewhere.

@@ -119,9 +119,12 @@ std::vector<check::Finding> check_mappings(const model::Host& host,
 // and subsystem of function 0; a function: that function). Throws pt::UsageError for a bad
 // NAME or selector (vendor:device selectors are refused: a mapping names an address), pt::Error
 // when the device does not exist or the local node is unknown.
+// `planned_cfg`: pci.cfg as an earlier plan of the same run leaves it (pt setup with two
+// cards' mappings), planned on instead of the file.
 edit::Plan plan_mapping(const model::Host& host,
                         std::string_view mapping_id,
                         std::string_view selector,
-                        std::string title);
+                        std::string title,
+                        const std::optional<std::string>& planned_cfg = std::nullopt);
 
 } // namespace pt::proxmox

@@ -383,7 +383,8 @@ plan_vmconf(const host::Root& root, const pci::Topology& topology, const VmconfR
     }
     out.pid = vm.local ? running_pid(root, vm.vmid) : std::nullopt;
     out.running = out.pid.has_value();
-    const std::string before = root.read_file(vm.path);
+    const std::string before =
+        request.planned_config ? *request.planned_config : root.read_file(vm.path);
     auto config = VmConfig::parse(before);
     auto& plan = out.plan;
     plan.title = request.title;

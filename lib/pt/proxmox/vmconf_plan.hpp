@@ -47,6 +47,9 @@ struct VmconfRequest {
     // /etc/pve/mapping/pci.cfg as a plan of the same run leaves it (pt setup --mapping writes the
     // mapping and the VM's entry in one journal entry); nullopt: the file as it is.
     std::optional<std::string> planned_mapping_cfg;
+    // The VM's config as an earlier plan of the same run leaves it (pt setup passing two cards
+    // to one VM): planned on that text, so the second entry joins the first; nullopt: the file.
+    std::optional<std::string> planned_config;
     // The slot the device was passed from before it moved (pt profile re-targets a card whose
     // address changed): an entry that passes that slot is the one updated, so the VM stops
     // pointing at the old address instead of gaining a second entry.

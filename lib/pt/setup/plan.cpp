@@ -108,29 +108,38 @@ std::vector<pci::Address> functions_of(const pci::Topology& topology, const pci:
 }
 
 Step host_drivers_step(const model::Host& host,
-                       const pci::Address& card,
+                       const std::vector<std::string>& slots,
                        const std::string& title) {
-    const std::string slot = pci::format_slot(card);
-    Step step{"host drivers", fmt::format("pt blacklist {} --apply", slot), {}, {}};
-    if (!slot_has_display(host.topology(), card)) {
-        step.skipped = fmt::format("{} has no display function, so no GPU driver of the host "
-                                   "competes for it; pt bind's softdeps keep its other drivers "
+    Step step{
+        "host drivers", fmt::format("pt blacklist {} --apply", fmt::join(slots, " ")), {}, {}};
+    std::vector<std::string> displays;
+    for (const auto& slot : slots) {
+        if (slot_has_display(host.topology(), pci::parse_selector(slot).address)) {
+            displays.push_back(slot);
+        }
+    }
+    if (displays.empty()) {
+        step.skipped = fmt::format("{} {} no display function, so no GPU driver of the host "
+                                   "competes for {}; pt bind's softdeps keep {} other drivers "
                                    "off",
-                                   slot);
+                                   fmt::join(slots, ", "),
+                                   slots.size() == 1 ? "has" : "have",
+                                   slots.size() == 1 ? "it" : "them",
+                                   slots.size() == 1 ? "its" : "their");
         return step;
     }
+    step.command = fmt::format("pt blacklist {} --apply", fmt::join(displays, " "));
     driver::BlacklistRequest request;
-    request.selector = slot;
+    request.selectors = displays;
     request.title = title;
     step.plan = driver::plan_blacklist(host, request);
     return step;
 }
 
 Step vfio_step(const model::Host& host,
-               const std::string& slot,
-               const Request& setup,
-               const std::string& title) {
-    Step step{"vfio-pci", fmt::format("pt bind {}", slot), {}, {}};
+               const std::vector<std::string>& slots,
+               const Request& setup) {
+    Step step{"vfio-pci", fmt::format("pt bind {}", fmt::join(slots, " ")), {}, {}};
     if (setup.include_group) {
         step.command += " --include-group";
     }
@@ -139,49 +148,58 @@ Step vfio_step(const model::Host& host,
     }
     step.command += " --apply";
     driver::BindRequest request;
-    request.selector = pci::parse_selector(slot);
+    for (const auto& slot : slots) {
+        request.selectors.push_back(pci::parse_selector(slot));
+    }
     request.include_group = setup.include_group;
     request.force = setup.force;
     request.time = setup.time;
     step.plan = driver::plan_bind(host, request);
-    step.plan.title = title;
+    step.plan.title = setup.title;
     return step;
+}
+
+// The text `path` has once the earlier `steps` are applied; nullopt: as it is on the host.
+std::optional<std::string> planned_text(const std::vector<Step>& steps, std::string_view path) {
+    std::optional<std::string> text;
+    for (const auto& step : steps) {
+        for (const auto& file : step.plan.files) {
+            if (file.path == path) {
+                text = file.after.value_or("");
+            }
+        }
+    }
+    return text;
 }
 
 Step mapping_step(const model::Host& host,
                   const std::string& slot,
                   const std::string& mapping,
+                  const std::vector<Step>& earlier,
                   const std::string& title) {
     Step step{"mapping", fmt::format("pt mapping {} {} --apply", mapping, slot), {}, {}};
-    step.plan = proxmox::plan_mapping(host, mapping, slot, title);
+    step.plan = proxmox::plan_mapping(
+        host, mapping, slot, title, planned_text(earlier, proxmox::k_mapping_file));
     return step;
-}
-
-// The mapping file as the mapping step leaves it, for the VM step to find the new mapping in.
-std::optional<std::string> planned_mapping_cfg(const Step& mapping) {
-    for (const auto& file : mapping.plan.files) {
-        if (file.path == proxmox::k_mapping_file) {
-            return file.after;
-        }
-    }
-    return std::nullopt;
 }
 
 Step vm_step(const model::Host& host,
              const std::string& slot,
-             const Request& setup,
-             const std::optional<std::string>& mapping_cfg,
-             const std::string& title) {
+             const Card& setup,
+             const Request& shared,
+             const std::vector<Step>& earlier) {
+    const proxmox::VmFile vm = proxmox::find_vm(host.root(), setup.vmid);
     proxmox::VmconfRequest request;
     request.vmid = setup.vmid;
     request.selector = slot;
     request.mapping = setup.mapping;
-    request.planned_mapping_cfg = mapping_cfg;
+    request.planned_mapping_cfg = planned_text(earlier, proxmox::k_mapping_file);
+    request.planned_config = planned_text(earlier, vm.path);
     request.moved_from = setup.moved_from;
     request.role = setup.role;
     request.ovmf = setup.ovmf;
     request.set_machine = setup.set_machine;
-    request.force = setup.force;
+    request.force = shared.force;
     std::string command = fmt::format("pt vmconf {} {}", setup.vmid, slot);
     if (setup.mapping) {
         command += fmt::format(" --mapping {}", *setup.mapping);
@@ -199,7 +217,7 @@ Step vm_step(const model::Host& host,
     if (setup.set_machine) {
         command += " --set-machine";
     }
-    request.title = title;
+    request.title = shared.title;
     auto planned = proxmox::plan_vmconf(host.root(), host.topology(), request);
     // The single command sets the CPU type only where setup does: a VM that names one keeps it.
     const bool sets_cpu = std::any_of(planned.sets.begin(),
@@ -230,7 +248,15 @@ edit::Plan combine(const std::vector<Step>& steps, const std::string& title) {
     for (const auto& step : steps) {
         for (const auto& file : step.plan.files) {
             const auto [it, fresh] = owner.emplace(file.path, step.name);
-            if (!fresh) {
+            if (fresh) {
+                plan.files.push_back(file);
+                continue;
+            }
+            // A step planned on the text an earlier step leaves continues that edit.
+            auto earlier = std::find_if(plan.files.begin(), plan.files.end(), [&](const auto& f) {
+                return f.path == file.path;
+            });
+            if (earlier->after != file.before) {
                 throw Error(fmt::format("pt setup: the steps \"{}\" and \"{}\" both change {}, "
                                         "which pt cannot combine into one plan; run them one by "
                                         "one instead (pt setup lists their commands with --json)",
@@ -238,7 +264,7 @@ edit::Plan combine(const std::vector<Step>& steps, const std::string& title) {
                                         step.name,
                                         file.path));
             }
-            plan.files.push_back(file);
+            earlier->after = file.after;
         }
         plan.writes.insert(plan.writes.end(), step.plan.writes.begin(), step.plan.writes.end());
         for (const auto follow_up : step.plan.follow_ups) {
@@ -269,11 +295,11 @@ edit::Plan combine(const std::vector<Step>& steps, const std::string& title) {
 }
 
 // A reboot is left to do while the plan changes boot files, and also after an earlier --apply
-// for as long as a function of the card is not on vfio-pci yet (the running layer).
+// for as long as a function of a card is not on vfio-pci yet (the running layer).
 std::vector<std::string> remaining_after(const model::Host& host,
                                          const edit::Plan& plan,
                                          const std::vector<pci::Address>& functions,
-                                         int vmid) {
+                                         const std::vector<Card>& cards) {
     std::vector<std::string> remaining;
     const bool off_vfio = std::any_of(functions.begin(), functions.end(), [&](const auto& address) {
         const auto* dev = host.topology().find(address);
@@ -282,7 +308,12 @@ std::vector<std::string> remaining_after(const model::Host& host,
     if (plan.reboot_needed || off_vfio) {
         remaining.emplace_back("reboot the host");
     }
-    remaining.push_back(fmt::format("pt verify --vm {}", vmid));
+    for (const auto& card : cards) {
+        const auto verify = fmt::format("pt verify --vm {}", card.vmid);
+        if (std::find(remaining.begin(), remaining.end(), verify) == remaining.end()) {
+            remaining.push_back(verify);
+        }
+    }
     return remaining;
 }
 
@@ -305,31 +336,51 @@ void check_vm_is_local(const model::Host& host, int vmid) {
 } // namespace
 
 Planned plan_setup(const model::Host& host, const Request& request) {
-    if (request.vmid <= 0) {
-        throw UsageError("pt setup needs the VM: --vm VMID");
+    if (request.cards.empty()) {
+        throw UsageError("pt setup needs a card: SEL --vm VMID");
     }
-    check_vm_is_local(host, request.vmid);
     Planned out;
-    out.slot = resolve_card(host.topology(), request.selector);
-    const std::string slot = pci::format_slot(out.slot);
+    std::vector<std::string> slots;
+    for (const auto& card : request.cards) {
+        if (card.vmid <= 0) {
+            throw UsageError("pt setup needs the VM: --vm VMID");
+        }
+        check_vm_is_local(host, card.vmid);
+        const pci::Address slot = resolve_card(host.topology(), card.selector);
+        if (std::find(out.slots.begin(), out.slots.end(), slot) != out.slots.end()) {
+            throw UsageError(fmt::format("{} names the card {} a second time; a card goes to one "
+                                         "VM (pt mapping shares one between nodes)",
+                                         card.selector,
+                                         pci::format_slot(slot)));
+        }
+        out.slots.push_back(slot);
+        slots.push_back(pci::format_slot(slot));
+    }
 
     std::vector<kernel::Param> next_cmdline;
     out.steps.push_back(kernel_cmdline_step(host, request.kernel, request.title, next_cmdline));
-    out.steps.push_back(host_drivers_step(host, out.slot, request.title));
-    out.steps.push_back(vfio_step(host, slot, request, request.title));
-    std::optional<std::string> mapping_cfg;
-    if (request.mapping) {
-        out.steps.push_back(mapping_step(host, slot, *request.mapping, request.title));
-        mapping_cfg = planned_mapping_cfg(out.steps.back());
+    out.steps.push_back(host_drivers_step(host, slots, request.title));
+    out.steps.push_back(vfio_step(host, slots, request));
+    for (std::size_t i = 0; i < request.cards.size(); ++i) {
+        if (request.cards[i].mapping) {
+            out.steps.push_back(
+                mapping_step(host, slots[i], *request.cards[i].mapping, out.steps, request.title));
+        }
     }
-    out.steps.push_back(vm_step(host, slot, request, mapping_cfg, request.title));
+    for (std::size_t i = 0; i < request.cards.size(); ++i) {
+        out.steps.push_back(vm_step(host, slots[i], request.cards[i], request, out.steps));
+    }
 
     out.plan = combine(out.steps, request.title);
     // Each step predicted the next boot from its own files alone (the blacklist without the
     // binding, the binding without the blacklist); only the whole plan says what really happens.
-    const auto functions = functions_of(host.topology(), out.slot);
+    std::vector<pci::Address> functions;
+    for (const auto& slot : out.slots) {
+        const auto of_slot = functions_of(host.topology(), slot);
+        functions.insert(functions.end(), of_slot.begin(), of_slot.end());
+    }
     driver::add_next_boot_notes(host, out.plan, functions, next_cmdline);
-    out.remaining = remaining_after(host, out.plan, functions, request.vmid);
+    out.remaining = remaining_after(host, out.plan, functions, request.cards);
     return out;
 }
 

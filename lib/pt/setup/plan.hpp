@@ -22,7 +22,8 @@ namespace pt::setup {
 // pt blacklist, pt bind, pt mapping, pt vmconf), so setup refuses exactly what they refuse, for
 // the same reasons, and a refusal anywhere means nothing is planned at all.
 
-struct Request {
+// One card and the VM it goes to.
+struct Card {
     std::string selector; // SEL: any pci::parse_selector form that names one card (slot)
     int vmid = 0;         // --vm
     // --compute (the default: headless inference, no x-vga, cpu: host) or --display (the card
@@ -32,15 +33,21 @@ struct Request {
     bool ovmf = false;                  // --ovmf: bios: ovmf
     bool set_machine = false;           // --set-machine: switch an explicit i440fx to q35
     std::optional<std::string> mapping; // --mapping NAME: a cluster mapping, and mapping=NAME
-    bool include_group = false;         // --include-group: as pt bind
-    bool force = false;                 // --force: as pt bind (and a template for pt vmconf)
-    std::int64_t time = 0;              // seconds since the epoch (qemu-server reservations)
-    // Kernel options beyond what this CPU and kernel need (a profile's kernel: section; pt setup
-    // itself asks for none): --iommu-pt, --sysfb-off and --add of pt grub.
-    grub::Request kernel;
     // Where the card was before it moved (pt profile): the VM entry passing that slot is
     // re-pointed at the card's slot now.
     std::optional<pci::Address> moved_from;
+};
+
+struct Request {
+    // pt setup passes one card; a profile may name several (two cards for two VMs, or both for
+    // one), planned as one chain: each file is written once, with every card in it.
+    std::vector<Card> cards;
+    bool include_group = false; // --include-group: as pt bind
+    bool force = false;         // --force: as pt bind (and a template for pt vmconf)
+    std::int64_t time = 0;      // seconds since the epoch (qemu-server reservations)
+    // Kernel options beyond what this CPU and kernel need (a profile's kernel: section; pt setup
+    // itself asks for none): --iommu-pt, --sysfb-off and --add of pt grub.
+    grub::Request kernel;
     std::string title; // the command line, journalled
 };
 
@@ -53,9 +60,9 @@ struct Step {
 };
 
 struct Planned {
-    pci::Address slot;       // the card (function 0 of its slot)
-    std::vector<Step> steps; // in the order the story goes
-    edit::Plan plan;         // every step's plan as one: what --apply writes, one journal entry
+    std::vector<pci::Address> slots; // the cards (function 0 of each slot), as Request::cards
+    std::vector<Step> steps;         // in the order the story goes
+    edit::Plan plan; // every step's plan as one: what --apply writes, one journal entry
     // What is left to do once the plan is applied, in order: "reboot the host",
     // "pt verify --vm 100".
     std::vector<std::string> remaining;
@@ -63,17 +70,20 @@ struct Planned {
 
 // Plans the chain on `host`:
 //   1. kernel command line: what this CPU and kernel need (pt grub without options);
-//   2. host drivers: the GPU vendor's drivers kept off the card (pt blacklist SLOT, which picks
-//      softdep when the host keeps another GPU of that vendor); skipped for a card without a
-//      display function;
-//   3. vfio-pci: the slot handed to vfio-pci at boot, by IDs or by address for identical cards
-//      (pt bind SLOT);
-//   4. mapping (with --mapping): this node's entry of the cluster mapping (pt mapping NAME SLOT);
-//   5. the VM: hostpci with every function of the slot, pcie=1 with q35, the use's x-vga and CPU
-//      type (pt vmconf VMID SLOT).
-// Throws pt::UsageError when SEL is malformed or names no single card, and whatever the single
-// planners throw (pt::Error with their reasons); two steps that would change the same file are
-// an internal pt::Error rather than a silently lost edit.
+//   2. host drivers: the GPU vendors' drivers kept off the cards (pt blacklist SLOT..., which
+//      picks softdep when the host keeps another GPU of that vendor); skipped when no card has
+//      a display function;
+//   3. vfio-pci: the slots handed to vfio-pci at boot, by IDs or by address for identical cards
+//      (pt bind SLOT...);
+//   4. mapping (per card with --mapping): this node's entry of the cluster mapping (pt mapping
+//      NAME SLOT);
+//   5. the VM (per card): hostpci with every function of the slot, pcie=1 with q35, the use's
+//      x-vga and CPU type (pt vmconf VMID SLOT).
+// A later step may change a file an earlier one changed (two cards' mappings, or two cards for
+// one VM) only when it was planned on that step's text: the steps then read as one edit.
+// Throws pt::UsageError when a SEL is malformed or names no single card (or two cards are one),
+// and whatever the single planners throw (pt::Error with their reasons); two steps that would
+// change the same file otherwise are an internal pt::Error rather than a silently lost edit.
 Planned plan_setup(const model::Host& host, const Request& request);
 
 } // namespace pt::setup

@@ -32,15 +32,20 @@ std::string what_step_does(const Step& step) {
     return fmt::format("{}", fmt::join(files, ", "));
 }
 
-const char* use_name(bool display) {
-    return display ? "display" : "compute";
+const char* use_name(proxmox::GpuRole role) {
+    return role == proxmox::GpuRole::display ? "display" : "compute";
 }
 
 } // namespace
 
-std::string render_steps(const Planned& planned, int vmid, bool display) {
-    std::string out = fmt::format(
-        "pt setup: {} into VM {} ({})\n", pci::format_slot(planned.slot), vmid, use_name(display));
+std::string render_steps(const Request& request, const Planned& planned) {
+    std::string out;
+    for (std::size_t i = 0; i < planned.slots.size() && i < request.cards.size(); ++i) {
+        out += fmt::format("pt setup: {} into VM {} ({})\n",
+                           pci::format_slot(planned.slots[i]),
+                           request.cards[i].vmid,
+                           use_name(request.cards[i].role));
+    }
     std::size_t width = 0;
     for (const auto& step : planned.steps) {
         width = std::max(width, step.name.size());
@@ -65,10 +70,19 @@ std::string render_remaining(const Planned& planned, bool nothing_to_apply) {
     return out;
 }
 
-void add_to_json(out::Json& json, const Planned& planned, int vmid, bool display) {
-    json["card"] = pci::format_slot(planned.slot);
-    json["vmid"] = vmid;
-    json["use"] = use_name(display);
+void add_to_json(out::Json& json, const Request& request, const Planned& planned) {
+    out::Json cards = out::Json::array();
+    for (std::size_t i = 0; i < planned.slots.size() && i < request.cards.size(); ++i) {
+        cards.push_back(out::Json{{"card", pci::format_slot(planned.slots[i])},
+                                  {"vmid", request.cards[i].vmid},
+                                  {"use", use_name(request.cards[i].role)}});
+    }
+    if (!cards.empty()) {
+        json["card"] = cards[0]["card"];
+        json["vmid"] = cards[0]["vmid"];
+        json["use"] = cards[0]["use"];
+    }
+    json["cards"] = std::move(cards);
     out::Json steps = out::Json::array();
     for (const auto& step : planned.steps) {
         steps.push_back(out::Json{

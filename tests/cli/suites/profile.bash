@@ -58,6 +58,31 @@ pf_swapped_root() {
     printf '%s\n' "hostpci0: 0000:81:00,pcie=1" "machine: q35" >>"$ROOT/etc/pve/nodes/pve/qemu-server/100.conf"
 }
 
+# pf_two_cards_root: seed-rtx3090 with a second RTX 3090 at 82:00 (its own group) and VM 101.
+pf_two_cards_root() {
+    ROOT=$TESTDIR/root
+    rm -rf "$ROOT"
+    awk '/^files:/ {
+             print "  - group: 32"
+             print "    devices:"
+             print "      - {address: 0000:82:00.0, class_code: \"030000\", vendor_device: 10de:2204, subsystem: 1458:403b, rev: a1, driver: nouveau, boot_vga: false}"
+             print "      - {address: 0000:82:00.1, class_code: \"040300\", vendor_device: 10de:1aef, subsystem: 1458:403b, rev: a1, driver: snd_hda_intel}"
+             print
+             print "  /etc/pve/nodes/pve/qemu-server/101.conf: |"
+             print "    cores: 8"
+             print "    memory: 32768"
+             print "    name: comfy"
+             print "    ostype: l26"
+             next
+         }
+         { print }' "$top/tests/fixtures/hosts/seed-rtx3090.yaml" >"$TESTDIR/two.yaml"
+    "$PT_MKROOT" --ids "$top/tests/fixtures/pci.ids" "$TESTDIR/two.yaml" "$ROOT" >"$TESTDIR/mkroot" 2>&1 \
+        || fail "pt-mkroot could not build the two-card root: $(cat "$TESTDIR/mkroot")"
+    # As use_root: one old modification time, so the files pt writes are newer than the initramfs.
+    find "$ROOT" -exec touch -h -d @1731000000 {} +
+    (cd "$ROOT" && find . -printf '%p %y %l %s\n' | sort >"$TESTDIR/tree.before")
+}
+
 suite_profile_probe() {
     [ -n "${PT_MKROOT:-}" ] || echo "PT_MKROOT is not set (ctest sets it)"
 }
@@ -77,7 +102,7 @@ suite_profile() {
     # Saving is not applying: the host is as it was (the profile is outside the root).
     expect_unchanged
 
-    TEST "setup --save keeps the other nodes' sections and replaces this node's"
+    TEST "setup --save keeps the other nodes' sections and replaces this node's card"
     use_root seed-rtx3090
     printf '%s\n' 'version: 1' 'nodes:' '  pve2:' '    devices:' '      - {address: "0000:01:00", id: "1002:744c", vm: 200, use: display}' \
         '  pve:' '    kernel:' '      iommu-pt: true' '    devices:' '      - {address: "0000:05:00", id: "10de:1b80", vm: 101}' >"$TESTDIR/p.yaml"
@@ -89,6 +114,7 @@ suite_profile() {
     check grep -qF 'iommu-pt: true' "$TESTDIR/p.yaml" || fail "this node's kernel options were lost"
     check grep -qF 'address: "0000:81:00"' "$TESTDIR/p.yaml" || fail "this node's card is not 81:00"
     check test "$(grep -c '0000:05:00' "$TESTDIR/p.yaml")" -eq 0 || fail "the old card of this node is still there"
+    expect_stderr_contains "dropped the entry of 0000:05:00 (10de:1b80) for VM 101: not on this host"
 
     TEST "setup --save refuses a broken profile before planning or writing"
     use_root seed-rtx3090
@@ -108,7 +134,7 @@ suite_profile() {
     run_pt profile "$TESTDIR/p.yaml" --json
     expect_exit 0
     expect_jq '.node == "pve" and .moved_from == null and .card == "0000:81:00" and .vmid == 100 and .applied == false'
-    jq -S 'del(.title, .notes, .node, .moved_from)' "$OUT" >"$TESTDIR/profile.json"
+    jq -S 'del(.title, .notes, .node, .moved_from, .cards[].moved_from)' "$OUT" >"$TESTDIR/profile.json"
     check cmp -s "$TESTDIR/setup.json" "$TESTDIR/profile.json" \
         || fail "pt profile plans otherwise than pt setup:" "$(diff "$TESTDIR/setup.json" "$TESTDIR/profile.json" | head -n 20)"
     run_pt profile "$TESTDIR/p.yaml"
@@ -332,13 +358,85 @@ suite_profile() {
     expect_exit 2
     expect_unchanged
 
-    TEST "two cards in one node's section are refused: this version plans one card per node"
-    use_root seed-rtx3090
+    TEST "two cards for two VMs: one chain, one binding; --apply, --check and undo"
+    pf_two_cards_root
+    pf_sums >"$TESTDIR/sums.before"
+    printf '%s\n' 'version: 1' 'nodes:' '  pve:' '    devices:' '      - {address: "0000:81:00", id: "10de:2204", vm: 100}' \
+        '      - {address: "0000:82:00", id: "10de:2204", vm: 101}' >"$TESTDIR/p.yaml"
+    run_pt profile "$TESTDIR/p.yaml" --json
+    expect_exit 0
+    expect_jq '[.cards[].card] == ["0000:81:00", "0000:82:00"] and [.cards[].vmid] == [100, 101] and all(.cards[]; .moved_from == null)'
+    expect_jq '[.steps[].name] == ["kernel command line", "host drivers", "vfio-pci", "VM 100", "VM 101"]'
+    expect_jq '.steps[2].command == "pt bind 0000:81:00 0000:82:00 --apply" and .steps[1].command == "pt blacklist 0000:81:00 0000:82:00 --apply"'
+    expect_jq '.remaining[-1] == "pt verify --vm 101"'
+    # The binding is the one pt bind plans for both slots.
+    run_pt bind 0000:81:00 0000:82:00 --json
+    expect_exit 0
+    jq -S '[.files[] | select(.path == "/etc/modprobe.d/pt-vfio.conf")]' "$OUT" >"$TESTDIR/bind.json"
+    run_pt profile "$TESTDIR/p.yaml" --json
+    jq -S '[.files[] | select(.path == "/etc/modprobe.d/pt-vfio.conf")]' "$OUT" >"$TESTDIR/profile.json"
+    check cmp -s "$TESTDIR/bind.json" "$TESTDIR/profile.json" \
+        || fail "the profile binds otherwise than pt bind:" "$(diff "$TESTDIR/bind.json" "$TESTDIR/profile.json" | head -n 20)"
+    run_pt profile "$TESTDIR/p.yaml" --apply
+    expect_exit 0
+    check grep -qxF 'hostpci0: 0000:81:00,pcie=1' "$ROOT/etc/pve/nodes/pve/qemu-server/100.conf" || fail "VM 100 does not pass 81:00"
+    check grep -qxF 'hostpci0: 0000:82:00,pcie=1' "$ROOT/etc/pve/nodes/pve/qemu-server/101.conf" || fail "VM 101 does not pass 82:00"
+    run_pt profile "$TESTDIR/p.yaml"
+    expect_exit 0
+    expect_stdout_contains "nothing to do"
+    # Only the staged layer is left (no update-initramfs under --root).
+    run_pt profile "$TESTDIR/p.yaml" --check --json
+    expect_exit 3
+    expect_jq '(.drift | length) > 0 and all(.drift[]; .what | startswith("staged: "))'
+    # A hand edit of the second VM is drift naming its file.
+    cp -p "$ROOT/etc/pve/nodes/pve/qemu-server/101.conf" "$TESTDIR/101.applied"
+    sed -i '/^hostpci0:/d' "$ROOT/etc/pve/nodes/pve/qemu-server/101.conf"
+    run_pt profile "$TESTDIR/p.yaml" --check --json
+    expect_exit 3
+    expect_jq 'any(.drift[]; .what == "VM 101: /etc/pve/nodes/pve/qemu-server/101.conf" and .fix == "pt vmconf 101 0000:82:00 --compute --apply")'
+    # One journal entry for both cards: pt undo restores every file.
+    cp -p "$TESTDIR/101.applied" "$ROOT/etc/pve/nodes/pve/qemu-server/101.conf"
+    check test "$(find "$ROOT/var/lib/pt/journal" -mindepth 1 -maxdepth 1 -type d | wc -l)" -eq 1 \
+        || fail "expected exactly one journal entry"
+    run_pt undo
+    expect_exit 0
+    pf_sums >"$TESTDIR/sums.after"
+    check cmp -s "$TESTDIR/sums.before" "$TESTDIR/sums.after" \
+        || fail "files differ after undo:" "$(diff "$TESTDIR/sums.before" "$TESTDIR/sums.after" | head -n 20)"
+
+    TEST "two cards for one VM: hostpci0 and hostpci1 in one edit; setup --save twice describes both"
+    pf_two_cards_root
+    rm -f "$TESTDIR/p.yaml"
+    run_pt setup 81:00 --vm 100 --save "$TESTDIR/p.yaml"
+    expect_exit 0
+    run_pt setup 82:00 --vm 100 --save "$TESTDIR/p.yaml"
+    expect_exit 0
+    check test "$(grep -c 'address: "0000:8[12]:00"' "$TESTDIR/p.yaml")" -eq 2 || fail "the profile does not name both cards"
+    run_pt profile "$TESTDIR/p.yaml" --json
+    expect_exit 0
+    expect_jq '[.steps[].name] == ["kernel command line", "host drivers", "vfio-pci", "VM 100", "VM 100"]'
+    expect_jq '[.files[] | select(.path == "/etc/pve/nodes/pve/qemu-server/100.conf")] | length == 1'
+    expect_jq '.steps[4].command == "pt vmconf 100 0000:82:00 --compute --apply"'
+    run_pt profile "$TESTDIR/p.yaml" --apply
+    expect_exit 0
+    check grep -qxF 'hostpci1: 0000:82:00,pcie=1' "$ROOT/etc/pve/nodes/pve/qemu-server/100.conf" || fail "VM 100 has no hostpci1 for 82:00"
+
+    TEST "a card named twice, or a card not on this host, is an error; setup --save drops the latter"
+    pf_two_cards_root
+    printf '%s\n' 'version: 1' 'nodes:' '  pve:' '    devices:' '      - {address: "81:00", id: "10de:2204", vm: 100}' \
+        '      - {address: "81:00", id: "10de:2204", vm: 101}' >"$TESTDIR/p.yaml"
+    run_pt profile "$TESTDIR/p.yaml"
+    expect_exit 1
+    expect_stderr_contains "names the card at 0000:81:00 twice (for VM 100 and VM 101)"
     printf '%s\n' 'version: 1' 'nodes:' '  pve:' '    devices:' '      - {address: "81:00", id: "10de:2204", vm: 100}' \
         '      - {address: "05:00", id: "10de:1b80", vm: 101}' >"$TESTDIR/p.yaml"
     run_pt profile "$TESTDIR/p.yaml"
     expect_exit 1
-    expect_stderr_contains "names 2 cards; this version of pt plans exactly one card per node"
+    expect_stderr_contains "the 10de:1b80 that the profile names at 0000:05:00 is not on this host"
+    run_pt setup 82:00 --vm 101 --save "$TESTDIR/p.yaml"
+    expect_exit 0
+    expect_stderr_contains "dropped the entry of 0000:05:00 (10de:1b80) for VM 101: not on this host"
+    check test "$(grep -c 'address: "0000:8[12]:00"' "$TESTDIR/p.yaml")" -eq 2 || fail "the profile does not name both cards"
     expect_unchanged
 
     TEST "kernel options of the profile go through pt grub's planner and its refusals"
