@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -400,4 +401,33 @@ TEST_CASE("profile::describe_setup adds a second card to this node's section", "
           == std::vector<std::string>{"0000:81:00 (10de:2684) for VM 100: not on this host"});
     // The profile with both plans as one chain.
     CHECK(plan_profile(host, two, "p.yaml", "t", 0).setup.slots.size() == 2);
+}
+
+TEST_CASE("setup::plan_setup writes two cards' mappings in one edit of pci.cfg", "[setup][plan]") {
+    TempRoot tmp;
+    host_with_two_cards(tmp);
+    const pt::model::Host host{pt::host::Root(tmp.path())};
+    pt::setup::Request request;
+    for (const auto& [slot, vmid, mapping] :
+         {std::tuple{"81:00", 100, "gpu-a"}, std::tuple{"82:00", 101, "gpu-b"}}) {
+        pt::setup::Card card;
+        card.selector = slot;
+        card.vmid = vmid;
+        card.mapping = mapping;
+        request.cards.push_back(card);
+    }
+    const auto planned = pt::setup::plan_setup(host, request);
+    const auto edits =
+        std::count_if(planned.plan.files.begin(), planned.plan.files.end(), [](const auto& file) {
+            return file.path == "/etc/pve/mapping/pci.cfg";
+        });
+    REQUIRE(edits == 1);
+    const auto* cfg = find_file(planned.plan, "/etc/pve/mapping/pci.cfg");
+    REQUIRE(cfg->after);
+    CHECK(cfg->after->find("gpu-a\n") != std::string::npos);
+    CHECK(cfg->after->find("gpu-b\n") != std::string::npos);
+    CHECK(find_file(planned.plan, k_vm)->after->find("hostpci0: mapping=gpu-a,pcie=1\n")
+          != std::string::npos);
+    CHECK(find_file(planned.plan, k_vm_101)->after->find("hostpci0: mapping=gpu-b,pcie=1\n")
+          != std::string::npos);
 }
