@@ -44,7 +44,7 @@ void amd_host(TempRoot& tmp) {
 
 pt::lxc::Planned plan(const TempRoot& tmp, bool remove = false) {
     const pt::model::Host host{pt::host::Root(tmp.path())};
-    return plan_lxc(host, Request{200, "81:00", remove, "pt lxc 200 81:00"});
+    return plan_lxc(host, Request{200, "81:00", remove, "pt lxc 200 81:00", std::nullopt});
 }
 
 } // namespace
@@ -120,9 +120,9 @@ TEST_CASE("lxc::plan_lxc refuses what a container cannot share, naming the fix",
     TempRoot tmp;
     amd_host(tmp);
     const pt::model::Host host{pt::host::Root(tmp.path())};
-    CHECK_THROWS_WITH(plan_lxc(host, Request{201, "81:00", false, "t"}),
+    CHECK_THROWS_WITH(plan_lxc(host, Request{201, "81:00", false, "t", std::nullopt}),
                       Catch::Contains("container 201 does not exist"));
-    CHECK_THROWS_WITH(plan_lxc(host, Request{200, "05:00", false, "t"}),
+    CHECK_THROWS_WITH(plan_lxc(host, Request{200, "05:00", false, "t", std::nullopt}),
                       Catch::Contains("05:00 names no GPU of this host"));
 
     TempRoot vm;

@@ -103,6 +103,40 @@ TEST_CASE("profile::to_yaml writes what parse reads back, the same", "[profile][
     CHECK(back.nodes.at("yes").devices.front().name == "a \"quoted\" \\ name");
 }
 
+TEST_CASE("profile::parse and to_yaml: containers that share a host GPU", "[profile][profile]") {
+    const Profile p = parse(R"(version: 1
+nodes:
+  pve:
+    containers:
+      - address: "0000:0a:00"
+        id: "10de:2204"
+        subsystem: "1458:403b"
+        ct: 200
+      - {address: "0b:00", id: "1002:744c", name: "Navi 31", ct: 201}
+)",
+                            "p.yaml");
+    const auto& pve = p.nodes.at("pve");
+    CHECK(pve.devices.empty());
+    REQUIRE(pve.containers.size() == 2);
+    CHECK(pt::pci::format_slot(pve.containers[0].slot) == "0000:0a:00");
+    CHECK(pve.containers[0].ctid == 200);
+    CHECK(pve.containers[0].subsystem_device == std::uint16_t{0x403b});
+    CHECK(pve.containers[1].name == "Navi 31");
+    const std::string text = to_yaml(p);
+    CHECK(text.find("    devices:") == std::string::npos);
+    CHECK(text.find("    containers:\n      - address: \"0000:0a:00\"\n") != std::string::npos);
+    CHECK(to_yaml(parse(text, "again.yaml")) == text);
+
+    CHECK_THAT(error_of("version: 1\nnodes:\n  pve:\n    containers:\n      - {address: "
+                        "\"0a:00\", id: \"10de:2204\"}\n"),
+               Catch::Contains("p.yaml:5: a container needs ct:"));
+    CHECK_THAT(error_of("version: 1\nnodes:\n  pve:\n    containers:\n      - {address: "
+                        "\"0a:00\", id: \"10de:2204\", ct: 200, vm: 100}\n"),
+               Catch::Contains("unknown key \"vm\" in a container"));
+    CHECK_THAT(error_of("version: 1\nnodes:\n  pve:\n    containers: 200\n"),
+               Catch::Contains("p.yaml:4: containers must be a list"));
+}
+
 TEST_CASE("profile::parse names the file, the line and the fix for each mistake",
           "[profile][profile]") {
     CHECK(error_of("version: 1\nnodes:\n  pve:\n    devices:\n      - address: \"81:00\"\n"

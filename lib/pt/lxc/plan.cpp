@@ -278,7 +278,8 @@ Planned plan_lxc(const model::Host& host, const Request& request) {
     out.style = style_of(root, notes);
     auto nodes = wanted_nodes(root, card, request.remove);
 
-    const std::string before = root.read_file(ct.path);
+    const std::string before =
+        request.planned_config ? *request.planned_config : root.read_file(ct.path);
     auto config = proxmox::VmConfig::parse(before);
     // devN entries already there, by path.
     std::map<std::string, std::string> dev_keys;

@@ -6,6 +6,7 @@
 #include "pt/out/json.hpp"
 #include "pt/pci/address.hpp"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,9 @@ struct Request {
     std::string selector; // SEL: one card (any pci::parse_selector form)
     bool remove = false;  // --remove: take the card's nodes out again
     std::string title;    // the command line, journalled
+    // The container's config as an earlier plan of the same run leaves it (a profile sharing two
+    // cards into one container): planned on that text; nullopt: the file.
+    std::optional<std::string> planned_config;
 };
 
 // How the nodes are written: `devN: PATH[,gid=N]` (pve-container 5.0.7, Proxmox VE 8.1 and

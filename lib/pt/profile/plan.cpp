@@ -38,21 +38,19 @@ const Node& node_section(const Profile& profile, const std::string& node, const 
                     file));
 }
 
-// The section's cards; a section without one has nothing to plan.
-const std::vector<Device>&
-devices_of(const Node& section, const std::string& node, const std::string& file) {
-    if (section.devices.empty()) {
-        throw Error(fmt::format("node {} of the profile {} names no card: add one under devices "
-                                "(pt-profile(5)), or write it with pt setup SEL --vm VMID --save "
-                                "{}",
+// A section without a card or a container has nothing to plan.
+void check_not_empty(const Node& section, const std::string& node, const std::string& file) {
+    if (section.devices.empty() && section.containers.empty()) {
+        throw Error(fmt::format("node {} of the profile {} names no card and no container: add "
+                                "one under devices or containers (pt-profile(5)), or write it "
+                                "with pt setup SEL --vm VMID --save {}",
                                 node,
                                 file,
                                 file));
     }
-    return section.devices;
 }
 
-bool same_card(const pci::Device& dev, const Device& wanted) {
+bool same_card(const pci::Device& dev, const CardIdentity& wanted) {
     if (dev.vendor != wanted.vendor || dev.device != wanted.device) {
         return false;
     }
@@ -62,7 +60,7 @@ bool same_card(const pci::Device& dev, const Device& wanted) {
                && dev.subsystem_device == wanted.subsystem_device);
 }
 
-std::string identity(const Device& wanted) {
+std::string identity(const CardIdentity& wanted) {
     std::string text = format_id(wanted.vendor, wanted.device);
     if (wanted.subsystem_vendor && wanted.subsystem_device) {
         text += " subsystem " + format_id(*wanted.subsystem_vendor, *wanted.subsystem_device);
@@ -71,7 +69,8 @@ std::string identity(const Device& wanted) {
 }
 
 // The card with the profile's IDs in the profile's physical slot, wherever the buses put it.
-std::optional<pci::Address> in_physical_slot(const pci::Topology& topology, const Device& wanted) {
+std::optional<pci::Address> in_physical_slot(const pci::Topology& topology,
+                                             const CardIdentity& wanted) {
     if (!wanted.physical_slot) {
         return std::nullopt;
     }
@@ -89,7 +88,7 @@ std::optional<pci::Address> in_physical_slot(const pci::Topology& topology, cons
 // profile's address; else the one card with its IDs elsewhere. nullopt with `why` set when it
 // is nowhere, or on several slots.
 std::optional<Located>
-locate(const pci::Topology& topology, const Device& wanted, std::string& why) {
+locate(const pci::Topology& topology, const CardIdentity& wanted, std::string& why) {
     if (const auto slot = in_physical_slot(topology, wanted)) {
         const auto moved_from =
             *slot == wanted.slot ? std::nullopt : std::optional<pci::Address>(wanted.slot);
@@ -255,16 +254,20 @@ setup::Card setup_card(const Device& wanted, const Located& located) {
 
 // One chain for every card of the section. pt bind plans the node's binding as a whole, so a
 // card's include-group or force holds for the whole binding (pt-profile(5) says so).
-setup::Request setup_request(const std::vector<const Device*>& devices,
-                             const std::vector<Located>& located,
+setup::Request setup_request(const Planned& planned,
                              const Kernel& kernel,
                              const std::string& title,
                              std::int64_t time) {
     setup::Request request;
-    for (std::size_t i = 0; i < devices.size(); ++i) {
-        request.cards.push_back(setup_card(*devices[i], located[i]));
-        request.include_group = request.include_group || devices[i]->include_group;
-        request.force = request.force || devices[i]->force;
+    for (std::size_t i = 0; i < planned.devices.size(); ++i) {
+        const Device& device = *planned.devices[i];
+        request.cards.push_back(setup_card(device, planned.located[i]));
+        request.include_group = request.include_group || device.include_group;
+        request.force = request.force || device.force;
+    }
+    for (std::size_t i = 0; i < planned.containers.size(); ++i) {
+        request.containers.push_back(setup::Share{
+            pci::format_slot(planned.container_located[i].slot), planned.containers[i]->ctid});
     }
     request.time = time;
     request.title = title;
@@ -441,6 +444,38 @@ Device device_of(const model::Host& host,
     return dev;
 }
 
+// Where the profile's card is now; throws pt::Error naming the fix when it is nowhere.
+Located
+locate_or_throw(const model::Host& host, const CardIdentity& wanted, const std::string& file) {
+    std::string why;
+    if (auto located = locate(host.topology(), wanted, why)) {
+        return *located;
+    }
+    throw Error(fmt::format("{}: put the card back, or edit {} to name the card this host has "
+                            "(pt iommu-groups --gpu lists the cards)",
+                            why,
+                            file));
+}
+
+// A container's card that moved: pt lxc writes the nodes of the card where it is now; the
+// profile still names the old address.
+Drift moved_container_drift(const Container& wanted,
+                            const Located& located,
+                            const std::string& file) {
+    return Drift{"hardware",
+                 fmt::format("the {} at {} for container {}",
+                             identity(wanted),
+                             pci::format_slot(wanted.slot),
+                             wanted.ctid),
+                 fmt::format("at {}", pci::format_slot(located.slot)),
+                 fmt::format("pt profile {} --apply (shares the card at {}), then set its "
+                             "address in {} to \"{}\"",
+                             file,
+                             pci::format_slot(located.slot),
+                             file,
+                             pci::format_slot(located.slot))};
+}
+
 } // namespace
 
 std::string this_node(const model::Host& host) {
@@ -462,29 +497,27 @@ Planned plan_profile(const model::Host& host,
     Planned out;
     out.node = this_node(host);
     const Node& section = node_section(profile, out.node, file);
-    for (const auto& device : devices_of(section, out.node, file)) {
-        std::string why;
-        const auto located = locate(host.topology(), device, why);
-        if (!located) {
-            throw Error(fmt::format("{}: put the card back, or edit {} to name the card this "
-                                    "host has (pt iommu-groups --gpu lists the cards)",
-                                    why,
-                                    file));
-        }
+    check_not_empty(section, out.node, file);
+    for (const auto& device : section.devices) {
+        const Located located = locate_or_throw(host, device, file);
         for (std::size_t i = 0; i < out.located.size(); ++i) {
-            if (out.located[i].slot == located->slot) {
+            if (out.located[i].slot == located.slot) {
                 throw Error(fmt::format("node {} of the profile {} names the card at {} twice "
                                         "(for VM {} and VM {}); a card goes to one VM: remove "
                                         "one of the entries",
                                         out.node,
                                         file,
-                                        pci::format_slot(located->slot),
+                                        pci::format_slot(located.slot),
                                         out.devices[i]->vmid,
                                         device.vmid));
             }
         }
         out.devices.push_back(&device);
-        out.located.push_back(*located);
+        out.located.push_back(located);
+    }
+    for (const auto& container : section.containers) {
+        out.containers.push_back(&container);
+        out.container_located.push_back(locate_or_throw(host, container, file));
     }
     for (std::size_t i = 0; i < out.devices.size(); ++i) {
         if (out.located[i].moved_from) {
@@ -492,10 +525,14 @@ Planned plan_profile(const model::Host& host,
                 moved_drift(host, *out.devices[i], out.located[i], vms_not_to_name(out, i), file));
         }
     }
-    out.request = setup_request(out.devices, out.located, section.kernel, title, time);
+    for (std::size_t i = 0; i < out.containers.size(); ++i) {
+        if (out.container_located[i].moved_from) {
+            out.hardware.push_back(
+                moved_container_drift(*out.containers[i], out.container_located[i], file));
+        }
+    }
+    out.request = setup_request(out, section.kernel, title, time);
     out.setup = setup::plan_setup(host, out.request);
-    // The VM steps come last, one per card in the section's order.
-    const std::size_t first_vm_step = out.setup.steps.size() - out.devices.size();
     for (std::size_t i = 0; i < out.devices.size(); ++i) {
         const Located& located = out.located[i];
         if (!located.moved_from) {
@@ -503,7 +540,7 @@ Planned plan_profile(const model::Host& host,
         }
         drop_old_address_from_hook(host, *located.moved_from, out.setup.plan);
         // Alone, pt vmconf would add a second entry rather than re-point the old one.
-        out.setup.steps[first_vm_step + i].command = fmt::format("pt profile {} --apply", file);
+        out.setup.steps[out.setup.vm_steps[i]].command = fmt::format("pt profile {} --apply", file);
         const auto others = other_vms_at(host.root(), located.slot, vms_not_to_name(out, i));
         if (!others.empty()) {
             out.setup.plan.notes.push_back(fmt::format(
@@ -525,21 +562,30 @@ CheckResult check_profile(const model::Host& host,
     CheckResult result;
     result.node = this_node(host);
     const Node& section = node_section(profile, result.node, file);
-    const auto& devices = devices_of(section, result.node, file);
+    check_not_empty(section, result.node, file);
+    const auto& devices = section.devices;
     std::vector<Located> located;
-    for (const auto& wanted : devices) {
+    const auto find = [&](const CardIdentity& wanted) -> std::optional<Located> {
         std::string why;
-        if (auto found = locate(host.topology(), wanted, why)) {
-            located.push_back(*found);
-            continue;
+        auto found = locate(host.topology(), wanted, why);
+        if (!found) {
+            result.drift.push_back(
+                Drift{"hardware",
+                      fmt::format("the {} at {}", identity(wanted), pci::format_slot(wanted.slot)),
+                      why,
+                      fmt::format("put the card back, or edit {} to name the card "
+                                  "this host has (pt iommu-groups --gpu lists them)",
+                                  file)});
         }
-        result.drift.push_back(
-            Drift{"hardware",
-                  fmt::format("the {} at {}", identity(wanted), pci::format_slot(wanted.slot)),
-                  why,
-                  fmt::format("put the card back, or edit {} to name the card "
-                              "this host has (pt iommu-groups --gpu lists them)",
-                              file)});
+        return found;
+    };
+    for (const auto& wanted : devices) {
+        if (auto found = find(wanted)) {
+            located.push_back(*found);
+        }
+    }
+    for (const auto& wanted : section.containers) {
+        find(wanted);
     }
     if (!result.drift.empty()) {
         return result;

@@ -31,10 +31,12 @@ struct Located {
 };
 
 struct Planned {
-    std::string node;                   // this node's name: the section planned
-    std::vector<const Device*> devices; // the section's cards, in its order
-    std::vector<Located> located;       // where each is now
-    setup::Request request;             // the chain asked of pt setup, a card per device
+    std::string node;                         // this node's name: the section planned
+    std::vector<const Device*> devices;       // the section's cards, in its order
+    std::vector<Located> located;             // where each is now
+    std::vector<const Container*> containers; // the section's containers, in its order
+    std::vector<Located> container_located;   // where each one's card is now
+    setup::Request request;                   // the chain asked of pt setup, a card per device
     setup::Planned setup;        // the chain, as pt setup plans it, on the cards where they are now
     std::vector<Drift> hardware; // a card moved: said before the plan
 };

@@ -143,29 +143,8 @@ public:
         return *parsed;
     }
 
-    Device device(const YAML::Node& node) const {
-        expect_map(node, "a device");
-        only_keys(node,
-                  {"address",
-                   "id",
-                   "subsystem",
-                   "physical-slot",
-                   "name",
-                   "vm",
-                   "use",
-                   "keep-cpu",
-                   "ovmf",
-                   "set-machine",
-                   "mapping",
-                   "include-group",
-                   "force"},
-                  "a device");
-        for (const auto* required : {"address", "id", "vm"}) {
-            if (!node[required]) {
-                fail(node, fmt::format("a device needs {}:", required));
-            }
-        }
-        Device out;
+    // The keys that name a card, in a device or a container.
+    void identity(const YAML::Node& node, CardIdentity& out) const {
         out.slot = slot(node["address"]);
         std::tie(out.vendor, out.device) = id_pair(node["id"], "id");
         if (node["subsystem"]) {
@@ -189,6 +168,38 @@ public:
         if (node["name"]) {
             out.name = scalar(node["name"], "name");
         }
+    }
+
+    void required(const YAML::Node& node,
+                  std::initializer_list<const char*> keys,
+                  std::string_view what) const {
+        for (const auto* key : keys) {
+            if (!node[key]) {
+                fail(node, fmt::format("{} needs {}:", what, key));
+            }
+        }
+    }
+
+    Device device(const YAML::Node& node) const {
+        expect_map(node, "a device");
+        only_keys(node,
+                  {"address",
+                   "id",
+                   "subsystem",
+                   "physical-slot",
+                   "name",
+                   "vm",
+                   "use",
+                   "keep-cpu",
+                   "ovmf",
+                   "set-machine",
+                   "mapping",
+                   "include-group",
+                   "force"},
+                  "a device");
+        required(node, {"address", "id", "vm"}, "a device");
+        Device out;
+        identity(node, out);
         out.vmid = number(node["vm"], "vm", 100, 999'999'999);
         if (node["use"]) {
             const auto use = scalar(node["use"], "use");
@@ -217,6 +228,17 @@ public:
         }
         out.include_group = flag(node, "include-group");
         out.force = flag(node, "force");
+        return out;
+    }
+
+    Container container(const YAML::Node& node) const {
+        expect_map(node, "a container");
+        only_keys(
+            node, {"address", "id", "subsystem", "physical-slot", "name", "ct"}, "a container");
+        required(node, {"address", "id", "ct"}, "a container");
+        Container out;
+        identity(node, out);
+        out.ctid = number(node["ct"], "ct", 100, 999'999'999);
         return out;
     }
 
@@ -250,7 +272,7 @@ public:
             return {};
         }
         expect_map(node, fmt::format("node {}", name));
-        only_keys(node, {"kernel", "devices"}, fmt::format("node {}", name));
+        only_keys(node, {"kernel", "devices", "containers"}, fmt::format("node {}", name));
         Node out;
         if (node["kernel"]) {
             out.kernel = kernel(node["kernel"]);
@@ -261,6 +283,14 @@ public:
             }
             for (const auto& item : devices) {
                 out.devices.push_back(device(item));
+            }
+        }
+        if (const auto containers = node["containers"]) {
+            if (!containers.IsSequence()) {
+                fail(containers, "containers must be a list (- ct: ... lines)");
+            }
+            for (const auto& item : containers) {
+                out.containers.push_back(container(item));
             }
         }
         return out;
@@ -302,6 +332,24 @@ std::string yaml_key(std::string_view name) {
                          });
            });
     return plain ? std::string(name) : yaml_quoted(name);
+}
+
+// A list item's keys that name its card ("      - address: ...").
+std::string identity_yaml(const CardIdentity& card) {
+    std::string out = fmt::format("      - address: \"{}\"\n", pci::format_slot(card.slot));
+    out += fmt::format("        id: \"{:04x}:{:04x}\"\n", card.vendor, card.device);
+    if (card.subsystem_vendor && card.subsystem_device) {
+        out += fmt::format("        subsystem: \"{:04x}:{:04x}\"\n",
+                           *card.subsystem_vendor,
+                           *card.subsystem_device);
+    }
+    if (card.physical_slot) {
+        out += fmt::format("        physical-slot: {}\n", yaml_quoted(*card.physical_slot));
+    }
+    if (!card.name.empty()) {
+        out += fmt::format("        name: {}\n", yaml_quoted(card.name));
+    }
+    return out;
 }
 
 std::string bool_text(bool value) {
@@ -394,20 +442,11 @@ std::string to_yaml(const Profile& profile) {
                 }
             }
         }
-        out += "    devices:\n";
+        if (!node.devices.empty()) {
+            out += "    devices:\n";
+        }
         for (const auto& dev : node.devices) {
-            out += fmt::format("      - address: \"{}\"\n", pci::format_slot(dev.slot));
-            out += fmt::format("        id: \"{}\"\n", format_id(dev.vendor, dev.device));
-            if (dev.subsystem_vendor && dev.subsystem_device) {
-                out += fmt::format("        subsystem: \"{}\"\n",
-                                   format_id(*dev.subsystem_vendor, *dev.subsystem_device));
-            }
-            if (dev.physical_slot) {
-                out += fmt::format("        physical-slot: {}\n", yaml_quoted(*dev.physical_slot));
-            }
-            if (!dev.name.empty()) {
-                out += fmt::format("        name: {}\n", yaml_quoted(dev.name));
-            }
+            out += identity_yaml(dev);
             out += fmt::format("        vm: {}\n", dev.vmid);
             out += fmt::format("        use: {}\n",
                                dev.role == proxmox::GpuRole::display ? "display" : "compute");
@@ -424,6 +463,13 @@ std::string to_yaml(const Profile& profile) {
             if (dev.mapping) {
                 out += fmt::format("        mapping: {}\n", yaml_quoted(*dev.mapping));
             }
+        }
+        if (!node.containers.empty()) {
+            out += "    containers:\n";
+        }
+        for (const auto& container : node.containers) {
+            out += identity_yaml(container);
+            out += fmt::format("        ct: {}\n", container.ctid);
         }
     }
     return out;

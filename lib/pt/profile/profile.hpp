@@ -17,9 +17,9 @@ namespace pt::profile {
 // YAML file (pt-profile(5)). `pt setup ... --save FILE` writes one; `pt profile FILE` plans what
 // makes the host match it, `--apply` applies that plan, `--check` says whether the host matches.
 
-// One card handed to one VM, and how to recognise the card after it moved to another address
-// (a BIOS update or a new card in another slot renumbers buses): its IDs, which stay.
-struct Device {
+// A card, and how to recognise it after it moved to another address (a BIOS update or a new
+// card in another slot renumbers buses): its IDs, which stay.
+struct CardIdentity {
     pci::Address slot; // function 0 of the slot the card was at when the profile was written
     std::uint16_t vendor = 0;
     std::uint16_t device = 0;
@@ -29,6 +29,10 @@ struct Device {
     // The physical slot the card was in (pci::Device::physical_slot): among cards with its IDs,
     // the one in this slot is the card, wherever the buses put it.
     std::optional<std::string> physical_slot;
+};
+
+// One card handed to one VM (vfio-pci).
+struct Device : CardIdentity {
     int vmid = 0;
     proxmox::GpuRole role = proxmox::GpuRole::compute; // use: compute | display
     bool keep_cpu = false;
@@ -46,10 +50,17 @@ struct Kernel {
     std::vector<std::string> add; // "PARAM" or "PARAM=VALUE", as pt grub --add
 };
 
-// One node's section: its cards are planned as one chain (see pt-profile(5)).
+// One card that the host's driver keeps, shared into one container through its device nodes
+// (pt lxc).
+struct Container : CardIdentity {
+    int ctid = 0;
+};
+
+// One node's section: its cards and containers are planned as one chain (see pt-profile(5)).
 struct Node {
     Kernel kernel;
     std::vector<Device> devices;
+    std::vector<Container> containers;
 };
 
 struct Profile {

@@ -32,6 +32,11 @@ void add_to_json(out::Json& json, const Planned& planned) {
             json["moved_from"] = value;
         }
     }
+    for (std::size_t i = 0; i < planned.container_located.size(); ++i) {
+        const auto& from = planned.container_located[i].moved_from;
+        json["containers"][i]["moved_from"] =
+            from ? out::Json(pci::format_slot(*from)) : out::Json(nullptr);
+    }
 }
 
 std::string render_check(const CheckResult& result, const std::string& file) {

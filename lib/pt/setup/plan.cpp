@@ -7,6 +7,7 @@
 #include "pt/error.hpp"
 #include "pt/grub/plan.hpp"
 #include "pt/kernel/cmdline.hpp"
+#include "pt/lxc/plan.hpp"
 #include "pt/model/host.hpp"
 #include "pt/pci/selector.hpp"
 #include "pt/pci/topology.hpp"
@@ -238,6 +239,23 @@ Step vm_step(const model::Host& host,
     return step;
 }
 
+Step container_step(const model::Host& host,
+                    const Share& share,
+                    const std::vector<Step>& earlier,
+                    const std::string& title) {
+    lxc::Request request;
+    request.ctid = share.ctid;
+    request.selector = share.selector;
+    request.title = title;
+    request.planned_config = planned_text(earlier, proxmox::find_ct(host.root(), share.ctid).path);
+    Step step{fmt::format("container {}", share.ctid),
+              fmt::format("pt lxc {} {} --apply", share.ctid, share.selector),
+              {},
+              {}};
+    step.plan = lxc::plan_lxc(host, request).plan;
+    return step;
+}
+
 // The steps' plans as one. Each file may be changed by one step only: every step planned from
 // the same host, so a second edit of a file would start from the old text and undo the first.
 edit::Plan combine(const std::vector<Step>& steps, const std::string& title) {
@@ -299,7 +317,7 @@ edit::Plan combine(const std::vector<Step>& steps, const std::string& title) {
 std::vector<std::string> remaining_after(const model::Host& host,
                                          const edit::Plan& plan,
                                          const std::vector<pci::Address>& functions,
-                                         const std::vector<Card>& cards) {
+                                         const Request& request) {
     std::vector<std::string> remaining;
     const bool off_vfio = std::any_of(functions.begin(), functions.end(), [&](const auto& address) {
         const auto* dev = host.topology().find(address);
@@ -308,11 +326,16 @@ std::vector<std::string> remaining_after(const model::Host& host,
     if (plan.reboot_needed || off_vfio) {
         remaining.emplace_back("reboot the host");
     }
-    for (const auto& card : cards) {
-        const auto verify = fmt::format("pt verify --vm {}", card.vmid);
-        if (std::find(remaining.begin(), remaining.end(), verify) == remaining.end()) {
-            remaining.push_back(verify);
+    const auto add = [&](std::string item) {
+        if (std::find(remaining.begin(), remaining.end(), item) == remaining.end()) {
+            remaining.push_back(std::move(item));
         }
+    };
+    for (const auto& card : request.cards) {
+        add(fmt::format("pt verify --vm {}", card.vmid));
+    }
+    for (const auto& share : request.containers) {
+        add(fmt::format("pt verify --ct {}", share.ctid));
     }
     return remaining;
 }
@@ -333,13 +356,11 @@ void check_vm_is_local(const model::Host& host, int vmid) {
     }
 }
 
-} // namespace
-
-Planned plan_setup(const model::Host& host, const Request& request) {
-    if (request.cards.empty()) {
-        throw UsageError("pt setup needs a card: SEL --vm VMID");
-    }
-    Planned out;
+// The cards' chain: steps 1 to 5.
+void plan_cards(const model::Host& host,
+                const Request& request,
+                Planned& out,
+                std::vector<kernel::Param>& next_cmdline) {
     std::vector<std::string> slots;
     for (const auto& card : request.cards) {
         if (card.vmid <= 0) {
@@ -356,8 +377,6 @@ Planned plan_setup(const model::Host& host, const Request& request) {
         out.slots.push_back(slot);
         slots.push_back(pci::format_slot(slot));
     }
-
-    std::vector<kernel::Param> next_cmdline;
     out.steps.push_back(kernel_cmdline_step(host, request.kernel, request.title, next_cmdline));
     out.steps.push_back(host_drivers_step(host, slots, request.title));
     out.steps.push_back(vfio_step(host, slots, request));
@@ -368,8 +387,42 @@ Planned plan_setup(const model::Host& host, const Request& request) {
         }
     }
     for (std::size_t i = 0; i < request.cards.size(); ++i) {
+        out.vm_steps.push_back(out.steps.size());
         out.steps.push_back(vm_step(host, slots[i], request.cards[i], request, out.steps));
     }
+}
+
+// Step 6: each container, once it is sure that its card stays with the host.
+void plan_containers(const model::Host& host, const Request& request, Planned& out) {
+    for (const auto& share : request.containers) {
+        const pci::Address slot = resolve_card(host.topology(), share.selector);
+        const auto vm = std::find(out.slots.begin(), out.slots.end(), slot);
+        if (vm != out.slots.end()) {
+            const auto& card = request.cards[static_cast<std::size_t>(vm - out.slots.begin())];
+            throw Error(fmt::format("the card {} goes to VM {} and to container {}: vfio-pci "
+                                    "takes it from the host's driver, whose device nodes a "
+                                    "container uses; share another card, or give this one to "
+                                    "one of them only",
+                                    pci::format_slot(slot),
+                                    card.vmid,
+                                    share.ctid));
+        }
+        out.steps.push_back(container_step(host, share, out.steps, request.title));
+    }
+}
+
+} // namespace
+
+Planned plan_setup(const model::Host& host, const Request& request) {
+    if (request.cards.empty() && request.containers.empty()) {
+        throw UsageError("pt setup needs a card: SEL --vm VMID");
+    }
+    Planned out;
+    std::vector<kernel::Param> next_cmdline;
+    if (!request.cards.empty()) {
+        plan_cards(host, request, out, next_cmdline);
+    }
+    plan_containers(host, request, out);
 
     out.plan = combine(out.steps, request.title);
     // Each step predicted the next boot from its own files alone (the blacklist without the
@@ -379,8 +432,10 @@ Planned plan_setup(const model::Host& host, const Request& request) {
         const auto of_slot = functions_of(host.topology(), slot);
         functions.insert(functions.end(), of_slot.begin(), of_slot.end());
     }
-    driver::add_next_boot_notes(host, out.plan, functions, next_cmdline);
-    out.remaining = remaining_after(host, out.plan, functions, request.cards);
+    if (!request.cards.empty()) {
+        driver::add_next_boot_notes(host, out.plan, functions, next_cmdline);
+    }
+    out.remaining = remaining_after(host, out.plan, functions, request);
     return out;
 }
 

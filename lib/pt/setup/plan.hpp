@@ -38,10 +38,19 @@ struct Card {
     std::optional<pci::Address> moved_from;
 };
 
+// One card that the host's driver keeps, shared into one container through its device nodes
+// (pt lxc CTID SEL).
+struct Share {
+    std::string selector; // SEL: one card
+    int ctid = 0;
+};
+
 struct Request {
     // pt setup passes one card; a profile may name several (two cards for two VMs, or both for
     // one), planned as one chain: each file is written once, with every card in it.
     std::vector<Card> cards;
+    // The containers of a profile: planned after the VMs, as pt lxc plans each.
+    std::vector<Share> containers;
     bool include_group = false; // --include-group: as pt bind
     bool force = false;         // --force: as pt bind (and a template for pt vmconf)
     std::int64_t time = 0;      // seconds since the epoch (qemu-server reservations)
@@ -60,8 +69,9 @@ struct Step {
 };
 
 struct Planned {
-    std::vector<pci::Address> slots; // the cards (function 0 of each slot), as Request::cards
-    std::vector<Step> steps;         // in the order the story goes
+    std::vector<pci::Address> slots;   // the cards (function 0 of each slot), as Request::cards
+    std::vector<Step> steps;           // in the order the story goes
+    std::vector<std::size_t> vm_steps; // per card: the index of its VM step in `steps`
     edit::Plan plan; // every step's plan as one: what --apply writes, one journal entry
     // What is left to do once the plan is applied, in order: "reboot the host",
     // "pt verify --vm 100".
@@ -78,7 +88,10 @@ struct Planned {
 //   4. mapping (per card with --mapping): this node's entry of the cluster mapping (pt mapping
 //      NAME SLOT);
 //   5. the VM (per card): hostpci with every function of the slot, pcie=1 with q35, the use's
-//      x-vga and CPU type (pt vmconf VMID SLOT).
+//      x-vga and CPU type (pt vmconf VMID SLOT);
+//   6. a container (per share): the card's device nodes in its config (pt lxc CTID SLOT).
+// Steps 1 to 5 are planned only when there are cards; a card cannot be both passed to a VM and
+// shared into a container (vfio-pci takes it from the host's driver).
 // A later step may change a file an earlier one changed (two cards' mappings, or two cards for
 // one VM) only when it was planned on that step's text: the steps then read as one edit.
 // Throws pt::UsageError when a SEL is malformed or names no single card (or two cards are one),

@@ -46,6 +46,11 @@ std::string render_steps(const Request& request, const Planned& planned) {
                            request.cards[i].vmid,
                            use_name(request.cards[i].role));
     }
+    for (const auto& share : request.containers) {
+        out += fmt::format("pt setup: {} shared into container {} (the host's driver keeps it)\n",
+                           share.selector,
+                           share.ctid);
+    }
     std::size_t width = 0;
     for (const auto& step : planned.steps) {
         width = std::max(width, step.name.size());
@@ -83,6 +88,11 @@ void add_to_json(out::Json& json, const Request& request, const Planned& planned
         json["use"] = cards[0]["use"];
     }
     json["cards"] = std::move(cards);
+    out::Json containers = out::Json::array();
+    for (const auto& share : request.containers) {
+        containers.push_back(out::Json{{"card", share.selector}, {"ctid", share.ctid}});
+    }
+    json["containers"] = std::move(containers);
     out::Json steps = out::Json::array();
     for (const auto& step : planned.steps) {
         steps.push_back(out::Json{

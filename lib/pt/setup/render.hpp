@@ -23,8 +23,8 @@ std::string render_steps(const Request& request, const Planned& planned);
 std::string render_remaining(const Planned& planned, bool nothing_to_apply);
 
 // The members pt setup adds to the plan's JSON document (pt-setup(1), JSON OUTPUT):
-// "card", "vmid", "use" (of the first card), "cards" [{"card", "vmid", "use"}], "steps"
-// [{"name", "command", "files", "skipped"}], "remaining".
+// "card", "vmid", "use" (of the first card), "cards" [{"card", "vmid", "use"}], "containers"
+// [{"card", "ctid"}], "steps" [{"name", "command", "files", "skipped"}], "remaining".
 void add_to_json(out::Json& json, const Request& request, const Planned& planned);
 
 } // namespace pt::setup

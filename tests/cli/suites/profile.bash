@@ -439,6 +439,38 @@ suite_profile() {
     check test "$(grep -c 'address: "0000:8[12]:00"' "$TESTDIR/p.yaml")" -eq 2 || fail "the profile does not name both cards"
     expect_unchanged
 
+    TEST "containers: a card the host's driver keeps, shared as pt lxc shares it; --check, --apply, converged"
+    use_root lxc-nvidia
+    printf '%s\n' 'version: 1' 'nodes:' '  pve:' '    containers:' '      - {address: "0000:81:00", id: "10de:2204", ct: 200}' >"$TESTDIR/p.yaml"
+    run_pt profile "$TESTDIR/p.yaml" --json
+    expect_exit 0
+    expect_jq '[.steps[].name] == ["container 200"] and .steps[0].command == "pt lxc 200 0000:81:00 --apply"'
+    expect_jq '.containers == [{"card": "0000:81:00", "ctid": 200, "moved_from": null}] and .cards == []'
+    expect_jq '.remaining == ["pt verify --ct 200"]'
+    # The plan is pt lxc's.
+    jq -S '.files' "$OUT" >"$TESTDIR/profile.json"
+    run_pt lxc 200 0000:81:00 --json
+    jq -S '.files' "$OUT" >"$TESTDIR/lxc.json"
+    check cmp -s "$TESTDIR/lxc.json" "$TESTDIR/profile.json" \
+        || fail "the profile shares otherwise than pt lxc:" "$(diff "$TESTDIR/lxc.json" "$TESTDIR/profile.json" | head -n 20)"
+    run_pt profile "$TESTDIR/p.yaml" --check --json
+    expect_exit 3
+    expect_jq '.drift == [.drift[] | select(.what == "container 200: /etc/pve/nodes/pve/lxc/200.conf" and .fix == "pt lxc 200 0000:81:00 --apply" and (.expected | contains("dev0: /dev/nvidia0")))] and (.drift | length) == 1'
+    run_pt profile "$TESTDIR/p.yaml" --apply
+    expect_exit 0
+    run_pt profile "$TESTDIR/p.yaml" --check --json
+    expect_exit 0
+    expect_jq '.converged == true and .reboot_pending == false and .drift == []'
+
+    TEST "containers: a card both passed to a VM and shared into a container is refused, naming both"
+    use_root lxc-nvidia
+    printf '%s\n' 'version: 1' 'nodes:' '  pve:' '    devices:' '      - {address: "0000:81:00", id: "10de:2204", vm: 100}' \
+        '    containers:' '      - {address: "0000:81:00", id: "10de:2204", ct: 200}' >"$TESTDIR/p.yaml"
+    run_pt profile "$TESTDIR/p.yaml"
+    expect_exit 1
+    expect_stderr_contains "the card 0000:81:00 goes to VM 100 and to container 200"
+    expect_unchanged
+
     TEST "kernel options of the profile go through pt grub's planner and its refusals"
     use_root seed-rtx3090
     pf_profile "$TESTDIR/p.yaml"
