@@ -321,6 +321,18 @@ std::vector<std::string> list_entries(const Fd& fd, const std::filesystem::path&
 }
 
 // The whole text of a regular file, refusing one over Root::k_text_limit instead of cutting it.
+// Nothing is planned from a truncated file: the plan would be wrong, and its --apply would fail
+// forever with "changed since the plan was made".
+[[noreturn]] void throw_over_limit(const std::filesystem::path& shown, std::size_t size) {
+    throw Error(fmt::format("{} is {} bytes and pt reads at most {} bytes ({} MiB) of a text "
+                            "file; nothing was planned. Is it the file pt expects? Shrink it or "
+                            "move it aside, then run pt again",
+                            shown.string(),
+                            size,
+                            Root::k_text_limit,
+                            Root::k_text_limit >> 20U));
+}
+
 std::string read_text(const Fd& fd, const std::filesystem::path& shown) {
     const auto expected = require_regular(fd, shown);
     auto text = read_fd(fd, shown, Root::k_text_limit, expected);
@@ -336,13 +348,7 @@ std::string read_text(const Fd& fd, const std::filesystem::path& shown) {
             const auto size = ::fstat(fd.get(), &st) == 0 && st.st_size > 0
                                   ? static_cast<std::size_t>(st.st_size)
                                   : text.size() + 1;
-            throw Error(fmt::format("{} is {} bytes and pt reads at most {} bytes ({} MiB) of a "
-                                    "text file; nothing was planned. Is it the file pt expects? "
-                                    "Shrink it or move it aside, then run pt again",
-                                    shown.string(),
-                                    size,
-                                    Root::k_text_limit,
-                                    Root::k_text_limit >> 20U));
+            throw_over_limit(shown, size);
         }
     }
     return text;
@@ -368,6 +374,19 @@ std::string read_attribute(const Fd& fd, const std::filesystem::path& shown) {
         text += read_fd(fd, shown, Root::k_text_limit);
     }
     return text;
+}
+
+// What open_inside gave for `host_path`: the file, nullopt when it is absent, else an error
+// naming it. Called straight on open_inside's result, before anything can change errno.
+std::optional<Fd> present(int fd, const Root& root, std::string_view host_path) {
+    const int err = errno;
+    if (fd >= 0) {
+        return Fd(fd);
+    }
+    if (is_absent(err)) {
+        return std::nullopt;
+    }
+    throw_io("open", root.map(host_path), err);
 }
 
 } // namespace
@@ -430,47 +449,33 @@ std::string Root::read_file(std::string_view host_path) const {
 }
 
 std::optional<std::string> Root::read_file_if_exists(std::string_view host_path) const {
-    Fd fd(open_inside(host_path, k_read_flags));
+    const auto fd = present(open_inside(host_path, k_read_flags), *this, host_path);
     if (!fd) {
-        if (is_absent(errno)) {
-            return std::nullopt;
-        }
-        throw_io("open", map(host_path), errno);
+        return std::nullopt;
     }
-    return read_text(fd, map(host_path));
+    return read_text(*fd, map(host_path));
 }
 
 std::optional<MappedFile> Root::map_file(std::string_view host_path) const {
-    Fd fd(open_inside(host_path, k_read_flags));
+    const auto fd = present(open_inside(host_path, k_read_flags), *this, host_path);
     if (!fd) {
-        if (is_absent(errno)) {
-            return std::nullopt;
-        }
-        throw_io("open", map(host_path), errno);
+        return std::nullopt;
     }
-    const auto size = require_regular(fd, map(host_path));
+    const auto size = require_regular(*fd, map(host_path));
     if (size > k_text_limit) {
-        throw Error(fmt::format("{} is {} bytes and pt reads at most {} bytes ({} MiB) of a text "
-                                "file. Is it the file pt expects? Shrink it or move it aside",
-                                map(host_path).string(),
-                                size,
-                                k_text_limit,
-                                k_text_limit >> 20U));
+        throw_over_limit(map(host_path), size);
     }
-    return MappedFile::map(fd.get(), size, map(host_path));
+    return MappedFile::map(fd->get(), size, map(host_path));
 }
 
 std::optional<std::vector<std::uint8_t>> Root::read_bytes(std::string_view host_path,
                                                           std::size_t max) const {
-    Fd fd(open_inside(host_path, k_read_flags));
+    const auto fd = present(open_inside(host_path, k_read_flags), *this, host_path);
     if (!fd) {
-        if (is_absent(errno)) {
-            return std::nullopt;
-        }
-        throw_io("open", map(host_path), errno);
+        return std::nullopt;
     }
-    require_regular(fd, map(host_path));
-    const auto text = read_fd(fd, map(host_path), max);
+    require_regular(*fd, map(host_path));
+    const auto text = read_fd(*fd, map(host_path), max);
     return std::vector<std::uint8_t>(text.begin(), text.end());
 }
 
