@@ -610,14 +610,25 @@ CheckResult check_profile(const model::Host& host,
     });
     result.drift = planned.hardware;
     configured_drift(planned.setup, moved, file, result.drift);
-    if (moved && result.drift.size() == planned.hardware.size()) {
-        // Already re-targeted: only the profile still names the old addresses.
+    if (!planned.hardware.empty() && result.drift.size() == planned.hardware.size()) {
+        // Already re-targeted: only the profile still names the old addresses (the hardware
+        // drift lists the moved devices, then the moved containers).
         std::size_t item = 0;
         for (std::size_t i = 0; i < devices.size(); ++i) {
             if (located[i].moved_from) {
                 result.drift[item++].fix =
                     fmt::format("record the new address in the profile: {}",
                                 save_command(devices[i], located[i].slot, file));
+            }
+        }
+        for (std::size_t i = 0; i < planned.containers.size(); ++i) {
+            if (const auto& where = planned.container_located[i]; where.moved_from) {
+                result.drift[item++].fix =
+                    fmt::format("record the new address in the profile: set the address of "
+                                "container {}'s card in {} to \"{}\"",
+                                planned.containers[i]->ctid,
+                                file,
+                                pci::format_slot(where.slot));
             }
         }
     }

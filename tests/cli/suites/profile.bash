@@ -462,6 +462,20 @@ suite_profile() {
     expect_exit 0
     expect_jq '.converged == true and .reboot_pending == false and .drift == []'
 
+    TEST "containers: a card that moved is shared where it is now, and drift until the profile names it"
+    use_root lxc-nvidia
+    printf '%s\n' 'version: 1' 'nodes:' '  pve:' '    containers:' '      - {address: "0000:82:00", id: "10de:2204", ct: 200}' >"$TESTDIR/p.yaml"
+    run_pt profile "$TESTDIR/p.yaml" --json
+    expect_exit 0
+    expect_jq '.containers == [{"card": "0000:81:00", "ctid": 200, "moved_from": "0000:82:00"}]'
+    expect_jq '.steps[0].command == "pt lxc 200 0000:81:00 --apply"'
+    run_pt profile "$TESTDIR/p.yaml" --apply
+    expect_exit 0
+    run_pt profile "$TESTDIR/p.yaml" --check --json
+    expect_exit 3
+    expect_jq '(.drift | length) == 1 and .drift[0].what == "hardware" and .drift[0].found == "at 0000:81:00"'
+    expect_jq '.drift[0].fix == "record the new address in the profile: set the address of container 200'"'"'s card in '"$TESTDIR"'/p.yaml to \"0000:81:00\""'
+
     TEST "containers: a card both passed to a VM and shared into a container is refused, naming both"
     use_root lxc-nvidia
     printf '%s\n' 'version: 1' 'nodes:' '  pve:' '    devices:' '      - {address: "0000:81:00", id: "10de:2204", vm: 100}' \
