@@ -431,3 +431,54 @@ TEST_CASE("setup::plan_setup writes two cards' mappings in one edit of pci.cfg",
     CHECK(find_file(planned.plan, k_vm_101)->after->find("hostpci0: mapping=gpu-b,pcie=1\n")
           != std::string::npos);
 }
+
+TEST_CASE("profile::plan_profile re-points two identical cards whose buses swapped, and keeps "
+          "both addresses in pt bind's hook",
+          "[profile][plan]") {
+    TempRoot tmp;
+    host_with_two_cards(tmp);
+    // A third card of the same chip stays with the host, so pt binds by address (the hook).
+    tmp.add_device(function("0000:83:00.0", "2204", "030000", 33));
+    const std::vector<pt::pci::Address> bound = {pt::pci::Address{0, 0x81, 0, 0},
+                                                 pt::pci::Address{0, 0x81, 0, 1},
+                                                 pt::pci::Address{0, 0x82, 0, 0},
+                                                 pt::pci::Address{0, 0x82, 0, 1}};
+    tmp.write(std::string(pt::driver::k_hook), pt::driver::render_hook(bound));
+    tmp.write(k_vm, "hostpci0: 0000:81:00,pcie=1\nmachine: q35\n");
+    tmp.write(k_vm_101, "hostpci0: 0000:82:00,pcie=1\nmachine: q35\n");
+    // The profile's card for VM 100 sat in physical slot 1 at 81:00; slot 1 is at 82:00 now.
+    tmp.write("/sys/bus/pci/slots/1/address", "0000:82:00\n");
+    tmp.write("/sys/bus/pci/slots/2/address", "0000:81:00\n");
+    const pt::model::Host host{pt::host::Root(tmp.path())};
+    const auto profile = pt::profile::parse("version: 1\nnodes:\n  pve1:\n    devices:\n"
+                                            "      - {address: \"0000:81:00\", id: \"10de:2204\", "
+                                            "physical-slot: \"1\", vm: 100}\n"
+                                            "      - {address: \"0000:82:00\", id: \"10de:2204\", "
+                                            "physical-slot: \"2\", vm: 101}\n",
+                                            "p.yaml");
+    const auto planned = plan_profile(host, profile, "p.yaml", "t", 0);
+    CHECK(pt::pci::format_slot(planned.located.at(0).slot) == "0000:82:00");
+    CHECK(pt::pci::format_slot(planned.located.at(1).slot) == "0000:81:00");
+    // Each VM's entry is re-pointed; neither is told that the other VM passes its new slot.
+    CHECK(*find_file(planned.setup.plan, k_vm)->after
+          == "cpu: host\nhostpci0: 0000:82:00,pcie=1\nmachine: q35\n");
+    CHECK(*find_file(planned.setup.plan, k_vm_101)->after
+          == "cpu: host\nhostpci0: 0000:81:00,pcie=1\nmachine: q35\n");
+    CHECK(std::none_of(
+        planned.setup.plan.notes.begin(), planned.setup.plan.notes.end(), [](const auto& note) {
+            return note.find("also pass") != std::string::npos;
+        }));
+    for (const auto& drift : planned.hardware) {
+        CHECK(drift.found.find(" pass") == std::string::npos);
+    }
+    // Both slots still hold a card for vfio-pci: the hook keeps both GPUs' addresses (their
+    // audio functions go by ID: no card that stays has those IDs).
+    const auto* hook = find_file(planned.setup.plan, std::string(pt::driver::k_hook));
+    const auto text =
+        hook ? hook->after
+             : pt::host::Root(tmp.path()).read_file_if_exists(std::string(pt::driver::k_hook));
+    REQUIRE(text);
+    const auto addresses = pt::driver::parse_hook(*text);
+    REQUIRE(addresses);
+    CHECK(*addresses == std::vector<pt::pci::Address>{bound[0], bound[2]});
+}

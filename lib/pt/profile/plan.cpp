@@ -538,7 +538,15 @@ Planned plan_profile(const model::Host& host,
         if (!located.moved_from) {
             continue;
         }
-        drop_old_address_from_hook(host, *located.moved_from, out.setup.plan);
+        // The hook must not keep the old address, unless another card of the profile sits
+        // there now (two cards whose buses swapped).
+        const bool reused =
+            std::any_of(out.located.begin(), out.located.end(), [&](const Located& other) {
+                return other.slot.same_slot(*located.moved_from);
+            });
+        if (!reused) {
+            drop_old_address_from_hook(host, *located.moved_from, out.setup.plan);
+        }
         // Alone, pt vmconf would add a second entry rather than re-point the old one.
         out.setup.steps[out.setup.vm_steps[i]].command = fmt::format("pt profile {} --apply", file);
         const auto others = other_vms_at(host.root(), located.slot, vms_not_to_name(out, i));

@@ -256,8 +256,9 @@ Step container_step(const model::Host& host,
     return step;
 }
 
-// The steps' plans as one. Each file may be changed by one step only: every step planned from
-// the same host, so a second edit of a file would start from the old text and undo the first.
+// The steps' plans as one. A second step may change a file only when it was planned on the
+// text the earlier step leaves (planned_text): the two edits then read as one. A step planned
+// on the host's text would start from the old text and undo the first, so that is refused.
 edit::Plan combine(const std::vector<Step>& steps, const std::string& title) {
     edit::Plan plan;
     plan.title = title;
