@@ -241,13 +241,8 @@ grub::Request kernel_request(const Kernel& kernel) {
 
 setup::Card setup_card(const Device& wanted, const Located& located) {
     setup::Card card;
+    static_cast<setup::VmUse&>(card) = wanted;
     card.selector = pci::format_slot(located.slot);
-    card.vmid = wanted.vmid;
-    card.role = wanted.role;
-    card.keep_cpu = wanted.keep_cpu;
-    card.ovmf = wanted.ovmf;
-    card.set_machine = wanted.set_machine;
-    card.mapping = wanted.mapping;
     card.moved_from = located.moved_from;
     return card;
 }
@@ -433,12 +428,7 @@ Device device_of(const model::Host& host,
     if (auto name = names.device(found->vendor, found->device)) {
         dev.name = std::move(*name);
     }
-    dev.vmid = card.vmid;
-    dev.role = card.role;
-    dev.keep_cpu = card.keep_cpu;
-    dev.ovmf = card.ovmf;
-    dev.set_machine = card.set_machine;
-    dev.mapping = card.mapping;
+    static_cast<setup::VmUse&>(dev) = card;
     dev.include_group = request.include_group;
     dev.force = request.force;
     return dev;

@@ -3,6 +3,7 @@
 
 #include "pt/pci/address.hpp"
 #include "pt/proxmox/vmconf_plan.hpp"
+#include "pt/setup/plan.hpp"
 
 #include <cstdint>
 #include <map>
@@ -31,14 +32,8 @@ struct CardIdentity {
     std::optional<std::string> physical_slot;
 };
 
-// One card handed to one VM (vfio-pci).
-struct Device : CardIdentity {
-    int vmid = 0;
-    proxmox::GpuRole role = proxmox::GpuRole::compute; // use: compute | display
-    bool keep_cpu = false;
-    bool ovmf = false;
-    bool set_machine = false;
-    std::optional<std::string> mapping;
+// One card handed to one VM (vfio-pci), and how the VM uses it.
+struct Device : CardIdentity, setup::VmUse {
     bool include_group = false;
     bool force = false;
 };

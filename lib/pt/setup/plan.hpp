@@ -22,10 +22,10 @@ namespace pt::setup {
 // pt blacklist, pt bind, pt mapping, pt vmconf), so setup refuses exactly what they refuse, for
 // the same reasons, and a refusal anywhere means nothing is planned at all.
 
-// One card and the VM it goes to.
-struct Card {
-    std::string selector; // SEL: any pci::parse_selector form that names one card (slot)
-    int vmid = 0;         // --vm
+// The VM a card goes to and how the VM uses it: what pt setup's flags say, and a profile's
+// device entry (profile::Device) records.
+struct VmUse {
+    int vmid = 0; // --vm
     // --compute (the default: headless inference, no x-vga, cpu: host) or --display (the card
     // is the VM's screen: x-vga=1 on SeaBIOS).
     proxmox::GpuRole role = proxmox::GpuRole::compute;
@@ -33,6 +33,11 @@ struct Card {
     bool ovmf = false;                  // --ovmf: bios: ovmf
     bool set_machine = false;           // --set-machine: switch an explicit i440fx to q35
     std::optional<std::string> mapping; // --mapping NAME: a cluster mapping, and mapping=NAME
+};
+
+// One card and the VM it goes to.
+struct Card : VmUse {
+    std::string selector; // SEL: any pci::parse_selector form that names one card (slot)
     // Where the card was before it moved (pt profile): the VM entry passing that slot is
     // re-pointed at the card's slot now.
     std::optional<pci::Address> moved_from;
