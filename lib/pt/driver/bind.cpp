@@ -431,6 +431,15 @@ std::string selected_text(const BindRequest& request) {
     return join_strings(texts, " ");
 }
 
+// " --device 02:00 --device 01:00": pt iommu-groups' options for the same selection.
+std::string device_options(const BindRequest& request) {
+    std::string options;
+    for (const auto& selector : request.selectors) {
+        options += " --device " + selector.text;
+    }
+    return options;
+}
+
 // What the next boot does with each device of `set`, judged on the module configuration as kmod
 // will compute it once the plan is written (pt's file with its planned text, every other
 // modprobe.d file as it is, the configured command line last): a note per device. When another
@@ -857,11 +866,10 @@ edit::Plan plan_bind(const model::Host& model, const BindRequest& request) {
             throw Error(fmt::format(
                 "refusing to bind {}: {}. VFIO can only take a whole group, and Proxmox hands "
                 "every endpoint of it to vfio-pci when the VM starts, so these would leave the "
-                "host too. Add --include-group to bind them as well (see pt iommu-groups --device "
-                "{})",
+                "host too. Add --include-group to bind them as well (see pt iommu-groups{})",
                 selected,
                 join_strings(lines, "; "),
-                selected));
+                device_options(request)));
         }
         for (const auto& [group, members] : foreign) {
             set.insert(set.end(), members.begin(), members.end());

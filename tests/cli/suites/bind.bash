@@ -147,7 +147,16 @@ suite_bind() {
     expect_stderr_contains "refusing to bind 03:00: IOMMU group 7 also holds 0000:00:14.0 (USB controller [8086:a2af], xhci_hcd)"
     expect_stderr_contains "0000:00:17.0 (storage controller [8086:a282], ahci)"
     expect_stderr_contains "Add --include-group"
+    expect_stderr_contains "(see pt iommu-groups --device 03:00)"
     expect_unchanged
+    # Several selectors: the command the message names shows each one's group, and works.
+    run_pt bind 03:00 03:00.0
+    expect_exit 1
+    expect_stderr_contains "refusing to bind 03:00 03:00.0: IOMMU group 7 also holds"
+    expect_stderr_contains "(see pt iommu-groups --device 03:00 --device 03:00.0)"
+    run_pt iommu-groups --device 03:00 --device 03:00.0 --json
+    expect_exit 0
+    expect_jq '[.groups[].group] == [7]'
 
     TEST "intel-shared-group: --include-group still refuses the root disk's controller without --force"
     use_root intel-shared-group
